@@ -1,0 +1,173 @@
+//! Sign-up, sign-in, refresh and sign-out: the session authority's routes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer};
+use crate::error::ApiError;
+use crate::game::{self, STARTING_RYO, VILLAGES};
+use crate::passwords;
+use crate::secret::Secret;
+use crate::sessions::{RevokeReason, SessionKind};
+use crate::tokens::Audience;
+
+pub const USERNAME_MAX: usize = 24;
+pub const PASSWORD_MIN: usize = 8;
+/// argon2 time grows with input; a cap keeps one request from costing more than any other.
+pub const PASSWORD_MAX: usize = 256;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsernamePassword {
+    username: String,
+    password: Secret,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: Secret,
+}
+
+#[derive(Serialize)]
+pub struct SignedUp {
+    user_id: String,
+    username: String,
+}
+
+#[derive(Serialize)]
+pub struct SessionGrant {
+    session_id: String,
+    user_id: String,
+    token_type: &'static str,
+    access_token: Secret,
+    expires_in: u64,
+    refresh_token: Secret,
+}
+
+#[derive(Serialize)]
+pub struct BrowserSession {
+    session_id: String,
+    user_id: String,
+}
+
+fn validate_username(username: &str) -> Result<(), ApiError> {
+    let valid_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if username.len() < 3 || username.len() > USERNAME_MAX || !valid_chars {
+        return Err(ApiError::unprocessable(
+            "invalid_username",
+            format!("a username is 3 to {USERNAME_MAX} characters: letters, digits, '_' or '-'"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_password_length(password: &Secret, min: usize) -> Result<(), ApiError> {
+    let len = password.expose().chars().count();
+    if len == 0 {
+        return Err(ApiError::unprocessable("invalid_password", "the password must not be empty"));
+    }
+    if len < min || len > PASSWORD_MAX {
+        return Err(ApiError::unprocessable(
+            "invalid_password",
+            format!("a password is {min} to {PASSWORD_MAX} characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn sign_up(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<UsernamePassword>,
+) -> Result<(StatusCode, Json<SignedUp>), ApiError> {
+    validate_username(&request.username)?;
+    validate_password_length(&request.password, PASSWORD_MIN)?;
+    let hash = passwords::hash(request.password).await?;
+    let profile = game::create_player(&state.db, &request.username, &hash, VILLAGES[0], STARTING_RYO).await?;
+    tracing::info!(user = %profile.id, "player signed up");
+    Ok((StatusCode::CREATED, Json(SignedUp { user_id: profile.id, username: profile.username })))
+}
+
+/// Checks a username and password, throttling repeated failures. Unknown user and wrong password give the
+/// same error after the same work.
+async fn check_password(state: &AppState, request: UsernamePassword) -> Result<String, ApiError> {
+    validate_username(&request.username)?;
+    validate_password_length(&request.password, 1)?;
+    state.throttle.check(&request.username)?;
+    let stored = game::credentials(&state.db, &request.username).await?;
+    let user_id = stored.as_ref().map(|c| c.user_id.clone());
+    if passwords::verify(request.password, stored.map(|c| c.password_hash)).await? {
+        state.throttle.record_success(&request.username);
+        Ok(user_id.expect("a verified password belongs to a known user"))
+    } else {
+        state.throttle.record_failure(&request.username);
+        Err(ApiError::WrongCredentials)
+    }
+}
+
+fn grant(state: &AppState, session_id: String, user_id: String, refresh_token: Secret) -> SessionGrant {
+    let access = state.tokens.issue(&user_id, &session_id, Audience::Api);
+    SessionGrant {
+        session_id,
+        user_id,
+        token_type: "Bearer",
+        access_token: Secret::new(access.token),
+        expires_in: access.expires_in,
+        refresh_token,
+    }
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<UsernamePassword>,
+) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
+    let user_id = check_password(&state, request).await?;
+    let (session_id, refresh) = state.sessions.create(&user_id, SessionKind::Api).await?;
+    tracing::info!(user = %user_id, session = %session_id, "signed in");
+    let refresh = refresh.expect("API sessions have refresh tokens");
+    Ok((StatusCode::CREATED, Json(grant(&state, session_id, user_id, refresh))))
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<Json<SessionGrant>, ApiError> {
+    let rotated = state.sessions.rotate(&request.refresh_token).await?;
+    tracing::debug!(session = %rotated.session_id, "refreshed");
+    Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token)))
+}
+
+pub async fn sign_out(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
+    state.sessions.revoke(&viewer.session_id, RevokeReason::SignedOut).await?;
+    tracing::info!(user = %viewer.user_id, session = %viewer.session_id, "signed out");
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if viewer.credential == Credential::Cookie {
+        let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+        response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&expired).expect("ASCII"));
+    }
+    Ok(response)
+}
+
+/// The web client's sign-in: the session rides in the `__session` cookie that all of a browser's tabs share.
+/// Kept so the reference server reproduces the environment of the bug Kage exists to prevent.
+pub async fn browser_sign_in(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<UsernamePassword>,
+) -> Result<Response, ApiError> {
+    let user_id = check_password(&state, request).await?;
+    let (session_id, _) = state.sessions.create(&user_id, SessionKind::Browser).await?;
+    let cookie = state.tokens.issue(&user_id, &session_id, Audience::Browser);
+    let secure = if state.tokens.issuer().starts_with("https://") { "; Secure" } else { "" };
+    let set_cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        cookie.token, cookie.expires_in
+    );
+    let mut response = (StatusCode::CREATED, Json(BrowserSession { session_id, user_id })).into_response();
+    let value = HeaderValue::from_str(&set_cookie).map_err(ApiError::internal)?;
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(response)
+}

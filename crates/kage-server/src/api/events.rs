@@ -1,0 +1,69 @@
+//! `GET /v1/events`: the signed-in player's events as Server-Sent Events.
+//!
+//! The stream subscribes to the hub by the verified token's subject (so it can only ever carry that player's
+//! events) and ends as soon as the token's session is revoked, the client goes away, or the server shuts
+//! down. It opens with a `ready` event, so a client knows from when on it will miss nothing.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::AppState;
+use crate::auth::Viewer;
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub async fn stream(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = mpsc::channel::<Event>(16);
+    tokio::spawn(forward(state, viewer, tx));
+    Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+async fn forward(state: AppState, viewer: Viewer, tx: mpsc::Sender<Event>) {
+    let mut events = state.events.subscribe(&viewer.user_id);
+    let mut revocations = state.sessions.revocations();
+    let mut shutdown = state.shutdown.clone();
+    // Subscribed before this check, so a revocation cannot slip in between authentication and here.
+    if state.sessions.is_revoked(&viewer.session_id) {
+        return;
+    }
+    let hint = |name: &str| Event::default().event(name).data(json!({ "user_id": viewer.user_id }).to_string());
+    let mut next = Some(hint("ready"));
+    loop {
+        if let Some(event) = next.take()
+            && tx.send(event).await.is_err()
+        {
+            return;
+        }
+        next = tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => {
+                    let data = serde_json::to_string(&event).expect("events serialise");
+                    Some(Event::default().event(event.name()).data(data))
+                }
+                // Skipped events are replaced by one hint to refetch: the profile's version tells the rest.
+                Err(RecvError::Lagged(_)) => Some(hint("resync")),
+                Err(RecvError::Closed) => return,
+            },
+            revoked = revocations.recv() => match revoked {
+                Ok(session_id) if session_id == viewer.session_id => return,
+                Err(RecvError::Closed) => return,
+                _ if state.sessions.is_revoked(&viewer.session_id) => return,
+                _ => None,
+            },
+            _ = shutdown.changed() => return,
+            _ = tx.closed() => return,
+        };
+    }
+}

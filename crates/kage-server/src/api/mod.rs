@@ -1,0 +1,166 @@
+//! The HTTP API as one table of routes. The router, the OpenAPI document and the guard test all read
+//! [`ROUTES`], so a route cannot exist without being described, and a protected route cannot exist without
+//! being checked for the viewer guard.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, post};
+
+use crate::AppState;
+use crate::auth::BODY_LIMIT;
+use crate::error::ApiError;
+
+mod accounts;
+mod events;
+mod meta;
+mod viewer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// Takes a [`crate::auth::Viewer`]: authenticated and viewer-guarded.
+    Protected,
+}
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub summary: &'static str,
+    /// Name of the request body's schema in the OpenAPI components, if the route takes a body.
+    pub request: Option<&'static str>,
+    /// Success status and the name of its body's schema (`None`: no body).
+    pub response: (u16, Option<&'static str>),
+    mount: fn() -> MethodRouter<AppState>,
+}
+
+pub static ROUTES: &[Route] = &[
+    Route {
+        method: Method::GET,
+        path: "/healthz",
+        access: Access::Public,
+        summary: "Liveness check",
+        request: None,
+        response: (200, Some("Health")),
+        mount: || get(meta::healthz),
+    },
+    Route {
+        method: Method::GET,
+        path: "/.well-known/jwks.json",
+        access: Access::Public,
+        summary: "Public keys that verify access tokens (JWKS)",
+        request: None,
+        response: (200, Some("Jwks")),
+        mount: || get(meta::jwks),
+    },
+    Route {
+        method: Method::GET,
+        path: "/openapi.json",
+        access: Access::Public,
+        summary: "This API description",
+        request: None,
+        response: (200, None),
+        mount: || get(meta::openapi),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sign-up",
+        access: Access::Public,
+        summary: "Create a player",
+        request: Some("UsernamePassword"),
+        response: (201, Some("SignedUp")),
+        mount: || post(accounts::sign_up),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sessions",
+        access: Access::Public,
+        summary: "Sign in: start a session, get an access token and a refresh token",
+        request: Some("UsernamePassword"),
+        response: (201, Some("SessionGrant")),
+        mount: || post(accounts::sign_in),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sessions/refresh",
+        access: Access::Public,
+        summary: "Trade a refresh token for a new access token and a new refresh token (the old one is spent)",
+        request: Some("RefreshRequest"),
+        response: (200, Some("SessionGrant")),
+        mount: || post(accounts::refresh),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sessions/current",
+        access: Access::Protected,
+        summary: "Sign out: end the calling session; its tokens stop working at once",
+        request: None,
+        response: (204, None),
+        mount: || delete(accounts::sign_out),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/browser/sessions",
+        access: Access::Public,
+        summary: "Web sign-in: sets the shared __session cookie (last sign-in wins, as in a browser)",
+        request: Some("UsernamePassword"),
+        response: (201, Some("BrowserSession")),
+        mount: || post(accounts::browser_sign_in),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/viewer",
+        access: Access::Protected,
+        summary: "The signed-in player's profile",
+        request: None,
+        response: (200, Some("Profile")),
+        mount: || get(viewer::profile),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/viewer/train",
+        access: Access::Protected,
+        summary: "Train a stat: +1 to it and experience towards the next level",
+        request: Some("TrainRequest"),
+        response: (200, Some("Profile")),
+        mount: || post(viewer::train),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/viewer/travel",
+        access: Access::Protected,
+        summary: "Travel to another village (costs ryo)",
+        request: Some("TravelRequest"),
+        response: (200, Some("Profile")),
+        mount: || post(viewer::travel),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/transfers",
+        access: Access::Protected,
+        summary: "Send ryo to another player; answers with the sender's updated profile",
+        request: Some("TransferRequest"),
+        response: (200, Some("Profile")),
+        mount: || post(viewer::transfer),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/events",
+        access: Access::Protected,
+        summary: "The signed-in player's events as Server-Sent Events",
+        request: None,
+        response: (200, None),
+        mount: || get(events::stream),
+    },
+];
+
+pub fn router(state: AppState) -> Router {
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| router.route(route.path, (route.mount)()))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,0 +1,75 @@
+//! The per-player event hub behind `GET /v1/events`.
+//!
+//! Each player has a channel of their own, and a stream subscribes by the user id of its verified token, so
+//! no code path exists by which one player's event could be written into another player's stream.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// An event as sent on the wire: `event:` is [`GameEvent::name`], `data:` is this value as JSON. Every
+/// event names the player it is for, so a client can check it against the account it streams for.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum GameEvent {
+    ProfileChanged { user_id: String, version: i64 },
+    TransferReceived { user_id: String, from: String, amount: i64, version: i64 },
+}
+
+impl GameEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ProfileChanged { .. } => "profile.changed",
+            Self::TransferReceived { .. } => "transfer.received",
+        }
+    }
+
+    pub fn user_id(&self) -> &str {
+        match self {
+            Self::ProfileChanged { user_id, .. } | Self::TransferReceived { user_id, .. } => user_id,
+        }
+    }
+}
+
+/// Events queued per subscriber before a slow one starts skipping (it then refetches; see `api::events`).
+const PER_PLAYER_BUFFER: usize = 64;
+
+#[derive(Default)]
+pub struct EventHub {
+    channels: Mutex<HashMap<String, broadcast::Sender<GameEvent>>>,
+}
+
+impl EventHub {
+    pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<GameEvent> {
+        let mut channels = self.channels.lock().expect("event hub lock");
+        channels.entry(user_id.to_owned()).or_insert_with(|| broadcast::channel(PER_PLAYER_BUFFER).0).subscribe()
+    }
+
+    pub fn publish(&self, event: GameEvent) {
+        let mut channels = self.channels.lock().expect("event hub lock");
+        let user_id = event.user_id().to_owned();
+        // Nobody listens to this player any more: drop the channel rather than keep it forever.
+        if let Some(sender) = channels.get(&user_id)
+            && sender.send(event).is_err()
+        {
+            channels.remove(&user_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_players_events_reach_only_that_players_subscribers() {
+        let hub = EventHub::default();
+        let mut a = hub.subscribe("a");
+        let mut b = hub.subscribe("b");
+        hub.publish(GameEvent::ProfileChanged { user_id: "a".into(), version: 2 });
+        assert_eq!(a.recv().await.unwrap().user_id(), "a");
+        assert!(matches!(b.try_recv(), Err(broadcast::error::TryRecvError::Empty)));
+    }
+}

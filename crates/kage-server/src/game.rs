@@ -1,0 +1,224 @@
+//! The game itself: players' profiles and the actions that change them, on the database.
+//!
+//! Every change bumps `version` and `updated_at` in the same statement, so a client can always tell which
+//! of two profiles it holds is newer. All writes go through the single writer connection (see `db`), which
+//! makes each action's check-then-write atomic.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use crate::db::{Database, now_rfc3339};
+use crate::error::ApiError;
+
+pub const VILLAGES: &[&str] = &["Leaf", "Sand", "Mist", "Cloud", "Stone"];
+pub const STARTING_RYO: i64 = 100;
+pub const TRAVEL_COST: i64 = 20;
+pub const XP_PER_TRAINING: i64 = 25;
+pub const XP_PER_LEVEL: i64 = 100;
+pub const MAX_TRANSFER: i64 = 1_000_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow, PartialEq, Eq)]
+pub struct Profile {
+    pub id: String,
+    pub username: String,
+    pub level: i64,
+    pub xp: i64,
+    pub village: String,
+    pub ryo: i64,
+    #[sqlx(flatten)]
+    pub stats: Stats,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, FromRow, PartialEq, Eq)]
+pub struct Stats {
+    pub strength: i64,
+    pub agility: i64,
+    pub chakra: i64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Stat {
+    #[default]
+    Strength,
+    Agility,
+    Chakra,
+}
+
+impl Stat {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Strength => "strength",
+            Self::Agility => "agility",
+            Self::Chakra => "chakra",
+        }
+    }
+}
+
+/// The columns of a [`Profile`], as a macro so queries stay `&'static str` (sqlx refuses formatted SQL).
+macro_rules! profile_columns {
+    () => {
+        "id, username, level, xp, village, ryo, strength, agility, chakra, version, updated_at"
+    };
+}
+
+pub struct Credentials {
+    pub user_id: String,
+    pub password_hash: String,
+}
+
+pub async fn create_player(
+    db: &Database,
+    username: &str,
+    password_hash: &str,
+    village: &str,
+    ryo: i64,
+) -> Result<Profile, ApiError> {
+    let now = now_rfc3339();
+    let id = uuid::Uuid::new_v4().to_string();
+    let inserted = sqlx::query_as::<_, Profile>(concat!(
+        "INSERT INTO users (id, username, password_hash, village, ryo, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING RETURNING ",
+        profile_columns!()
+    ))
+    .bind(&id)
+    .bind(username)
+    .bind(password_hash)
+    .bind(village)
+    .bind(ryo)
+    .bind(&now)
+    .bind(&now)
+    .fetch_optional(&db.writer)
+    .await?;
+    inserted.ok_or_else(|| ApiError::conflict("username_taken", format!("the username {username:?} is taken")))
+}
+
+pub async fn credentials(db: &Database, username: &str) -> Result<Option<Credentials>, ApiError> {
+    let row: Option<(String, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE username = ?")
+        .bind(username)
+        .fetch_optional(&db.reader)
+        .await?;
+    Ok(row.map(|(user_id, password_hash)| Credentials { user_id, password_hash }))
+}
+
+pub async fn profile(db: &Database, user_id: &str) -> Result<Profile, ApiError> {
+    sqlx::query_as::<_, Profile>(concat!("SELECT ", profile_columns!(), " FROM users WHERE id = ?"))
+        .bind(user_id)
+        .fetch_optional(&db.reader)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))
+}
+
+pub async fn user_id_by_name(db: &Database, username: &str) -> Result<Option<String>, ApiError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE username = ?").bind(username).fetch_optional(&db.reader).await?;
+    Ok(row.map(|(id,)| id))
+}
+
+pub async fn train(db: &Database, user_id: &str, stat: Stat) -> Result<Profile, ApiError> {
+    // A comparison is 0 or 1 in SQLite, so exactly the trained stat gains a point.
+    sqlx::query_as::<_, Profile>(concat!(
+        "UPDATE users SET xp = xp + ?1, level = 1 + (xp + ?1) / ?2,
+                          strength = strength + (?3 = 'strength'), agility = agility + (?3 = 'agility'),
+                          chakra = chakra + (?3 = 'chakra'), version = version + 1, updated_at = ?4
+         WHERE id = ?5 RETURNING ",
+        profile_columns!()
+    ))
+    .bind(XP_PER_TRAINING)
+    .bind(XP_PER_LEVEL)
+    .bind(stat.column())
+    .bind(now_rfc3339())
+    .bind(user_id)
+    .fetch_optional(&db.writer)
+    .await?
+    .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))
+}
+
+pub async fn travel(db: &Database, user_id: &str, village: &str) -> Result<Profile, ApiError> {
+    let Some(village) = VILLAGES.iter().find(|v| v.eq_ignore_ascii_case(village)) else {
+        return Err(ApiError::unprocessable(
+            "unknown_village",
+            format!("there is no village {village:?}; choose one of {}", VILLAGES.join(", ")),
+        ));
+    };
+    let mut tx = db.writer.begin().await?;
+    let (current, ryo): (String, i64) = sqlx::query_as("SELECT village, ryo FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))?;
+    if current == *village {
+        return Err(ApiError::conflict("already_there", format!("you are already in {village}")));
+    }
+    if ryo < TRAVEL_COST {
+        return Err(ApiError::conflict(
+            "insufficient_ryo",
+            format!("travel costs {TRAVEL_COST} ryo and you have {ryo}"),
+        ));
+    }
+    let profile = sqlx::query_as::<_, Profile>(concat!(
+        "UPDATE users SET village = ?, ryo = ryo - ?, version = version + 1, updated_at = ?
+         WHERE id = ? RETURNING ",
+        profile_columns!()
+    ))
+    .bind(*village)
+    .bind(TRAVEL_COST)
+    .bind(now_rfc3339())
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(profile)
+}
+
+pub struct Transfer {
+    pub sender: Profile,
+    pub recipient_id: String,
+    pub recipient_version: i64,
+}
+
+/// Moves `amount` ryo from `from_id` to the player named `to`, both rows in one transaction: the debit only
+/// happens if the balance covers it, and the credit only together with the debit.
+pub async fn transfer(db: &Database, from_id: &str, to: &str, amount: i64) -> Result<Transfer, ApiError> {
+    if !(1..=MAX_TRANSFER).contains(&amount) {
+        return Err(ApiError::unprocessable(
+            "invalid_amount",
+            format!("amount must be a whole number of ryo from 1 to {MAX_TRANSFER}"),
+        ));
+    }
+    let mut tx = db.writer.begin().await?;
+    let recipient: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE username = ?").bind(to).fetch_optional(&mut *tx).await?;
+    let Some((recipient_id,)) = recipient else {
+        return Err(ApiError::NotFound(format!("there is no player named {to:?}")));
+    };
+    if recipient_id == from_id {
+        return Err(ApiError::unprocessable("self_transfer", "you cannot send ryo to yourself"));
+    }
+    let now = now_rfc3339();
+    let sender = sqlx::query_as::<_, Profile>(concat!(
+        "UPDATE users SET ryo = ryo - ?1, version = version + 1, updated_at = ?2
+         WHERE id = ?3 AND ryo >= ?1 RETURNING ",
+        profile_columns!()
+    ))
+    .bind(amount)
+    .bind(&now)
+    .bind(from_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(sender) = sender else {
+        return Err(ApiError::conflict("insufficient_ryo", format!("you have fewer than {amount} ryo")));
+    };
+    let (recipient_version,): (i64,) = sqlx::query_as(
+        "UPDATE users SET ryo = ryo + ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING version",
+    )
+    .bind(amount)
+    .bind(&now)
+    .bind(&recipient_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Transfer { sender, recipient_id, recipient_version })
+}

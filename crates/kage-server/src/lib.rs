@@ -1,0 +1,171 @@
+//! kage-server: the reference game server behind Kage, and the session authority its tokens come from.
+//!
+//! A library first, so tests and the desktop app's sandbox run it in-process on `127.0.0.1:0`; `main.rs` is a
+//! thin command line over [`start`]. Module map, from the wire inwards:
+//! - [`api`]: the route table, the one place routes are declared.
+//! - [`auth`]: the `Viewer` extractor: header-first authentication, fail-closed marker, viewer guard.
+//! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
+//! - [`sessions`]: refresh-token rotation, reuse detection, revocation visible on the next request.
+//! - [`game`], [`events`]: profiles, actions, and per-player event channels.
+//! - [`db`]: SQLite with one writer.
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod game;
+pub mod keys;
+pub mod openapi;
+pub mod passwords;
+pub mod secret;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::trace::TraceLayer;
+
+use crate::db::Database;
+use crate::events::EventHub;
+use crate::keys::SigningKeys;
+use crate::sessions::SessionStore;
+use crate::throttle::{SignInThrottle, ThrottlePolicy};
+use crate::tokens::TokenService;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Holds the signing keys and, unless `database_url` says otherwise, `kage.db`.
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    /// The `iss` of every token. Defaults to `http://<listen address>`; set it to the public URL behind a proxy.
+    pub issuer: Option<String>,
+    pub demo: bool,
+    pub rotate_signing_key: bool,
+    pub access_ttl: Duration,
+    pub browser_ttl: Duration,
+    pub throttle: ThrottlePolicy,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            issuer: None,
+            demo: false,
+            rotate_signing_key: false,
+            access_ttl: Duration::from_secs(60),
+            browser_ttl: Duration::from_secs(12 * 3600),
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("cannot load sessions: {0}")]
+    Sessions(#[source] sqlx::Error),
+    #[error("cannot create the demo players: {0}")]
+    Demo(#[source] error::ApiError),
+}
+
+/// Everything a handler may use, shared by reference.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub db: Database,
+    pub tokens: TokenService,
+    pub sessions: SessionStore,
+    pub throttle: SignInThrottle,
+    pub events: EventHub,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// A server running on a background task. Dropping it does not stop it; call [`RunningServer::shutdown`].
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, ends event streams, and waits for in-flight requests.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.task.await.unwrap_or_else(|join| Err(std::io::Error::other(join)))
+    }
+}
+
+/// Binds, opens the database (migrating it), loads or creates the signing keys, and starts serving.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let keys_dir = config.data_dir.join("keys");
+    let keys = if config.rotate_signing_key {
+        SigningKeys::rotate(&keys_dir)?
+    } else {
+        SigningKeys::load_or_create(&keys_dir)?
+    };
+    let database_url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("kage.db").display()));
+    let db = Database::open(&database_url).await?;
+    if config.demo {
+        demo::seed(&db).await.map_err(StartError::Demo)?;
+    }
+    let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
+    let sessions = SessionStore::load(db.clone(), tokens.max_lifetime()).await.map_err(StartError::Sessions)?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let state = AppState(Arc::new(Shared {
+        db,
+        tokens,
+        sessions,
+        throttle: SignInThrottle::new(config.throttle),
+        events: EventHub::default(),
+        shutdown: shutdown_rx.clone(),
+    }));
+    let app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    let mut stop = shutdown_rx;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "kage-server listening");
+    Ok(RunningServer { addr, state, shutdown: shutdown_tx, task })
+}

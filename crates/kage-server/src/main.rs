@@ -1,0 +1,67 @@
+//! `kage-server`: run the reference game server from the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use kage_server::{Config, demo::DEMO_PLAYERS};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(version, about = "Kage's reference game server")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "KAGE_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Directory for the signing keys and (by default) the SQLite database.
+    #[arg(long, env = "KAGE_DATA_DIR", default_value = "kage-data")]
+    data_dir: PathBuf,
+    /// SQLite URL, for example sqlite:///var/lib/kage/kage.db (default: <data-dir>/kage.db).
+    #[arg(long, env = "KAGE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The public URL of this server, used as the tokens' issuer (default: http://<listen>).
+    #[arg(long, env = "KAGE_ISSUER")]
+    issuer: Option<String>,
+    /// Create the demo players `main` and `alt` if they do not exist.
+    #[arg(long)]
+    demo: bool,
+    /// Make a new signing key before starting; tokens signed by the previous one stay valid until they expire.
+    #[arg(long)]
+    rotate_signing_key: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args = Args::parse();
+    let mut config = Config::new(args.data_dir);
+    config.listen = args.listen;
+    config.database_url = args.database_url;
+    config.issuer = args.issuer;
+    config.demo = args.demo;
+    config.rotate_signing_key = args.rotate_signing_key;
+    let server = match kage_server::start(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("kage-server: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("kage-server listening on {}", server.base_url());
+    if args.demo {
+        for (username, password, ..) in DEMO_PLAYERS {
+            println!("  demo player {username:5} password {password}");
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    println!("kage-server: shutting down");
+    match server.shutdown().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kage-server: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

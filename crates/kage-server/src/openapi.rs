@@ -1,0 +1,119 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the route table so it cannot drift
+//! from the routes that exist. Schemas are written here by hand, next to each other, to be read.
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{Access, ROUTES};
+use crate::auth::{AUTH_REQUIRED_HEADER, BODY_LIMIT, SESSION_COOKIE};
+use crate::game::{MAX_TRANSFER, VILLAGES};
+
+pub fn document(server_url: &str) -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let mut responses = Map::new();
+        let (status, schema) = route.response;
+        let success = match schema {
+            Some(name) => {
+                json!({"description": "success", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}})
+            }
+            None if route.path == "/v1/events" => {
+                json!({"description": "an event stream: `ready`, `profile.changed`, `transfer.received`, `resync`", "content": {"text/event-stream": {}}})
+            }
+            None => json!({"description": "success"}),
+        };
+        responses.insert(status.to_string(), success);
+        let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        if route.request.is_some() {
+            responses.insert("400".into(), error("malformed JSON"));
+            responses.insert("413".into(), error(&format!("body larger than {BODY_LIMIT} bytes")));
+            responses.insert("415".into(), error("body is not application/json"));
+            responses.insert("422".into(), error("well-formed JSON with wrong or unknown fields or values"));
+        }
+        let mut operation = json!({
+            "summary": route.summary,
+            "operationId": operation_id(route.method.as_str(), route.path),
+        });
+        if route.access == Access::Protected {
+            responses.insert("401".into(), error("no valid credential (`invalid_token` carries WWW-Authenticate)"));
+            responses.insert("403".into(), error("`viewer_mismatch`: viewer_id is not the token's subject"));
+            operation["security"] = json!([{"bearer": []}, {"cookie": []}]);
+            operation["parameters"] = json!([
+                {"name": "viewer_id", "in": "query", "required": false, "schema": {"type": "string"},
+                 "description": "The player the client believes it acts for; must equal the token's subject, else 403."},
+                {"name": AUTH_REQUIRED_HEADER, "in": "header", "required": false, "schema": {"const": "1"},
+                 "description": "Fail-closed marker: with no Authorization header the request is unauthenticated even if a cookie is present."}
+            ]);
+        }
+        if let Some(name) = route.request {
+            operation["requestBody"] = json!({
+                "required": false,
+                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}
+            });
+        }
+        operation["responses"] = Value::Object(responses);
+        let item = paths.entry(route.path).or_insert_with(|| json!({}));
+        item[route.method.as_str().to_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Kage reference game server", "version": "1", "description": "See docs/protocol.md."},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {"securitySchemes": security_schemes(), "schemas": schemas()},
+    })
+}
+
+fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<&str> = path.split(['/', '.', '-']).filter(|w| !w.is_empty() && *w != "v1").collect();
+    format!("{}_{}", method.to_lowercase(), words.join("_"))
+}
+
+fn security_schemes() -> Value {
+    json!({
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA, 60 s)"},
+        "cookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}
+    })
+}
+
+fn schemas() -> Value {
+    let string = json!({"type": "string"});
+    let integer = json!({"type": "integer"});
+    let viewer_id = json!({"type": "string", "description": "optional; must equal the token's subject"});
+    json!({
+        "Error": {"type": "object", "required": ["error", "message"],
+            "properties": {"error": string, "message": string}},
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+        "Jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {
+            "type": "object", "required": ["kty", "crv", "x", "kid", "alg", "use"],
+            "properties": {"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": string, "kid": string,
+                           "alg": {"const": "EdDSA"}, "use": {"const": "sig"}}}}}},
+        "UsernamePassword": {"type": "object", "required": ["username", "password"], "additionalProperties": false,
+            "properties": {"username": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,24}$"},
+                           "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
+        "SignedUp": {"type": "object", "required": ["user_id", "username"],
+            "properties": {"user_id": string, "username": string}},
+        "SessionGrant": {"type": "object",
+            "required": ["session_id", "user_id", "token_type", "access_token", "expires_in", "refresh_token"],
+            "properties": {"session_id": string, "user_id": string, "token_type": {"const": "Bearer"},
+                           "access_token": string, "expires_in": integer, "refresh_token": string}},
+        "RefreshRequest": {"type": "object", "required": ["refresh_token"], "additionalProperties": false,
+            "properties": {"refresh_token": string}},
+        "BrowserSession": {"type": "object", "required": ["session_id", "user_id"],
+            "properties": {"session_id": string, "user_id": string}},
+        "Profile": {"type": "object",
+            "required": ["id", "username", "level", "xp", "village", "ryo", "stats", "version", "updated_at"],
+            "properties": {"id": string, "username": string, "level": integer, "xp": integer,
+                "village": {"enum": VILLAGES}, "ryo": {"type": "integer", "minimum": 0},
+                "stats": {"type": "object", "required": ["strength", "agility", "chakra"],
+                    "properties": {"strength": integer, "agility": integer, "chakra": integer}},
+                "version": {"type": "integer", "description": "increases on every change"},
+                "updated_at": {"type": "string", "format": "date-time"}}},
+        "TrainRequest": {"type": "object", "additionalProperties": false,
+            "properties": {"viewer_id": viewer_id, "stat": {"enum": ["strength", "agility", "chakra"], "default": "strength"}}},
+        "TravelRequest": {"type": "object", "required": ["village"], "additionalProperties": false,
+            "properties": {"viewer_id": viewer_id, "village": {"enum": VILLAGES}}},
+        "TransferRequest": {"type": "object", "required": ["to", "amount"], "additionalProperties": false,
+            "properties": {"viewer_id": viewer_id, "to": {"type": "string", "description": "recipient's username"},
+                           "amount": {"type": "integer", "minimum": 1, "maximum": MAX_TRANSFER}}}
+    })
+}

@@ -1,0 +1,208 @@
+//! Access tokens: short-lived EdDSA JWTs made and checked with `jsonwebtoken`.
+//!
+//! Two audiences keep the two credential paths apart: `kage-api` tokens travel as `Authorization: Bearer`,
+//! `kage-web` tokens only in the browser's `__session` cookie. A token of one kind is rejected on the other path.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode, errors::ErrorKind};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::SigningKeys;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// `Authorization: Bearer` tokens for API clients such as the Kage app.
+    Api,
+    /// The browser's shared `__session` cookie.
+    Browser,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "kage-api",
+            Self::Browser => "kage-web",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub sid: String,
+    pub aud: String,
+    pub iat: u64,
+    pub nbf: u64,
+    pub exp: u64,
+}
+
+/// Why a presented token was refused; becomes the `error_description` of the 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token signed by an unknown key")]
+    UnknownKey,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token was issued for another audience or issuer")]
+    WrongAudienceOrIssuer,
+    #[error("token's session has ended")]
+    SessionRevoked,
+}
+
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+pub struct TokenService {
+    keys: SigningKeys,
+    issuer: String,
+    access_ttl: Duration,
+    browser_ttl: Duration,
+    api_validation: Validation,
+    browser_validation: Validation,
+}
+
+/// Allowed clock difference between this server and whoever checks its tokens.
+const LEEWAY_SECS: u64 = 5;
+
+impl TokenService {
+    pub fn new(keys: SigningKeys, issuer: String, access_ttl: Duration, browser_ttl: Duration) -> Self {
+        let validation = |audience: Audience| {
+            let mut v = Validation::new(Algorithm::EdDSA);
+            v.set_issuer(&[&issuer]);
+            v.set_audience(&[audience.as_str()]);
+            v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+            v.validate_nbf = true;
+            v.leeway = LEEWAY_SECS;
+            v
+        };
+        let api_validation = validation(Audience::Api);
+        let browser_validation = validation(Audience::Browser);
+        Self { keys, issuer, access_ttl, browser_ttl, api_validation, browser_validation }
+    }
+
+    pub fn keys(&self) -> &SigningKeys {
+        &self.keys
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The longest any token this service issues stays valid, leeway included.
+    pub fn max_lifetime(&self) -> Duration {
+        self.access_ttl.max(self.browser_ttl) + Duration::from_secs(LEEWAY_SECS)
+    }
+
+    pub fn issue(&self, user_id: &str, session_id: &str, audience: Audience) -> IssuedToken {
+        let ttl = match audience {
+            Audience::Api => self.access_ttl,
+            Audience::Browser => self.browser_ttl,
+        };
+        let now = unix_now();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: user_id.to_owned(),
+            sid: session_id.to_owned(),
+            aud: audience.as_str().to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl.as_secs(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.keys.current_kid().to_owned());
+        let token = encode(&header, &claims, self.keys.encoding_key()).expect("signing with our own Ed25519 key");
+        IssuedToken { token, expires_in: ttl.as_secs() }
+    }
+
+    /// Checks signature (key chosen by `kid`), issuer, audience and time claims.
+    pub fn verify(&self, token: &str, audience: Audience) -> Result<Claims, TokenRejection> {
+        let header = decode_header(token).map_err(|_| TokenRejection::Malformed)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenRejection::Malformed);
+        }
+        let kid = header.kid.ok_or(TokenRejection::UnknownKey)?;
+        let key = self.keys.decoding_key(&kid).ok_or(TokenRejection::UnknownKey)?;
+        let validation = match audience {
+            Audience::Api => &self.api_validation,
+            Audience::Browser => &self.browser_validation,
+        };
+        decode::<Claims>(token, key, validation).map(|data| data.claims).map_err(|error| match error.kind() {
+            ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+            ErrorKind::ExpiredSignature => TokenRejection::Expired,
+            ErrorKind::ImmatureSignature => TokenRejection::NotYetValid,
+            ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => TokenRejection::WrongAudienceOrIssuer,
+            _ => TokenRejection::Malformed,
+        })
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> (tempfile::TempDir, TokenService) {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = SigningKeys::load_or_create(dir.path()).unwrap();
+        let service =
+            TokenService::new(keys, "http://127.0.0.1:1".into(), Duration::from_secs(60), Duration::from_secs(3600));
+        (dir, service)
+    }
+
+    #[test]
+    fn issued_token_verifies_with_its_audience_only() {
+        let (_dir, service) = service();
+        let token = service.issue("u1", "s1", Audience::Api).token;
+        let claims = service.verify(&token, Audience::Api).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str(), claims.exp - claims.iat), ("u1", "s1", 60));
+        assert_eq!(service.verify(&token, Audience::Browser), Err(TokenRejection::WrongAudienceOrIssuer));
+    }
+
+    #[test]
+    fn token_from_another_server_is_rejected() {
+        let (_dir, ours) = service();
+        let (_dir2, theirs) = service();
+        let token = theirs.issue("u1", "s1", Audience::Api).token;
+        assert_eq!(ours.verify(&token, Audience::Api), Err(TokenRejection::UnknownKey));
+    }
+
+    #[test]
+    fn tampered_payload_fails_signature_check() {
+        let (_dir, service) = service();
+        let token = service.issue("u1", "s1", Audience::Api).token;
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let forged = Claims {
+            iss: service.issuer().into(),
+            sub: "u2".into(),
+            sid: "s1".into(),
+            aud: "kage-api".into(),
+            iat: unix_now(),
+            nbf: unix_now(),
+            exp: unix_now() + 60,
+        };
+        use base64::Engine;
+        parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(service.verify(&parts.join("."), Audience::Api), Err(TokenRejection::BadSignature));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        let (_dir, service) = service();
+        for token in ["", "null", "a.b.c", "not a jwt"] {
+            assert_eq!(service.verify(token, Audience::Api), Err(TokenRejection::Malformed), "{token:?}");
+        }
+    }
+}
