@@ -1,0 +1,113 @@
+//! The event stream carries only the token's player's events and ends when the session is revoked.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{Grant, TestServer};
+
+/// A parsed Server-Sent Events stream.
+struct EventStream {
+    bytes: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl EventStream {
+    async fn open(server: &TestServer, grant: &Grant) -> Self {
+        let response = server.get_as("/v1/events", &grant.access_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        let mut stream = Self { bytes: response.bytes_stream().boxed(), buffer: String::new() };
+        let (name, data) = stream.next().await.expect("ready event");
+        assert_eq!((name.as_str(), &data["user_id"]), ("ready", &json!(grant.user_id)));
+        stream
+    }
+
+    /// The next named event, or `None` when the server ended the stream.
+    async fn next(&mut self) -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block.lines().find_map(|line| line.strip_prefix(name)).map(|v| v.trim_start().to_owned())
+                };
+                if let (Some(name), Some(data)) = (field("event:"), field("data:")) {
+                    return Some((name, serde_json::from_str(&data).expect("JSON data")));
+                }
+                continue; // keep-alive comment
+            }
+            match self.bytes.next().await {
+                Some(chunk) => self.buffer.push_str(std::str::from_utf8(&chunk.ok()?).unwrap()),
+                None => return None,
+            }
+        }
+    }
+
+    async fn next_within(&mut self, limit: Duration) -> Option<Option<(String, Value)>> {
+        tokio::time::timeout(limit, self.next()).await.ok()
+    }
+}
+
+async fn post(server: &TestServer, grant: &Grant, path: &str, value: Value) {
+    let response = server.request(Method::POST, path).bearer_auth(&grant.access_token).json(&value).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::OK, "{path}");
+}
+
+#[tokio::test]
+async fn a_stream_never_carries_another_players_events() {
+    let server = TestServer::start().await;
+    let main = server.main().await;
+    let alt = server.alt().await;
+    let mut main_events = EventStream::open(&server, &main).await;
+    let mut alt_events = EventStream::open(&server, &alt).await;
+
+    // alt acts on its own: main's stream must stay silent.
+    post(&server, &alt, "/v1/viewer/train", json!({})).await;
+    let (name, data) = alt_events.next().await.unwrap();
+    assert_eq!((name.as_str(), data["user_id"].as_str()), ("profile.changed", Some(alt.user_id.as_str())));
+    assert!(main_events.next_within(Duration::from_millis(300)).await.is_none(), "main saw alt's training");
+
+    // main sends alt ryo: each side hears only its own half.
+    post(&server, &main, "/v1/transfers", json!({"to": "alt", "amount": 7})).await;
+    let (name, data) = main_events.next().await.unwrap();
+    assert_eq!((name.as_str(), data["user_id"].as_str()), ("profile.changed", Some(main.user_id.as_str())));
+    let (name, data) = alt_events.next().await.unwrap();
+    assert_eq!(name, "transfer.received");
+    assert_eq!(
+        (data["user_id"].as_str(), &data["from"], &data["amount"]),
+        (Some(alt.user_id.as_str()), &json!("main"), &json!(7))
+    );
+    let (name, data) = alt_events.next().await.unwrap();
+    assert_eq!((name.as_str(), data["user_id"].as_str()), ("profile.changed", Some(alt.user_id.as_str())));
+    assert!(main_events.next_within(Duration::from_millis(300)).await.is_none(), "main saw alt's events");
+    assert!(alt_events.next_within(Duration::from_millis(300)).await.is_none(), "alt saw main's events");
+}
+
+#[tokio::test]
+async fn revoking_the_session_ends_its_stream_only() {
+    let server = TestServer::start().await;
+    let main = server.main().await;
+    let other_main_session = server.main().await;
+    let mut revoked = EventStream::open(&server, &main).await;
+    let mut other = EventStream::open(&server, &other_main_session).await;
+    let response = server.request(Method::DELETE, "/v1/sessions/current").bearer_auth(&main.access_token).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(revoked.next_within(Duration::from_secs(5)).await, Some(None), "stream ends at revocation");
+
+    // The same player's other session keeps streaming.
+    post(&server, &other_main_session, "/v1/viewer/train", json!({})).await;
+    let (name, _) = other.next_within(Duration::from_secs(5)).await.flatten().expect("still streaming");
+    assert_eq!(name, "profile.changed");
+}
+
+#[tokio::test]
+async fn reuse_detection_ends_the_stream() {
+    let server = TestServer::start().await;
+    let main = server.main().await;
+    let mut stream = EventStream::open(&server, &main).await;
+    assert_eq!(server.refresh(&main.refresh_token).await.status(), StatusCode::OK);
+    assert_eq!(server.refresh(&main.refresh_token).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(stream.next_within(Duration::from_secs(5)).await, Some(None));
+}

@@ -1,0 +1,11 @@
+//! kage-server over real HTTP on 127.0.0.1 against SQLite in a temp dir. One binary, one module per area.
+
+mod support;
+
+mod auth_order;
+mod bad_input;
+mod events;
+mod openapi;
+mod sessions;
+mod transfers;
+mod viewer_guard;
