@@ -37,8 +37,11 @@ impl Database {
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(DbError::Open)?;
         sqlx::migrate!("./migrations").run(&writer).await?;
+        // One reader per core: each sqlx SQLite connection runs on a thread of its own, and more threads than
+        // cores measured slower (docs/benchmarks.md).
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
         let reader = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(cores as u32)
             .connect_with(options.read_only(true))
             .await
             .map_err(DbError::Open)?;

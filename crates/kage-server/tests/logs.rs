@@ -54,8 +54,15 @@ async fn logs_never_contain_tokens_cookies_or_passwords() {
         .unwrap();
     let (access, refresh) = (grant["access_token"].as_str().unwrap(), grant["refresh_token"].as_str().unwrap());
     secrets.extend([access.to_owned(), refresh.to_owned()]);
-    let rotated: Value =
-        http.post(url("/v1/sessions/refresh")).json(&json!({"refresh_token": refresh})).send().await.unwrap().json().await.unwrap();
+    let rotated: Value = http
+        .post(url("/v1/sessions/refresh"))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let new_access = rotated["access_token"].as_str().unwrap().to_owned();
     secrets.extend([new_access.clone(), rotated["refresh_token"].as_str().unwrap().to_owned()]);
     // Reuse of the spent refresh token: logged as a warning, without the token.
