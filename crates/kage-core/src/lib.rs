@@ -1,0 +1,14 @@
+//! kage-core: where each window's account session lives. No Tauri here: the desktop shell adapts its
+//! windows to [`WindowLabel`]s and calls in; everything below is plain Rust, tested against a real server.
+//!
+//! The seed bug needed three things: an ambient credential, a cache without the account in its key, and a
+//! background refetch that used whichever account was "current". None of them exists here:
+//! - there is no current account: every call names a window, and the window's pin names the account;
+//! - the only HTTP client ([`client::Client`]) has no cookie store and attaches the pinned account's token;
+//! - the cache ([`cache::ProfileCache`]) is partitioned by [`AccountKey`] and checks what it stores.
+
+pub mod account;
+pub mod model;
+
+pub use account::{AccountKey, OriginError, ServerOrigin, WindowLabel};
+pub use secrecy::{ExposeSecret, SecretString};
