@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod game;
 pub mod keys;
+pub mod observe;
 pub mod openapi;
 pub mod passwords;
 pub mod secret;
@@ -41,7 +42,7 @@ use crate::sessions::SessionStore;
 use crate::throttle::{SignInThrottle, ThrottlePolicy};
 use crate::tokens::TokenService;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     /// Holds the signing keys and, unless `database_url` says otherwise, `kage.db`.
@@ -54,6 +55,8 @@ pub struct Config {
     pub access_ttl: Duration,
     pub browser_ttl: Duration,
     pub throttle: ThrottlePolicy,
+    /// Called with a record of every request, after its response is ready.
+    pub observer: Option<observe::RequestObserver>,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             access_ttl: Duration::from_secs(60),
             browser_ttl: Duration::from_secs(12 * 3600),
             throttle: ThrottlePolicy::default(),
+            observer: None,
         }
     }
 }
@@ -157,7 +161,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         events: EventHub::default(),
         shutdown: shutdown_rx.clone(),
     }));
-    let app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    let mut app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    if let Some(observer) = config.observer.clone() {
+        app = app.layer(axum::middleware::from_fn_with_state(observer, observe::record));
+    }
     let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
