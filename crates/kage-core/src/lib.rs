@@ -8,7 +8,16 @@
 //! - the cache ([`cache::ProfileCache`]) is partitioned by [`AccountKey`] and checks what it stores.
 
 pub mod account;
+pub mod authority;
+pub mod cache;
+pub mod client;
+pub mod core;
+pub mod events;
 pub mod model;
+pub mod sessions;
+pub mod vault;
+pub mod windows;
 
+pub use crate::core::{Core, CoreConfig, WindowView};
 pub use account::{AccountKey, OriginError, ServerOrigin, WindowLabel};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1,0 +1,235 @@
+//! Talking to a server's session authority: sign-in, refresh, sign-out, and checking the access tokens it
+//! hands out against its published keys.
+//!
+//! A new access token is verified before it is used: signature by `kid` from the server's JWKS, `iss` exactly
+//! the server's origin, `aud` `kage-api`, and `sub` exactly the account it is meant for. A token for anyone
+//! else fails closed (threat model: issuer or key mix-up, an identity provider answering for another user).
+//! Expiry is tracked from `expires_in` on the local monotonic clock, not from `exp`, so a client whose wall
+//! clock is off neither rejects good tokens nor trusts dead ones for long.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::account::ServerOrigin;
+
+/// An access token checked to belong to its subject, and when to stop using it.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub secret: SecretString,
+    pub subject: String,
+    pub session_id: String,
+    pub refresh_after: Instant,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken").field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
+/// What a sign-in or refresh returns, verified.
+pub struct Grant {
+    pub access: AccessToken,
+    pub refresh_token: SecretString,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the username or password is wrong")]
+    WrongCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    /// The server refused the refresh credential: the only answer that means "signed out".
+    #[error("the session has ended; sign in again")]
+    Rejected,
+    #[error("the server cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the server answered {status}: {message}")]
+    Server { status: u16, message: String },
+    #[error("the server's answer is not valid: {0}")]
+    Malformed(String),
+    /// The token is not for the account it should be, or not signed by this server: fail closed.
+    #[error("the server issued a token that does not belong to this account")]
+    WrongSubject,
+}
+
+impl AuthError {
+    /// Network trouble, a timeout, a 5xx: worth retrying later, and never a reason to sign anyone out.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::Throttled { .. } | Self::Server { status: 500.., .. })
+    }
+}
+
+/// Refresh this long before the server's expiry, so a request never leaves with a token about to die.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+struct GrantBody {
+    user_id: String,
+    access_token: String,
+    expires_in: u64,
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    sid: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+pub struct Authority {
+    http: reqwest::Client,
+    keys: Mutex<HashMap<ServerOrigin, JwkSet>>,
+}
+
+impl Authority {
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http, keys: Mutex::new(HashMap::new()) }
+    }
+
+    pub async fn sign_in(
+        &self,
+        origin: &ServerOrigin,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(String, Grant), AuthError> {
+        let body = json!({"username": username, "password": password.expose_secret()});
+        let response = self.post(origin, "/v1/sessions", &body).await?;
+        let grant: GrantBody = self.read_grant(response).await?;
+        let user_id = grant.user_id.clone();
+        let grant = self.check(origin, &user_id, grant).await?;
+        Ok((user_id, grant))
+    }
+
+    /// Spends `refresh_token` for a new grant for `user_id`.
+    pub async fn refresh(
+        &self,
+        origin: &ServerOrigin,
+        user_id: &str,
+        refresh_token: &SecretString,
+    ) -> Result<Grant, AuthError> {
+        let body = json!({"refresh_token": refresh_token.expose_secret()});
+        let response = self.post(origin, "/v1/sessions/refresh", &body).await?;
+        let grant = self.read_grant(response).await?;
+        if grant.user_id != user_id {
+            return Err(AuthError::WrongSubject);
+        }
+        self.check(origin, user_id, grant).await
+    }
+
+    /// Ends the session server-side. Best effort: a sign-out works locally whatever this returns.
+    pub async fn sign_out(&self, origin: &ServerOrigin, access: &AccessToken) -> Result<(), AuthError> {
+        let response = self
+            .http
+            .delete(origin.url("/v1/sessions/current"))
+            .bearer_auth(access.secret.expose_secret())
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match response.status().as_u16() {
+            204 | 401 => Ok(()),
+            status => Err(error_of(status, response).await),
+        }
+    }
+
+    async fn post(
+        &self,
+        origin: &ServerOrigin,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, AuthError> {
+        self.http.post(origin.url(path)).json(body).send().await.map_err(unreachable)
+    }
+
+    async fn read_grant(&self, response: reqwest::Response) -> Result<GrantBody, AuthError> {
+        let status = response.status().as_u16();
+        if status != 200 && status != 201 {
+            return Err(error_of(status, response).await);
+        }
+        response.json().await.map_err(|e| AuthError::Malformed(e.without_url().to_string()))
+    }
+
+    async fn check(&self, origin: &ServerOrigin, user_id: &str, grant: GrantBody) -> Result<Grant, AuthError> {
+        let received = Instant::now();
+        let claims = self.verify(origin, &grant.access_token).await?;
+        if claims.sub != user_id {
+            return Err(AuthError::WrongSubject);
+        }
+        let lifetime = Duration::from_secs(grant.expires_in).saturating_sub(EXPIRY_MARGIN);
+        Ok(Grant {
+            access: AccessToken {
+                secret: SecretString::from(grant.access_token),
+                subject: claims.sub,
+                session_id: claims.sid,
+                refresh_after: received + lifetime,
+            },
+            refresh_token: SecretString::from(grant.refresh_token),
+        })
+    }
+
+    async fn verify(&self, origin: &ServerOrigin, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed("access token".into()))?;
+        let kid = header.kid.ok_or(AuthError::WrongSubject)?;
+        let key = match self.key(origin, &kid) {
+            Some(key) => key,
+            None => {
+                // Unknown kid: the server may have rotated its key. Fetch once; still unknown means not its token.
+                self.fetch_keys(origin).await?;
+                self.key(origin, &kid).ok_or(AuthError::WrongSubject)?
+            }
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[origin.as_str()]);
+        validation.set_audience(&["kage-api"]);
+        validation.validate_exp = false; // see the module doc: expiry runs on the local monotonic clock
+        validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| AuthError::WrongSubject)
+    }
+
+    fn key(&self, origin: &ServerOrigin, kid: &str) -> Option<DecodingKey> {
+        let keys = self.keys.lock().expect("jwks lock");
+        keys.get(origin)?.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
+    }
+
+    async fn fetch_keys(&self, origin: &ServerOrigin) -> Result<(), AuthError> {
+        let response = self.http.get(origin.url("/.well-known/jwks.json")).send().await.map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(error_of(response.status().as_u16(), response).await);
+        }
+        let set: JwkSet = response.json().await.map_err(|e| AuthError::Malformed(e.without_url().to_string()))?;
+        self.keys.lock().expect("jwks lock").insert(origin.clone(), set);
+        Ok(())
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> AuthError {
+    AuthError::Unreachable(error.without_url().to_string())
+}
+
+async fn error_of(status: u16, response: reqwest::Response) -> AuthError {
+    let retry_after =
+        response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(60);
+    let body: Option<ErrorBody> = response.json().await.ok();
+    match (status, body) {
+        (401, Some(body)) if body.error == "wrong_credentials" => AuthError::WrongCredentials,
+        (401, Some(body)) if body.error == "invalid_grant" => AuthError::Rejected,
+        (429, _) => AuthError::Throttled { retry_after_secs: retry_after },
+        (status, Some(body)) => AuthError::Server { status, message: body.message },
+        (status, None) => AuthError::Server { status, message: "no details".into() },
+    }
+}

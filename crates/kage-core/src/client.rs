@@ -1,0 +1,196 @@
+//! The only HTTP client that talks to the game API on behalf of a window.
+//!
+//! Every call names a window; the window's pin names the account; the account's session supplies the token.
+//! The request carries `Authorization: Bearer <that token>`, the asserted `viewer_id`, and the fail-closed
+//! marker (Kage never relies on a cookie, so the server must never fall back to one). Without a token nothing
+//! is sent. An answer is used only if it is about the window's account and the window is still pinned as it was
+//! when the request left (I3); only then is it cached, in that account's partition.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::account::{AccountKey, WindowLabel};
+use crate::cache::ProfileCache;
+use crate::model::Profile;
+use crate::sessions::{Sessions, TokenError};
+use crate::windows::{Pin, Windows};
+
+pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
+/// Names the calling window: no credential, but it lets server logs (and tests) attribute requests.
+pub const WINDOW_HEADER: &str = "x-kage-window";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("this window is not signed in to an account")]
+    NotPinned,
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("the server cannot be reached: {0}")]
+    Unreachable(String),
+    /// The server refused the request; `message` is its sentence for the player.
+    #[error("{message}")]
+    Refused { status: u16, code: String, message: String },
+    /// The answer was about another account than the window's: dropped, nothing cached (I3).
+    #[error("the server answered for another account; the answer was discarded")]
+    WrongAccount,
+    /// The window was switched or signed out while the request was in flight: the answer was dropped (I3).
+    #[error("the window changed account while this request was in flight")]
+    Outdated,
+    #[error("the server's answer is not valid: {0}")]
+    Malformed(String),
+}
+
+impl ClientError {
+    /// True when the account could not be reached at all: show "offline" with the cached profile.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::Token(TokenError::Offline(_)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stat {
+    Strength,
+    Agility,
+    Chakra,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    sessions: Arc<Sessions>,
+    windows: Arc<Windows>,
+    cache: Arc<ProfileCache>,
+}
+
+impl Client {
+    pub fn new(
+        http: reqwest::Client,
+        sessions: Arc<Sessions>,
+        windows: Arc<Windows>,
+        cache: Arc<ProfileCache>,
+    ) -> Self {
+        Self { http, sessions, windows, cache }
+    }
+
+    pub async fn profile(&self, window: &WindowLabel) -> Result<Profile, ClientError> {
+        self.call(window, Method::GET, "/v1/viewer", None).await
+    }
+
+    pub async fn train(&self, window: &WindowLabel, stat: Stat) -> Result<Profile, ClientError> {
+        self.call(window, Method::POST, "/v1/viewer/train", Some(json!({ "stat": stat }))).await
+    }
+
+    pub async fn travel(&self, window: &WindowLabel, village: &str) -> Result<Profile, ClientError> {
+        self.call(window, Method::POST, "/v1/viewer/travel", Some(json!({ "village": village }))).await
+    }
+
+    /// Sends ryo from the window's account to the player named `to`.
+    pub async fn transfer(&self, window: &WindowLabel, to: &str, amount: i64) -> Result<Profile, ClientError> {
+        self.call(window, Method::POST, "/v1/transfers", Some(json!({ "to": to, "amount": amount }))).await
+    }
+
+    /// Fetches an account's profile for no window in particular (an event said it changed) and caches it.
+    pub async fn refetch_account(&self, account: &AccountKey) -> Result<Profile, ClientError> {
+        let profile = self.send(None, account, &Method::GET, "/v1/viewer", None).await?;
+        self.store(account, &profile)?;
+        Ok(profile)
+    }
+
+    async fn call(
+        &self,
+        window: &WindowLabel,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Profile, ClientError> {
+        let pin = self.windows.pin_of(window).ok_or(ClientError::NotPinned)?;
+        let profile = self.send(Some(window), &pin.account, &method, path, body).await?;
+        self.accept(window, &pin, profile)
+    }
+
+    fn accept(&self, window: &WindowLabel, pin: &Pin, profile: Profile) -> Result<Profile, ClientError> {
+        if profile.id != pin.account.user_id() {
+            tracing::warn!(window = %window, account = %pin.account, "answer for another account dropped");
+            return Err(ClientError::WrongAccount);
+        }
+        if !self.windows.is_current(window, pin) {
+            return Err(ClientError::Outdated);
+        }
+        self.store(&pin.account, &profile)?;
+        Ok(profile)
+    }
+
+    fn store(&self, account: &AccountKey, profile: &Profile) -> Result<(), ClientError> {
+        if profile.id != account.user_id() {
+            return Err(ClientError::WrongAccount);
+        }
+        if let Err(error) = self.cache.put(account, profile) {
+            // The answer is still right for this account; only the copy on disk is missing.
+            tracing::warn!(account = %account, %error, "profile not cached");
+        }
+        Ok(())
+    }
+
+    /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again.
+    async fn send(
+        &self,
+        window: Option<&WindowLabel>,
+        account: &AccountKey,
+        method: &Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Profile, ClientError> {
+        let mut retried = false;
+        loop {
+            let token = self.sessions.token_for(account).await?;
+            let mut request = self
+                .http
+                .request(method.clone(), account.origin().url(path))
+                .bearer_auth(token.secret.expose_secret())
+                .header(AUTH_REQUIRED_HEADER, "1");
+            if let Some(window) = window {
+                request = request.header(WINDOW_HEADER, window.as_str());
+            }
+            request = match &body {
+                Some(Value::Object(fields)) => {
+                    let mut fields = fields.clone();
+                    fields.insert("viewer_id".into(), json!(account.user_id()));
+                    request.json(&fields)
+                }
+                _ => request.query(&[("viewer_id", account.user_id())]),
+            };
+            let response = request.send().await.map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
+            let status = response.status();
+            if status.is_success() {
+                return response.json().await.map_err(|e| ClientError::Malformed(e.without_url().to_string()));
+            }
+            let error: Option<ErrorBody> = response.json().await.ok();
+            let code = error.as_ref().map(|e| e.error.as_str()).unwrap_or_default();
+            if status == StatusCode::UNAUTHORIZED && code == "invalid_token" && !retried {
+                self.sessions.invalidate(account, &token);
+                retried = true;
+                continue;
+            }
+            return Err(match error {
+                Some(error) => {
+                    ClientError::Refused { status: status.as_u16(), code: error.error, message: error.message }
+                }
+                None => ClientError::Refused {
+                    status: status.as_u16(),
+                    code: "unknown".into(),
+                    message: format!("the server answered {status}"),
+                },
+            });
+        }
+    }
+}

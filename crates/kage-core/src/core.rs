@@ -1,0 +1,140 @@
+//! [`Core`]: the parts wired together, and the few operations that span several of them (sign-in pins a
+//! window, sign-out also erases the cache). This is what the desktop shell holds.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::account::{AccountKey, ServerOrigin, WindowLabel};
+use crate::cache::ProfileCache;
+use crate::client::Client;
+use crate::events::{Events, LiveConfig};
+use crate::model::Profile;
+use crate::sessions::{AccountStatus, Sessions, SignInError, SignedIn};
+use crate::vault::{CredentialStore, VaultError};
+use crate::windows::Windows;
+
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Where per-account caches live (`accounts/<key>/`).
+    pub data_dir: PathBuf,
+    pub live: LiveConfig,
+    /// Bound on every request, refreshes included: how long a window may show "loading" before "offline".
+    pub request_timeout: Duration,
+}
+
+impl CoreConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: data_dir.into(), live: LiveConfig::default(), request_timeout: Duration::from_secs(15) }
+    }
+}
+
+/// What a window shows before (or instead of) a fresh answer: its account, its state, its cached profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowView {
+    pub account: Option<String>,
+    pub status: AccountStatus,
+    pub cached: Option<Profile>,
+    /// When the cached profile was stored, in seconds since the Unix epoch (for "last updated" banners).
+    pub cached_at: Option<u64>,
+}
+
+pub struct Core {
+    pub sessions: Arc<Sessions>,
+    pub windows: Arc<Windows>,
+    pub cache: Arc<ProfileCache>,
+    pub client: Arc<Client>,
+    pub events: Arc<Events>,
+}
+
+impl Core {
+    /// Must be called inside a tokio runtime (live updates run as tasks).
+    pub fn new(config: CoreConfig, vault: Arc<dyn CredentialStore>) -> Self {
+        // No cookie store (reqwest's `cookies` feature is not even compiled in): no ambient credential exists.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(config.request_timeout)
+            .build()
+            .expect("TLS backend initialises");
+        let sessions = Arc::new(Sessions::new(http.clone(), vault));
+        let windows = Arc::new(Windows::default());
+        let cache = Arc::new(ProfileCache::open(config.data_dir));
+        let client = Arc::new(Client::new(http.clone(), sessions.clone(), windows.clone(), cache.clone()));
+        let events = Events::new(http, client.clone(), sessions.clone(), windows.clone(), config.live);
+        Self { sessions, windows, cache, client, events }
+    }
+
+    /// Signs in with a password and pins `window` to the account signed in.
+    pub async fn sign_in(
+        &self,
+        window: &WindowLabel,
+        origin: &ServerOrigin,
+        username: &str,
+        password: &SecretString,
+        remember: bool,
+    ) -> Result<SignedIn, SignInError> {
+        let signed_in = self.sessions.sign_in(origin, username, password, remember, None).await?;
+        self.windows.pin(window, &signed_in.account);
+        self.events.sync_streams();
+        Ok(signed_in)
+    }
+
+    /// Pins `window` to a saved account (start-up restore, switching, opening in a new window). The account's
+    /// credential is read from the keychain when its first request needs it.
+    pub fn open(&self, window: &WindowLabel, account: &AccountKey) {
+        self.sessions.restore(account);
+        self.windows.pin(window, account);
+        self.events.sync_streams();
+    }
+
+    /// Signs out the window's account everywhere it is open: the session, its keychain entry and its cache
+    /// partition (erased also when offline). Other accounts are not touched. Its windows stay pinned to it and
+    /// show "signed out", so they can offer to sign that same account in again.
+    pub async fn sign_out(&self, window: &WindowLabel) -> Result<AccountKey, SignOutError> {
+        let account = self.windows.pin_of(window).ok_or(SignOutError::NotPinned)?.account;
+        let vault = self.sessions.sign_out(&account).await;
+        let cache = self.cache.erase(&account);
+        self.events.sync_streams();
+        vault.map_err(SignOutError::Keychain)?;
+        cache.map_err(|e| SignOutError::Cache(e.to_string()))?;
+        Ok(account)
+    }
+
+    /// The window closed.
+    pub fn close(&self, window: &WindowLabel) {
+        self.windows.unpin(window);
+        self.events.detach(window);
+    }
+
+    pub fn view(&self, window: &WindowLabel) -> WindowView {
+        match self.windows.pin_of(window) {
+            None => WindowView { account: None, status: AccountStatus::SignedOut, cached: None, cached_at: None },
+            Some(pin) => {
+                let cached = self.cache.get(&pin.account);
+                WindowView {
+                    account: Some(pin.account.id().to_owned()),
+                    status: self.sessions.status(&pin.account),
+                    cached_at: cached.as_ref().map(|c| unix_seconds(c.stored_at)),
+                    cached: cached.map(|c| c.profile),
+                }
+            }
+        }
+    }
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignOutError {
+    #[error("this window is not signed in to an account")]
+    NotPinned,
+    #[error("signed out, but the saved credential could not be removed from the keychain: {0}")]
+    Keychain(VaultError),
+    #[error("signed out, but the cached profile could not be erased: {0}")]
+    Cache(String),
+}

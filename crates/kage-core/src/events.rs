@@ -1,0 +1,286 @@
+//! Live updates for windows: one server event stream per signed-in account (not per window), background
+//! refetch per window, and account status changes, each delivered only to the windows pinned to that account,
+//! through a sink each window provides (in the app: a Tauri `ipc::Channel` that webview created).
+//!
+//! Delivery looks up the account's windows at the moment of delivery, so a window that switched away no longer
+//! hears the old account (I7). Every event is checked against the stream's account before anything is done
+//! with it; an event naming another player is dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::account::{AccountKey, WindowLabel};
+use crate::client::{AUTH_REQUIRED_HEADER, Client};
+use crate::model::Profile;
+use crate::sessions::{AccountStatus, Sessions, TokenError};
+use crate::windows::Windows;
+
+/// What a window is told about its account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WindowUpdate {
+    Profile { profile: Profile },
+    Status { status: AccountStatus },
+    TransferReceived { from: String, amount: i64 },
+}
+
+/// Where a window's updates go. Returns false once the window is gone.
+pub trait WindowSink: Send + Sync + 'static {
+    fn send(&self, update: WindowUpdate) -> bool;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LiveConfig {
+    /// Background refetch of each window's profile (the seed bug's 5-minute poll, done right).
+    pub refetch_interval: Duration,
+    /// First reconnect delay of an event stream; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            refetch_interval: Duration::from_secs(300),
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    user_id: String,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    amount: Option<i64>,
+}
+
+pub struct Events {
+    http: reqwest::Client,
+    client: Arc<Client>,
+    sessions: Arc<Sessions>,
+    windows: Arc<Windows>,
+    config: LiveConfig,
+    sinks: Mutex<HashMap<WindowLabel, Arc<dyn WindowSink>>>,
+    streams: Mutex<HashMap<AccountKey, JoinHandle<()>>>,
+    refetchers: Mutex<HashMap<WindowLabel, JoinHandle<()>>>,
+    status_task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Events {
+    pub fn new(
+        http: reqwest::Client,
+        client: Arc<Client>,
+        sessions: Arc<Sessions>,
+        windows: Arc<Windows>,
+        config: LiveConfig,
+    ) -> Arc<Self> {
+        let events = Arc::new(Self {
+            http,
+            client,
+            sessions,
+            windows,
+            config,
+            sinks: Mutex::default(),
+            streams: Mutex::default(),
+            refetchers: Mutex::default(),
+            status_task: Mutex::default(),
+        });
+        let forwarder = tokio::spawn(forward_status(Arc::downgrade(&events), events.sessions.status_changes()));
+        *events.status_task.lock().expect("events lock") = Some(forwarder);
+        events
+    }
+
+    /// Connects a window's sink and starts its background refetch. Call after pinning (or re-pinning) it.
+    pub fn attach(self: &Arc<Self>, window: &WindowLabel, sink: Arc<dyn WindowSink>) {
+        self.sinks.lock().expect("events lock").insert(window.clone(), sink);
+        let refetcher = tokio::spawn(refetch_loop(Arc::downgrade(self), window.clone(), self.config.refetch_interval));
+        if let Some(old) = self.refetchers.lock().expect("events lock").insert(window.clone(), refetcher) {
+            old.abort();
+        }
+        self.sync_streams();
+    }
+
+    /// Disconnects a window (closed or signed out) and stops what only it needed.
+    pub fn detach(self: &Arc<Self>, window: &WindowLabel) {
+        self.sinks.lock().expect("events lock").remove(window);
+        if let Some(refetcher) = self.refetchers.lock().expect("events lock").remove(window) {
+            refetcher.abort();
+        }
+        self.sync_streams();
+    }
+
+    /// Runs one event stream for each account that a listening window (one with a sink) is pinned to, and
+    /// none for the others.
+    pub fn sync_streams(self: &Arc<Self>) {
+        let wanted: Vec<AccountKey> = {
+            let sinks = self.sinks.lock().expect("events lock");
+            self.windows
+                .pinned_accounts()
+                .into_iter()
+                .filter(|account| self.windows.windows_of(account).iter().any(|w| sinks.contains_key(w)))
+                .filter(|account| self.sessions.status(account) != AccountStatus::SignedOut)
+                .collect()
+        };
+        let mut streams = self.streams.lock().expect("events lock");
+        streams.retain(|account, task| {
+            let keep = wanted.contains(account) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for account in wanted {
+            streams.entry(account.clone()).or_insert_with(|| tokio::spawn(stream_loop(Arc::downgrade(self), account)));
+        }
+    }
+
+    /// Sends `update` to every window pinned to `account` right now, and to no other.
+    pub fn deliver(&self, account: &AccountKey, update: &WindowUpdate) {
+        for window in self.windows.windows_of(account) {
+            self.deliver_to(&window, update.clone());
+        }
+    }
+
+    fn deliver_to(&self, window: &WindowLabel, update: WindowUpdate) {
+        let sink = self.sinks.lock().expect("events lock").get(window).cloned();
+        if let Some(sink) = sink
+            && !sink.send(update)
+        {
+            self.sinks.lock().expect("events lock").remove(window);
+        }
+    }
+
+    async fn refetch_and_deliver(&self, account: &AccountKey) {
+        match self.client.refetch_account(account).await {
+            Ok(profile) => self.deliver(account, &WindowUpdate::Profile { profile }),
+            Err(error) => tracing::debug!(account = %account, %error, "refetch after event failed"),
+        }
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        for (_, task) in self.streams.lock().expect("events lock").drain() {
+            task.abort();
+        }
+        for (_, task) in self.refetchers.lock().expect("events lock").drain() {
+            task.abort();
+        }
+        if let Some(task) = self.status_task.lock().expect("events lock").take() {
+            task.abort();
+        }
+    }
+}
+
+async fn forward_status(
+    events: std::sync::Weak<Events>,
+    mut changes: tokio::sync::broadcast::Receiver<(AccountKey, AccountStatus)>,
+) {
+    loop {
+        let (account, status) = match changes.recv().await {
+            Ok(change) => change,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => return,
+        };
+        let Some(events) = events.upgrade() else { return };
+        events.deliver(&account, &WindowUpdate::Status { status });
+        if status != AccountStatus::SignedOut {
+            events.sync_streams();
+        }
+    }
+}
+
+async fn refetch_loop(events: std::sync::Weak<Events>, window: WindowLabel, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is immediate; the window fetched on opening
+    loop {
+        ticker.tick().await;
+        let Some(events) = events.upgrade() else { return };
+        match events.client.profile(&window).await {
+            Ok(profile) => events.deliver_to(&window, WindowUpdate::Profile { profile }),
+            Err(error) => tracing::debug!(window = %window, %error, "background refetch failed"),
+        }
+    }
+}
+
+async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
+    let mut backoff = None;
+    loop {
+        if let Some(delay) = backoff {
+            tokio::time::sleep(delay).await;
+        }
+        let Some(live) = events.upgrade() else { return };
+        let (min, max) = (live.config.min_backoff, live.config.max_backoff);
+        backoff = Some(backoff.map_or(min, |d: Duration| (d * 2).min(max)));
+        let token = match live.sessions.token_for(&account).await {
+            Ok(token) => token,
+            Err(TokenError::SignedOut) => return,
+            Err(_) => continue,
+        };
+        let request = live
+            .http
+            .get(account.origin().url("/v1/events"))
+            .query(&[("viewer_id", account.user_id())])
+            .bearer_auth(token.secret.expose_secret())
+            .header(AUTH_REQUIRED_HEADER, "1")
+            .timeout(Duration::from_secs(24 * 3600));
+        let response = match request.send().await {
+            Ok(response) if response.status().is_success() => response,
+            Ok(response) => {
+                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+                    live.sessions.invalidate(&account, &token);
+                }
+                continue;
+            }
+            Err(_) => continue,
+        };
+        drop(live);
+        let mut bytes = response.bytes_stream();
+        let mut buffer = String::new();
+        while let Some(Ok(chunk)) = bytes.next().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let Some(live) = events.upgrade() else { return };
+                if handle_event(&live, &account, &block).await {
+                    backoff = None;
+                }
+            }
+        }
+    }
+}
+
+/// Acts on one SSE block; true when it was the stream's `ready` (the connection is good).
+async fn handle_event(events: &Events, account: &AccountKey, block: &str) -> bool {
+    let field = |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::trim_start);
+    let (Some(name), Some(data)) = (field("event:"), field("data:")) else { return false };
+    let Ok(data) = serde_json::from_str::<EventData>(data) else {
+        tracing::warn!(account = %account, event = name, "malformed event dropped");
+        return false;
+    };
+    if data.user_id != account.user_id() {
+        tracing::warn!(account = %account, event = name, "event for another account dropped");
+        return false;
+    }
+    match name {
+        // On (re)connect, events may have been missed: fetch once.
+        "ready" | "profile.changed" | "resync" => events.refetch_and_deliver(account).await,
+        "transfer.received" => {
+            if let (Some(from), Some(amount)) = (data.from, data.amount) {
+                events.deliver(account, &WindowUpdate::TransferReceived { from, amount });
+            }
+        }
+        _ => {}
+    }
+    name == "ready"
+}

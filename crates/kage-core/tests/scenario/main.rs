@@ -1,0 +1,10 @@
+//! kage-core against a real kage-server over loopback HTTP (SQLite in a temp dir), one module per invariant.
+
+mod support;
+
+mod events;
+mod no_false_sign_out;
+mod own_data;
+mod own_token;
+mod refresh;
+mod sign_out;

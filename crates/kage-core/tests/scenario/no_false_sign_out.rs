@@ -1,0 +1,99 @@
+//! I11: a window says "signed out" only after the server rejected that account's refresh credential or the
+//! player signed out. Start-up with the server down or slow gives loading, then offline, with the cached
+//! profile; nothing is deleted; when the server is back, the account is signed in again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kage_core::client::ClientError;
+use kage_core::sessions::{AccountStatus, TokenError};
+use kage_core::vault::CredentialStore;
+use kage_core::{Core, CoreConfig};
+
+use crate::support::{Faults, Harness, window};
+
+/// A second app start on the same data dir and vault, as after a restart.
+fn restart(h: &Harness) -> Core {
+    let mut config = CoreConfig::new(h.dir.path().join("client"));
+    config.request_timeout = Duration::from_millis(800);
+    Core::new(config, h.vault.clone() as Arc<dyn CredentialStore>)
+}
+
+#[tokio::test]
+async fn i11_restore_with_the_server_down_is_loading_then_offline_never_signed_out() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+
+    h.set_faults(Faults { down: true, ..Faults::default() });
+    let core = restart(&h);
+    core.open(&w, &main);
+    let first_paint = core.view(&w);
+    assert_eq!(first_paint.status, AccountStatus::Loading, "start-up shows loading, not signed out");
+    assert_eq!(first_paint.cached.expect("cached profile shown at once").username, "main");
+
+    let error = core.client.profile(&w).await.unwrap_err();
+    assert!(error.is_offline(), "{error:?}");
+    assert_eq!(core.view(&w).status, AccountStatus::Offline);
+    assert!(h.vault.read(&main).unwrap().is_some(), "the saved credential survives the outage");
+    assert!(core.cache.get(&main).is_some(), "the cache survives the outage");
+
+    h.set_faults(Faults::default());
+    assert_eq!(core.client.profile(&w).await.unwrap().username, "main");
+    assert_eq!(core.view(&w).status, AccountStatus::SignedIn);
+}
+
+#[tokio::test]
+async fn i11_slow_server_during_refresh_is_offline_not_signed_out() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.set_faults(Faults { delay_refresh: Some(Duration::from_secs(3)), ..Faults::default() });
+    let core = restart(&h);
+    core.open(&w, &main);
+    let error = core.client.profile(&w).await.unwrap_err();
+    assert!(matches!(error, ClientError::Token(TokenError::Offline(_))), "{error:?}");
+    assert_ne!(core.view(&w).status, AccountStatus::SignedOut);
+    assert!(h.vault.read(&main).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn i11_status_is_never_signed_out_during_start_up_polled_throughout() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.set_faults(Faults { delay_refresh: Some(Duration::from_millis(400)), ..Faults::default() });
+    let core = Arc::new(restart(&h));
+    core.open(&w, &main);
+    let fetch = tokio::spawn({
+        let core = core.clone();
+        let w = w.clone();
+        async move { core.client.profile(&w).await }
+    });
+    let mut seen = Vec::new();
+    while !fetch.is_finished() {
+        seen.push(core.view(&w).status);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(fetch.await.unwrap().unwrap().username, "main");
+    seen.push(core.view(&w).status);
+    assert!(seen.len() > 10, "polled through the start-up");
+    assert!(!seen.contains(&AccountStatus::SignedOut), "{seen:?}");
+    assert_eq!(seen.last(), Some(&AccountStatus::SignedIn));
+}
+
+#[tokio::test]
+async fn i11_locked_keychain_is_keychain_locked_not_signed_out() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.vault.set_failure(Some(kage_core::vault::VaultError::Locked));
+    let core = restart(&h);
+    core.open(&w, &main);
+    let error = core.client.profile(&w).await.unwrap_err();
+    assert!(matches!(error, ClientError::Token(TokenError::Keychain(_))), "{error:?}");
+    assert_eq!(core.view(&w).status, AccountStatus::KeychainLocked);
+    h.vault.set_failure(None);
+    assert_eq!(core.client.profile(&w).await.unwrap().username, "main");
+}

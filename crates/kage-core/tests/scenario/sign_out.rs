@@ -1,0 +1,86 @@
+//! I2 and I4: a refresh the server rejects signs out that account only; signing out erases that account's
+//! credential and cache partition (also offline) and touches no other account.
+
+use std::time::Duration;
+
+use kage_core::ExposeSecret;
+use kage_core::client::ClientError;
+use kage_core::sessions::{AccountStatus, TokenError};
+use kage_core::vault::CredentialStore;
+
+use crate::support::{Faults, Harness, window};
+
+#[tokio::test]
+async fn i2_rejected_refresh_signs_out_that_account_only_and_sends_nothing_else() {
+    let h = Harness::start_with(|c| c.access_ttl = Duration::from_secs(11), Default::default()).await;
+    let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
+    let main = h.sign_in(&w_main, "main").await;
+    let alt = h.sign_in(&w_alt, "alt").await;
+    h.core.client.profile(&w_alt).await.unwrap();
+
+    // alt's session ends on the server (say, a sign-out on another device): its refresh will be rejected.
+    let refresh = h.vault.read(&alt).unwrap().unwrap();
+    let http = reqwest::Client::new();
+    let grant: serde_json::Value = http
+        .post(h.origin.url("/v1/sessions/refresh"))
+        .json(&serde_json::json!({"refresh_token": refresh.expose_secret()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other_device_token = grant["access_token"].as_str().unwrap();
+    http.delete(h.origin.url("/v1/sessions/current")).bearer_auth(other_device_token).send().await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    h.clear_records();
+    assert_eq!(h.core.client.profile(&w_alt).await, Err(ClientError::Token(TokenError::SignedOut)));
+    assert_eq!(h.core.sessions.status(&alt), AccountStatus::SignedOut);
+    assert_eq!(h.core.view(&w_alt).status, AccountStatus::SignedOut);
+    // Fail closed: after the rejected refresh nothing was sent for alt's window, with any token.
+    assert!(h.records().iter().all(|r| r.window.as_deref() != Some("acct-2")), "{:?}", h.records());
+    assert!(h.vault.read(&alt).unwrap().is_none(), "the dead credential is gone");
+
+    // main is untouched.
+    assert_eq!(h.core.client.profile(&w_main).await.unwrap().username, "main");
+    assert_eq!(h.core.sessions.status(&main), AccountStatus::SignedIn);
+    assert!(h.vault.read(&main).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn i4_sign_out_erases_only_that_accounts_partition_and_credential() {
+    let h = Harness::start().await;
+    let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
+    let main = h.sign_in(&w_main, "main").await;
+    let alt = h.sign_in(&w_alt, "alt").await;
+    h.core.client.profile(&w_main).await.unwrap();
+    h.core.client.profile(&w_alt).await.unwrap();
+
+    assert_eq!(h.core.sign_out(&w_alt).await.unwrap(), alt);
+    assert!(h.core.cache.get(&alt).is_none());
+    assert!(h.vault.read(&alt).unwrap().is_none());
+    assert_eq!(h.core.view(&w_alt).status, AccountStatus::SignedOut);
+    assert!(h.core.cache.get(&main).is_some());
+    assert!(h.vault.read(&main).unwrap().is_some());
+    assert_eq!(h.core.client.profile(&w_main).await.unwrap().username, "main");
+    assert_eq!(h.core.client.profile(&w_alt).await, Err(ClientError::Token(TokenError::SignedOut)));
+}
+
+#[tokio::test]
+async fn i4_sign_out_works_offline() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+    h.set_faults(Faults { down: true, ..Faults::default() });
+    h.core.sign_out(&w).await.unwrap();
+    assert!(h.core.cache.get(&main).is_none());
+    assert!(h.vault.read(&main).unwrap().is_none());
+    assert_eq!(h.core.sessions.status(&main), AccountStatus::SignedOut);
+}
+
+#[tokio::test]
+async fn i6_tokens_for_plain_http_remote_servers_are_refused_before_sending() {
+    assert!(kage_core::ServerOrigin::parse("http://game.example").is_err());
+}

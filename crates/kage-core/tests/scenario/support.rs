@@ -1,0 +1,215 @@
+//! The scenario harness: a real kage-server on 127.0.0.1 (SQLite in a temp dir) with a request log, behind a
+//! small fault-injecting proxy on loopback, and a `Core` talking to it with an in-memory vault.
+//!
+//! The proxy is the test-only fault layer: it can delay answers, swap a profile for another player's, or act
+//! as a server that is down. The server's issuer is the proxy's URL, so tokens verify as they would for a real
+//! deployment behind a proxy.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+use kage_core::events::{LiveConfig, WindowSink, WindowUpdate};
+use kage_core::vault::{CredentialStore, MemoryStore};
+use kage_core::{AccountKey, Core, CoreConfig, SecretString, ServerOrigin, WindowLabel};
+use kage_server::RunningServer;
+use kage_server::observe::{Presented, RequestRecord};
+
+#[derive(Clone, Default)]
+pub struct Faults {
+    pub down: bool,
+    pub delay_profile: Option<Duration>,
+    pub delay_refresh: Option<Duration>,
+    /// Answer `GET /v1/viewer` with this body instead of the server's.
+    pub swap_profile: Option<serde_json::Value>,
+}
+
+struct ProxyState {
+    upstream: String,
+    http: reqwest::Client,
+    faults: Mutex<Faults>,
+    /// How many of the next bearer tokens to garble on the way: the server then sees a token it rejects
+    /// while the client believes it valid (as after a server-side key change).
+    garble_bearers: std::sync::atomic::AtomicUsize,
+}
+
+pub struct Harness {
+    /// Kept so the server it names is this harness's for its whole life.
+    _server: RunningServer,
+    pub origin: ServerOrigin,
+    pub core: Core,
+    pub vault: Arc<MemoryStore>,
+    log: Arc<Mutex<Vec<RequestRecord>>>,
+    proxy: Arc<ProxyState>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn window(label: &str) -> WindowLabel {
+    WindowLabel::new(label)
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}, LiveConfig::default()).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut kage_server::Config), live: LiveConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let proxy_url = format!("http://{}", listener.local_addr().unwrap());
+
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut config = kage_server::Config::new(dir.path().join("server"));
+        config.demo = true;
+        config.issuer = Some(proxy_url.clone());
+        let sink = log.clone();
+        config.observer = Some(Arc::new(move |record| sink.lock().unwrap().push(record)));
+        configure(&mut config);
+        let server = kage_server::start(config).await.expect("server starts");
+
+        let proxy = Arc::new(ProxyState {
+            upstream: server.base_url(),
+            http: reqwest::Client::new(),
+            faults: Mutex::new(Faults::default()),
+            garble_bearers: Default::default(),
+        });
+        let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let vault = Arc::new(MemoryStore::default());
+        let mut core_config = CoreConfig::new(dir.path().join("client"));
+        core_config.live = live;
+        core_config.request_timeout = Duration::from_secs(3);
+        let core = Core::new(core_config, vault.clone() as Arc<dyn CredentialStore>);
+        let origin = ServerOrigin::parse(&proxy_url).unwrap();
+        Self { _server: server, origin, core, vault, log, proxy, dir }
+    }
+
+    pub fn garble_next_bearers(&self, count: usize) {
+        self.proxy.garble_bearers.store(count, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.proxy.faults.lock().unwrap() = faults;
+    }
+
+    pub async fn sign_in(&self, window: &WindowLabel, username: &str) -> AccountKey {
+        let password = SecretString::from(format!("{username}-password"));
+        let signed_in = self.core.sign_in(window, &self.origin, username, &password, true).await.expect("sign-in");
+        assert!(matches!(signed_in.remembered, Ok(true)));
+        signed_in.account
+    }
+
+    pub fn records(&self) -> Vec<RequestRecord> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn clear_records(&self) {
+        self.log.lock().unwrap().clear();
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.records().iter().filter(|r| r.path == "/v1/sessions/refresh").count()
+    }
+
+    /// I1 over the whole log: every request to a protected route carried a readable bearer token, and the
+    /// fail-closed marker; a request that names its window carried the token of `expected(window)`.
+    pub fn assert_own_tokens(&self, expected: impl Fn(&str) -> Option<String>) {
+        for record in self.records() {
+            if !record.path.starts_with("/v1/viewer") && record.path != "/v1/transfers" && record.path != "/v1/events" {
+                continue;
+            }
+            let Presented::Bearer { subject: Some(subject), .. } = &record.authorization else {
+                panic!("{} {} without a readable bearer token: {:?}", record.method, record.path, record.authorization);
+            };
+            assert!(record.auth_required_marker, "{} {} without the fail-closed marker", record.method, record.path);
+            assert!(!record.cookie, "a cookie was sent");
+            if let Some(window) = &record.window {
+                let owner = expected(window).unwrap_or_else(|| panic!("unknown window {window}"));
+                assert_eq!(subject, &owner, "window {window} sent another account's token to {}", record.path);
+            }
+        }
+    }
+}
+
+async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Response {
+    let faults = proxy.faults.lock().unwrap().clone();
+    if faults.down {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response();
+    }
+    let path = request.uri().path().to_owned();
+    let is_profile = request.method() == axum::http::Method::GET && path == "/v1/viewer";
+    if let (true, Some(delay)) = (is_profile, faults.delay_profile) {
+        tokio::time::sleep(delay).await;
+    }
+    if let (true, Some(delay)) = (path == "/v1/sessions/refresh", faults.delay_refresh) {
+        tokio::time::sleep(delay).await;
+    }
+    let url = format!("{}{}", proxy.upstream, request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut upstream = proxy.http.request(request.method().clone(), url);
+    // Only requests a window sent, so background traffic (event streams) cannot take the garbling.
+    let garble = request.headers().contains_key("x-kage-window")
+        && proxy
+            .garble_bearers
+            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| {
+                n.checked_sub(1)
+            })
+            .is_ok();
+    for (name, value) in request.headers() {
+        if name == "authorization" && garble {
+            // Same subject and session (the log still attributes it), broken signature.
+            upstream = upstream.header(name, format!("{}x", value.to_str().unwrap()));
+        } else if name != "host" && name != "content-length" {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap();
+    let response = match upstream.body(body).send().await {
+        Ok(response) => response,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let status = response.status();
+    if let (true, Some(swap), true) = (is_profile, &faults.swap_profile, status.is_success()) {
+        return (status, axum::Json(swap.clone())).into_response();
+    }
+    let mut builder = Response::builder().status(status);
+    for (name, value) in response.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            builder = builder.header(name, value);
+        }
+    }
+    builder.body(Body::from_stream(response.bytes_stream().map_err(std::io::Error::other))).unwrap()
+}
+
+/// A window's sink that keeps what it was sent.
+#[derive(Default)]
+pub struct RecordingSink(pub Mutex<Vec<WindowUpdate>>);
+
+impl WindowSink for RecordingSink {
+    fn send(&self, update: WindowUpdate) -> bool {
+        self.0.lock().unwrap().push(update);
+        true
+    }
+}
+
+impl RecordingSink {
+    pub fn updates(&self) -> Vec<WindowUpdate> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// Polls `condition` every 20 ms for up to `limit`.
+pub async fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    condition()
+}
