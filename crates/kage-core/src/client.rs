@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::account::{AccountKey, WindowLabel};
 use crate::cache::ProfileCache;
 use crate::model::Profile;
-use crate::sessions::{Sessions, TokenError};
+use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::windows::{Pin, Windows};
 
 pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
@@ -133,6 +133,10 @@ impl Client {
     fn store(&self, account: &AccountKey, profile: &Profile) -> Result<(), ClientError> {
         if profile.id != account.user_id() {
             return Err(ClientError::WrongAccount);
+        }
+        // Signed out while the answer was on its way: its partition stays erased.
+        if self.sessions.status(account) == AccountStatus::SignedOut {
+            return Err(ClientError::Token(TokenError::SignedOut));
         }
         if let Err(error) = self.cache.put(account, profile) {
             // The answer is still right for this account; only the copy on disk is missing.

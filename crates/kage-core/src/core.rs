@@ -96,6 +96,11 @@ impl Core {
     pub async fn sign_out(&self, window: &WindowLabel) -> Result<AccountKey, SignOutError> {
         let account = self.windows.pin_of(window).ok_or(SignOutError::NotPinned)?.account;
         let vault = self.sessions.sign_out(&account).await;
+        // New epochs for the account's windows: answers still in flight from before the sign-out are dropped
+        // instead of refilling the partition erased next (I3, I4).
+        for window in self.windows.windows_of(&account) {
+            self.windows.pin(&window, &account);
+        }
         let cache = self.cache.erase(&account);
         self.events.sync_streams();
         vault.map_err(SignOutError::Keychain)?;

@@ -121,15 +121,15 @@ impl Events {
     /// Runs one event stream for each account that a listening window (one with a sink) is pinned to, and
     /// none for the others.
     pub fn sync_streams(self: &Arc<Self>) {
-        let wanted: Vec<AccountKey> = {
-            let sinks = self.sinks.lock().expect("events lock");
-            self.windows
-                .pinned_accounts()
-                .into_iter()
-                .filter(|account| self.windows.windows_of(account).iter().any(|w| sinks.contains_key(w)))
-                .filter(|account| self.sessions.status(account) != AccountStatus::SignedOut)
-                .collect()
-        };
+        // The sinks lock is never held while taking the pins lock (delivery takes them in the other order).
+        let listening: Vec<WindowLabel> = self.sinks.lock().expect("events lock").keys().cloned().collect();
+        let wanted: Vec<AccountKey> = self
+            .windows
+            .pinned_accounts()
+            .into_iter()
+            .filter(|account| self.windows.windows_of(account).iter().any(|w| listening.contains(w)))
+            .filter(|account| self.sessions.status(account) != AccountStatus::SignedOut)
+            .collect();
         let mut streams = self.streams.lock().expect("events lock");
         streams.retain(|account, task| {
             let keep = wanted.contains(account) && !task.is_finished();
@@ -145,9 +145,7 @@ impl Events {
 
     /// Sends `update` to every window pinned to `account` right now, and to no other.
     pub fn deliver(&self, account: &AccountKey, update: &WindowUpdate) {
-        for window in self.windows.windows_of(account) {
-            self.deliver_to(&window, update.clone());
-        }
+        self.windows.for_each_window_of(account, |window| self.deliver_to(window, update.clone()));
     }
 
     fn deliver_to(&self, window: &WindowLabel, update: WindowUpdate) {
@@ -207,7 +205,12 @@ async fn refetch_loop(events: std::sync::Weak<Events>, window: WindowLabel, inte
         ticker.tick().await;
         let Some(events) = events.upgrade() else { return };
         match events.client.profile(&window).await {
-            Ok(profile) => events.deliver_to(&window, WindowUpdate::Profile { profile }),
+            // Checked again under the pin lock: the window may have switched since the answer was accepted.
+            Ok(profile) => events.windows.with_pin(&window, |pin| {
+                if pin.is_some_and(|pin| pin.account.user_id() == profile.id) {
+                    events.deliver_to(&window, WindowUpdate::Profile { profile });
+                }
+            }),
             Err(error) => tracing::debug!(window = %window, %error, "background refetch failed"),
         }
     }

@@ -52,6 +52,20 @@ impl Windows {
         windows
     }
 
+    /// Calls `f` with the window's pin, frozen until `f` returns.
+    pub fn with_pin<T>(&self, window: &WindowLabel, f: impl FnOnce(Option<&Pin>) -> T) -> T {
+        f(self.pins.read().expect("window pins lock").get(window))
+    }
+
+    /// Calls `f` for each window pinned to `account`, with pins frozen until it returns: a window cannot be
+    /// switched between being chosen and being handed something meant for that account.
+    pub fn for_each_window_of(&self, account: &AccountKey, mut f: impl FnMut(&WindowLabel)) {
+        let pins = self.pins.read().expect("window pins lock");
+        for (window, _) in pins.iter().filter(|(_, pin)| &pin.account == account) {
+            f(window);
+        }
+    }
+
     /// Every account some window is pinned to, each once.
     pub fn pinned_accounts(&self) -> Vec<AccountKey> {
         let pins = self.pins.read().expect("window pins lock");

@@ -26,6 +26,18 @@ pub struct Faults {
     pub delay_refresh: Option<Duration>,
     /// Answer `GET /v1/viewer` with this body instead of the server's.
     pub swap_profile: Option<serde_json::Value>,
+    /// Refreshes fail as if the network dropped them (502), everything else passes.
+    pub refresh_unreachable: bool,
+    /// Hold every window's `GET /v1/viewer` until [`Harness::release`] lets it through.
+    pub hold_profiles: bool,
+}
+
+/// A window's profile request, held by the proxy until released.
+pub struct Held {
+    pub id: u64,
+    pub window: String,
+    pub subject: Option<String>,
+    release: tokio::sync::oneshot::Sender<()>,
 }
 
 struct ProxyState {
@@ -35,6 +47,8 @@ struct ProxyState {
     /// How many of the next bearer tokens to garble on the way: the server then sees a token it rejects
     /// while the client believes it valid (as after a server-side key change).
     garble_bearers: std::sync::atomic::AtomicUsize,
+    held: Mutex<Vec<Held>>,
+    next_held: std::sync::atomic::AtomicU64,
 }
 
 pub struct Harness {
@@ -76,6 +90,8 @@ impl Harness {
             http: reqwest::Client::new(),
             faults: Mutex::new(Faults::default()),
             garble_bearers: Default::default(),
+            held: Mutex::default(),
+            next_held: Default::default(),
         });
         let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -91,6 +107,40 @@ impl Harness {
 
     pub fn garble_next_bearers(&self, count: usize) {
         self.proxy.garble_bearers.store(count, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Requests held by `hold_profiles`, oldest first: (id, window, token subject).
+    pub fn held(&self) -> Vec<(u64, String, Option<String>)> {
+        self.proxy.held.lock().unwrap().iter().map(|h| (h.id, h.window.clone(), h.subject.clone())).collect()
+    }
+
+    /// Lets the held request `id` through.
+    pub fn release(&self, id: u64) {
+        let mut held = self.proxy.held.lock().unwrap();
+        if let Some(index) = held.iter().position(|h| h.id == id) {
+            let _ = held.remove(index).release.send(());
+        }
+    }
+
+    /// The server itself, bypassing the proxy and its faults.
+    pub fn server_url(&self, path: &str) -> String {
+        format!("{}{path}", self._server.base_url())
+    }
+
+    /// Another app instance's worth of core on the same server: its own data dir and vault.
+    pub fn new_core(&self, live: LiveConfig) -> (Core, Arc<MemoryStore>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let vault = Arc::new(MemoryStore::default());
+        let mut config = CoreConfig::new(dir.path());
+        config.live = live;
+        config.request_timeout = Duration::from_secs(3);
+        (Core::new(config, vault.clone() as Arc<dyn CredentialStore>), vault, dir)
+    }
+
+    pub fn release_all(&self) {
+        for held in self.proxy.held.lock().unwrap().drain(..) {
+            let _ = held.release.send(());
+        }
     }
 
     pub fn set_faults(&self, faults: Faults) {
@@ -146,6 +196,22 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
     if let (true, Some(delay)) = (is_profile, faults.delay_profile) {
         tokio::time::sleep(delay).await;
     }
+    if path == "/v1/sessions/refresh" && faults.refresh_unreachable {
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
+    let window = request.headers().get("x-kage-window").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let (true, true, Some(window)) = (is_profile, faults.hold_profiles, window) {
+        let subject = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(subject_of);
+        let (release, released) = tokio::sync::oneshot::channel();
+        let id = proxy.next_held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        proxy.held.lock().unwrap().push(Held { id, window, subject, release });
+        let _ = released.await;
+    }
     if let (true, Some(delay)) = (path == "/v1/sessions/refresh", faults.delay_refresh) {
         tokio::time::sleep(delay).await;
     }
@@ -183,6 +249,15 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         }
     }
     builder.body(Body::from_stream(response.bytes_stream().map_err(std::io::Error::other))).unwrap()
+}
+
+/// The `sub` claim of a JWT, read without verification (the server verifies; this is a record).
+pub fn subject_of(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims["sub"].as_str().map(str::to_owned)
 }
 
 /// A window's sink that keeps what it was sent.

@@ -1,0 +1,393 @@
+//! Model-based test (DESIGN.md section 6.3): random sequences of what players, networks and servers do to
+//! 3 windows over 2 accounts, against the real server behind the fault proxy, checking the invariants after
+//! every step.
+//!
+//! Requests are split into start and finish (the proxy holds each window's profile request until the test
+//! releases it), so answers arrive in any order relative to switches, sign-outs, expiries and pushes.
+//! `KAGE_MODEL_CASES` sets the number of cases (default 16; CI runs 256); every case is 40 steps.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kage_core::client::ClientError;
+use kage_core::events::{LiveConfig, WindowUpdate};
+use kage_core::model::Profile;
+use kage_core::sessions::{AccountStatus, TokenError};
+use kage_core::vault::CredentialStore;
+use kage_core::windows::Pin;
+use kage_core::{AccountKey, Core, ExposeSecret, SecretString, WindowLabel};
+use kage_server::observe::Presented;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use crate::support::{Faults, Harness, RecordingSink};
+
+const WINDOWS: usize = 3;
+const NAMES: [&str; 2] = ["main", "alt"];
+const STEPS: usize = 40;
+
+#[derive(Debug, Clone)]
+enum Action {
+    /// The player looks at a window. Focus is not an input of the core at all; the view must not care.
+    Focus(usize),
+    /// A window asks for its profile; the proxy holds the request.
+    Start(usize),
+    /// The `n`-th request in flight (modulo their number) gets its answer.
+    Finish(usize),
+    /// An account's access token lapses (as after the computer slept).
+    Expire(usize),
+    /// The server ends an account's session behind the client's back: its next refresh is rejected.
+    SessionEndedElsewhere(usize),
+    /// Refreshes fail as if the network dropped them (or work again).
+    RefreshUnreachable(bool),
+    /// The whole server is unreachable (or back).
+    Offline(bool),
+    /// The server pushes a change to an account (someone trains it from another device).
+    Push(usize),
+    /// A window switches to an account.
+    Switch(usize, usize),
+    /// The player signs a window's account out.
+    SignOut(usize),
+    /// The player signs an account in, in a window.
+    SignIn(usize, usize),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    let w = 0..WINDOWS;
+    let a = 0..NAMES.len();
+    prop_oneof![
+        2 => w.clone().prop_map(Action::Focus),
+        6 => w.clone().prop_map(Action::Start),
+        6 => (0..8usize).prop_map(Action::Finish),
+        2 => a.clone().prop_map(Action::Expire),
+        1 => a.clone().prop_map(Action::SessionEndedElsewhere),
+        1 => any::<bool>().prop_map(Action::RefreshUnreachable),
+        1 => prop::bool::weighted(0.3).prop_map(Action::Offline),
+        2 => a.clone().prop_map(Action::Push),
+        3 => (w.clone(), a.clone()).prop_map(|(w, a)| Action::Switch(w, a)),
+        1 => w.clone().prop_map(Action::SignOut),
+        2 => (w, a).prop_map(|(w, a)| Action::SignIn(w, a)),
+    ]
+}
+
+struct InFlight {
+    window: usize,
+    pin: Pin,
+    held: u64,
+    task: JoinHandle<Result<Profile, ClientError>>,
+}
+
+/// What the player has done to each account, which decides when "signed out" may be shown (I11).
+#[derive(Clone, Copy)]
+struct AccountModel {
+    signed_in: bool,
+    /// The server ended the session: the account may turn signed out at its next refresh.
+    ended_elsewhere: bool,
+}
+
+struct Case<'h> {
+    h: &'h Harness,
+    core: Core,
+    vault: Arc<kage_core::vault::MemoryStore>,
+    accounts: Vec<AccountKey>,
+    model: [AccountModel; 2],
+    /// The account each window is pinned to, per the test's own actions.
+    pins: [Option<usize>; WINDOWS],
+    /// Accounts each window was pinned to since the last check of its sink.
+    recent_pins: Vec<HashSet<usize>>,
+    sinks: Vec<Arc<RecordingSink>>,
+    seen_updates: Vec<usize>,
+    in_flight: Vec<InFlight>,
+    faults: Faults,
+    _dir: tempfile::TempDir,
+}
+
+/// The test's own calls, as another device of the same players: labelled so the I1 check can tell them apart.
+const OTHER_DEVICE: &str = "other-device";
+
+fn other_device() -> reqwest::Client {
+    let headers = [(reqwest::header::HeaderName::from_static("x-kage-window"), OTHER_DEVICE.parse().unwrap())];
+    reqwest::Client::builder().default_headers(headers.into_iter().collect()).build().unwrap()
+}
+
+fn label(window: usize) -> WindowLabel {
+    WindowLabel::new(format!("acct-{}", window + 1))
+}
+
+fn fail(message: String) -> TestCaseError {
+    TestCaseError::fail(message)
+}
+
+impl<'h> Case<'h> {
+    async fn new(h: &'h Harness) -> Self {
+        h.release_all();
+        let faults = Faults { hold_profiles: true, ..Faults::default() };
+        h.set_faults(faults.clone());
+        let live = LiveConfig {
+            refetch_interval: Duration::from_secs(3600),
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(200),
+        };
+        let (core, vault, dir) = h.new_core(live);
+        let mut accounts = Vec::new();
+        for (window, name) in [(0, "main"), (1, "alt")] {
+            let password = SecretString::from(format!("{name}-password"));
+            let signed = core.sign_in(&label(window), &h.origin, name, &password, true).await.expect("sign-in");
+            accounts.push(signed.account);
+        }
+        core.open(&label(2), &accounts[0]);
+        let sinks: Vec<Arc<RecordingSink>> = (0..WINDOWS).map(|_| Arc::default()).collect();
+        for (window, sink) in sinks.iter().enumerate() {
+            core.events.attach(&label(window), sink.clone());
+        }
+        h.clear_records();
+        let pins = [Some(0), Some(1), Some(0)];
+        Self {
+            h,
+            core,
+            vault,
+            accounts,
+            model: [AccountModel { signed_in: true, ended_elsewhere: false }; 2],
+            pins,
+            recent_pins: pins.iter().map(|p| p.iter().copied().collect()).collect(),
+            sinks,
+            seen_updates: vec![0; WINDOWS],
+            in_flight: Vec::new(),
+            faults,
+            _dir: dir,
+        }
+    }
+
+    fn set_faults(&mut self, change: impl FnOnce(&mut Faults)) {
+        change(&mut self.faults);
+        self.h.set_faults(self.faults.clone());
+    }
+
+    fn may_be_signed_out(&self, account: usize) -> bool {
+        !self.model[account].signed_in || self.model[account].ended_elsewhere
+    }
+
+    async fn step(&mut self, action: &Action) -> Result<(), TestCaseError> {
+        match *action {
+            Action::Focus(w) => {
+                let view = self.core.view(&label(w));
+                let expected = self.pins[w].map(|a| self.accounts[a].id().to_owned());
+                prop_assert_eq!(view.account, expected, "focus: window {} shows its own pin", w);
+            }
+            Action::Start(w) => self.start(w).await?,
+            Action::Finish(n) => self.finish(n).await?,
+            Action::Expire(a) => self.core.sessions.expire_access_token(&self.accounts[a]),
+            Action::SessionEndedElsewhere(a) => self.end_session_elsewhere(a).await,
+            Action::RefreshUnreachable(on) => self.set_faults(|f| f.refresh_unreachable = on),
+            Action::Offline(on) => self.set_faults(|f| f.down = on),
+            Action::Push(a) => self.push(a).await,
+            Action::Switch(w, a) => {
+                self.core.open(&label(w), &self.accounts[a]);
+                self.pins[w] = Some(a);
+                self.recent_pins[w].insert(a);
+            }
+            Action::SignOut(w) => {
+                if let Some(a) = self.pins[w] {
+                    self.core.sign_out(&label(w)).await.map_err(|e| fail(format!("sign-out: {e}")))?;
+                    self.model[a] = AccountModel { signed_in: false, ended_elsewhere: false };
+                    prop_assert!(self.core.cache.get(&self.accounts[a]).is_none(), "I4: sign-out erased the cache");
+                    prop_assert!(self.vault.read(&self.accounts[a]).unwrap().is_none(), "I9: credential removed");
+                }
+            }
+            Action::SignIn(w, a) => {
+                let password = SecretString::from(format!("{}-password", NAMES[a]));
+                let result = self.core.sign_in(&label(w), &self.h.origin, NAMES[a], &password, true).await;
+                match result {
+                    Ok(signed) => {
+                        prop_assert_eq!(&signed.account, &self.accounts[a]);
+                        self.model[a] = AccountModel { signed_in: true, ended_elsewhere: false };
+                        self.pins[w] = Some(a);
+                        self.recent_pins[w].insert(a);
+                    }
+                    Err(_) => prop_assert!(self.faults.down, "sign-in fails only while the server is down"),
+                }
+            }
+        }
+        self.check().await
+    }
+
+    async fn start(&mut self, w: usize) -> Result<(), TestCaseError> {
+        let before: HashSet<u64> = self.h.held().iter().map(|(id, ..)| *id).collect();
+        let pin = self.core.windows.pin_of(&label(w));
+        let task = tokio::spawn({
+            let client = self.core.client.clone();
+            async move { client.profile(&label(w)).await }
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let held =
+                self.h.held().into_iter().find(|(id, window, _)| !before.contains(id) && *window == label(w).as_str());
+            if let Some((id, _, subject)) = held {
+                let pin = pin.ok_or_else(|| fail("I1: a window with no account sent a request".into()))?;
+                // I1: the request left with exactly the window's account's token.
+                prop_assert_eq!(subject.as_deref(), Some(pin.account.user_id()), "I1: window {} sent another token", w);
+                self.in_flight.push(InFlight { window: w, pin, held: id, task });
+                return Ok(());
+            }
+            if task.is_finished() {
+                let result = task.await.expect("request task");
+                return self.check_unsent(w, result);
+            }
+            prop_assert!(tokio::time::Instant::now() < deadline, "a request neither left nor failed");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// A request that never reached the server must have failed for a reason the model allows.
+    fn check_unsent(&self, w: usize, result: Result<Profile, ClientError>) -> Result<(), TestCaseError> {
+        match (self.pins[w], result) {
+            (None, Err(ClientError::NotPinned)) => Ok(()),
+            (Some(a), Err(ClientError::Token(TokenError::SignedOut))) => {
+                prop_assert!(self.may_be_signed_out(a), "I11: {} told signed out while signed in", NAMES[a]);
+                Ok(())
+            }
+            (Some(_), Err(error)) => {
+                let network_trouble = self.faults.down || self.faults.refresh_unreachable;
+                prop_assert!(network_trouble || error.is_offline(), "unexpected failure: {:?}", error);
+                Ok(())
+            }
+            (pin, result) => {
+                Err(fail(format!("window {w} pinned to {pin:?}: unexpected {result:?} without a request")))
+            }
+        }
+    }
+
+    async fn finish(&mut self, n: usize) -> Result<(), TestCaseError> {
+        if self.in_flight.is_empty() {
+            return Ok(());
+        }
+        let flight = self.in_flight.remove(n % self.in_flight.len());
+        self.h.release(flight.held);
+        let result = tokio::time::timeout(Duration::from_secs(10), flight.task)
+            .await
+            .map_err(|_| fail("a released request did not finish".into()))?
+            .expect("request task");
+        let still_current = self.core.windows.is_current(&label(flight.window), &flight.pin);
+        match result {
+            Ok(profile) => {
+                // I3: shown only if about the window's account, and only if the window has not moved on.
+                prop_assert_eq!(profile.id.as_str(), flight.pin.account.user_id(), "I3: another account's profile");
+                prop_assert!(still_current, "I3: a late answer was shown after a switch or sign-out");
+            }
+            Err(ClientError::Outdated) => prop_assert!(!still_current, "dropped an answer for a current window"),
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Spends the client's saved refresh token on the server and ends that session, as another device
+    /// holding a copy would. The client's next refresh then meets reuse detection and is rejected.
+    async fn end_session_elsewhere(&mut self, a: usize) {
+        let Ok(Some(refresh)) = self.vault.read(&self.accounts[a]) else { return };
+        let http = other_device();
+        let body = json!({ "refresh_token": refresh.expose_secret() });
+        let Ok(response) = http.post(self.h.server_url("/v1/sessions/refresh")).json(&body).send().await else {
+            return;
+        };
+        if let Ok(grant) = response.json::<serde_json::Value>().await
+            && let Some(token) = grant["access_token"].as_str()
+        {
+            let _ = http.delete(self.h.server_url("/v1/sessions/current")).bearer_auth(token).send().await;
+        }
+        self.model[a].ended_elsewhere = true;
+    }
+
+    async fn push(&self, a: usize) {
+        let http = other_device();
+        let credentials = json!({ "username": NAMES[a], "password": format!("{}-password", NAMES[a]) });
+        let Ok(response) = http.post(self.h.server_url("/v1/sessions")).json(&credentials).send().await else {
+            return;
+        };
+        let grant: serde_json::Value = response.json().await.unwrap_or_default();
+        if let Some(token) = grant["access_token"].as_str() {
+            let train = http.post(self.h.server_url("/v1/viewer/train")).bearer_auth(token).json(&json!({}));
+            let _ = train.send().await;
+            let _ = http.delete(self.h.server_url("/v1/sessions/current")).bearer_auth(token).send().await;
+        }
+    }
+
+    async fn check(&mut self) -> Result<(), TestCaseError> {
+        // I1: nothing reached the server for a window without a bearer token naming one of the accounts that
+        // window was pinned to; never a cookie, always the fail-closed marker.
+        for record in self.h.records() {
+            let protected = record.path.starts_with("/v1/viewer") || record.path == "/v1/events";
+            if !protected || record.window.as_deref() == Some(OTHER_DEVICE) {
+                continue;
+            }
+            let Presented::Bearer { subject: Some(subject), .. } = &record.authorization else {
+                return Err(fail(format!("I1: {} {} without a bearer token", record.method, record.path)));
+            };
+            prop_assert!(record.auth_required_marker && !record.cookie, "I1: marker missing or cookie sent");
+            prop_assert!(self.accounts.iter().any(|a| a.user_id() == subject), "I1: a token for a stranger");
+        }
+        for (a, account) in self.accounts.iter().enumerate() {
+            // I4: a partition holds only its own account's data, and nothing after a sign-out.
+            if let Some(cached) = self.core.cache.get(account) {
+                prop_assert_eq!(cached.profile.id.as_str(), account.user_id(), "I4: foreign data in a partition");
+                prop_assert!(self.model[a].signed_in, "I4: {}'s cache survived its sign-out", NAMES[a]);
+            }
+            // I11 and I2: "signed out" only after a rejection or the player's sign-out.
+            let status = self.core.sessions.status(account);
+            if status == AccountStatus::SignedOut {
+                prop_assert!(self.may_be_signed_out(a), "I11: {} shows signed out", NAMES[a]);
+            }
+        }
+        // I7: a window hears only the accounts it was pinned to since the last check.
+        for w in 0..WINDOWS {
+            let updates = self.sinks[w].updates();
+            for update in &updates[self.seen_updates[w]..] {
+                if let WindowUpdate::Profile { profile } = update {
+                    let allowed = self.recent_pins[w].iter().any(|&a| self.accounts[a].user_id() == profile.id);
+                    prop_assert!(allowed, "I7: window {} heard an account it was not pinned to", w);
+                }
+            }
+            self.seen_updates[w] = updates.len();
+            self.recent_pins[w] = self.pins[w].iter().copied().collect();
+        }
+        Ok(())
+    }
+
+    /// Lets everything held go, so the case's tasks end before the next case starts.
+    async fn finish_all(mut self) -> Result<(), TestCaseError> {
+        self.set_faults(|f| *f = Faults::default());
+        self.h.release_all();
+        for flight in self.in_flight.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), flight.task).await;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn model_windows_accounts_and_faults_keep_the_invariants() {
+    let cases = std::env::var("KAGE_MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let harness = runtime.block_on(Harness::start());
+    let config = Config { cases, failure_persistence: None, max_shrink_iters: 200, ..Config::default() };
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&prop::collection::vec(action(), STEPS), |actions| {
+        runtime.block_on(async {
+            let mut case = Case::new(&harness).await;
+            let mut outcome = Ok(());
+            for action in &actions {
+                outcome = case.step(action).await;
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            case.finish_all().await?;
+            outcome
+        })
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
