@@ -1,0 +1,20 @@
+fn main() {
+    // Command permissions: each command gets an `allow-<name>` permission that capabilities must grant.
+    let commands = &[
+        "server_info",
+        "window_state",
+        "subscribe",
+        "refresh_profile",
+        "sign_in",
+        "open_saved",
+        "sign_out",
+        "forget_account",
+        "saved_accounts",
+        "train",
+        "travel",
+        "transfer",
+        "open_window",
+    ];
+    let manifest = tauri_build::AppManifest::new().commands(commands);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");
+}

@@ -1,0 +1,140 @@
+//! Signing in and out, saved accounts.
+
+use kage_core::SecretString;
+use serde::Serialize;
+use tauri::{AppHandle, Runtime, State, WebviewWindow};
+
+use super::{SavedAccount, WindowState, saved, window_state_of};
+use crate::error::CommandError;
+use crate::roster::{self, RosterEntry};
+use crate::state::{AppState, KeychainNote};
+use crate::windows::{label_of, set_title};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoPlayer {
+    pub username: &'static str,
+    pub password: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    pub origin: String,
+    pub sandbox: bool,
+    pub demo_players: Vec<DemoPlayer>,
+    pub keychain: KeychainNote,
+}
+
+#[tauri::command]
+pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, CommandError> {
+    let demo_players = if state.is_sandbox() {
+        kage_server::demo::DEMO_PLAYERS
+            .iter()
+            .map(|&(username, password, ..)| DemoPlayer { username, password })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(ServerInfo {
+        origin: state.origin.as_str().to_owned(),
+        sandbox: state.is_sandbox(),
+        demo_players,
+        keychain: state.keychain.clone(),
+    })
+}
+
+/// Signs this window in with a password; the window is then pinned to that account.
+#[tauri::command]
+pub async fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    username: String,
+    password: String,
+    remember: bool,
+) -> Result<WindowState, CommandError> {
+    let username = username.trim().to_owned();
+    if username.is_empty() || password.is_empty() {
+        return Err(CommandError::invalid("Enter a username and a password."));
+    }
+    let label = label_of(&window);
+    let password = SecretString::from(password);
+    let signed_in = state
+        .once(&label, "sign_in", async {
+            Ok(state.core.sign_in(&label, &state.origin, &username, &password, remember).await?)
+        })
+        .await?;
+    let notice = match &signed_in.remembered {
+        Ok(_) => None,
+        Err(error) => Some(format!("Not remembered on this computer: {}", error.user_message())),
+    };
+    roster::save(&app, RosterEntry::new(&signed_in.account, &username));
+    roster::set_layout(&app, window.label(), Some(signed_in.account.id()));
+    set_title(&window, Some(&username));
+    state.core.events.sync_streams();
+    Ok(window_state_of(&app, &state, &window, notice))
+}
+
+/// Switches this window to a saved account; its credential comes from the keychain, no password.
+#[tauri::command]
+pub async fn open_saved<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<WindowState, CommandError> {
+    let entry = roster::find(&app, &account_id)
+        .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
+    let account =
+        entry.account().ok_or_else(|| CommandError::invalid("That saved account's server address is not valid."))?;
+    state.core.open(&label_of(&window), &account);
+    roster::set_layout(&app, window.label(), Some(account.id()));
+    set_title(&window, Some(&entry.username));
+    Ok(window_state_of(&app, &state, &window, None))
+}
+
+/// Signs this window's account out, in every window that shows it; erases its credential and cache.
+#[tauri::command]
+pub async fn sign_out<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+) -> Result<WindowState, CommandError> {
+    let notice = match state.core.sign_out(&label_of(&window)).await {
+        Ok(_) => None,
+        Err(kage_core::core::SignOutError::NotPinned) => None,
+        Err(error) => Some(error.to_string()),
+    };
+    Ok(window_state_of(&app, &state, &window, notice))
+}
+
+/// Removes a saved account from this computer: session, keychain entry, cache, roster. Its windows return to
+/// the sign-in screen.
+#[tauri::command]
+pub async fn forget_account<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<Vec<SavedAccount>, CommandError> {
+    if let Some(account) = roster::find(&app, &account_id).and_then(|entry| entry.account()) {
+        for window in state.core.windows.windows_of(&account) {
+            state.core.sign_out(&window).await.ok();
+            state.core.windows.unpin(&window);
+            roster::set_layout(&app, window.as_str(), None);
+        }
+        let _ = state.core.sessions.sign_out(&account).await;
+        let _ = state.core.cache.erase(&account);
+    }
+    roster::remove(&app, &account_id);
+    state.core.events.sync_streams();
+    Ok(roster::list(&app).into_iter().map(|entry| saved(&state, entry)).collect())
+}
+
+#[tauri::command]
+pub async fn saved_accounts<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<Vec<SavedAccount>, CommandError> {
+    Ok(roster::list(&app).into_iter().map(|entry| saved(&state, entry)).collect())
+}

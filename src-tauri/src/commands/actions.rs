@@ -1,0 +1,80 @@
+//! What a player does with the window's account. Inputs are checked here first, so a bad amount gets a clear
+//! sentence without a round trip; each action runs at most once at a time per window.
+
+use kage_core::client::Stat;
+use kage_core::model::Profile;
+use tauri::{Runtime, State, WebviewWindow};
+
+use crate::error::CommandError;
+use crate::state::AppState;
+use crate::windows::label_of;
+
+#[tauri::command]
+pub async fn train<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    stat: Stat,
+) -> Result<Profile, CommandError> {
+    let label = label_of(&window);
+    state.once(&label, "train", async { Ok(state.core.client.train(&label, stat).await?) }).await
+}
+
+#[tauri::command]
+pub async fn travel<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    village: String,
+) -> Result<Profile, CommandError> {
+    if village.trim().is_empty() {
+        return Err(CommandError::invalid("Choose a village to travel to."));
+    }
+    let label = label_of(&window);
+    state.once(&label, "travel", async { Ok(state.core.client.travel(&label, village.trim()).await?) }).await
+}
+
+/// Sends ryo to another player. The amount arrives as text so that every bad input gets the same clear answer.
+#[tauri::command]
+pub async fn transfer<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    to: String,
+    amount: serde_json::Value,
+) -> Result<Profile, CommandError> {
+    let to = to.trim();
+    if to.is_empty() {
+        return Err(CommandError::invalid("Enter the name of the player to send ryo to."));
+    }
+    let amount = parse_amount(&amount)?;
+    let label = label_of(&window);
+    state.once(&label, "transfer", async { Ok(state.core.client.transfer(&label, to, amount).await?) }).await
+}
+
+fn parse_amount(value: &serde_json::Value) -> Result<i64, CommandError> {
+    let text = match value {
+        serde_json::Value::String(text) => text.trim().to_owned(),
+        other => other.to_string(),
+    };
+    match text.parse::<i64>() {
+        Ok(amount) if amount > 0 => Ok(amount),
+        Ok(_) => Err(CommandError::invalid("The amount must be at least 1 ryo.")),
+        Err(_) => Err(CommandError::invalid("The amount must be a whole number of ryo.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_must_be_positive_whole_numbers() {
+        assert_eq!(parse_amount(&json!(25)), Ok(25));
+        assert_eq!(parse_amount(&json!(" 40 ")), Ok(40));
+        for bad in [json!(0), json!(-5), json!("-1")] {
+            assert!(parse_amount(&bad).unwrap_err().message.contains("at least 1"), "{bad}");
+        }
+        for bad in [json!("ten"), json!(2.5), json!(""), json!(null), json!("99999999999999999999")] {
+            assert!(parse_amount(&bad).unwrap_err().message.contains("whole number"), "{bad}");
+        }
+    }
+}

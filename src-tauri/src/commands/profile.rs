@@ -1,0 +1,46 @@
+//! The window's own profile and live updates.
+
+use std::sync::Arc;
+
+use kage_core::events::WindowUpdate;
+use kage_core::model::Profile;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State, WebviewWindow};
+
+use super::{WindowState, window_state_of};
+use crate::error::CommandError;
+use crate::sink::ChannelSink;
+use crate::state::AppState;
+use crate::windows::{label_of, set_title};
+
+/// What to paint first: the window's account, its state and its cached profile, without waiting on the network.
+#[tauri::command]
+pub async fn window_state<R: Runtime>(
+    app: AppHandle<R>,
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+) -> Result<WindowState, CommandError> {
+    Ok(window_state_of(&app, &state, &window, None))
+}
+
+/// Connects this window's channel: its account's live updates arrive there, and nowhere else.
+#[tauri::command]
+pub async fn subscribe<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    on_update: Channel<WindowUpdate>,
+) -> Result<(), CommandError> {
+    let sink = ChannelSink { channel: on_update, window: window.clone() };
+    state.core.events.attach(&label_of(&window), Arc::new(sink));
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn refresh_profile<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+) -> Result<Profile, CommandError> {
+    let profile = state.core.client.profile(&label_of(&window)).await?;
+    set_title(&window, Some(&profile.username));
+    Ok(profile)
+}

@@ -1,0 +1,101 @@
+//! The one error a command returns: a stable `code` for the page to branch on and a `message` written for the
+//! player. Core errors are turned into these here, at the edge, and nowhere else.
+
+use kage_core::authority::AuthError;
+use kage_core::client::ClientError;
+use kage_core::sessions::{SignInError, TokenError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommandError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new("invalid_input", message)
+    }
+
+    pub fn busy() -> Self {
+        Self::new("busy", "That is already on its way.")
+    }
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<TokenError> for CommandError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::SignedOut => Self::new("signed_out", "This account is signed out. Sign in again."),
+            TokenError::Offline(_) => Self::new("offline", "The game server cannot be reached. Showing saved data."),
+            TokenError::Keychain(message) => Self::new("keychain_locked", message),
+            TokenError::WrongSubject => {
+                Self::new("wrong_account", "The server answered for another account; nothing was shown.")
+            }
+            TokenError::Superseded => Self::new("superseded", "The account changed meanwhile. Try again."),
+        }
+    }
+}
+
+impl From<ClientError> for CommandError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::NotPinned => Self::new("signed_out", "This window is not signed in to an account."),
+            ClientError::Token(error) => error.into(),
+            ClientError::Unreachable(_) => {
+                Self::new("offline", "The game server cannot be reached. Showing saved data.")
+            }
+            ClientError::Refused { message, code, .. } => Self::new(refused_code(&code), message),
+            ClientError::WrongAccount => {
+                Self::new("wrong_account", "The server answered for another account; nothing was shown.")
+            }
+            ClientError::Outdated => Self::new("outdated", "This window changed account meanwhile."),
+            ClientError::Malformed(_) => Self::new("bad_answer", "The game server sent an answer Kage cannot read."),
+        }
+    }
+}
+
+/// The server's codes the page may branch on; anything else is passed on as a plain refusal.
+fn refused_code(code: &str) -> &'static str {
+    match code {
+        "insufficient_ryo" => "insufficient_ryo",
+        "not_found" => "not_found",
+        "invalid_amount" | "invalid_body" | "unknown_village" | "self_transfer" => "invalid_input",
+        "already_there" => "already_there",
+        "invalid_token" | "unauthenticated" => "signed_out",
+        _ => "refused",
+    }
+}
+
+impl From<SignInError> for CommandError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::OtherAccount => {
+                Self::new("other_account", "That sign-in was for a different account than this window's.")
+            }
+            SignInError::Auth(error) => match error {
+                AuthError::WrongCredentials => Self::new("wrong_credentials", "The username or password is wrong."),
+                AuthError::Throttled { retry_after_secs } => Self::new(
+                    "throttled",
+                    format!("Too many failed sign-ins. Try again in {retry_after_secs} seconds."),
+                ),
+                AuthError::Unreachable(_) => Self::new("unreachable", "The game server cannot be reached."),
+                AuthError::Server { status: 422, message } => Self::invalid(message),
+                AuthError::Server { message, .. } => Self::new("refused", message),
+                AuthError::Rejected => Self::new("signed_out", "The session has ended. Sign in again."),
+                AuthError::Malformed(_) | AuthError::WrongSubject => {
+                    Self::new("bad_answer", "The game server's sign-in answer could not be trusted.")
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! kage-app: the desktop shell. Thin on purpose: it adapts Tauri windows to kage-core's window labels, turns
+//! core errors into sentences, and keeps the roster and window layout. Everything about accounts, tokens and
+//! caches lives in kage-core; the page (ui/) only renders.
+
+pub mod commands;
+pub mod error;
+pub mod roster;
+pub mod sink;
+pub mod state;
+pub mod windows;
+
+use tauri::{Manager, RunEvent, WindowEvent};
+use tauri_plugin_store::StoreExt;
+
+use crate::state::{AppState, StartOptions};
+
+/// The app's configuration, assets and capabilities, compiled in. Tests run commands against this same ACL.
+pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+pub fn run() {
+    let app = tauri::Builder::default()
+        // First, so a second launch is turned into a new window here before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Err(error) = windows::open(app, None, None) {
+                log::error!("could not open a window for the second launch: {error}");
+            }
+        }))
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                // Dependencies' debug output can include request details; only warnings from them.
+                .level_for("hyper", log::LevelFilter::Warn)
+                .level_for("reqwest", log::LevelFilter::Warn)
+                .level_for("sqlx", log::LevelFilter::Warn)
+                .build(),
+        )
+        .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .invoke_handler(commands::handler())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            let data_dir = handle.path().app_data_dir()?;
+            let configured = handle
+                .store("settings.json")
+                .ok()
+                .and_then(|store| store.get("server_url"))
+                .and_then(|v| v.as_str().map(str::to_owned));
+            let options = StartOptions::from_env(data_dir, configured);
+            let state = tauri::async_runtime::block_on(AppState::start(options))?;
+            log::info!(
+                "Kage talking to {} ({})",
+                state.origin,
+                if state.is_sandbox() { "sandbox" } else { "configured" }
+            );
+            app.manage(state);
+            windows::restore(&handle)?;
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { .. } = event {
+                let app = window.app_handle();
+                // Closing the last window quits: its place in the layout is kept for the next start.
+                if app.webview_windows().len() > 1 {
+                    roster::remove_from_layout(app, window.label());
+                }
+            }
+            if let WindowEvent::Destroyed = event {
+                let state = window.app_handle().state::<AppState>();
+                state.core.close(&kage_core::WindowLabel::new(window.label()));
+            }
+        })
+        .build(context())
+        .expect("Kage failed to start");
+    app.run(|_app, event| {
+        if let RunEvent::Exit = event {
+            log::info!("Kage exiting");
+        }
+    });
+}

@@ -1,0 +1,163 @@
+//! Commands on Tauri's mock runtime against the in-process sandbox server: the calling window's label is what
+//! decides the account, so two windows pinned to main and alt each get their own player.
+
+use std::sync::{Arc, OnceLock};
+
+use kage_app::commands;
+use kage_app::state::{AppState, StartOptions};
+use kage_core::vault::{CredentialStore, MemoryStore};
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
+
+/// The store plugin resolves its files under the app data dir; keep them out of the real home.
+fn isolate_data_dirs() {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    // SAFETY: set once, before any test thread reads the environment through Tauri's path resolver.
+    unsafe { std::env::set_var("XDG_DATA_HOME", dir.path()) };
+}
+
+struct TestApp {
+    app: App<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn start() -> Self {
+        isolate_data_dirs();
+        let dir = tempfile::tempdir().unwrap();
+        let options = StartOptions {
+            data_dir: dir.path().to_path_buf(),
+            server_url: None,
+            vault: Some(Arc::new(MemoryStore::default()) as Arc<dyn CredentialStore>),
+            live: Default::default(),
+        };
+        let state = AppState::start(options).await.expect("sandbox starts");
+        let app = mock_builder()
+            .plugin(tauri_plugin_store::Builder::default().build())
+            .invoke_handler(commands::handler())
+            .build(kage_app::context())
+            .expect("mock app");
+        app.manage(state);
+        Self { app, _dir: dir }
+    }
+
+    fn window(&self, label: &str) -> WebviewWindow<MockRuntime> {
+        WebviewWindowBuilder::new(&self.app, label, Default::default()).build().expect("window")
+    }
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        // The page's own origin on Linux and macOS: the capability only admits local pages.
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, request).map(|body| body.deserialize::<Value>().unwrap())
+}
+
+fn sign_in(window: &WebviewWindow<MockRuntime>, username: &str) -> Value {
+    let args = json!({"username": username, "password": format!("{username}-password"), "remember": true});
+    invoke(window, "sign_in", args).unwrap_or_else(|e| panic!("sign-in of {username}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_windows_get_their_own_players_from_the_same_command() {
+    let app = TestApp::start().await;
+    let (first, second) = (app.window("acct-1"), app.window("acct-2"));
+    assert_eq!(sign_in(&first, "main")["account"]["username"], "main");
+    assert_eq!(sign_in(&second, "alt")["account"]["username"], "alt");
+
+    for _ in 0..3 {
+        assert_eq!(invoke(&first, "refresh_profile", json!({})).unwrap()["username"], "main");
+        assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["username"], "alt");
+    }
+    let state = invoke(&second, "window_state", json!({})).unwrap();
+    assert_eq!((state["account"]["username"].as_str(), state["status"].as_str()), (Some("alt"), Some("signed_in")));
+    assert_eq!(state["profile"]["username"], "alt");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_with_no_account_gets_a_signed_out_error() {
+    let app = TestApp::start().await;
+    let signed_in = app.window("acct-1");
+    sign_in(&signed_in, "main");
+    let stranger = app.window("acct-2");
+    let error = invoke(&stranger, "refresh_profile", json!({})).unwrap_err();
+    assert_eq!(error["code"], "signed_out", "{error}");
+    let state = invoke(&stranger, "window_state", json!({})).unwrap();
+    assert_eq!((state["status"].as_str(), &state["account"]), (Some("signed_out"), &Value::Null));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn actions_apply_to_the_calling_windows_account_only() {
+    let app = TestApp::start().await;
+    let (first, second) = (app.window("acct-1"), app.window("acct-2"));
+    sign_in(&first, "main");
+    sign_in(&second, "alt");
+    let alt_before = invoke(&second, "refresh_profile", json!({})).unwrap()["ryo"].as_i64().unwrap();
+    let main_after = invoke(&first, "transfer", json!({"to": "alt", "amount": "30"})).unwrap();
+    assert_eq!((main_after["username"].as_str(), main_after["ryo"].as_i64()), (Some("main"), Some(970)));
+    let alt_after = invoke(&second, "refresh_profile", json!({})).unwrap();
+    assert_eq!(alt_after["ryo"].as_i64().unwrap(), alt_before + 30);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_a_clear_message_and_sends_nothing() {
+    let app = TestApp::start().await;
+    let window = app.window("acct-1");
+    let empty = invoke(&window, "sign_in", json!({"username": " ", "password": "", "remember": false})).unwrap_err();
+    assert_eq!(
+        (empty["code"].as_str(), empty["message"].as_str()),
+        (Some("invalid_input"), Some("Enter a username and a password."))
+    );
+    let wrong =
+        invoke(&window, "sign_in", json!({"username": "main", "password": "nope", "remember": false})).unwrap_err();
+    assert_eq!(wrong["code"], "wrong_credentials");
+    sign_in(&window, "main");
+    for (amount, says) in [(json!("ten"), "whole number"), (json!(-3), "at least 1"), (json!("0"), "at least 1")] {
+        let error = invoke(&window, "transfer", json!({"to": "alt", "amount": amount})).unwrap_err();
+        assert!(error["message"].as_str().unwrap().contains(says), "{error}");
+    }
+    let unknown = invoke(&window, "transfer", json!({"to": "nobody", "amount": 5})).unwrap_err();
+    assert_eq!(unknown["code"], "not_found");
+    assert!(unknown["message"].as_str().unwrap().contains("nobody"), "{unknown}");
+    let poor = invoke(&window, "transfer", json!({"to": "alt", "amount": 999_999})).unwrap_err();
+    assert_eq!(poor["code"], "insufficient_ryo");
+    assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap()["ryo"], 1000, "nothing moved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_outside_the_account_capability_cannot_call_commands() {
+    let app = TestApp::start().await;
+    let window = app.window("devtools-1");
+    let error = invoke(&window, "window_state", json!({})).unwrap_err();
+    assert!(error.as_str().is_some_and(|e| e.contains("not allowed")), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_command_result_contains_a_token() {
+    let app = TestApp::start().await;
+    let window = app.window("acct-1");
+    let results = [
+        sign_in(&window, "main"),
+        invoke(&window, "window_state", json!({})).unwrap(),
+        invoke(&window, "saved_accounts", json!({})).unwrap(),
+        invoke(&window, "server_info", json!({})).unwrap(),
+        invoke(&window, "refresh_profile", json!({})).unwrap(),
+    ];
+    for result in results {
+        let text = result.to_string();
+        // JWTs start with a base64url '{"' header; refresh tokens are 43 base64url characters.
+        assert!(!text.contains("eyJ"), "a JWT in a command result: {text}");
+        assert!(!text.contains("refresh_token") && !text.contains("access_token"), "{text}");
+    }
+}
