@@ -30,7 +30,10 @@ pub fn run() {
         .plugin(
             tauri_plugin_log::Builder::new()
                 .level(log::LevelFilter::Info)
-                // Dependencies' debug output can include request details; only warnings from them.
+                // Dependencies' chatter can carry request details or D-Bus message bytes (the keychain's
+                // secrets travel over D-Bus): only their warnings are kept.
+                .level_for("zbus", log::LevelFilter::Warn)
+                .level_for("tracing", log::LevelFilter::Warn)
                 .level_for("hyper", log::LevelFilter::Warn)
                 .level_for("reqwest", log::LevelFilter::Warn)
                 .level_for("sqlx", log::LevelFilter::Warn)
