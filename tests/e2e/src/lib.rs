@@ -1,0 +1,187 @@
+//! The end-to-end harness: launches the built app through tauri-driver (which drives WebKitWebDriver), finds
+//! windows by their Tauri label (never by handle order), and reads the page through `data-testid`s.
+//!
+//! Runs only when `KAGE_E2E=1`: it needs a display (Xvfb), a D-Bus session with an unlocked gnome-keyring and
+//! the debug app binary; `scripts/e2e-test` sets all of that up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::WindowHandle;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+pub fn enabled() -> bool {
+    std::env::var("KAGE_E2E").is_ok_and(|v| v == "1")
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// Where screenshots and the app's log go; kept after a failure for the next person.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = workspace_root().join("target/e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    dir
+}
+
+/// One run of the app: a tauri-driver process and a WebDriver session. The app's data lives in `home`, so a
+/// second `App::launch` on the same `home` is a restart.
+pub struct App {
+    pub client: Client,
+    driver: Child,
+}
+
+impl App {
+    pub async fn launch(home: &Path, port: u16) -> Self {
+        let binary = workspace_root().join("target/debug/kage");
+        assert!(binary.exists(), "build the app first: cargo build -p kage-app ({})", binary.display());
+        let log = std::fs::File::create(artifacts_dir().join(format!("tauri-driver-{port}.log"))).unwrap();
+        let driver = Command::new(tauri_driver())
+            .args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("KAGE_REFETCH_INTERVAL_MS", "700")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts (cargo install tauri-driver --locked)");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("tauri:options".into(), json!({ "application": binary }));
+        capabilities.insert("browserName".into(), json!("wry"));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::rustls().expect("tls").capabilities(capabilities.clone()).connect(&url).await {
+                Ok(client) => break client,
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(error) => panic!("no WebDriver session: {error}"),
+            }
+        };
+        Self { client, driver }
+    }
+
+    /// Label -> handle of every open window.
+    pub async fn windows(&self) -> BTreeMap<String, WindowHandle> {
+        let mut windows = BTreeMap::new();
+        for handle in self.client.windows().await.expect("window handles") {
+            if self.client.switch_to_window(handle.clone()).await.is_err() {
+                continue;
+            }
+            let label = self
+                .client
+                .execute("return window.__TAURI_INTERNALS__.metadata.currentWindow.label", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            if let Some(label) = label {
+                windows.insert(label, handle);
+            }
+        }
+        windows
+    }
+
+    /// Waits for the window labelled `label` and makes it the one commands go to.
+    pub async fn focus(&self, label: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(handle) = self.windows().await.remove(label) {
+                self.client.switch_to_window(handle).await.expect("switch");
+                // Bring it to the front as a player's click would; the core must not care either way.
+                let _ = self.client.execute("window.focus()", vec![]).await;
+                return;
+            }
+            assert!(Instant::now() < deadline, "no window labelled {label}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn wait_for(&self, testid: &str) -> fantoccini::elements::Element {
+        let css = format!("[data-testid='{testid}']");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(&css)).await
+                && element.is_displayed().await.unwrap_or(false)
+            {
+                return element;
+            }
+            assert!(Instant::now() < deadline, "{testid} did not appear");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn text(&self, testid: &str) -> String {
+        self.wait_for(testid).await.text().await.expect("text").trim().to_owned()
+    }
+
+    pub async fn fill(&self, testid: &str, value: &str) {
+        let element = self.wait_for(testid).await;
+        element.clear().await.expect("clear");
+        element.send_keys(value).await.expect("type");
+    }
+
+    pub async fn click(&self, testid: &str) {
+        self.wait_for(testid).await.click().await.expect("click");
+    }
+
+    /// The `data-status` of the page's root: what the window says about its account.
+    pub async fn status(&self) -> Option<String> {
+        let script = "const app = document.getElementById('app'); return app ? app.dataset.status || null : null";
+        self.client.execute(script, vec![]).await.ok().and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    /// Polls until `check` holds for the current window's text of `testid`.
+    pub async fn wait_text(&self, testid: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text(testid).await;
+            if check(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{testid} stayed {text:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Calls a command from the current window's page, as the page itself would.
+    pub async fn invoke(&self, command: &str, args: Value) -> Value {
+        let script = "const [cmd, args, done] = arguments; \
+                      window.__TAURI_INTERNALS__.invoke(cmd, args).then(done, e => done({ error: e }));";
+        self.client.execute_async(script, vec![json!(command), args]).await.expect("invoke")
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(artifacts_dir().join(format!("{name}.png")), png).expect("save screenshot");
+    }
+
+    /// Ends the session; tauri-driver closes the app.
+    pub async fn quit(mut self) {
+        let _ = self.client.clone().close().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn tauri_driver() -> PathBuf {
+    let cargo_bin = std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo/bin/tauri-driver"));
+    cargo_bin.filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+/// The refresh credentials gnome-keyring holds for Kage: `secret-tool search --all service kage`.
+pub fn keychain_entries() -> Vec<String> {
+    let output =
+        Command::new("secret-tool").args(["search", "--all", "service", "kage"]).output().expect("secret-tool");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    text.lines().filter_map(|line| line.strip_prefix("attribute.username = ")).map(str::to_owned).collect()
+}

@@ -1,0 +1,125 @@
+//! The product's acceptance, played in the real app: a main and an alt in two windows, the seed bug's
+//! scenario (background refetches, pushes, focus changes, a transfer between them), a restart that restores
+//! both from the keychain without ever showing "signed out", and signing the alt out.
+
+use std::time::{Duration, Instant};
+
+use kage_e2e::{App, enabled, keychain_entries};
+use serde_json::json;
+
+const PORT: u16 = 4444;
+
+/// Each window shows its own player and balance.
+async fn checkpoint(app: &App, name: &str, expected: &[(&str, &str, i64)]) {
+    for &(label, username, ryo) in expected {
+        app.focus(label).await;
+        app.wait_text("profile-username", |t| t == username).await;
+        let shown = app.wait_text("profile-ryo", |t| digits(t) == Some(ryo)).await;
+        assert_eq!(digits(&shown), Some(ryo), "{label} at {name}");
+        app.screenshot(&format!("{name}-{label}-{username}")).await;
+    }
+}
+
+fn digits(text: &str) -> Option<i64> {
+    text.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
+}
+
+async fn sign_in(app: &App, username: &str) {
+    app.wait_for("view-signin").await;
+    app.fill("signin-username", username).await;
+    app.fill("signin-password", &format!("{username}-password")).await;
+    let remember = app.wait_for("signin-remember").await;
+    if !remember.prop("checked").await.unwrap().is_some_and(|v| v == "true") {
+        remember.click().await.unwrap();
+    }
+    app.click("signin-submit").await;
+    app.wait_for("view-account").await;
+    app.wait_text("profile-username", |t| t == username).await;
+}
+
+#[tokio::test]
+async fn main_and_alt_side_by_side_then_restart_then_sign_out_alt() {
+    if !enabled() {
+        eprintln!("end-to-end test skipped: run scripts/e2e-test (sets KAGE_E2E=1 under Xvfb with a keyring)");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+
+    // First run: sign in main in the first window, open a second window from the UI, sign in alt there.
+    let app = App::launch(home.path(), PORT).await;
+    app.focus("acct-1").await;
+    sign_in(&app, "main").await;
+    app.click("account-menu").await;
+    app.click("menu-new-window").await;
+    app.focus("acct-2").await;
+    sign_in(&app, "alt").await;
+    checkpoint(&app, "01-signed-in", &[("acct-1", "main", 1000), ("acct-2", "alt", 250)]).await;
+
+    // Focus moves back and forth while background refetches (every 700 ms) and pushes (alt trains) happen.
+    let started = Instant::now();
+    let mut round = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        app.focus("acct-2").await;
+        if round % 2 == 0 {
+            app.click("train-button").await;
+        }
+        app.focus("acct-1").await;
+        app.wait_text("profile-username", |t| t == "main").await;
+        round += 1;
+    }
+    checkpoint(&app, "02-after-focus-and-refetch", &[("acct-1", "main", 1000), ("acct-2", "alt", 250)]).await;
+
+    // main sends alt 25 ryo: main's window shows the lower balance, alt's updates through the event stream.
+    app.focus("acct-1").await;
+    app.fill("send-to", "alt").await;
+    app.fill("send-amount", "25").await;
+    app.click("send-button").await;
+    app.click("send-confirm").await;
+    app.wait_text("profile-ryo", |t| digits(t) == Some(975)).await;
+    app.focus("acct-2").await;
+    app.wait_text("profile-ryo", |t| digits(t) == Some(275)).await;
+    checkpoint(&app, "03-after-transfer", &[("acct-1", "main", 975), ("acct-2", "alt", 275)]).await;
+    let saved = app.invoke("saved_accounts", json!({})).await;
+    let id_of = |name: &str| {
+        saved.as_array().unwrap().iter().find(|a| a["username"] == name).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    let (main_id, alt_id) = (id_of("main"), id_of("alt"));
+    let entries = keychain_entries();
+    assert!(entries.contains(&main_id) && entries.contains(&alt_id), "both remembered in the keychain: {entries:?}");
+    app.quit().await;
+
+    // Restart: both windows come back with their accounts, no password, and never say "signed out".
+    let app = App::launch(home.path(), PORT).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let mut restored = std::collections::BTreeSet::new();
+    while restored.len() < 2 {
+        assert!(Instant::now() < deadline, "windows did not restore: seen {seen:?}");
+        for (label, handle) in app.windows().await {
+            app.client.switch_to_window(handle).await.unwrap();
+            let status = app.status().await;
+            assert_ne!(status.as_deref(), Some("signed_out"), "{label} showed signed out during start-up ({seen:?})");
+            seen.push((label.clone(), status.clone()));
+            if status.as_deref() == Some("signed_in") {
+                restored.insert(label);
+            }
+        }
+    }
+    checkpoint(&app, "04-restarted", &[("acct-1", "main", 975), ("acct-2", "alt", 275)]).await;
+
+    // Sign alt out: its window says so, its keychain entry is gone, main is untouched.
+    app.focus("acct-2").await;
+    app.click("account-menu").await;
+    app.click("menu-sign-out").await;
+    if let Ok(confirm) = app.client.find(fantoccini::Locator::Css("[data-testid='signout-confirm']")).await {
+        confirm.click().await.unwrap();
+    }
+    app.wait_for("view-signin").await;
+    assert_eq!(app.status().await.as_deref(), Some("signed_out"));
+    app.screenshot("05-alt-signed-out").await;
+    let entries = keychain_entries();
+    assert!(!entries.contains(&alt_id), "alt's keychain entry is gone: {entries:?}");
+    assert!(entries.contains(&main_id), "main's keychain entry stays: {entries:?}");
+    checkpoint(&app, "06-main-untouched", &[("acct-1", "main", 975)]).await;
+    app.quit().await;
+}
