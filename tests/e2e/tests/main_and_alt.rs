@@ -29,7 +29,7 @@ async fn sign_in(app: &App, username: &str) {
     app.fill("signin-username", username).await;
     app.fill("signin-password", &format!("{username}-password")).await;
     let remember = app.wait_for("signin-remember").await;
-    if !remember.prop("checked").await.unwrap().is_some_and(|v| v == "true") {
+    if remember.prop("checked").await.unwrap().is_none_or(|v| v != "true") {
         remember.click().await.unwrap();
     }
     app.click("signin-submit").await;
