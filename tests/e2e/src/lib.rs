@@ -160,6 +160,11 @@ impl App {
     }
 
     pub async fn screenshot(&self, name: &str) {
+        // Let WebKit repaint first: under Xvfb a capture right after a DOM change can show the previous frame.
+        let _ = self
+            .client
+            .execute_async("const done = arguments[0]; requestAnimationFrame(() => setTimeout(done, 250));", vec![])
+            .await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(artifacts_dir().join(format!("{name}.png")), png).expect("save screenshot");
     }

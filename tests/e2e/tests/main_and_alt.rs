@@ -48,6 +48,8 @@ async fn main_and_alt_side_by_side_then_restart_then_sign_out_alt() {
     // First run: sign in main in the first window, open a second window from the UI, sign in alt there.
     let app = App::launch(home.path(), PORT).await;
     app.focus("acct-1").await;
+    app.wait_for("view-signin").await;
+    app.screenshot("00-sign-in").await;
     sign_in(&app, "main").await;
     app.click("account-menu").await;
     app.click("menu-new-window").await;

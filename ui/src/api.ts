@@ -1,0 +1,82 @@
+// Typed wrappers over the app's commands. The window's identity is implicit (Tauri attaches the window's
+// label); the page never names an account to act for, except when the player picks a saved one.
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+export type Status = "loading" | "signed_in" | "offline" | "keychain_locked" | "signed_out";
+export type StatName = "strength" | "agility" | "chakra";
+
+export interface Profile {
+  id: string;
+  username: string;
+  level: number;
+  xp: number;
+  village: string;
+  ryo: number;
+  stats: Record<StatName, number>;
+  version: number;
+  updated_at: string;
+}
+
+export interface SavedAccount {
+  id: string;
+  username: string;
+  server: string;
+  colour: string;
+  status: Status;
+}
+
+export interface WindowState {
+  account: SavedAccount | null;
+  status: Status;
+  profile: Profile | null;
+  cachedAt: number | null;
+  notice: string | null;
+}
+
+export interface ServerInfo {
+  origin: string;
+  sandbox: boolean;
+  demoPlayers: { username: string; password: string }[];
+  keychain: { available: boolean; message: string | null };
+}
+
+export type WindowUpdate =
+  | { kind: "profile"; profile: Profile }
+  | { kind: "status"; status: Status }
+  | { kind: "transfer_received"; from: string; amount: number };
+
+/** What every command rejects with: a code to branch on, a sentence for the player. */
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export function errorMessage(error: unknown): string {
+  if (typeof error === "object" && error !== null && "message" in error) {
+    return String((error as CommandError).message);
+  }
+  return String(error);
+}
+
+export const VILLAGES = ["Leaf", "Sand", "Mist", "Cloud", "Stone"] as const;
+
+export const api = {
+  serverInfo: () => invoke<ServerInfo>("server_info"),
+  windowState: () => invoke<WindowState>("window_state"),
+  subscribe: (onUpdate: (update: WindowUpdate) => void) => {
+    const channel = new Channel<WindowUpdate>();
+    channel.onmessage = onUpdate;
+    return invoke<void>("subscribe", { onUpdate: channel });
+  },
+  refreshProfile: () => invoke<Profile>("refresh_profile"),
+  signIn: (username: string, password: string, remember: boolean) =>
+    invoke<WindowState>("sign_in", { username, password, remember }),
+  openSaved: (accountId: string) => invoke<WindowState>("open_saved", { accountId }),
+  signOut: () => invoke<WindowState>("sign_out"),
+  forgetAccount: (accountId: string) => invoke<SavedAccount[]>("forget_account", { accountId }),
+  savedAccounts: () => invoke<SavedAccount[]>("saved_accounts"),
+  train: (stat: StatName) => invoke<Profile>("train", { stat }),
+  travel: (village: string) => invoke<Profile>("travel", { village }),
+  transfer: (to: string, amount: string) => invoke<Profile>("transfer", { to, amount }),
+  openWindow: (accountId: string | null) => invoke<string>("open_window", { accountId }),
+};

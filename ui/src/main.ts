@@ -1,0 +1,91 @@
+// Wiring: paint at once from what the window already has (its cached profile), then listen and refresh.
+// Which screen shows is decided by the window's state from Rust; the page keeps no account of its own.
+import { api, errorMessage, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
+import { toast } from "./dom";
+import { accountView, type AccountView } from "./views/account";
+import { signInView } from "./views/signin";
+
+const root = document.getElementById("app") as HTMLElement;
+let info: ServerInfo;
+let state: WindowState;
+/** The mounted account view and the account it was built for. */
+let mounted: { id: string; view: AccountView } | null = null;
+
+function showsAccount(current: WindowState): boolean {
+  return current.account !== null && current.status !== "signed_out";
+}
+
+function render(): void {
+  root.dataset.status = state.status;
+  document.title = state.account && showsAccount(state) ? `${state.account.username} · Kage` : "Kage";
+  if (showsAccount(state) && state.account) {
+    if (mounted?.id !== state.account.id) {
+      const view = accountView({ account: state.account, onState: setState, onProfile: setProfile });
+      mounted = { id: state.account.id, view };
+      root.replaceChildren(view.element);
+    }
+    mounted.view.update(state);
+  } else {
+    mounted = null;
+    root.replaceChildren(signInView({ info, previous: state.account, onSignedIn: setState }));
+  }
+}
+
+function setState(next: WindowState): void {
+  const switched = next.account?.id !== state.account?.id;
+  state = next;
+  render();
+  if (switched && showsAccount(next)) void refresh();
+}
+
+function setProfile(profile: Profile): void {
+  // Only ever newer: an older copy arriving late never replaces a newer one on screen.
+  if (state.profile && state.profile.id === profile.id && state.profile.version > profile.version) return;
+  state = { ...state, profile, status: "signed_in" };
+  render();
+}
+
+async function refresh(): Promise<void> {
+  try {
+    setProfile(await api.refreshProfile());
+  } catch (e) {
+    // The window's state says why (offline, keychain locked, signed out); show it, keep the cached profile.
+    const latest = await api.windowState().catch(() => null);
+    if (latest) setState({ ...latest, notice: latest.notice ?? errorMessage(e) });
+  }
+}
+
+function onUpdate(update: WindowUpdate): void {
+  switch (update.kind) {
+    case "profile":
+      setProfile(update.profile);
+      break;
+    case "status":
+      if (update.status !== state.status) {
+        void api.windowState().then(setState);
+      }
+      break;
+    case "transfer_received":
+      toast(`${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);
+      break;
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
+    event.preventDefault();
+    void api.openWindow(null);
+  }
+});
+
+async function start(): Promise<void> {
+  [info, state] = await Promise.all([api.serverInfo(), api.windowState()]);
+  render();
+  await api.subscribe(onUpdate);
+  if (showsAccount(state)) await refresh();
+}
+
+start().catch((e) => {
+  root.dataset.status = "error";
+  root.textContent = `Kage could not start this window: ${errorMessage(e)}`;
+});

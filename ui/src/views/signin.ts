@@ -1,0 +1,162 @@
+// The sign-in screen: saved accounts that reopen with one click, and the username/password form.
+import { api, errorMessage, type SavedAccount, type ServerInfo, type WindowState } from "../api";
+import { badge, busy, h } from "../dom";
+
+export interface SignInContext {
+  info: ServerInfo;
+  /** The window's account when it was signed out: sign that one in again. */
+  previous: SavedAccount | null;
+  onSignedIn: (state: WindowState) => void;
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  signed_in: "signed in",
+  loading: "connecting",
+  offline: "offline",
+  keychain_locked: "keychain locked",
+  signed_out: "needs sign-in",
+};
+
+export function signInView(context: SignInContext): HTMLElement {
+  const { info, previous } = context;
+  const error = h("p", { class: "error", testid: "signin-error", role: "alert", hidden: true });
+  const showError = (text: string | null) => {
+    error.textContent = text ?? "";
+    error.hidden = !text;
+  };
+
+  const username = h("input", {
+    testid: "signin-username",
+    name: "username",
+    autocomplete: "username",
+    placeholder: "Username",
+    required: true,
+  });
+  username.value = previous?.username ?? "";
+  const password = h("input", {
+    testid: "signin-password",
+    name: "password",
+    type: "password",
+    autocomplete: "current-password",
+    placeholder: "Password",
+    required: true,
+  });
+  const remember = h("input", { testid: "signin-remember", type: "checkbox", checked: info.keychain.available });
+  remember.checked = info.keychain.available;
+  remember.disabled = !info.keychain.available;
+  const submit = h("button", { testid: "signin-submit", type: "submit", class: "primary" }, "Sign in");
+
+  const form = h(
+    "form",
+    { class: "card signin-form", testid: "signin-form" },
+    h("h2", {}, previous ? `Sign in again as ${previous.username}` : "Sign in"),
+    previous ? h("p", { class: "muted" }, "This account was signed out. Enter its password to continue.") : null,
+    h("label", {}, "Username", username),
+    h("label", {}, "Password", password),
+    h("label", { class: "check" }, remember, " Remember on this computer"),
+    error,
+    submit,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    showError(null);
+    if (!username.value.trim() || !password.value) {
+      showError("Enter a username and a password.");
+      return;
+    }
+    void busy(submit, async () => {
+      try {
+        const state = await api.signIn(username.value.trim(), password.value, remember.checked);
+        password.value = "";
+        context.onSignedIn(state);
+      } catch (e) {
+        showError(errorMessage(e));
+      }
+    });
+  });
+
+  const saved = h("ul", { class: "saved" });
+  const listSaved = (accounts: SavedAccount[]) => {
+    saved.replaceChildren(...accounts.map((account) => savedItem(account)));
+    savedCard.hidden = accounts.length === 0;
+  };
+  const savedItem = (account: SavedAccount) => {
+    const open = h("button", { testid: "saved-open", class: "primary small" }, "Open");
+    open.addEventListener("click", () =>
+      busy(open, async () => {
+        try {
+          context.onSignedIn(await api.openSaved(account.id));
+        } catch (e) {
+          showError(errorMessage(e));
+        }
+      }),
+    );
+    const forget = h("button", { class: "ghost small", title: `Forget ${account.username} on this computer` }, "Forget");
+    forget.addEventListener("click", () => {
+      if (!confirm(`Forget ${account.username} on this computer? Its saved sign-in and cached data are removed.`)) return;
+      void busy(forget, async () => listSaved(await api.forgetAccount(account.id)));
+    });
+    return h(
+      "li",
+      { testid: "saved-account", "data-username": account.username },
+      badge(account.colour, account.username),
+      h(
+        "div",
+        { class: "who" },
+        h("strong", {}, account.username),
+        h("span", { class: "muted" }, `${hostOf(account.server)} · ${STATUS_TEXT[account.status] ?? account.status}`),
+      ),
+      open,
+      forget,
+    );
+  };
+  const savedCard = h("section", { class: "card", hidden: true }, h("h2", {}, "Saved accounts"), saved);
+  void api.savedAccounts().then(listSaved, () => undefined);
+
+  const sandbox = info.sandbox
+    ? h(
+        "section",
+        { class: "card note" },
+        h("h3", {}, "Playing on the built-in sandbox server"),
+        h("p", { class: "muted" }, "Try two accounts in two windows. Click a player to fill the form:"),
+        h(
+          "div",
+          { class: "demo" },
+          ...info.demoPlayers.map((player) => {
+            const fill = h("button", { type: "button", class: "ghost small" }, `${player.username} / ${player.password}`);
+            fill.addEventListener("click", () => {
+              username.value = player.username;
+              password.value = player.password;
+              password.focus();
+            });
+            return fill;
+          }),
+        ),
+      )
+    : h("p", { class: "muted server" }, `Server: ${info.origin}`);
+  const keychain = info.keychain.available
+    ? null
+    : h(
+        "p",
+        { class: "banner warn" },
+        `${info.keychain.message ?? "No system keychain."} Accounts can't be remembered; sessions last for this run only.`,
+      );
+
+  return h(
+    "section",
+    { class: "view view-signin", testid: "view-signin" },
+    h("header", { class: "brand" }, h("span", { class: "logo" }), h("h1", {}, "Kage")),
+    keychain,
+    savedCard,
+    form,
+    sandbox,
+  );
+}
+
+function hostOf(origin: string): string {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return origin;
+  }
+}
