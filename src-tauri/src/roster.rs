@@ -58,7 +58,12 @@ pub fn save<R: Runtime>(app: &AppHandle<R>, entry: RosterEntry) {
     let mut entries = list(app);
     match entries.iter_mut().find(|e| e.id == entry.id) {
         Some(existing) => *existing = RosterEntry { colour: existing.colour.clone(), ..entry },
-        None => entries.push(entry),
+        None => {
+            // A main and its alts must look different at a glance: take a colour no saved account has yet.
+            let taken: Vec<&str> = entries.iter().map(|e| e.colour.as_str()).collect();
+            let free = PALETTE.iter().find(|c| !taken.contains(c)).map(|c| (*c).to_owned());
+            entries.push(RosterEntry { colour: free.unwrap_or(entry.colour.clone()), ..entry });
+        }
     }
     write(app, ROSTER_FILE, "accounts", json!(entries));
 }
