@@ -1,8 +1,14 @@
 import { defineConfig } from "vite";
 
 // Relative asset paths: the app serves dist/ from its own origin, with a strict CSP (no inline scripts).
+// bare.html is the measurement baseline (a static page, see docs/benchmarks.md); index.html is the app.
 export default defineConfig({
   base: "./",
   clearScreen: false,
-  build: { outDir: "dist", target: "es2021", sourcemap: false },
+  build: {
+    outDir: "dist",
+    target: "es2021",
+    sourcemap: false,
+    rollupOptions: { input: { main: "index.html", bare: "bare.html" } },
+  },
 });

@@ -33,11 +33,17 @@ pub fn artifacts_dir() -> PathBuf {
 pub struct App {
     pub client: Client,
     driver: Child,
+    /// When the WebDriver session (and so the app's launch) was requested, the driver being ready.
+    pub launched_at: Instant,
 }
 
 impl App {
     pub async fn launch(home: &Path, port: u16) -> Self {
-        let binary = workspace_root().join("target/debug/kage");
+        Self::launch_binary(&workspace_root().join("target/debug/kage"), home, port, &[]).await
+    }
+
+    /// Launches `binary` (the app, or the bare-window baseline) with its data in `home`.
+    pub async fn launch_binary(binary: &Path, home: &Path, port: u16, env: &[(&str, &str)]) -> Self {
         assert!(binary.exists(), "build the app first: cargo build -p kage-app ({})", binary.display());
         let log = std::fs::File::create(artifacts_dir().join(format!("tauri-driver-{port}.log"))).unwrap();
         let driver = Command::new(tauri_driver())
@@ -47,6 +53,7 @@ impl App {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_CACHE_HOME", home.join("cache"))
             .env("KAGE_REFETCH_INTERVAL_MS", "700")
+            .envs(env.iter().copied())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())
@@ -57,6 +64,11 @@ impl App {
         capabilities.insert("browserName".into(), json!("wry"));
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let launched_at = Instant::now();
         let client = loop {
             match ClientBuilder::rustls().expect("tls").capabilities(capabilities.clone()).connect(&url).await {
                 Ok(client) => break client,
@@ -67,7 +79,7 @@ impl App {
                 Err(error) => panic!("no WebDriver session: {error}"),
             }
         };
-        Self { client, driver }
+        Self { client, driver, launched_at }
     }
 
     /// Label -> handle of every open window.
@@ -176,6 +188,45 @@ impl App {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// Proportional set size (kB) of every process whose executable is `binary`, and of all their descendants
+/// (WebKit's web and network processes): what the app costs in memory, shared pages split fairly.
+pub fn pss_kib_of_tree(binary: &Path) -> u64 {
+    let binary = binary.canonicalize().expect("binary path");
+    let mut parents = Vec::new();
+    let mut roots = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Field 4, after the parenthesised command name (which may contain spaces).
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.push((pid, ppid));
+        }
+        if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary) {
+            roots.push(pid);
+        }
+    }
+    let mut tree = roots.clone();
+    let mut frontier = roots;
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && !tree.contains(&pid) {
+                tree.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    tree.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|rollup| {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 fn tauri_driver() -> PathBuf {
