@@ -35,6 +35,21 @@ pub struct App {
     driver: Child,
     /// When the WebDriver session (and so the app's launch) was requested, the driver being ready.
     pub launched_at: Instant,
+    home: PathBuf,
+    port: u16,
+}
+
+/// Whatever happens (a failed assertion unwinds through here too), the app's own log joins the screenshots.
+impl Drop for App {
+    fn drop(&mut self) {
+        // Appended, so a restart's log follows the first run's instead of replacing it.
+        if let Ok(log) = std::fs::read(self.home.join("data/app.kage.client/logs/Kage.log")) {
+            let path = artifacts_dir().join(format!("app-{}.log", self.port));
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+            let _ = file.and_then(|mut f| std::io::Write::write_all(&mut f, &log));
+        }
+        let _ = self.driver.kill();
+    }
 }
 
 impl App {
@@ -79,7 +94,7 @@ impl App {
                 Err(error) => panic!("no WebDriver session: {error}"),
             }
         };
-        Self { client, driver, launched_at }
+        Self { client, driver, launched_at, home: home.to_path_buf(), port }
     }
 
     /// Label -> handle of every open window.
