@@ -42,12 +42,9 @@ pub struct App {
 /// Whatever happens (a failed assertion unwinds through here too), the app's own log joins the screenshots.
 impl Drop for App {
     fn drop(&mut self) {
-        // Appended, so a restart's log follows the first run's instead of replacing it.
-        if let Ok(log) = std::fs::read(self.home.join("data/app.kage.client/logs/Kage.log")) {
-            let path = artifacts_dir().join(format!("app-{}.log", self.port));
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
-            let _ = file.and_then(|mut f| std::io::Write::write_all(&mut f, &log));
-        }
+        // The app appends to its log across restarts of the same home, so the last copy holds every run.
+        let log = self.home.join("data/app.kage.client/logs/Kage.log");
+        let _ = std::fs::copy(log, artifacts_dir().join(format!("app-{}.log", self.port)));
         let _ = self.driver.kill();
     }
 }
