@@ -1,16 +1,9 @@
-// Typed wrappers over the app's commands, and the shapes they return.
-//
-// The window's identity is implicit: Tauri attaches the calling window's label to every command, so nothing
-// here names "which window" or "which account to act as". The only account ids the page ever sends are the
-// ones the player picks from the saved list (`openSaved`, `forgetAccount`, `openWindow`).
+// Typed wrappers over the app's commands. The window's identity is implicit (Tauri attaches the window's
+// label); the page never names an account to act for, except when the player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";
 
 export type Status = "loading" | "signed_in" | "offline" | "keychain_locked" | "signed_out";
 export type StatName = "strength" | "agility" | "chakra";
-
-export const STATS: readonly StatName[] = ["strength", "agility", "chakra"];
-export const VILLAGES = ["Leaf", "Sand", "Mist", "Cloud", "Stone"] as const;
-export const TRAVEL_COST = 20;
 
 export interface Profile {
   id: string;
@@ -28,7 +21,6 @@ export interface SavedAccount {
   id: string;
   username: string;
   server: string;
-  /** A CSS hex colour such as "#c0392b". */
   colour: string;
   status: Status;
 }
@@ -37,9 +29,7 @@ export interface WindowState {
   account: SavedAccount | null;
   status: Status;
   profile: Profile | null;
-  /** When the shown profile was cached, in unix seconds. */
   cachedAt: number | null;
-  /** A sentence for the player about the last step, e.g. why an account was not remembered. */
   notice: string | null;
 }
 
@@ -55,7 +45,7 @@ export type WindowUpdate =
   | { kind: "status"; status: Status }
   | { kind: "transfer_received"; from: string; amount: number };
 
-/** What every command rejects with: a code to branch on, and a sentence written for the player. */
+/** What every command rejects with: a code to branch on, a sentence for the player. */
 export interface CommandError {
   code: string;
   message: string;
@@ -63,17 +53,16 @@ export interface CommandError {
 
 export function errorMessage(error: unknown): string {
   if (typeof error === "object" && error !== null && "message" in error) {
-    const message = (error as { message: unknown }).message;
-    if (typeof message === "string" && message.trim()) return message;
+    return String((error as CommandError).message);
   }
-  if (typeof error === "string" && error.trim()) return error;
-  return "Something went wrong. Please try again.";
+  return String(error);
 }
+
+export const VILLAGES = ["Leaf", "Sand", "Mist", "Cloud", "Stone"] as const;
 
 export const api = {
   serverInfo: () => invoke<ServerInfo>("server_info"),
   windowState: () => invoke<WindowState>("window_state"),
-  /** Live updates for this window's account arrive on a channel this page owns (never a global event). */
   subscribe: (onUpdate: (update: WindowUpdate) => void) => {
     const channel = new Channel<WindowUpdate>();
     channel.onmessage = onUpdate;
@@ -88,6 +77,6 @@ export const api = {
   savedAccounts: () => invoke<SavedAccount[]>("saved_accounts"),
   train: (stat: StatName) => invoke<Profile>("train", { stat }),
   travel: (village: string) => invoke<Profile>("travel", { village }),
-  transfer: (to: string, amount: number) => invoke<Profile>("transfer", { to, amount }),
+  transfer: (to: string, amount: string) => invoke<Profile>("transfer", { to, amount }),
   openWindow: (accountId: string | null) => invoke<string>("open_window", { accountId }),
 };

@@ -2,7 +2,7 @@
 //!
 //! 1. The same profile read through `Client` (window -> pin -> token -> request -> subject and epoch checks ->
 //!    cache) and through a bare reqwest call with a fixed `Authorization` header, against the same in-process
-//!    server, one request at a time, interleaved in rounds. Target (issue 3): ratio of medians at most 1.10.
+//!    server, one request at a time, the two sides taking turns. Target (issue 3): ratio of medians at most 1.10.
 //!    Both sides use a reqwest client built as `Core` builds its own (no cookie store, keep-alive, the same
 //!    connect and request timeouts) and parse the answer into the same `Profile`, so only the client's own
 //!    per-call work separates them. That work is also timed on its own, without the network.
@@ -109,9 +109,13 @@ async fn client_vs_bare(quick: bool) {
     }
     let (mut through_client, mut bare_calls) = (Vec::new(), Vec::new());
     let started = Instant::now();
+    // Within a round the two sides take turns request by request (which goes first alternates), so a change in
+    // the machine's load hits both alike. On a shared 2-core machine, blocks of 500 requests per side gave
+    // ratios from 0.95 to 1.16 across runs; taking turns kept them between 0.97 and 1.07.
     for round in 0..rounds {
-        for client_side in [round % 2 == 0, round % 2 == 1] {
-            for _ in 0..per_round {
+        for pair in 0..per_round {
+            let client_first = (round + pair) % 2 == 0;
+            for client_side in [client_first, !client_first] {
                 let at = Instant::now();
                 if client_side {
                     std::hint::black_box(client_read().await);
@@ -132,8 +136,8 @@ async fn client_vs_bare(quick: bool) {
     let (client_median, bare_median) = (percentile(&through_client, 0.5), percentile(&bare_calls, 0.5));
     let ratio = client_median.as_secs_f64() / bare_median.as_secs_f64();
     println!(
-        "profile read: {rounds} rounds x {per_round} requests per side, sequential, alternating which side goes \
-         first; {:.1} s measured, access token renewed meanwhile: {}",
+        "profile read: {rounds} rounds x {per_round} requests per side, sequential, the sides taking turns; \
+         {:.1} s measured, access token renewed meanwhile: {}",
         elapsed.as_secs_f64(),
         if renewed { "yes (one refresh is in the Client figures)" } else { "no" }
     );
@@ -147,7 +151,11 @@ async fn client_vs_bare(quick: bool) {
         micros(bare_median),
         micros(percentile(&bare_calls, 0.99))
     );
-    let verdict = if ratio <= 1.10 { "met" } else { "NOT met" };
+    let verdict = match (quick, ratio <= 1.10) {
+        (true, _) => "smoke run, not judged",
+        (false, true) => "met",
+        (false, false) => "NOT met",
+    };
     println!("  ratio of medians {ratio:>7.3}   (target <= 1.10: {verdict})");
 
     if !quick {

@@ -30,9 +30,20 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// One run of the app: a tauri-driver process and a WebDriver session. The app's data lives in `home`, so a
 /// second `App::launch` on the same `home` is a restart.
+/// The tauri-driver process, killed however the launch ends (a panic included), so no stray driver keeps the
+/// port for the next run.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct App {
     pub client: Client,
-    driver: Child,
+    _driver: Driver,
     /// When the WebDriver session (and so the app's launch) was requested, the driver being ready.
     pub launched_at: Instant,
     home: PathBuf,
@@ -45,7 +56,6 @@ impl Drop for App {
         // The app appends to its log across restarts of the same home, so the last copy holds every run.
         let log = self.home.join("data/app.kage.client/logs/Kage.log");
         let _ = std::fs::copy(log, artifacts_dir().join(format!("app-{}.log", self.port)));
-        let _ = self.driver.kill();
     }
 }
 
@@ -70,6 +80,7 @@ impl App {
             .stderr(log)
             .stdin(Stdio::null())
             .spawn()
+            .map(Driver)
             .expect("tauri-driver starts (cargo install tauri-driver --locked)");
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("tauri:options".into(), json!({ "application": binary }));
@@ -91,7 +102,7 @@ impl App {
                 Err(error) => panic!("no WebDriver session: {error}"),
             }
         };
-        Self { client, driver, launched_at, home: home.to_path_buf(), port }
+        Self { client, _driver: driver, launched_at, home: home.to_path_buf(), port }
     }
 
     /// Label -> handle of every open window.
@@ -194,11 +205,9 @@ impl App {
     }
 
     /// Ends the session; tauri-driver closes the app.
-    pub async fn quit(mut self) {
+    pub async fn quit(self) {
         let _ = self.client.clone().close().await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
