@@ -4,8 +4,9 @@
 //!    page: both timed from the WebDriver session request (the driver already up) to the element being in the
 //!    DOM, polled every 5 ms. Median of several launches each.
 //! 2. Extra memory per additional window: PSS of the whole process tree (the app and WebKit's processes) with
-//!    three windows minus with one, halved, for Kage account windows (all showing a profile) and for bare
-//!    windows.
+//!    three windows minus with one, halved, for Kage account windows (restored, all showing main's profile) and
+//!    for bare windows. Both are started directly, not through WebDriver: under an automation session the bare
+//!    build's extra windows got no web process of their own, which made its baseline meaningless.
 //!
 //! Target (issue 4): both at most 1.5x the bare window. Needs Xvfb, a D-Bus session with an unlocked keyring,
 //! and release builds of the app and of `examples/bare_window`; without `KAGE_E2E=1` it only says so.
@@ -57,9 +58,23 @@ async fn prepare_restored_account(home: &Path) -> String {
     id
 }
 
-async fn settle_and_measure(binary: &Path) -> u64 {
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    pss_kib_of_tree(binary)
+/// Starts `binary` with its data in `home`, lets its windows load and settle, and returns its tree's PSS.
+fn pss_of_direct_run(binary: &Path, home: &Path, env: &[(&str, &str)]) -> u64 {
+    let mut child = std::process::Command::new(binary)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the app");
+    std::thread::sleep(Duration::from_secs(10));
+    let pss = pss_kib_of_tree(binary);
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_secs(1));
+    pss
 }
 
 #[tokio::main]
@@ -89,24 +104,18 @@ async fn main() {
         }
     }
 
-    // Memory: one window, then three.
-    let app = App::launch_binary(&kage, home.path(), PORT, &[]).await;
-    wait_until(&app, PROFILE_PAINTED).await;
-    let kage_one = settle_and_measure(&kage).await;
-    for _ in 0..2 {
-        let label = app.invoke("open_window", json!({ "accountId": account_id })).await;
-        app.focus(label.as_str().expect("new window label")).await;
-        wait_until(&app, PROFILE_PAINTED).await;
+    // Memory: one window, then three, each app started directly on this display.
+    let layout = home.path().join("data/app.kage.client/windows.json");
+    let mut kage_pss = Vec::new();
+    for windows in [1, 3] {
+        let pinned: serde_json::Map<String, serde_json::Value> =
+            (1..=windows).map(|n| (format!("acct-{n}"), json!(account_id))).collect();
+        std::fs::write(&layout, json!({ "windows": pinned }).to_string()).unwrap();
+        kage_pss.push(pss_of_direct_run(&kage, home.path(), &[]));
     }
-    let kage_three = settle_and_measure(&kage).await;
-    app.quit().await;
-    let mut bare_pss = Vec::new();
-    for windows in ["1", "3"] {
-        let app = App::launch_binary(&bare, bare_home.path(), PORT, &[("BARE_WINDOWS", windows)]).await;
-        wait_until(&app, BARE_PAINTED).await;
-        bare_pss.push(settle_and_measure(&bare).await);
-        app.quit().await;
-    }
+    let (kage_one, kage_three) = (kage_pss[0], kage_pss[1]);
+    let bare_pss: Vec<u64> =
+        ["1", "3"].iter().map(|n| pss_of_direct_run(&bare, bare_home.path(), &[("BARE_WINDOWS", n)])).collect();
 
     let (kage_paint, bare_paint) = (median(kage_times.clone()), median(bare_times.clone()));
     let paint_ratio = kage_paint.as_secs_f64() / bare_paint.as_secs_f64();
