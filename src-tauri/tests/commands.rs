@@ -161,3 +161,22 @@ async fn no_command_result_contains_a_token() {
         assert!(!text.contains("refresh_token") && !text.contains("access_token"), "{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forgetting_an_account_signs_it_out_and_frees_its_windows_only() {
+    let app = TestApp::start().await;
+    let (first, second, third) = (app.window("acct-1"), app.window("acct-2"), app.window("acct-3"));
+    let main_id = sign_in(&first, "main")["account"]["id"].as_str().unwrap().to_owned();
+    sign_in(&second, "alt");
+    invoke(&third, "open_saved", json!({"accountId": main_id})).unwrap();
+    invoke(&first, "refresh_profile", json!({})).unwrap();
+
+    let saved = invoke(&second, "forget_account", json!({"accountId": main_id})).unwrap();
+    assert!(saved.as_array().unwrap().iter().all(|a| a["id"] != main_id.as_str()), "{saved}");
+    for window in [&first, &third] {
+        let state = invoke(window, "window_state", json!({})).unwrap();
+        assert_eq!((&state["account"], &state["profile"]), (&Value::Null, &Value::Null), "{state}");
+        assert_eq!(invoke(window, "refresh_profile", json!({})).unwrap_err()["code"], "signed_out");
+    }
+    assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["username"], "alt");
+}

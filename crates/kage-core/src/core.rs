@@ -95,17 +95,35 @@ impl Core {
     /// show "signed out", so they can offer to sign that same account in again.
     pub async fn sign_out(&self, window: &WindowLabel) -> Result<AccountKey, SignOutError> {
         let account = self.windows.pin_of(window).ok_or(SignOutError::NotPinned)?.account;
-        let vault = self.sessions.sign_out(&account).await;
+        self.sign_out_account(&account).await?;
+        Ok(account)
+    }
+
+    /// Removes a saved account from this computer: signs it out as [`Core::sign_out`] does, then unpins its
+    /// windows (they return to the sign-in screen). Returns those windows. Best effort: a keychain or cache
+    /// failure is logged, the account is forgotten all the same.
+    pub async fn forget(&self, account: &AccountKey) -> Vec<WindowLabel> {
+        if let Err(error) = self.sign_out_account(account).await {
+            tracing::warn!(account = %account, %error, "forgetting an account: keychain or cache not fully cleared");
+        }
+        let windows = self.windows.windows_of(account);
+        for window in &windows {
+            self.close(window);
+        }
+        windows
+    }
+
+    async fn sign_out_account(&self, account: &AccountKey) -> Result<(), SignOutError> {
+        let vault = self.sessions.sign_out(account).await;
         // New epochs for the account's windows: answers still in flight from before the sign-out are dropped
         // instead of refilling the partition erased next (I3, I4).
-        for window in self.windows.windows_of(&account) {
-            self.windows.pin(&window, &account);
+        for window in self.windows.windows_of(account) {
+            self.windows.pin(&window, account);
         }
-        let cache = self.cache.erase(&account);
+        let cache = self.cache.erase(account);
         self.events.sync_streams();
         vault.map_err(SignOutError::Keychain)?;
-        cache.map_err(|e| SignOutError::Cache(e.to_string()))?;
-        Ok(account)
+        cache.map_err(|e| SignOutError::Cache(e.to_string()))
     }
 
     /// The window closed.

@@ -216,15 +216,8 @@ impl Sessions {
         }
     }
 
-    /// Forgets every account's access token, so each next call refreshes. For after the computer wakes from
-    /// sleep: the monotonic clock that times tokens may not have counted the time asleep.
-    pub fn expire_access_tokens(&self) {
-        for slot in self.slots.lock().expect("sessions lock").values() {
-            slot.state.lock().expect("session lock").access = None;
-        }
-    }
-
-    /// Forgets one account's access token (see [`Sessions::expire_access_tokens`]).
+    /// Forgets an account's access token, so its next call refreshes (as after the computer slept: the
+    /// monotonic clock that times tokens may not have counted the time asleep).
     pub fn expire_access_token(&self, account: &AccountKey) {
         if let Some(slot) = self.slot(account) {
             slot.state.lock().expect("session lock").access = None;

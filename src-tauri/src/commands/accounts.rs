@@ -72,7 +72,6 @@ pub async fn sign_in<R: Runtime>(
     roster::save(&app, RosterEntry::new(&signed_in.account, &username));
     roster::set_layout(&app, window.label(), Some(signed_in.account.id()));
     set_title(&window, Some(&username));
-    state.core.events.sync_streams();
     Ok(window_state_of(&app, &state, &window, notice))
 }
 
@@ -118,16 +117,11 @@ pub async fn forget_account<R: Runtime>(
     account_id: String,
 ) -> Result<Vec<SavedAccount>, CommandError> {
     if let Some(account) = roster::find(&app, &account_id).and_then(|entry| entry.account()) {
-        for window in state.core.windows.windows_of(&account) {
-            state.core.sign_out(&window).await.ok();
-            state.core.windows.unpin(&window);
+        for window in state.core.forget(&account).await {
             roster::set_layout(&app, window.as_str(), None);
         }
-        let _ = state.core.sessions.sign_out(&account).await;
-        let _ = state.core.cache.erase(&account);
     }
     roster::remove(&app, &account_id);
-    state.core.events.sync_streams();
     Ok(roster::list(&app).into_iter().map(|entry| saved(&state, entry)).collect())
 }
 
