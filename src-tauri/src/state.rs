@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kage_core::events::LiveConfig;
-use kage_core::vault::{CredentialStore, KeychainStore, MemoryStore};
+use kage_core::vault::{CredentialStore, KeychainStore};
 use kage_core::{Core, CoreConfig, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
@@ -79,7 +79,7 @@ impl AppState {
         };
         let (vault, keychain) = match options.vault {
             Some(vault) => (vault, KeychainNote { available: true, message: None }),
-            None => open_keychain(),
+            None => open_keychain().await,
         };
         let mut config = CoreConfig::new(options.data_dir.join("cache"));
         config.live = options.live;
@@ -108,15 +108,25 @@ impl AppState {
     }
 }
 
-fn open_keychain() -> (Arc<dyn CredentialStore>, KeychainNote) {
-    match KeychainStore::new("kage") {
-        Ok(store) => (Arc::new(store), KeychainNote { available: true, message: None }),
+/// The OS keychain, always: one that is not up yet (a login race, a crashed daemon) is retried on every use and
+/// shown as keychain trouble, never swapped for a store that forgets (I9, I11). The note says how it looks now.
+async fn open_keychain() -> (Arc<dyn CredentialStore>, KeychainNote) {
+    let store = Arc::new(KeychainStore::new("kage").expect("a non-empty service name"));
+    let probing = store.clone();
+    let probe = tokio::time::timeout(Duration::from_secs(3), tokio::task::spawn_blocking(move || probing.probe()));
+    let probed = match probe.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(kage_core::vault::VaultError::Backend(join.to_string())),
+        Err(_) => Err(kage_core::vault::VaultError::TimedOut(3)),
+    };
+    let note = match probed {
+        Ok(()) => KeychainNote { available: true, message: None },
         Err(error) => {
-            log::warn!("no system keychain: {error}; sessions will last for this run only");
-            let note = KeychainNote { available: false, message: Some(error.user_message().to_owned()) };
-            (Arc::new(MemoryStore::default()), note)
+            log::warn!("system keychain not reachable yet: {error}; Kage keeps trying");
+            KeychainNote { available: false, message: Some(error.user_message().to_owned()) }
         }
-    }
+    };
+    (store, note)
 }
 
 async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartError> {

@@ -31,6 +31,14 @@ export interface WindowState {
   profile: Profile | null;
   cachedAt: number | null;
   notice: string | null;
+  /** What is wrong with the keychain for this account, if anything (it may still be signed in). */
+  keychain: string | null;
+}
+
+/** A profile answer, labelled with the id of the account it is about. */
+export interface AccountProfile {
+  account: string;
+  profile: Profile;
 }
 
 export interface ServerInfo {
@@ -40,10 +48,12 @@ export interface ServerInfo {
   keychain: { available: boolean; message: string | null };
 }
 
-export type WindowUpdate =
+/** A channel message; `account` is the id of the account it is about. */
+export type WindowUpdate = { account: string } & (
   | { kind: "profile"; profile: Profile }
   | { kind: "status"; status: Status }
-  | { kind: "transfer_received"; from: string; amount: number };
+  | { kind: "transfer_received"; from: string; amount: number }
+);
 
 /** What every command rejects with: a code to branch on, a sentence for the player. */
 export interface CommandError {
@@ -68,15 +78,15 @@ export const api = {
     channel.onmessage = onUpdate;
     return invoke<void>("subscribe", { onUpdate: channel });
   },
-  refreshProfile: () => invoke<Profile>("refresh_profile"),
+  refreshProfile: () => invoke<AccountProfile>("refresh_profile"),
   signIn: (username: string, password: string, remember: boolean) =>
     invoke<WindowState>("sign_in", { username, password, remember }),
   openSaved: (accountId: string) => invoke<WindowState>("open_saved", { accountId }),
   signOut: () => invoke<WindowState>("sign_out"),
   forgetAccount: (accountId: string) => invoke<SavedAccount[]>("forget_account", { accountId }),
   savedAccounts: () => invoke<SavedAccount[]>("saved_accounts"),
-  train: (stat: StatName) => invoke<Profile>("train", { stat }),
-  travel: (village: string) => invoke<Profile>("travel", { village }),
-  transfer: (to: string, amount: string) => invoke<Profile>("transfer", { to, amount }),
+  train: (stat: StatName) => invoke<AccountProfile>("train", { stat }),
+  travel: (village: string) => invoke<AccountProfile>("travel", { village }),
+  transfer: (to: string, amount: string) => invoke<AccountProfile>("transfer", { to, amount }),
   openWindow: (accountId: string | null) => invoke<string>("open_window", { accountId }),
 };

@@ -1,6 +1,6 @@
 // Wiring: paint at once from what the window already has (its cached profile), then listen and refresh.
 // Which screen shows is decided by the window's state from Rust; the page keeps no account of its own.
-import { api, errorMessage, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
+import { api, errorMessage, type AccountProfile, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
 import { toast } from "./dom";
 import { accountView, type AccountView } from "./views/account";
 import { signInView } from "./views/signin";
@@ -38,10 +38,18 @@ function setState(next: WindowState): void {
   if (switched && showsAccount(next)) void refresh();
 }
 
-function setProfile(profile: Profile): void {
+/** True when `account` is the account this window shows now: anything else is dropped (I3, checked again here). */
+function isMine(account: string): boolean {
+  return state.account !== null && state.account.id === account;
+}
+
+function setProfile(answer: AccountProfile): void {
+  if (!isMine(answer.account)) return;
+  const profile: Profile = answer.profile;
   // Only ever newer: an older copy arriving late never replaces a newer one on screen.
   if (state.profile && state.profile.id === profile.id && state.profile.version > profile.version) return;
-  state = { ...state, profile, status: "signed_in" };
+  // A good answer: the server is reachable and any one-off notice has served its purpose.
+  state = { ...state, profile, status: "signed_in", notice: null };
   render();
 }
 
@@ -56,14 +64,14 @@ async function refresh(): Promise<void> {
 }
 
 function onUpdate(update: WindowUpdate): void {
+  if (!isMine(update.account)) return;
   switch (update.kind) {
     case "profile":
-      setProfile(update.profile);
+      setProfile({ account: update.account, profile: update.profile });
       break;
     case "status":
-      if (update.status !== state.status) {
-        void api.windowState().then(setState);
-      }
+      // Also sent with the status unchanged when the keychain's health changed: fetch the whole state.
+      void api.windowState().then((latest) => setState({ ...latest, notice: latest.notice ?? state.notice }));
       break;
     case "transfer_received":
       toast(`${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);

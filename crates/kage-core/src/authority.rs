@@ -34,10 +34,18 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
-/// What a sign-in or refresh returns, verified.
+/// What a sign-in returns, verified.
 pub struct Grant {
     pub access: AccessToken,
     pub refresh_token: SecretString,
+}
+
+/// What a refresh returns. The new refresh token is the server's word that the old one is spent, so it is
+/// handed over even when the access token beside it fails a later check (a JWKS fetch that times out, say):
+/// throwing it away would leave the client holding only a spent token (I11).
+pub struct Refreshed {
+    pub refresh_token: SecretString,
+    pub access: Result<AccessToken, AuthError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +77,9 @@ impl AuthError {
 
 /// Refresh this long before the server's expiry, so a request never leaves with a token about to die.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
+/// The longest lifetime believed from a server's `expires_in`: a broken or hostile answer cannot make a token
+/// live for ever (or overflow the clock).
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Deserialize)]
 struct GrantBody {
@@ -114,24 +125,44 @@ impl Authority {
         Ok((user_id, grant))
     }
 
-    /// Spends `refresh_token` for a new grant for `user_id`.
+    /// Spends `refresh_token` for a new grant for `user_id`. `Err` means no new refresh token was received.
     pub async fn refresh(
         &self,
         origin: &ServerOrigin,
         user_id: &str,
         refresh_token: &SecretString,
-    ) -> Result<Grant, AuthError> {
+    ) -> Result<Refreshed, AuthError> {
         let body = json!({"refresh_token": refresh_token.expose_secret()});
         let response = self.post(origin, "/v1/sessions/refresh", &body).await?;
-        let grant = self.read_grant(response).await?;
+        let mut grant = self.read_grant(response).await?;
         if grant.user_id != user_id {
+            // Not this account's grant at all: nothing of it may be kept under this account.
             return Err(AuthError::WrongSubject);
         }
-        self.check(origin, user_id, grant).await
+        let refresh_token = SecretString::from(std::mem::take(&mut grant.refresh_token));
+        let access = self.check(origin, user_id, grant).await.map(|grant| grant.access);
+        Ok(Refreshed { refresh_token, access })
     }
 
-    /// Ends the session server-side. Best effort: a sign-out works locally whatever this returns.
-    pub async fn sign_out(&self, origin: &ServerOrigin, access: &AccessToken) -> Result<(), AuthError> {
+    /// Ends the session of `refresh_token` on the server (RFC 7009 style: no access token needed, so this works
+    /// when the access token has expired). Falls back to ending the access token's session on a server that has
+    /// no revocation route. Best effort: a sign-out works locally whatever this returns.
+    pub async fn revoke(
+        &self,
+        origin: &ServerOrigin,
+        refresh_token: Option<&SecretString>,
+        access: Option<&AccessToken>,
+    ) -> Result<(), AuthError> {
+        if let Some(refresh_token) = refresh_token {
+            let body = json!({"refresh_token": refresh_token.expose_secret()});
+            let response = self.post(origin, "/v1/sessions/revoke", &body).await?;
+            match response.status().as_u16() {
+                200 | 204 => return Ok(()),
+                404 | 405 if access.is_some() => {}
+                status => return Err(error_of(status, response).await),
+            }
+        }
+        let Some(access) = access else { return Ok(()) };
         let response = self
             .http
             .delete(origin.url("/v1/sessions/current"))
@@ -140,7 +171,7 @@ impl Authority {
             .await
             .map_err(unreachable)?;
         match response.status().as_u16() {
-            204 | 401 => Ok(()),
+            204 => Ok(()),
             status => Err(error_of(status, response).await),
         }
     }
@@ -168,13 +199,12 @@ impl Authority {
         if claims.sub != user_id {
             return Err(AuthError::WrongSubject);
         }
-        let lifetime = Duration::from_secs(grant.expires_in).saturating_sub(EXPIRY_MARGIN);
         Ok(Grant {
             access: AccessToken {
                 secret: SecretString::from(grant.access_token),
                 subject: claims.sub,
                 session_id: claims.sid,
-                refresh_after: received + lifetime,
+                refresh_after: refresh_after(received, grant.expires_in),
             },
             refresh_token: SecretString::from(grant.refresh_token),
         })
@@ -217,6 +247,12 @@ impl Authority {
     }
 }
 
+/// When to stop using a token received at `received` that the server says lives `expires_in` seconds.
+fn refresh_after(received: Instant, expires_in: u64) -> Instant {
+    let lifetime = Duration::from_secs(expires_in).min(MAX_LIFETIME).saturating_sub(EXPIRY_MARGIN);
+    received.checked_add(lifetime).unwrap_or(received)
+}
+
 fn unreachable(error: reqwest::Error) -> AuthError {
     AuthError::Unreachable(error.without_url().to_string())
 }
@@ -231,5 +267,18 @@ async fn error_of(status: u16, response: reqwest::Response) -> AuthError {
         (429, _) => AuthError::Throttled { retry_after_secs: retry_after },
         (status, Some(body)) => AuthError::Server { status, message: body.message },
         (status, None) => AuthError::Server { status, message: "no details".into() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_expires_in_cannot_panic_or_make_a_token_live_for_ever() {
+        let now = Instant::now();
+        assert_eq!(refresh_after(now, u64::MAX), now + MAX_LIFETIME - EXPIRY_MARGIN);
+        assert_eq!(refresh_after(now, 0), now, "a token already due is refreshed before use");
+        assert_eq!(refresh_after(now, 60), now + Duration::from_secs(50));
     }
 }

@@ -22,6 +22,12 @@ use crate::windows::{Pin, Windows};
 pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
 /// Names the calling window: no credential, but it lets server logs (and tests) attribute requests.
 pub const WINDOW_HEADER: &str = "x-kage-window";
+/// One key per player action, the same on every try of that action, so the server carries it out once (I12).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+fn new_idempotency_key() -> String {
+    rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -145,7 +151,9 @@ impl Client {
         Ok(())
     }
 
-    /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again.
+    /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again. A mutation
+    /// carries one idempotency key for all its tries, and is tried once more when its answer was lost (the
+    /// server may have acted: the key makes it act at most once, I12).
     async fn send(
         &self,
         window: Option<&WindowLabel>,
@@ -154,7 +162,8 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> Result<Profile, ClientError> {
-        let mut retried = false;
+        let idempotency_key = (method != Method::GET).then(new_idempotency_key);
+        let (mut retried_auth, mut retried_lost) = (false, false);
         loop {
             let token = self.sessions.token_for(account).await?;
             let mut request = self
@@ -165,6 +174,9 @@ impl Client {
             if let Some(window) = window {
                 request = request.header(WINDOW_HEADER, window.as_str());
             }
+            if let Some(key) = &idempotency_key {
+                request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+            }
             request = match &body {
                 Some(Value::Object(fields)) => {
                     let mut fields = fields.clone();
@@ -173,16 +185,43 @@ impl Client {
                 }
                 _ => request.query(&[("viewer_id", account.user_id())]),
             };
-            let response = request.send().await.map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    if idempotency_key.is_some() && !retried_lost {
+                        retried_lost = true;
+                        continue;
+                    }
+                    self.sessions.note_unreachable(account);
+                    return Err(ClientError::Unreachable(error.without_url().to_string()));
+                }
+            };
             let status = response.status();
-            if status.is_success() {
-                return response.json().await.map_err(|e| ClientError::Malformed(e.without_url().to_string()));
+            if matches!(status.as_u16(), 502..=504) {
+                // A gateway or load balancer answering for a server that is down or overloaded.
+                self.sessions.note_unreachable(account);
+                return Err(ClientError::Unreachable(format!("the server answered {status}")));
             }
+            if status.is_success() {
+                match response.json().await {
+                    Ok(profile) => {
+                        self.sessions.note_reachable(account);
+                        return Ok(profile);
+                    }
+                    // Cut off on the way: for a mutation, the server may have acted; ask again with the same key.
+                    Err(_) if idempotency_key.is_some() && !retried_lost => {
+                        retried_lost = true;
+                        continue;
+                    }
+                    Err(error) => return Err(ClientError::Malformed(error.without_url().to_string())),
+                }
+            }
+            self.sessions.note_reachable(account);
             let error: Option<ErrorBody> = response.json().await.ok();
             let code = error.as_ref().map(|e| e.error.as_str()).unwrap_or_default();
-            if status == StatusCode::UNAUTHORIZED && code == "invalid_token" && !retried {
+            if status == StatusCode::UNAUTHORIZED && code == "invalid_token" && !retried_auth {
                 self.sessions.invalidate(account, &token);
-                retried = true;
+                retried_auth = true;
                 continue;
             }
             return Err(match error {

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::account::{AccountKey, ServerOrigin, WindowLabel};
 use crate::cache::ProfileCache;
-use crate::client::Client;
+use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
 use crate::model::Profile;
-use crate::sessions::{AccountStatus, Sessions, SignInError, SignedIn};
+use crate::sessions::{AccountStatus, KEYCHAIN_TIMEOUT, Sessions, SignInError, SignedIn};
 use crate::vault::{CredentialStore, VaultError};
 use crate::windows::Windows;
 
@@ -24,11 +24,18 @@ pub struct CoreConfig {
     pub live: LiveConfig,
     /// Bound on every request, refreshes included: how long a window may show "loading" before "offline".
     pub request_timeout: Duration,
+    /// Bound on every keychain call (an unlock prompt nobody answers must not hold an account for ever).
+    pub keychain_timeout: Duration,
 }
 
 impl CoreConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), live: LiveConfig::default(), request_timeout: Duration::from_secs(15) }
+        Self {
+            data_dir: data_dir.into(),
+            live: LiveConfig::default(),
+            request_timeout: Duration::from_secs(15),
+            keychain_timeout: KEYCHAIN_TIMEOUT,
+        }
     }
 }
 
@@ -40,6 +47,17 @@ pub struct WindowView {
     pub cached: Option<Profile>,
     /// When the cached profile was stored, in seconds since the Unix epoch (for "last updated" banners).
     pub cached_at: Option<u64>,
+    /// What is wrong with the keychain for this account, if anything (the account may still be signed in).
+    pub keychain: Option<&'static str>,
+}
+
+/// A profile answer labelled with the account it is about, as the page receives it: the page drops anything
+/// not for the account it shows (defence in depth for I3, since a channel message and a command answer have
+/// no ordering guarantee around a switch).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountProfile {
+    pub account: String,
+    pub profile: Profile,
 }
 
 pub struct Core {
@@ -54,12 +72,14 @@ impl Core {
     /// Must be called inside a tokio runtime (live updates run as tasks).
     pub fn new(config: CoreConfig, vault: Arc<dyn CredentialStore>) -> Self {
         // No cookie store (reqwest's `cookies` feature is not even compiled in): no ambient credential exists.
+        // No redirects: a redirect would carry a token or a password body to wherever it points (I6).
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(config.request_timeout)
             .build()
             .expect("TLS backend initialises");
-        let sessions = Arc::new(Sessions::new(http.clone(), vault));
+        let sessions = Arc::new(Sessions::new(http.clone(), vault, config.keychain_timeout));
         let windows = Arc::new(Windows::default());
         let cache = Arc::new(ProfileCache::open(config.data_dir));
         let client = Arc::new(Client::new(http.clone(), sessions.clone(), windows.clone(), cache.clone()));
@@ -132,14 +152,40 @@ impl Core {
         self.events.detach(window);
     }
 
+    /// Runs a window's call (`client.profile`, `client.train`, ...) and labels its answer with the window's
+    /// account. The pin is read before and after: equal pins (epochs only grow) mean the client, which read the
+    /// pin in between, answered for this account.
+    pub async fn labelled(
+        &self,
+        window: &WindowLabel,
+        call: impl std::future::Future<Output = Result<Profile, ClientError>>,
+    ) -> Result<AccountProfile, ClientError> {
+        let before = self.windows.pin_of(window).ok_or(ClientError::NotPinned)?;
+        let profile = call.await?;
+        if self.windows.pin_of(window).as_ref() != Some(&before) {
+            return Err(ClientError::Outdated);
+        }
+        if profile.id != before.account.user_id() {
+            return Err(ClientError::WrongAccount);
+        }
+        Ok(AccountProfile { account: before.account.id().to_owned(), profile })
+    }
+
     pub fn view(&self, window: &WindowLabel) -> WindowView {
         match self.windows.pin_of(window) {
-            None => WindowView { account: None, status: AccountStatus::SignedOut, cached: None, cached_at: None },
+            None => WindowView {
+                account: None,
+                status: AccountStatus::SignedOut,
+                cached: None,
+                cached_at: None,
+                keychain: None,
+            },
             Some(pin) => {
                 let cached = self.cache.get(&pin.account);
                 WindowView {
                     account: Some(pin.account.id().to_owned()),
                     status: self.sessions.status(&pin.account),
+                    keychain: self.sessions.keychain_problem(&pin.account),
                     cached_at: cached.as_ref().map(|c| unix_seconds(c.stored_at)),
                     cached: cached.map(|c| c.profile),
                 }

@@ -19,6 +19,7 @@ use crate::account::{AccountKey, WindowLabel};
 use crate::client::{AUTH_REQUIRED_HEADER, Client};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
+use crate::sse::{SseEvent, SseReader};
 use crate::windows::Windows;
 
 /// What a window is told about its account.
@@ -30,9 +31,11 @@ pub enum WindowUpdate {
     TransferReceived { from: String, amount: i64 },
 }
 
-/// Where a window's updates go. Returns false once the window is gone.
+/// Where a window's updates go. Returns false once the window is gone. `account` is the account the update is
+/// about; the shell passes its id on with the update, so the page can drop anything not for the account it
+/// shows (defence in depth for I3).
 pub trait WindowSink: Send + Sync + 'static {
-    fn send(&self, update: WindowUpdate) -> bool;
+    fn send(&self, account: &AccountKey, update: WindowUpdate) -> bool;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +52,8 @@ impl Default for LiveConfig {
         Self {
             refetch_interval: Duration::from_secs(300),
             min_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(30),
+            // Also how long a window may stay "offline" after its server came back.
+            max_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -145,13 +149,13 @@ impl Events {
 
     /// Sends `update` to every window pinned to `account` right now, and to no other.
     pub fn deliver(&self, account: &AccountKey, update: &WindowUpdate) {
-        self.windows.for_each_window_of(account, |window| self.deliver_to(window, update.clone()));
+        self.windows.for_each_window_of(account, |window| self.deliver_to(window, account, update.clone()));
     }
 
-    fn deliver_to(&self, window: &WindowLabel, update: WindowUpdate) {
+    fn deliver_to(&self, window: &WindowLabel, account: &AccountKey, update: WindowUpdate) {
         let sink = self.sinks.lock().expect("events lock").get(window).cloned();
         if let Some(sink) = sink
-            && !sink.send(update)
+            && !sink.send(account, update)
         {
             self.sinks.lock().expect("events lock").remove(window);
         }
@@ -207,8 +211,8 @@ async fn refetch_loop(events: std::sync::Weak<Events>, window: WindowLabel, inte
         match events.client.profile(&window).await {
             // Checked again under the pin lock: the window may have switched since the answer was accepted.
             Ok(profile) => events.windows.with_pin(&window, |pin| {
-                if pin.is_some_and(|pin| pin.account.user_id() == profile.id) {
-                    events.deliver_to(&window, WindowUpdate::Profile { profile });
+                if let Some(pin) = pin.filter(|pin| pin.account.user_id() == profile.id) {
+                    events.deliver_to(&window, &pin.account, WindowUpdate::Profile { profile });
                 }
             }),
             Err(error) => tracing::debug!(window = %window, %error, "background refetch failed"),
@@ -240,22 +244,32 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
         let response = match request.send().await {
             Ok(response) if response.status().is_success() => response,
             Ok(response) => {
-                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-                    live.sessions.invalidate(&account, &token);
+                match response.status().as_u16() {
+                    401 => live.sessions.invalidate(&account, &token),
+                    502..=504 => live.sessions.note_unreachable(&account),
+                    _ => {}
                 }
                 continue;
             }
-            Err(_) => continue,
+            // The server is down or the network is: the account's windows say so at once (not at the next
+            // refetch), and say it no more once the stream is back.
+            Err(_) => {
+                live.sessions.note_unreachable(&account);
+                continue;
+            }
         };
         drop(live);
         let mut bytes = response.bytes_stream();
-        let mut buffer = String::new();
+        let mut reader = SseReader::new(MAX_EVENT_BYTES);
         while let Some(Ok(chunk)) = bytes.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
+            let Ok(parsed) = reader.push(&chunk) else {
+                tracing::warn!(account = %account, "event stream overflowed; reconnecting");
+                break;
+            };
+            for event in parsed {
                 let Some(live) = events.upgrade() else { return };
-                if handle_event(&live, &account, &block).await {
+                if handle_event(&live, &account, &event).await {
+                    live.sessions.note_reachable(&account);
                     backoff = None;
                 }
             }
@@ -263,11 +277,13 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
     }
 }
 
-/// Acts on one SSE block; true when it was the stream's `ready` (the connection is good).
-async fn handle_event(events: &Events, account: &AccountKey, block: &str) -> bool {
-    let field = |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::trim_start);
-    let (Some(name), Some(data)) = (field("event:"), field("data:")) else { return false };
-    let Ok(data) = serde_json::from_str::<EventData>(data) else {
+/// The most one event may buffer before the stream is restarted (real events are a few hundred bytes).
+const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// Acts on one event; true when it was the stream's `ready` (the connection is good).
+async fn handle_event(events: &Events, account: &AccountKey, event: &SseEvent) -> bool {
+    let name = event.name.as_str();
+    let Ok(data) = serde_json::from_str::<EventData>(&event.data) else {
         tracing::warn!(account = %account, event = name, "malformed event dropped");
         return false;
     };

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use kage_core::vault::{CredentialStore, KeychainStore};
+use kage_core::vault::{CredentialStore, KeychainStore, SavedCredential};
 use kage_core::{AccountKey, ExposeSecret, SecretString, ServerOrigin};
 
 /// Deletes what the test wrote, also when an assertion fails half-way.
@@ -29,11 +29,11 @@ fn read(store: &KeychainStore, account: &AccountKey) -> Option<String> {
     store
         .read(account)
         .unwrap_or_else(|error| panic!("reading {account:?}: {error}"))
-        .map(|token| token.expose_secret().to_owned())
+        .map(|saved| saved.refresh_token.expose_secret().to_owned())
 }
 
-fn secret(value: &str) -> SecretString {
-    SecretString::from(value.to_owned())
+fn secret(value: &str) -> SavedCredential {
+    SavedCredential::new(SecretString::from(value.to_owned()), Some("player".into()))
 }
 
 #[test]
@@ -65,9 +65,18 @@ fn i9_keychain_round_trip_against_real_secret_service() {
     assert_eq!(read(&store, &alt).as_deref(), Some(alt_token.as_str()));
     assert_eq!(read(&store, &never_written), None, "not found must mean signed out");
 
+    // The saved accounts can be rebuilt from the keychain alone (I10), and only this service's entries count.
+    store.probe().expect("the keychain is up");
+    let mut listed: Vec<AccountKey> = store.list().unwrap().into_iter().map(|saved| saved.account).collect();
+    listed.sort();
+    let mut expected = vec![main.clone(), alt.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+
     // Another service name (another install, another test) never sees these entries.
     let other_service = KeychainStore::new(&format!("{service}-other")).unwrap();
     assert_eq!(read(&other_service, &main), None);
+    assert!(other_service.list().unwrap().is_empty());
 
     // Overwriting one account (a rotated refresh token) leaves the other alone, with no duplicate entry.
     let main_rotated = format!("main-refresh-rotated-{:016x}", rand::random::<u64>());

@@ -43,7 +43,7 @@ async fn i6_trace_logs_of_a_whole_scenario_hold_no_secret() {
     let alt = h.sign_in(&w_alt, "alt").await;
     let mut secrets = vec!["main-password".to_owned(), "alt-password".to_owned()];
     let mut remember = |core: &kage_core::Core, account| {
-        let vault = h.vault.read(account).unwrap().unwrap().expose_secret().to_owned();
+        let vault = h.vault.read(account).unwrap().unwrap().refresh_token.expose_secret().to_owned();
         secrets.push(vault);
         let _ = core;
     };
@@ -61,7 +61,7 @@ async fn i6_trace_logs_of_a_whole_scenario_hold_no_secret() {
     tokio::time::sleep(Duration::from_millis(1200)).await; // tokens due: refresh
     h.core.client.profile(&w_main).await.unwrap();
     secrets.push(h.core.sessions.token_for(&main).await.unwrap().secret.expose_secret().to_owned());
-    secrets.push(h.vault.read(&main).unwrap().unwrap().expose_secret().to_owned());
+    secrets.push(h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned());
     h.garble_next_bearers(1);
     h.core.client.profile(&w_main).await.unwrap();
     h.set_faults(Faults { down: true, ..Faults::default() });

@@ -2,7 +2,7 @@
 //! sentence without a round trip; each action runs at most once at a time per window.
 
 use kage_core::client::Stat;
-use kage_core::model::Profile;
+use kage_core::core::AccountProfile;
 use tauri::{Runtime, State, WebviewWindow};
 
 use crate::error::CommandError;
@@ -14,9 +14,9 @@ pub async fn train<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
     stat: Stat,
-) -> Result<Profile, CommandError> {
+) -> Result<AccountProfile, CommandError> {
     let label = label_of(&window);
-    state.once(&label, "train", async { Ok(state.core.client.train(&label, stat).await?) }).await
+    state.once(&label, "train", async { Ok(state.core.labelled(&label, state.core.client.train(&label, stat)).await?) }).await
 }
 
 #[tauri::command]
@@ -24,12 +24,12 @@ pub async fn travel<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
     village: String,
-) -> Result<Profile, CommandError> {
+) -> Result<AccountProfile, CommandError> {
     if village.trim().is_empty() {
         return Err(CommandError::invalid("Choose a village to travel to."));
     }
     let label = label_of(&window);
-    state.once(&label, "travel", async { Ok(state.core.client.travel(&label, village.trim()).await?) }).await
+    state.once(&label, "travel", async { Ok(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?) }).await
 }
 
 /// Sends ryo to another player. The amount arrives as text so that every bad input gets the same clear answer.
@@ -39,14 +39,14 @@ pub async fn transfer<R: Runtime>(
     state: State<'_, AppState>,
     to: String,
     amount: serde_json::Value,
-) -> Result<Profile, CommandError> {
+) -> Result<AccountProfile, CommandError> {
     let to = to.trim();
     if to.is_empty() {
         return Err(CommandError::invalid("Enter the name of the player to send ryo to."));
     }
     let amount = parse_amount(&amount)?;
     let label = label_of(&window);
-    state.once(&label, "transfer", async { Ok(state.core.client.transfer(&label, to, amount).await?) }).await
+    state.once(&label, "transfer", async { Ok(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?) }).await
 }
 
 fn parse_amount(value: &serde_json::Value) -> Result<i64, CommandError> {

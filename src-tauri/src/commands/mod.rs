@@ -52,6 +52,8 @@ pub struct WindowState {
     pub profile: Option<Profile>,
     pub cached_at: Option<u64>,
     pub notice: Option<String>,
+    /// What is wrong with the keychain for this account (it may still be signed in and working from memory).
+    pub keychain: Option<String>,
 }
 
 fn saved(state: &AppState, entry: RosterEntry) -> SavedAccount {
@@ -68,5 +70,12 @@ pub(crate) fn window_state_of<R: Runtime>(
 ) -> WindowState {
     let view = state.core.view(&label_of(window));
     let account = view.account.as_deref().and_then(|id| roster::find(app, id)).map(|entry| saved(state, entry));
-    WindowState { account, status: view.status, profile: view.cached, cached_at: view.cached_at, notice }
+    WindowState {
+        account,
+        status: view.status,
+        profile: view.cached,
+        cached_at: view.cached_at,
+        notice,
+        keychain: view.keychain.map(str::to_owned),
+    }
 }

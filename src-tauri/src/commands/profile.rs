@@ -2,14 +2,13 @@
 
 use std::sync::Arc;
 
-use kage_core::events::WindowUpdate;
-use kage_core::model::Profile;
+use kage_core::core::AccountProfile;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 use super::{WindowState, window_state_of};
 use crate::error::CommandError;
-use crate::sink::ChannelSink;
+use crate::sink::{AccountUpdate, ChannelSink};
 use crate::state::AppState;
 use crate::windows::{label_of, set_title};
 
@@ -28,19 +27,21 @@ pub async fn window_state<R: Runtime>(
 pub async fn subscribe<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    on_update: Channel<WindowUpdate>,
+    on_update: Channel<AccountUpdate>,
 ) -> Result<(), CommandError> {
     let sink = ChannelSink { channel: on_update, window: window.clone() };
     state.core.events.attach(&label_of(&window), Arc::new(sink));
     Ok(())
 }
 
+/// The window's profile, fresh from the server, labelled with the account it is for.
 #[tauri::command]
 pub async fn refresh_profile<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-) -> Result<Profile, CommandError> {
-    let profile = state.core.client.profile(&label_of(&window)).await?;
-    set_title(&window, Some(&profile.username));
-    Ok(profile)
+) -> Result<AccountProfile, CommandError> {
+    let label = label_of(&window);
+    let answer = state.core.labelled(&label, state.core.client.profile(&label)).await?;
+    set_title(&window, Some(&answer.profile.username));
+    Ok(answer)
 }

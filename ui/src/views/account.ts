@@ -1,12 +1,12 @@
 // The account window: who this window is, the profile, the actions, and what state the connection is in.
 // Built once per account and updated in place, so a background refresh never wipes what the player is typing.
-import { api, errorMessage, VILLAGES, type Profile, type SavedAccount, type StatName, type WindowState } from "../api";
+import { api, errorMessage, VILLAGES, type AccountProfile, type SavedAccount, type StatName, type WindowState } from "../api";
 import { badge, busy, h, timeAgo } from "../dom";
 
 export interface AccountContext {
   account: SavedAccount;
   onState: (state: WindowState) => void;
-  onProfile: (profile: Profile) => void;
+  onProfile: (answer: AccountProfile) => void;
 }
 
 export interface AccountView {
@@ -32,7 +32,7 @@ export function accountView(context: AccountContext): AccountView {
   };
   username.textContent = account.username;
 
-  const act = (button: HTMLButtonElement, action: () => Promise<Profile>) =>
+  const act = (button: HTMLButtonElement, action: () => Promise<AccountProfile>) =>
     busy(button, async () => {
       showError(null);
       try {
@@ -195,12 +195,12 @@ function bannerText(state: WindowState): string | null {
   const when = state.cachedAt ?? (state.profile ? Date.parse(state.profile.updated_at) / 1000 : null);
   switch (state.status) {
     case "offline":
-      return `Offline — showing data from ${timeAgo(when)}. Kage keeps trying.`;
+      return `Offline, showing data from ${timeAgo(when)}. Kage keeps trying.`;
     case "keychain_locked":
-      return "The system keychain is locked. Unlock it to reconnect this account.";
+      return state.keychain ?? "The system keychain is not available. Kage keeps trying; nothing is lost.";
     case "loading":
       return state.profile ? "Updating…" : "Connecting…";
     default:
-      return state.notice;
+      return state.keychain ?? state.notice;
   }
 }

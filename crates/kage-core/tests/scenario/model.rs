@@ -3,8 +3,12 @@
 //! every step.
 //!
 //! Requests are split into start and finish (the proxy holds each window's profile request until the test
-//! releases it), so answers arrive in any order relative to switches, sign-outs, expiries and pushes.
+//! releases it), so answers arrive in any order relative to switches, sign-outs, expiries and pushes. Faults
+//! land on both sides of the server's commit: before it (refreshes unreachable, server down) and after it (a
+//! refresh answer lost once the server rotated the token); the keychain can refuse writes, be unreachable or
+//! be slow; and the app can crash and restart between any two steps.
 //! `KAGE_MODEL_CASES` sets the number of cases (default 16; CI runs 256); every case is 40 steps.
+//! `scripts/soak` runs 2 500 cases (100 000 steps).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,16 +18,16 @@ use kage_core::client::ClientError;
 use kage_core::events::{LiveConfig, WindowUpdate};
 use kage_core::model::Profile;
 use kage_core::sessions::{AccountStatus, TokenError};
-use kage_core::vault::CredentialStore;
+use kage_core::vault::{CredentialStore, VaultError};
 use kage_core::windows::Pin;
-use kage_core::{AccountKey, Core, ExposeSecret, SecretString, WindowLabel};
+use kage_core::{AccountKey, Core, CoreConfig, SecretString, WindowLabel};
 use kage_server::observe::Presented;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::support::{Faults, Harness, RecordingSink};
+use crate::support::{Faults, Harness, Lost, RecordingSink};
 
 const WINDOWS: usize = 3;
 const NAMES: [&str; 2] = ["main", "alt"];
@@ -53,6 +57,16 @@ enum Action {
     SignOut(usize),
     /// The player signs an account in, in a window.
     SignIn(usize, usize),
+    /// The next refresh reaches the server, which rotates the token, and its answer is lost.
+    LoseRefreshAnswer(Lost),
+    /// The keychain refuses writes (or takes them again).
+    KeychainWritesFail(bool),
+    /// The keychain cannot be reached at all (or is back).
+    KeychainUnavailable(bool),
+    /// Every keychain call takes longer than the core waits for it (or is quick again).
+    KeychainSlow(bool),
+    /// The app crashes (no clean shutdown) and starts again, reopening its windows on their accounts.
+    Restart,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -70,6 +84,11 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (w.clone(), a.clone()).prop_map(|(w, a)| Action::Switch(w, a)),
         1 => w.clone().prop_map(Action::SignOut),
         2 => (w, a).prop_map(|(w, a)| Action::SignIn(w, a)),
+        1 => prop_oneof![Just(Lost::Dropped), Just(Lost::Truncated)].prop_map(Action::LoseRefreshAnswer),
+        1 => prop::bool::weighted(0.4).prop_map(Action::KeychainWritesFail),
+        1 => prop::bool::weighted(0.3).prop_map(Action::KeychainUnavailable),
+        1 => prop::bool::weighted(0.2).prop_map(Action::KeychainSlow),
+        1 => Just(Action::Restart),
     ]
 }
 
@@ -86,7 +105,12 @@ struct AccountModel {
     signed_in: bool,
     /// The server ended the session: the account may turn signed out at its next refresh.
     ended_elsewhere: bool,
+    /// The app crashed while this account's window said the keychain had trouble (its newest credential was
+    /// not saved): the player was told, so a later sign-out is not a false one.
+    crashed_unsaved: bool,
 }
+
+const SIGNED_IN: AccountModel = AccountModel { signed_in: true, ended_elsewhere: false, crashed_unsaved: false };
 
 struct Case<'h> {
     h: &'h Harness,
@@ -102,8 +126,34 @@ struct Case<'h> {
     seen_updates: Vec<usize>,
     in_flight: Vec<InFlight>,
     faults: Faults,
-    _dir: tempfile::TempDir,
+    keychain: KeychainFaults,
+    dir: tempfile::TempDir,
 }
+
+#[derive(Default, Clone, Copy)]
+struct KeychainFaults {
+    writes_fail: bool,
+    unavailable: bool,
+    slow: bool,
+}
+
+impl KeychainFaults {
+    fn any(self) -> bool {
+        self.writes_fail || self.unavailable || self.slow
+    }
+}
+
+fn live() -> LiveConfig {
+    LiveConfig {
+        refetch_interval: Duration::from_secs(3600),
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+    }
+}
+
+/// How long the model's keychain takes when slow, and how long the core waits for it.
+const KEYCHAIN_SLOW: Duration = Duration::from_millis(1200);
+const KEYCHAIN_PATIENCE: Duration = Duration::from_millis(500);
 
 /// The test's own calls, as another device of the same players: labelled so the I1 check can tell them apart.
 const OTHER_DEVICE: &str = "other-device";
@@ -126,12 +176,7 @@ impl<'h> Case<'h> {
         h.release_all();
         let faults = Faults { hold_profiles: true, ..Faults::default() };
         h.set_faults(faults.clone());
-        let live = LiveConfig {
-            refetch_interval: Duration::from_secs(3600),
-            min_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(200),
-        };
-        let (core, vault, dir) = h.new_core(live);
+        let (core, vault, dir) = h.new_core(live());
         let mut accounts = Vec::new();
         for (window, name) in [(0, "main"), (1, "alt")] {
             let password = SecretString::from(format!("{name}-password"));
@@ -150,15 +195,56 @@ impl<'h> Case<'h> {
             core,
             vault,
             accounts,
-            model: [AccountModel { signed_in: true, ended_elsewhere: false }; 2],
+            model: [SIGNED_IN; 2],
             pins,
             recent_pins: pins.iter().map(|p| p.iter().copied().collect()).collect(),
             sinks,
             seen_updates: vec![0; WINDOWS],
             in_flight: Vec::new(),
             faults,
-            _dir: dir,
+            keychain: KeychainFaults::default(),
+            dir,
         }
+    }
+
+    fn set_keychain(&mut self, change: impl FnOnce(&mut KeychainFaults)) {
+        change(&mut self.keychain);
+        let k = self.keychain;
+        self.vault.set_write_failure(k.writes_fail.then(|| VaultError::Backend("disk full".into())));
+        self.vault.set_failure(k.unavailable.then(|| VaultError::Unavailable("no Secret Service".into())));
+        self.vault.set_delay(k.slow.then_some(KEYCHAIN_SLOW));
+    }
+
+    /// A crash and a new start: requests in flight die with the old process; the windows reopen pinned to the
+    /// accounts they had (as the shell's layout restore does), reading credentials from the keychain.
+    async fn restart(&mut self) -> Result<(), TestCaseError> {
+        for (a, account) in self.accounts.iter().enumerate() {
+            if self.core.sessions.keychain_problem(account).is_some() {
+                self.model[a].crashed_unsaved = true;
+            }
+        }
+        self.h.release_all();
+        for flight in self.in_flight.drain(..) {
+            flight.task.abort();
+        }
+        let mut config = CoreConfig::new(self.dir.path());
+        config.live = live();
+        config.request_timeout = Duration::from_secs(3);
+        config.keychain_timeout = KEYCHAIN_PATIENCE;
+        self.core = Core::new(config, self.vault.clone() as Arc<dyn CredentialStore>);
+        for (w, pin) in self.pins.iter().enumerate() {
+            if let Some(a) = *pin {
+                self.core.open(&label(w), &self.accounts[a]);
+                // I10: before any network or keychain answer, a restored window is its own account, loading.
+                let view = self.core.view(&label(w));
+                prop_assert_eq!(view.account.as_deref(), Some(self.accounts[a].id()), "I10: restored to another account");
+                prop_assert_ne!(view.status, AccountStatus::SignedOut, "I11: start-up flashed signed out");
+            }
+        }
+        for (w, sink) in self.sinks.iter().enumerate() {
+            self.core.events.attach(&label(w), sink.clone());
+        }
+        Ok(())
     }
 
     fn set_faults(&mut self, change: impl FnOnce(&mut Faults)) {
@@ -167,7 +253,8 @@ impl<'h> Case<'h> {
     }
 
     fn may_be_signed_out(&self, account: usize) -> bool {
-        !self.model[account].signed_in || self.model[account].ended_elsewhere
+        let model = self.model[account];
+        !model.signed_in || model.ended_elsewhere || model.crashed_unsaved
     }
 
     async fn step(&mut self, action: &Action) -> Result<(), TestCaseError> {
@@ -191,10 +278,15 @@ impl<'h> Case<'h> {
             }
             Action::SignOut(w) => {
                 if let Some(a) = self.pins[w] {
-                    self.core.sign_out(&label(w)).await.map_err(|e| fail(format!("sign-out: {e}")))?;
-                    self.model[a] = AccountModel { signed_in: false, ended_elsewhere: false };
+                    let signed_out = self.core.sign_out(&label(w)).await;
+                    // With the keychain in trouble the local sign-out stands and says what it could not erase.
+                    prop_assert!(signed_out.is_ok() || self.keychain.any(), "sign-out: {:?}", signed_out.err());
+                    self.model[a] = AccountModel { signed_in: false, ..SIGNED_IN };
                     prop_assert!(self.core.cache.get(&self.accounts[a]).is_none(), "I4: sign-out erased the cache");
-                    prop_assert!(self.vault.read(&self.accounts[a]).unwrap().is_none(), "I9: credential removed");
+                    prop_assert_eq!(self.core.sessions.status(&self.accounts[a]), AccountStatus::SignedOut);
+                    if signed_out.is_ok() {
+                        prop_assert!(self.vault.peek(&self.accounts[a]).is_none(), "I9: credential removed");
+                    }
                 }
             }
             Action::SignIn(w, a) => {
@@ -203,13 +295,19 @@ impl<'h> Case<'h> {
                 match result {
                     Ok(signed) => {
                         prop_assert_eq!(&signed.account, &self.accounts[a]);
-                        self.model[a] = AccountModel { signed_in: true, ended_elsewhere: false };
+                        prop_assert!(signed.remembered.is_ok() || self.keychain.any(), "remembered unless the keychain fails");
+                        self.model[a] = SIGNED_IN;
                         self.pins[w] = Some(a);
                         self.recent_pins[w].insert(a);
                     }
                     Err(_) => prop_assert!(self.faults.down, "sign-in fails only while the server is down"),
                 }
             }
+            Action::LoseRefreshAnswer(how) => self.h.lose_answers("/v1/sessions/refresh", how, 1),
+            Action::KeychainWritesFail(on) => self.set_keychain(|k| k.writes_fail = on),
+            Action::KeychainUnavailable(on) => self.set_keychain(|k| k.unavailable = on),
+            Action::KeychainSlow(on) => self.set_keychain(|k| k.slow = on),
+            Action::Restart => self.restart().await?,
         }
         self.check().await
     }
@@ -250,8 +348,8 @@ impl<'h> Case<'h> {
                 Ok(())
             }
             (Some(_), Err(error)) => {
-                let network_trouble = self.faults.down || self.faults.refresh_unreachable;
-                prop_assert!(network_trouble || error.is_offline(), "unexpected failure: {:?}", error);
+                let trouble = self.faults.down || self.faults.refresh_unreachable || self.keychain.any();
+                prop_assert!(trouble || error.is_offline(), "unexpected failure: {:?}", error);
                 Ok(())
             }
             (pin, result) => {
@@ -286,9 +384,9 @@ impl<'h> Case<'h> {
     /// Spends the client's saved refresh token on the server and ends that session, as another device
     /// holding a copy would. The client's next refresh then meets reuse detection and is rejected.
     async fn end_session_elsewhere(&mut self, a: usize) {
-        let Ok(Some(refresh)) = self.vault.read(&self.accounts[a]) else { return };
+        let Some(refresh) = self.vault.peek(&self.accounts[a]) else { return };
         let http = other_device();
-        let body = json!({ "refresh_token": refresh.expose_secret() });
+        let body = json!({ "refresh_token": refresh });
         let Ok(response) = http.post(self.h.server_url("/v1/sessions/refresh")).json(&body).send().await else {
             return;
         };
@@ -358,6 +456,8 @@ impl<'h> Case<'h> {
     /// Lets everything held go, so the case's tasks end before the next case starts.
     async fn finish_all(mut self) -> Result<(), TestCaseError> {
         self.set_faults(|f| *f = Faults::default());
+        self.set_keychain(|k| *k = KeychainFaults::default());
+        self.h.lose_answers("/v1/sessions/refresh", Lost::Dropped, 0);
         self.h.release_all();
         for flight in self.in_flight.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(10), flight.task).await;

@@ -10,7 +10,9 @@ use kage_core::sessions::{AccountStatus, TokenError};
 use kage_core::vault::CredentialStore;
 use kage_core::{Core, CoreConfig};
 
-use crate::support::{Faults, Harness, window};
+use kage_core::events::WindowUpdate;
+
+use crate::support::{Faults, Harness, eventually, window};
 
 /// A second app start on the same data dir and vault, as after a restart.
 fn restart(h: &Harness) -> Core {
@@ -96,4 +98,42 @@ async fn i11_locked_keychain_is_keychain_locked_not_signed_out() {
     assert_eq!(core.view(&w).status, AccountStatus::KeychainLocked);
     h.vault.set_failure(None);
     assert_eq!(core.client.profile(&w).await.unwrap().username, "main");
+}
+
+#[tokio::test]
+async fn i11_a_live_outage_shows_offline_within_two_refetch_intervals_and_heals_by_itself() {
+    let live = kage_core::events::LiveConfig { refetch_interval: Duration::from_millis(300), ..Default::default() };
+    let h = Harness::start_with(|_| {}, live).await;
+    let windows = [window("acct-1"), window("acct-2"), window("acct-3")];
+    let main = h.sign_in(&windows[0], "main").await;
+    let alt = h.sign_in(&windows[1], "alt").await;
+    h.core.open(&windows[2], &main);
+    let sinks: Vec<_> = windows
+        .iter()
+        .map(|w| {
+            let sink = Arc::new(crate::support::RecordingSink::default());
+            h.core.events.attach(w, sink.clone());
+            sink
+        })
+        .collect();
+    for w in &windows {
+        h.core.client.profile(w).await.unwrap();
+    }
+
+    h.set_faults(Faults { down: true, ..Faults::default() });
+    let went_down = std::time::Instant::now();
+    let all_offline = || windows.iter().all(|w| h.core.view(w).status == AccountStatus::Offline);
+    assert!(eventually(Duration::from_secs(1), all_offline).await, "every window says offline within about 2 intervals");
+    eprintln!("offline shown {:?} after the server went down", went_down.elapsed());
+    for (w, sink) in windows.iter().zip(&sinks) {
+        let told = sink.updates().contains(&WindowUpdate::Status { status: AccountStatus::Offline });
+        assert!(told, "{w} was told it is offline");
+        assert!(h.core.view(w).cached.is_some(), "{w} keeps showing its cached profile");
+    }
+    assert!(h.vault.read(&main).unwrap().is_some() && h.vault.read(&alt).unwrap().is_some());
+
+    h.set_faults(Faults::default());
+    let all_back = || windows.iter().all(|w| h.core.view(w).status == AccountStatus::SignedIn);
+    assert!(eventually(Duration::from_secs(3), all_back).await, "every window heals by itself");
+    assert!(sinks.iter().all(|s| s.updates().last() != Some(&WindowUpdate::Status { status: AccountStatus::Offline })));
 }

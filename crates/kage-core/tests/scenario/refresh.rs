@@ -45,10 +45,10 @@ async fn i5_rotated_refresh_token_is_in_the_vault_before_the_new_access_token_is
     let h = short_lived_tokens().await;
     let w = window("acct-1");
     let main = h.sign_in(&w, "main").await;
-    let saved_at_sign_in = h.vault.read(&main).unwrap().unwrap().expose_secret().to_owned();
+    let saved_at_sign_in = h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     h.core.client.profile(&w).await.unwrap();
-    let saved_now = h.vault.read(&main).unwrap().unwrap().expose_secret().to_owned();
+    let saved_now = h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned();
     assert_ne!(saved_now, saved_at_sign_in, "the vault holds the rotated credential");
 
     // The saved credential is the live one: a fresh start (new core, same vault) restores with it, which

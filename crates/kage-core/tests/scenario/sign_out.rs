@@ -23,7 +23,7 @@ async fn i2_rejected_refresh_signs_out_that_account_only_and_sends_nothing_else(
     let http = reqwest::Client::new();
     let grant: serde_json::Value = http
         .post(h.origin.url("/v1/sessions/refresh"))
-        .json(&serde_json::json!({"refresh_token": refresh.expose_secret()}))
+        .json(&serde_json::json!({"refresh_token": refresh.refresh_token.expose_secret()}))
         .send()
         .await
         .unwrap()

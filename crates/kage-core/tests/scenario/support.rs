@@ -32,6 +32,17 @@ pub struct Faults {
     pub hold_profiles: bool,
 }
 
+/// How an answer is lost after the server acted on its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lost {
+    /// The connection drops before any of the answer arrives.
+    Dropped,
+    /// The status and headers arrive, then the connection drops mid-body.
+    Truncated,
+    /// Nothing arrives until well past the client's timeout.
+    Stalled,
+}
+
 /// A window's profile request, held by the proxy until released.
 pub struct Held {
     pub id: u64,
@@ -49,6 +60,8 @@ struct ProxyState {
     garble_bearers: std::sync::atomic::AtomicUsize,
     held: Mutex<Vec<Held>>,
     next_held: std::sync::atomic::AtomicU64,
+    /// (path, how, how many more): answers to lose after the server has acted.
+    lose: Mutex<Option<(String, Lost, usize)>>,
 }
 
 pub struct Harness {
@@ -92,6 +105,7 @@ impl Harness {
             garble_bearers: Default::default(),
             held: Mutex::default(),
             next_held: Default::default(),
+            lose: Mutex::default(),
         });
         let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -100,9 +114,29 @@ impl Harness {
         let mut core_config = CoreConfig::new(dir.path().join("client"));
         core_config.live = live;
         core_config.request_timeout = Duration::from_secs(3);
+        core_config.keychain_timeout = Duration::from_millis(500);
         let core = Core::new(core_config, vault.clone() as Arc<dyn CredentialStore>);
         let origin = ServerOrigin::parse(&proxy_url).unwrap();
         Self { _server: server, origin, core, vault, log, proxy, dir }
+    }
+
+    /// The next `times` requests to `path` reach the server, which acts on them, but their answers are lost
+    /// on the way back as `how` says (the faults players hit: Wi-Fi blips, proxy timeouts).
+    pub fn lose_answers(&self, path: &str, how: Lost, times: usize) {
+        *self.proxy.lose.lock().unwrap() = Some((path.to_owned(), how, times));
+    }
+
+    /// How many answers set by [`Harness::lose_answers`] are still to be lost.
+    pub fn answers_left_to_lose(&self) -> usize {
+        self.proxy.lose.lock().unwrap().as_ref().map_or(0, |(_, _, left)| *left)
+    }
+
+    /// A second app start on the same data dir and vault, as after a restart (or a crash).
+    pub fn restart(&self, request_timeout: Duration) -> Core {
+        let mut config = CoreConfig::new(self.dir.path().join("client"));
+        config.request_timeout = request_timeout;
+        config.keychain_timeout = Duration::from_millis(500);
+        Core::new(config, self.vault.clone() as Arc<dyn CredentialStore>)
     }
 
     pub fn garble_next_bearers(&self, count: usize) {
@@ -134,6 +168,7 @@ impl Harness {
         let mut config = CoreConfig::new(dir.path());
         config.live = live;
         config.request_timeout = Duration::from_secs(3);
+        config.keychain_timeout = Duration::from_millis(500);
         (Core::new(config, vault.clone() as Arc<dyn CredentialStore>), vault, dir)
     }
 
@@ -239,6 +274,38 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
     };
     let status = response.status();
+    // The server has acted; now the answer may be lost.
+    let lost = {
+        let mut lose = proxy.lose.lock().unwrap();
+        match lose.as_mut() {
+            Some((lose_path, how, left)) if *lose_path == path && *left > 0 => {
+                *left -= 1;
+                Some(*how)
+            }
+            _ => None,
+        }
+    };
+    match lost {
+        // Unwinding the connection's task closes the socket with no answer at all (resume_unwind: no panic
+        // message, this is not a bug being reported).
+        Some(Lost::Dropped) => std::panic::resume_unwind(Box::new("answer dropped on purpose")),
+        Some(Lost::Stalled) => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
+        }
+        Some(Lost::Truncated) => {
+            let body = response.bytes().await.unwrap_or_default();
+            let half = body.slice(..body.len() / 2);
+            let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+                vec![Ok(half), Err(std::io::Error::other("connection lost mid-answer"))];
+            return Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .unwrap();
+        }
+        None => {}
+    }
     if let (true, Some(swap), true) = (is_profile, &faults.swap_profile, status.is_success()) {
         return (status, axum::Json(swap.clone())).into_response();
     }
@@ -265,7 +332,7 @@ pub fn subject_of(token: &str) -> Option<String> {
 pub struct RecordingSink(pub Mutex<Vec<WindowUpdate>>);
 
 impl WindowSink for RecordingSink {
-    fn send(&self, update: WindowUpdate) -> bool {
+    fn send(&self, _account: &AccountKey, update: WindowUpdate) -> bool {
         self.0.lock().unwrap().push(update);
         true
     }

@@ -1,105 +1,109 @@
-//! The vault: each account's refresh credential in the OS keychain, one entry per account (I9).
+//! The OS keychain through `keyring-core`, one native store per OS.
 //!
-//! An entry is named by the configured service (`kage`) and the account's opaque [`AccountKey::id`], never by a
-//! username or an email, so "not found" means that account is signed out and can never be another account's
-//! entry. Keychain calls can block (D-Bus round trips, unlock prompts), so [`CredentialStore`] is synchronous on
-//! purpose: callers run it on `spawn_blocking` and bound how long they wait (I11).
+//! Each OS store is a target-specific dependency, so every OS compiles exactly its own keychain: Secret Service
+//! over D-Bus on Linux and the BSDs (`zbus-secret-service-keyring-store`, pure Rust: zbus and RustCrypto, no
+//! libdbus or libsecret -dev package), Keychain Services on macOS (`apple-native-keyring-store`), Credential
+//! Manager on Windows (`windows-native-keyring-store`). We link the stores ourselves instead of the `keyring`
+//! crate: 3.x quietly uses a mock that forgets everything when no backend feature is on, and 4.x installs a
+//! process-wide default store; a [`KeychainStore`] owns its connection.
 //!
-//! Backend: `keyring-core` with one native store per OS, each a target-specific dependency, so every OS compiles
-//! exactly its own keychain: Secret Service over D-Bus on Linux and the BSDs (`zbus-secret-service-keyring-store`,
-//! pure Rust: zbus and RustCrypto, no libdbus or libsecret -dev package), Keychain Services on macOS
-//! (`apple-native-keyring-store`), Credential Manager on Windows (`windows-native-keyring-store`). We link the
-//! stores ourselves instead of the `keyring` crate: 3.x quietly uses a mock that forgets everything when no backend
-//! feature is on, and 4.x installs a process-wide default store; a [`KeychainStore`] owns its store and fails with
-//! [`VaultError::Unavailable`] when there is none. Keeping a session for this run only is then a visible choice
-//! of the caller ([`MemoryStore`]), never a silent fallback.
+//! **Connected lazily, reconnected after an outage.** At login the Secret Service may not be up yet, and a
+//! daemon can crash and come back. So [`KeychainStore::new`] does not connect: every call connects if it has
+//! no connection, and a call that finds the keychain unreachable drops the connection so the next one tries
+//! again. Until then every call fails with [`VaultError::Unavailable`], which the sessions show as a keychain
+//! state and retry; it is never read as "no credential" (I9, I11).
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
+use super::{CredentialStore, SavedAccount, SavedCredential, VaultError, record};
 use crate::account::AccountKey;
 
-/// Where refresh credentials live, one per account. Implementations must key entries by [`AccountKey::id`] and
-/// nothing else.
-pub trait CredentialStore: Send + Sync + 'static {
-    /// `Ok(None)`: no credential for this account, which means it is signed out.
-    fn read(&self, account: &AccountKey) -> Result<Option<SecretString>, VaultError>;
-    /// Creates or replaces this account's credential.
-    fn write(&self, account: &AccountKey, refresh_token: &SecretString) -> Result<(), VaultError>;
-    /// Deleting a credential that is not there is `Ok(())`.
-    fn delete(&self, account: &AccountKey) -> Result<(), VaultError>;
+/// Store-specific options for every entry (the Secret Service label, the Windows persistence).
+type Modifiers = Vec<(&'static str, &'static str)>;
+
+#[derive(Clone)]
+struct Connection {
+    store: Arc<keyring_core::CredentialStore>,
+    modifiers: Modifiers,
 }
 
-/// Why the keychain could not be used. No variant's text ever contains a credential (I6).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VaultError {
-    /// There is no keychain on this system (no Secret Service, no D-Bus session, unsupported OS).
-    #[error("no system keychain: {0}")]
-    Unavailable(String),
-    /// The keychain is locked, or the player dismissed the unlock prompt.
-    #[error("the system keychain is locked")]
-    Locked,
-    /// Anything else the keychain reported.
-    #[error("system keychain error: {0}")]
-    Backend(String),
-}
-
-impl VaultError {
-    /// One sentence for the player.
-    pub fn user_message(&self) -> &'static str {
-        match self {
-            Self::Unavailable(_) => {
-                "No system keychain is available, so Kage cannot remember your accounts. You stay signed in until Kage closes."
-            }
-            Self::Locked => "The system keychain is locked. Unlock it to restore saved accounts.",
-            Self::Backend(_) => {
-                "The system keychain reported an error, so saved accounts could not be read or updated."
-            }
-        }
-    }
-}
+type Connect = Box<dyn Fn() -> Result<Connection, VaultError> + Send + Sync>;
 
 /// The OS keychain. One entry per account: service = the configured service name, account = [`AccountKey::id`].
 pub struct KeychainStore {
     service: String,
-    store: Arc<keyring_core::CredentialStore>,
-    /// Store-specific options for every entry (the Secret Service label, the Windows persistence).
-    modifiers: Vec<(&'static str, &'static str)>,
+    connect: Connect,
+    connection: Mutex<Option<Connection>>,
 }
 
 impl KeychainStore {
-    /// Connects to this OS's keychain. `service` names Kage's entries (`kage`, or `kage-test-<random>` in tests).
+    /// Kage's entries in this OS's keychain, under `service` (`kage`, or `kage-test-<random>` in tests). Does
+    /// not connect yet: see the module doc. Fails only for an empty service name.
     pub fn new(service: &str) -> Result<Self, VaultError> {
-        let (store, modifiers) = native::store()?;
-        Self::with_store(service, store, modifiers)
+        Self::with_connector(
+            service,
+            Box::new(|| native::store().map(|(store, modifiers)| Connection { store, modifiers })),
+        )
     }
 
-    fn with_store(
-        service: &str,
-        store: Arc<keyring_core::CredentialStore>,
-        modifiers: Vec<(&'static str, &'static str)>,
-    ) -> Result<Self, VaultError> {
+    fn with_connector(service: &str, connect: Connect) -> Result<Self, VaultError> {
         if service.trim().is_empty() {
             return Err(VaultError::Backend("the keychain service name is empty".into()));
         }
-        Ok(Self { service: service.to_owned(), store, modifiers })
+        Ok(Self { service: service.to_owned(), connect, connection: Mutex::new(None) })
+    }
+
+    #[cfg(test)]
+    fn with_store(service: &str, store: Arc<keyring_core::CredentialStore>) -> Result<Self, VaultError> {
+        Self::with_connector(service, Box::new(move || Ok(Connection { store: store.clone(), modifiers: Vec::new() })))
     }
 
     pub fn service(&self) -> &str {
         &self.service
     }
 
-    fn entry(&self, account: &AccountKey) -> Result<keyring_core::Entry, VaultError> {
-        let entry = if self.modifiers.is_empty() {
-            keyring_core::Entry::new_in_store(&self.store, &self.service, account.id())
+    /// Connects now if not connected: tells the player at start whether the keychain is there. A failure here
+    /// changes nothing; later calls try again.
+    pub fn probe(&self) -> Result<(), VaultError> {
+        self.connection().map(|_| ())
+    }
+
+    fn connection(&self) -> Result<Connection, VaultError> {
+        let mut connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(connection) = connection.as_ref() {
+            return Ok(connection.clone());
+        }
+        let connected = (self.connect)()?;
+        *connection = Some(connected.clone());
+        Ok(connected)
+    }
+
+    /// Runs `call` on this account's entry; an unreachable keychain drops the connection for the next call.
+    fn with_entry<T>(
+        &self,
+        account: &AccountKey,
+        call: impl FnOnce(&keyring_core::Entry) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let connection = self.connection()?;
+        let entry = if connection.modifiers.is_empty() {
+            keyring_core::Entry::new_in_store(&connection.store, &self.service, account.id())
         } else {
-            let modifiers: HashMap<&str, &str> = self.modifiers.iter().copied().collect();
-            keyring_core::Entry::new_in_store_with_modifiers(&self.store, &self.service, account.id(), &modifiers)
+            let modifiers: HashMap<&str, &str> = connection.modifiers.iter().copied().collect();
+            keyring_core::Entry::new_in_store_with_modifiers(&connection.store, &self.service, account.id(), &modifiers)
         };
-        entry.map_err(vault_error)
+        let result = entry.map_err(vault_error).and_then(|entry| call(&entry));
+        self.forget_connection_if_unreachable(&result);
+        result
+    }
+
+    fn forget_connection_if_unreachable<T>(&self, result: &Result<T, VaultError>) {
+        if matches!(result, Err(VaultError::Unavailable(_))) {
+            *self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        }
     }
 }
 
@@ -110,23 +114,49 @@ impl fmt::Debug for KeychainStore {
 }
 
 impl CredentialStore for KeychainStore {
-    fn read(&self, account: &AccountKey) -> Result<Option<SecretString>, VaultError> {
-        match self.entry(account)?.get_password() {
-            Ok(password) => Ok(Some(SecretString::from(password))),
+    fn read(&self, account: &AccountKey) -> Result<Option<SavedCredential>, VaultError> {
+        self.with_entry(account, |entry| match entry.get_password() {
+            Ok(text) => record::decode_for(account, &text).map(Some),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(error) => Err(vault_error(error)),
-        }
+        })
     }
 
-    fn write(&self, account: &AccountKey, refresh_token: &SecretString) -> Result<(), VaultError> {
-        self.entry(account)?.set_password(refresh_token.expose_secret()).map_err(vault_error)
+    fn write(&self, account: &AccountKey, credential: &SavedCredential) -> Result<(), VaultError> {
+        let text = record::encode(account, credential);
+        self.with_entry(account, |entry| entry.set_password(text.expose_secret()).map_err(vault_error))
     }
 
     fn delete(&self, account: &AccountKey) -> Result<(), VaultError> {
-        match self.entry(account)?.delete_credential() {
+        self.with_entry(account, |entry| match entry.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(error) => Err(vault_error(error)),
+        })
+    }
+
+    fn list(&self) -> Result<Vec<SavedAccount>, VaultError> {
+        let connection = self.connection()?;
+        let spec = HashMap::from([("service", self.service.as_str())]);
+        let found = connection.store.search(&spec).map_err(vault_error);
+        self.forget_connection_if_unreachable(&found);
+        let mut accounts = Vec::new();
+        for entry in found? {
+            // Only entries of exactly this service whose record names the account it is filed under.
+            let filed_as = entry.get_specifiers();
+            if filed_as.as_ref().is_some_and(|(service, _)| service != &self.service) {
+                continue;
+            }
+            let Ok(text) = entry.get_password() else { continue };
+            let Ok(decoded) = record::decode(&text) else { continue };
+            let Some(account) = decoded.account else { continue };
+            if filed_as.is_some_and(|(_, id)| id != account.id()) {
+                continue;
+            }
+            accounts.push(SavedAccount { account, username: decoded.credential.username });
         }
+        accounts.sort_by(|a, b| a.account.cmp(&b.account));
+        accounts.dedup_by(|a, b| a.account == b.account);
+        Ok(accounts)
     }
 }
 
@@ -287,112 +317,23 @@ mod native {
 #[cfg(all(unix, any(target_os = "ios", target_os = "android")))]
 compile_error!("kage-core has no keychain backend for iOS or Android");
 
-/// Credentials in memory: for tests, and for "no keychain: keep the session for this run only". Can simulate a
-/// failing keychain ([`MemoryStore::failing`], [`MemoryStore::set_failure`], [`MemoryStore::set_write_failure`]).
-#[derive(Default)]
-pub struct MemoryStore {
-    state: Mutex<MemoryState>,
-}
-
-#[derive(Default)]
-struct MemoryState {
-    entries: HashMap<String, SecretString>,
-    failure: Option<VaultError>,
-    write_failure: Option<VaultError>,
-}
-
-impl MemoryStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A store whose every operation fails with `error` until [`MemoryStore::set_failure`]`(None)`.
-    pub fn failing(error: VaultError) -> Self {
-        let store = Self::new();
-        store.set_failure(Some(error));
-        store
-    }
-
-    /// Every operation fails with `error` (for example [`VaultError::Locked`]); `None` heals the store. Entries
-    /// are kept while it fails.
-    pub fn set_failure(&self, error: Option<VaultError>) {
-        self.lock().failure = error;
-    }
-
-    /// Only writes fail with `error` (a rotated credential that cannot be saved); `None` heals writes.
-    pub fn set_write_failure(&self, error: Option<VaultError>) {
-        self.lock().write_failure = error;
-    }
-
-    /// How many accounts have a credential here.
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> MutexGuard<'_, MemoryState> {
-        // A panic while holding the lock cannot leave the map half-written, so a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
-        f.debug_struct("MemoryStore")
-            .field("entries", &state.entries.len())
-            .field("failure", &state.failure)
-            .field("write_failure", &state.write_failure)
-            .finish()
-    }
-}
-
-impl CredentialStore for MemoryStore {
-    fn read(&self, account: &AccountKey) -> Result<Option<SecretString>, VaultError> {
-        let state = self.lock();
-        if let Some(error) = &state.failure {
-            return Err(error.clone());
-        }
-        Ok(state.entries.get(account.id()).map(|token| SecretString::from(token.expose_secret().to_owned())))
-    }
-
-    fn write(&self, account: &AccountKey, refresh_token: &SecretString) -> Result<(), VaultError> {
-        let mut state = self.lock();
-        if let Some(error) = state.failure.as_ref().or(state.write_failure.as_ref()) {
-            return Err(error.clone());
-        }
-        state.entries.insert(account.id().to_owned(), SecretString::from(refresh_token.expose_secret().to_owned()));
-        Ok(())
-    }
-
-    fn delete(&self, account: &AccountKey) -> Result<(), VaultError> {
-        let mut state = self.lock();
-        if let Some(error) = &state.failure {
-            return Err(error.clone());
-        }
-        state.entries.remove(account.id());
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::account::ServerOrigin;
+    use crate::vault::MemoryStore;
+    use secrecy::SecretString;
 
     fn account(user_id: &str) -> AccountKey {
         AccountKey::new(ServerOrigin::parse("https://game.example").unwrap(), user_id)
     }
 
-    fn secret(value: &str) -> SecretString {
-        SecretString::from(value.to_owned())
+    fn secret(value: &str) -> SavedCredential {
+        SavedCredential::new(SecretString::from(value.to_owned()), Some(format!("name-of-{value}")))
     }
 
     fn read(store: &dyn CredentialStore, account: &AccountKey) -> Option<String> {
-        store.read(account).unwrap().map(|token| token.expose_secret().to_owned())
+        store.read(account).unwrap().map(|c| c.refresh_token.expose_secret().to_owned())
     }
 
     /// The same promises, checked on every store we can run without a desktop session.
@@ -430,7 +371,7 @@ mod tests {
     fn not_found_means_signed_out_never_another_accounts_entry() {
         let store = MemoryStore::new();
         store.write(&account("main"), &secret("main-refresh")).unwrap();
-        assert_eq!(store.read(&account("alt")).unwrap().map(|t| t.expose_secret().to_owned()), None);
+        assert!(store.read(&account("alt")).unwrap().is_none());
         // Same user id on another server is another account.
         let elsewhere = AccountKey::new(ServerOrigin::parse("https://other.example").unwrap(), "main");
         assert!(store.read(&elsewhere).unwrap().is_none());
@@ -500,7 +441,7 @@ mod tests {
 
     /// The keychain adapter on keyring-core's in-memory mock: its "not found" and "delete missing" mapping.
     fn keychain_on_mock(service: &str) -> KeychainStore {
-        KeychainStore::with_store(service, keyring_core::mock::Store::new().unwrap(), Vec::new()).unwrap()
+        KeychainStore::with_store(service, keyring_core::mock::Store::new().unwrap()).unwrap()
     }
 
     #[test]
@@ -510,11 +451,71 @@ mod tests {
 
     #[test]
     fn keychain_entries_are_named_by_service_and_opaque_account_id() {
-        let keychain = keychain_on_mock("kage-test");
+        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let keychain = KeychainStore::with_store("kage-test", store.clone()).unwrap();
         let main = account("main");
-        let entry = keychain.entry(&main).unwrap();
+        keychain.write(&main, &secret("main-refresh")).unwrap();
+        let entry = keyring_core::Entry::new_in_store(&store, "kage-test", main.id()).unwrap();
         assert_eq!(entry.get_specifiers(), Some(("kage-test".to_owned(), main.id().to_owned())));
-        assert!(KeychainStore::with_store(" ", keyring_core::mock::Store::new().unwrap(), Vec::new()).is_err());
+        let text = entry.get_password().unwrap();
+        assert!(text.contains(main.user_id()) && text.contains("name-of-main-refresh"), "the record names its account");
+        assert!(KeychainStore::with_store(" ", keyring_core::mock::Store::new().unwrap()).is_err());
+    }
+
+    #[test]
+    fn i9_a_keychain_that_was_not_up_at_start_is_unavailable_then_found_never_empty() {
+        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (connect_store, connect_up) = (store.clone(), up.clone());
+        let connector: Connect = Box::new(move || {
+            if connect_up.load(std::sync::atomic::Ordering::SeqCst) {
+                Ok(Connection { store: connect_store.clone(), modifiers: Vec::new() })
+            } else {
+                Err(VaultError::Unavailable("no Secret Service yet".into()))
+            }
+        });
+        let keychain = KeychainStore::with_connector("kage-test", connector).unwrap();
+        let main = account("main");
+        // An entry saved by an earlier run is there; the keychain is just not up yet.
+        KeychainStore::with_store("kage-test", store).unwrap().write(&main, &secret("main-refresh")).unwrap();
+        assert!(matches!(keychain.read(&main), Err(VaultError::Unavailable(_))), "never Ok(None) while unreachable");
+        assert!(matches!(keychain.list(), Err(VaultError::Unavailable(_))));
+        assert!(keychain.probe().is_err());
+        up.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(read(&keychain, &main).as_deref(), Some("main-refresh"), "found once the keychain comes up");
+    }
+
+    #[test]
+    fn i10_saved_accounts_can_be_rebuilt_from_the_keychain_alone() {
+        for store in [
+            Box::new(keychain_on_mock("kage-test")) as Box<dyn CredentialStore>,
+            Box::new(MemoryStore::new()),
+        ] {
+            let (main, alt) = (account("main"), account("alt"));
+            store.write(&main, &secret("main-refresh")).unwrap();
+            store.write(&alt, &secret("alt-refresh")).unwrap();
+            store.write(&main, &secret("main-refresh-2")).unwrap();
+            let listed = store.list().unwrap();
+            let mut expected = vec![
+                SavedAccount { account: main.clone(), username: Some("name-of-main-refresh-2".into()) },
+                SavedAccount { account: alt.clone(), username: Some("name-of-alt-refresh".into()) },
+            ];
+            expected.sort_by(|a, b| a.account.cmp(&b.account));
+            assert_eq!(listed, expected);
+            store.delete(&alt).unwrap();
+            assert_eq!(store.list().unwrap().len(), 1);
+        }
+    }
+
+    #[test]
+    fn another_services_entries_are_not_listed() {
+        let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        let ours = KeychainStore::with_store("kage-test", store.clone()).unwrap();
+        let other = KeychainStore::with_store("kage-test-other", store).unwrap();
+        other.write(&account("main"), &secret("other-refresh")).unwrap();
+        ours.write(&account("alt"), &secret("alt-refresh")).unwrap();
+        let listed = ours.list().unwrap();
+        assert_eq!(listed.iter().map(|s| s.account.clone()).collect::<Vec<_>>(), vec![account("alt")]);
     }
 
     #[test]

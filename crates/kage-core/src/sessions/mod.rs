@@ -3,18 +3,24 @@
 //! - **Single flight (I5).** Refreshing is serialised per account, and callers that queued behind a refresh
 //!   take its result instead of starting another: the server rotates refresh tokens and treats a reused one as
 //!   theft, so two concurrent refreshes would sign the player out.
-//! - **Keychain first (I5, I9).** A rotated refresh token is written to the vault before the new access token
-//!   is handed to anyone, so a crash right after never leaves the keychain holding a spent token.
+//! - **A grant is never thrown away (I11).** The moment a refresh answer arrives, its new refresh token replaces
+//!   the spent one in memory, before anything else can fail; it is written to the keychain before the new
+//!   access token is handed to anyone (I5). If the keychain cannot take it, the account keeps working from
+//!   memory, its windows say the keychain has trouble, and the save is retried ([`keychain`]). An answer that
+//!   never arrived leaves the old token in place: the server's grace period answers it again with the same
+//!   successor.
 //! - **Generations.** Sign-in and sign-out bump the account's generation; a refresh that finishes under an older
 //!   generation is discarded, so it can neither resurrect a signed-out account nor overwrite a newer sign-in.
 //! - **No false sign-out (I11).** Only the server's explicit rejection of the refresh credential, or the player,
-//!   signs an account out. A network error, timeout or 5xx makes it `Offline`; a locked keychain makes it
-//!   `KeychainLocked`; neither deletes anything or touches another account.
+//!   signs an account out. A network error, timeout or 5xx makes it `Offline`; a locked, missing or slow
+//!   keychain makes it `KeychainLocked`; neither deletes anything or touches another account.
 //! - Several windows of one account share its one session here; windows are not known to this module.
 
+mod keychain;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -23,6 +29,7 @@ use tokio::sync::broadcast;
 use crate::account::{AccountKey, ServerOrigin};
 use crate::authority::{AccessToken, AuthError, Authority};
 use crate::vault::{CredentialStore, VaultError};
+use keychain::Keychain;
 
 /// An account's state as its windows show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,7 +40,7 @@ pub enum AccountStatus {
     SignedIn,
     /// The server could not be reached; show the cached profile and say it is offline.
     Offline,
-    /// The keychain is locked or missing, so the saved credential cannot be read yet.
+    /// The keychain is locked, missing or not answering, so the saved credential cannot be read yet.
     KeychainLocked,
     /// The server rejected the refresh credential, or the player signed out.
     SignedOut,
@@ -62,7 +69,7 @@ pub enum SignInError {
 }
 
 /// A successful sign-in. `remembered` says whether the keychain took the credential; if not, the session
-/// lives for this run only and the shell should say why.
+/// works from memory while the save is retried, and the shell should say why.
 pub struct SignedIn {
     pub account: AccountKey,
     pub remembered: Result<bool, VaultError>,
@@ -74,7 +81,14 @@ struct SlotState {
     access: Option<AccessToken>,
     /// `None` with `status` not signed out: not read from the vault yet.
     refresh: Option<SecretString>,
+    /// For the keychain record, so saved accounts can be rebuilt from the keychain.
+    username: Option<String>,
     remember: bool,
+    /// The newest refresh credential of a remembered account is not in the keychain yet.
+    unsaved: bool,
+    /// The keychain's last failure for this account, until its next success.
+    keychain_problem: Option<VaultError>,
+    retrying_save: bool,
     /// Refresh attempts finished, and how the last one ended: lets queued callers share its result.
     attempts: u64,
     last_failure: Option<TokenError>,
@@ -90,32 +104,58 @@ struct Slot {
     state: Mutex<SlotState>,
     /// Held for the whole of a refresh: the single flight.
     refreshing: tokio::sync::Mutex<()>,
-    /// Held around vault writes and deletes, so a refresh's write and a sign-out's delete cannot interleave.
-    vault: tokio::sync::Mutex<()>,
+    /// Taken by each keychain call on its blocking thread, so this account's calls run in order.
+    keychain: Mutex<()>,
 }
+
+impl Slot {
+    fn state(&self) -> MutexGuard<'_, SlotState> {
+        self.state.lock().expect("session lock")
+    }
+}
+
+/// How long a keychain call may take before the caller gives up on it (an unanswered unlock prompt).
+pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Sessions {
     authority: Authority,
-    vault: Arc<dyn CredentialStore>,
+    keychain: Keychain,
     slots: Mutex<HashMap<AccountKey, Arc<Slot>>>,
     changes: broadcast::Sender<(AccountKey, AccountStatus)>,
 }
 
 impl Sessions {
-    pub fn new(http: reqwest::Client, vault: Arc<dyn CredentialStore>) -> Self {
+    pub fn new(http: reqwest::Client, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
         let (changes, _) = broadcast::channel(256);
-        Self { authority: Authority::new(http), vault, slots: Mutex::new(HashMap::new()), changes }
+        let keychain = Keychain { vault, timeout: keychain_timeout, changes: changes.clone() };
+        Self { authority: Authority::new(http), keychain, slots: Mutex::new(HashMap::new()), changes }
     }
 
-    /// Status changes of every account, for the shell to pass on to each account's windows.
+    /// Status changes of every account (and changes of its keychain health, with the status unchanged), for the
+    /// shell to pass on to each account's windows.
     pub fn status_changes(&self) -> broadcast::Receiver<(AccountKey, AccountStatus)> {
         self.changes.subscribe()
     }
 
     pub fn status(&self, account: &AccountKey) -> AccountStatus {
-        match self.slot(account) {
-            Some(slot) => slot.state.lock().expect("session lock").status,
-            None => AccountStatus::SignedOut,
+        self.slot(account).map_or(AccountStatus::SignedOut, |slot| slot.state().status)
+    }
+
+    /// What is wrong with the keychain for this account, as a sentence for its windows (`None`: nothing).
+    pub fn keychain_problem(&self, account: &AccountKey) -> Option<&'static str> {
+        let slot = self.slot(account)?;
+        let state = slot.state();
+        state.keychain_problem.as_ref().map(VaultError::user_message)
+    }
+
+    /// Every account the keychain holds a credential for, to rebuild a lost roster (bounded like every call).
+    pub async fn saved_in_keychain(&self) -> Result<Vec<crate::vault::SavedAccount>, VaultError> {
+        let vault = self.keychain.vault.clone();
+        let task = tokio::task::spawn_blocking(move || vault.list());
+        match tokio::time::timeout(self.keychain.timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(VaultError::Backend(format!("keychain call failed: {join}"))),
+            Err(_) => Err(VaultError::TimedOut(self.keychain.timeout.as_secs().max(1))),
         }
     }
 
@@ -132,33 +172,31 @@ impl Sessions {
         let (user_id, grant) = self.authority.sign_in(origin, username, password).await?;
         let account = AccountKey::new(origin.clone(), user_id);
         if expected.is_some_and(|expected| expected != &account) {
-            let _ = self.authority.sign_out(origin, &grant.access).await;
+            let _ = self.authority.revoke(origin, Some(&grant.refresh_token), Some(&grant.access)).await;
             return Err(SignInError::OtherAccount);
         }
         let slot = self.slot_or_new(&account);
         let generation = {
-            let mut state = slot.state.lock().expect("session lock");
+            let mut state = slot.state();
             state.generation += 1;
+            state.status = AccountStatus::SignedIn;
             state.access = Some(grant.access);
-            state.refresh = Some(grant.refresh_token.clone());
+            state.refresh = Some(grant.refresh_token);
+            state.username = Some(username.to_owned());
             state.remember = remember;
+            state.unsaved = remember;
             state.last_failure = None;
             state.generation
         };
+        let _ = self.changes.send((account.clone(), AccountStatus::SignedIn));
         let remembered = if remember {
-            match self.store_credential(&account, &slot, generation, grant.refresh_token).await {
-                Ok(()) => Ok(true),
-                Err(error) => {
-                    slot.state.lock().expect("session lock").remember = false;
-                    Err(error)
-                }
-            }
+            self.save_or_retry(&slot, &account).await.map(|()| true)
         } else {
             // Not remembered on this computer: any older saved credential of this account must go too.
-            let _guard = slot.vault.lock().await;
-            self.vault_call(&account, |vault, account| vault.delete(account)).await.map(|()| false)
+            let deleted = self.keychain.delete(&slot, &account, generation).await;
+            self.keychain.note(&slot, &account, deleted.as_ref().err().cloned());
+            deleted.map(|()| false)
         };
-        self.set_status(&account, &slot, AccountStatus::SignedIn);
         Ok(SignedIn { account, remembered })
     }
 
@@ -167,7 +205,7 @@ impl Sessions {
     /// signed out (I11).
     pub fn restore(&self, account: &AccountKey) {
         let slot = self.slot_or_new(account);
-        let mut state = slot.state.lock().expect("session lock");
+        let mut state = slot.state();
         if state.status == AccountStatus::SignedOut && state.refresh.is_none() {
             state.status = AccountStatus::Loading;
             state.remember = true;
@@ -178,7 +216,7 @@ impl Sessions {
     pub async fn token_for(&self, account: &AccountKey) -> Result<AccessToken, TokenError> {
         let slot = self.slot(account).ok_or(TokenError::SignedOut)?;
         let attempts_before = {
-            let state = slot.state.lock().expect("session lock");
+            let state = slot.state();
             if let Some(access) = state.usable_access() {
                 return Ok(access);
             }
@@ -189,7 +227,7 @@ impl Sessions {
         };
         let _flight = slot.refreshing.lock().await;
         {
-            let state = slot.state.lock().expect("session lock");
+            let state = slot.state();
             if let Some(access) = state.usable_access() {
                 return Ok(access);
             }
@@ -209,7 +247,7 @@ impl Sessions {
     /// Marks `failed` as no longer accepted (the server said `invalid_token`), so the next call refreshes.
     pub fn invalidate(&self, account: &AccountKey, failed: &AccessToken) {
         if let Some(slot) = self.slot(account) {
-            let mut state = slot.state.lock().expect("session lock");
+            let mut state = slot.state();
             if state.access.as_ref().is_some_and(|a| a.secret.expose_secret() == failed.secret.expose_secret()) {
                 state.access = None;
             }
@@ -220,30 +258,60 @@ impl Sessions {
     /// monotonic clock that times tokens may not have counted the time asleep).
     pub fn expire_access_token(&self, account: &AccountKey) {
         if let Some(slot) = self.slot(account) {
-            slot.state.lock().expect("session lock").access = None;
+            slot.state().access = None;
         }
     }
 
-    /// Signs the account out: locally at once (also offline), then on the server, best effort.
+    /// A request for this account could not reach the server: its windows show "offline" (with the cached
+    /// profile) until a request gets through. Never touches a signed-out or keychain-locked account.
+    pub fn note_unreachable(&self, account: &AccountKey) {
+        self.move_status(account, &[AccountStatus::SignedIn, AccountStatus::Loading], AccountStatus::Offline);
+    }
+
+    /// A request for this account got an answer from the server: an offline account is signed in again.
+    pub fn note_reachable(&self, account: &AccountKey) {
+        self.move_status(account, &[AccountStatus::Offline], AccountStatus::SignedIn);
+    }
+
+    fn move_status(&self, account: &AccountKey, from: &[AccountStatus], to: AccountStatus) {
+        let Some(slot) = self.slot(account) else { return };
+        let moved = {
+            let mut state = slot.state();
+            let moves = from.contains(&state.status);
+            if moves {
+                state.status = to;
+            }
+            moves
+        };
+        if moved {
+            let _ = self.changes.send((account.clone(), to));
+        }
+    }
+
+    /// Signs the account out: locally at once (also offline), then in the keychain, then on the server (best
+    /// effort, with the refresh credential, so it works even when the access token has expired).
     pub async fn sign_out(&self, account: &AccountKey) -> Result<(), VaultError> {
-        let Some(slot) = self.slot(account) else {
-            let _ = self.vault_call(account, |vault, account| vault.delete(account)).await;
-            return Ok(());
-        };
-        let access = {
-            let mut state = slot.state.lock().expect("session lock");
+        let slot = self.slot_or_new(account);
+        let (generation, access, refresh) = {
+            let mut state = slot.state();
             state.generation += 1;
-            state.refresh = None;
+            state.status = AccountStatus::SignedOut;
+            state.unsaved = false;
+            state.keychain_problem = None;
             state.last_failure = Some(TokenError::SignedOut);
-            state.access.take()
+            (state.generation, state.access.take(), state.refresh.take())
         };
-        self.set_status(account, &slot, AccountStatus::SignedOut);
-        let deleted = {
-            let _guard = slot.vault.lock().await;
-            self.vault_call(account, |vault, account| vault.delete(account)).await
+        let _ = self.changes.send((account.clone(), AccountStatus::SignedOut));
+        // A restored account that never refreshed has its credential only in the keychain.
+        let refresh = match refresh {
+            Some(refresh) => Some(refresh),
+            None => self.keychain.run(&slot, account, |vault, account, _| vault.read(account)).await.ok().flatten().map(
+                |saved| saved.refresh_token,
+            ),
         };
-        if let Some(access) = access
-            && let Err(error) = self.authority.sign_out(account.origin(), &access).await
+        let deleted = self.keychain.delete(&slot, account, generation).await;
+        if (refresh.is_some() || access.is_some())
+            && let Err(error) = self.authority.revoke(account.origin(), refresh.as_ref(), access.as_ref()).await
         {
             tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
         }
@@ -252,28 +320,36 @@ impl Sessions {
 
     async fn refresh(&self, account: &AccountKey, slot: &Arc<Slot>) -> Result<AccessToken, TokenError> {
         let (generation, known_refresh) = {
-            let state = slot.state.lock().expect("session lock");
+            let state = slot.state();
             (state.generation, state.refresh.clone())
         };
         let refresh_token = match known_refresh {
             Some(token) => token,
-            None => match self.vault_call(account, |vault, account| vault.read(account)).await {
-                Ok(Some(token)) => token,
+            None => match self.keychain.run(slot, account, |vault, account, _| vault.read(account)).await {
+                Ok(Some(saved)) => {
+                    self.keychain.note(slot, account, None);
+                    let mut state = slot.state();
+                    if state.generation == generation {
+                        state.refresh = Some(saved.refresh_token.clone());
+                        state.username = state.username.take().or(saved.username);
+                    }
+                    saved.refresh_token
+                }
+                // Only a keychain that answered "no such entry" means signed out (I9).
                 Ok(None) => return self.finish(account, slot, generation, Err(TokenError::SignedOut)),
                 Err(error) => {
+                    self.keychain.note(slot, account, Some(error.clone()));
                     let failure = Err(TokenError::Keychain(error.user_message().to_owned()));
                     return self.finish(account, slot, generation, failure);
                 }
             },
         };
-        let result = self.authority.refresh(account.origin(), account.user_id(), &refresh_token).await;
-        let grant = match result {
-            Ok(grant) => grant,
+        let refreshed = match self.authority.refresh(account.origin(), account.user_id(), &refresh_token).await {
+            Ok(refreshed) => refreshed,
             Err(AuthError::Rejected) => {
                 let outcome = self.finish(account, slot, generation, Err(TokenError::SignedOut));
                 if !matches!(outcome, Err(TokenError::Superseded)) {
-                    let _guard = slot.vault.lock().await;
-                    let _ = self.vault_call(account, |vault, account| vault.delete(account)).await;
+                    let _ = self.keychain.delete(slot, account, generation).await;
                 }
                 return outcome;
             }
@@ -282,22 +358,44 @@ impl Sessions {
             }
             Err(error) => return self.finish(account, slot, generation, Err(TokenError::Offline(error.to_string()))),
         };
-        let remember = slot.state.lock().expect("session lock").remember;
-        if remember
-            && let Err(error) = self.store_credential(account, slot, generation, grant.refresh_token.clone()).await
-        {
-            // The rotated credential lives in memory for this run; the keychain still holds the spent one.
-            tracing::warn!(account = %account, %error, "could not save the rotated refresh token");
-            slot.state.lock().expect("session lock").remember = false;
+        // The server has spent the old token: keep the new one before anything else can fail.
+        let remember = {
+            let mut state = slot.state();
+            if state.generation != generation {
+                return Err(TokenError::Superseded);
+            }
+            state.refresh = Some(refreshed.refresh_token);
+            state.unsaved = state.remember;
+            state.remember
+        };
+        if remember {
+            // On failure the account goes on from memory; the window says the keychain has trouble.
+            let _ = self.save_or_retry(slot, account).await;
         }
+        let access = match refreshed.access {
+            Ok(access) => access,
+            Err(AuthError::WrongSubject) => {
+                return self.finish(account, slot, generation, Err(TokenError::WrongSubject));
+            }
+            Err(error) => return self.finish(account, slot, generation, Err(TokenError::Offline(error.to_string()))),
+        };
         {
-            let mut state = slot.state.lock().expect("session lock");
+            let mut state = slot.state();
             if state.generation == generation {
-                state.refresh = Some(grant.refresh_token);
-                state.access = Some(grant.access.clone());
+                state.access = Some(access.clone());
             }
         }
-        self.finish(account, slot, generation, Ok(grant.access))
+        self.finish(account, slot, generation, Ok(access))
+    }
+
+    /// Saves the account's current credential; if the keychain refuses, keeps retrying in the background.
+    async fn save_or_retry(&self, slot: &Arc<Slot>, account: &AccountKey) -> Result<(), VaultError> {
+        let saved = self.keychain.save(slot, account).await;
+        if let Err(error) = &saved {
+            tracing::warn!(account = %account, %error, "could not save the credential; keeping it in memory and retrying");
+            self.keychain.retry_save(slot, account);
+        }
+        saved
     }
 
     /// Records how a refresh ended, unless the account moved on (sign-out or a new sign-in) meanwhile.
@@ -308,64 +406,31 @@ impl Sessions {
         generation: u64,
         outcome: Result<AccessToken, TokenError>,
     ) -> Result<AccessToken, TokenError> {
-        let status = {
-            let mut state = slot.state.lock().expect("session lock");
+        let (changed, status) = {
+            let mut state = slot.state();
             if state.generation != generation {
                 return Err(TokenError::Superseded);
             }
             state.attempts += 1;
             state.last_failure = outcome.as_ref().err().cloned();
-            match &outcome {
+            let status = match &outcome {
                 Ok(_) => AccountStatus::SignedIn,
                 Err(TokenError::SignedOut) => {
                     state.access = None;
                     state.refresh = None;
+                    state.unsaved = false;
                     AccountStatus::SignedOut
                 }
                 Err(TokenError::Keychain(_)) => AccountStatus::KeychainLocked,
                 Err(TokenError::Offline(_)) => AccountStatus::Offline,
                 Err(TokenError::WrongSubject | TokenError::Superseded) => state.status,
-            }
-        };
-        self.set_status(account, slot, status);
-        outcome
-    }
-
-    /// Writes the credential if `generation` is still current, under the vault lock.
-    async fn store_credential(
-        &self,
-        account: &AccountKey,
-        slot: &Slot,
-        generation: u64,
-        token: SecretString,
-    ) -> Result<(), VaultError> {
-        let _guard = slot.vault.lock().await;
-        if slot.state.lock().expect("session lock").generation != generation {
-            return Ok(());
-        }
-        self.vault_call(account, move |vault, account| vault.write(account, &token)).await
-    }
-
-    /// Keychain calls can block (D-Bus, an unlock prompt): they run on the blocking pool.
-    async fn vault_call<T: Send + 'static>(
-        &self,
-        account: &AccountKey,
-        call: impl FnOnce(&dyn CredentialStore, &AccountKey) -> Result<T, VaultError> + Send + 'static,
-    ) -> Result<T, VaultError> {
-        let (vault, account) = (self.vault.clone(), account.clone());
-        tokio::task::spawn_blocking(move || call(vault.as_ref(), &account))
-            .await
-            .unwrap_or_else(|join| Err(VaultError::Backend(format!("keychain call failed: {join}"))))
-    }
-
-    fn set_status(&self, account: &AccountKey, slot: &Slot, status: AccountStatus) {
-        let changed = {
-            let mut state = slot.state.lock().expect("session lock");
-            std::mem::replace(&mut state.status, status) != status
+            };
+            (std::mem::replace(&mut state.status, status) != status, status)
         };
         if changed {
             let _ = self.changes.send((account.clone(), status));
         }
+        outcome
     }
 
     fn slot(&self, account: &AccountKey) -> Option<Arc<Slot>> {
@@ -383,12 +448,16 @@ impl Sessions {
                         status: AccountStatus::SignedOut,
                         access: None,
                         refresh: None,
+                        username: None,
                         remember: false,
+                        unsaved: false,
+                        keychain_problem: None,
+                        retrying_save: false,
                         attempts: 0,
                         last_failure: None,
                     }),
                     refreshing: tokio::sync::Mutex::new(()),
-                    vault: tokio::sync::Mutex::new(()),
+                    keychain: Mutex::new(()),
                 })
             })
             .clone()

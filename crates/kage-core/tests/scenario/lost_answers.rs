@@ -1,0 +1,217 @@
+//! I11 under faults *after* the server acted: the server rotates a refresh token (or signs in, or signs out,
+//! or moves ryo) and the answer never arrives, arrives cut off, or arrives after the client gave up. None of
+//! these may cost the player a session, a saved account, or ryo.
+
+use std::time::Duration;
+
+use kage_core::sessions::AccountStatus;
+use kage_core::vault::{CredentialStore, VaultError};
+use kage_core::{AccountKey, Core, SecretString};
+
+use crate::support::{Harness, Lost, eventually, window};
+
+const REFRESH: &str = "/v1/sessions/refresh";
+
+/// Signs `main` in with "remember" and returns the harness, the account, and a fresh start of the app on the
+/// same data dir and keychain (whose first request must refresh from the keychain).
+async fn remembered_then_restarted(grace: Option<Duration>) -> (Harness, AccountKey, Core) {
+    let h = Harness::start_with(
+        |config| {
+            if let Some(grace) = grace {
+                config.refresh_grace = grace;
+            }
+        },
+        Default::default(),
+    )
+    .await;
+    let main = h.sign_in(&window("acct-1"), "main").await;
+    let core = h.restart(Duration::from_millis(800));
+    core.open(&window("acct-1"), &main);
+    (h, main, core)
+}
+
+/// The account works, its windows say signed in, and the keychain holds a credential that still works
+/// after another restart (the final proof that nothing was lost).
+async fn assert_session_intact(h: &Harness, core: &Core, main: &AccountKey) {
+    let w = window("acct-1");
+    assert_eq!(core.client.profile(&w).await.expect("the session still works").username, "main");
+    assert_eq!(core.view(&w).status, AccountStatus::SignedIn);
+    let again = h.restart(Duration::from_secs(3));
+    again.open(&w, main);
+    assert_eq!(again.client.profile(&w).await.expect("the saved credential still works").username, "main");
+}
+
+#[tokio::test]
+async fn i11_lost_refresh_answer_at_start_up_costs_no_session() {
+    for how in [Lost::Dropped, Lost::Truncated, Lost::Stalled] {
+        let (h, main, core) = remembered_then_restarted(None).await;
+        let w = window("acct-1");
+        h.lose_answers(REFRESH, how, 1);
+        let error = core.client.profile(&w).await.unwrap_err();
+        assert!(error.is_offline(), "{how:?}: a lost answer is offline: {error:?}");
+        assert_eq!(core.view(&w).status, AccountStatus::Offline, "{how:?}");
+        assert_eq!(h.answers_left_to_lose(), 0, "{how:?}: the server did act on the refresh");
+        assert!(h.vault.read(&main).unwrap().is_some(), "{how:?}: the keychain entry is kept");
+        assert_session_intact(&h, &core, &main).await;
+    }
+}
+
+#[tokio::test]
+async fn i11_lost_refresh_answers_mid_session_three_times_in_a_row_cost_nothing() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+    h.lose_answers(REFRESH, Lost::Dropped, 3);
+    for _ in 0..3 {
+        h.core.sessions.expire_access_token(&main);
+        assert!(h.core.client.profile(&w).await.unwrap_err().is_offline());
+    }
+    h.core.sessions.expire_access_token(&main);
+    assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main");
+    assert_eq!(h.core.view(&w).status, AccountStatus::SignedIn);
+}
+
+#[tokio::test]
+async fn i11_a_grant_is_kept_when_a_later_check_fails() {
+    // No grace at all on the server: only a client that kept the new refresh token can go on.
+    let (h, main, core) = remembered_then_restarted(Some(Duration::ZERO)).await;
+    let w = window("acct-1");
+    let saved_before = h.vault.peek(&main).unwrap();
+    // The refresh goes through; the key set needed to check the new access token does not arrive.
+    h.lose_answers("/.well-known/jwks.json", Lost::Dropped, 1);
+    assert!(core.client.profile(&w).await.unwrap_err().is_offline());
+    let saved_after = h.vault.peek(&main).unwrap();
+    assert_ne!(saved_after, saved_before, "the rotated credential was stored although the access token failed");
+    assert_session_intact(&h, &core, &main).await;
+}
+
+#[tokio::test]
+async fn i11_a_rotated_credential_the_keychain_refuses_is_kept_retried_and_shown() {
+    let (h, main, core) = remembered_then_restarted(Some(Duration::ZERO)).await;
+    let w = window("acct-1");
+    let spent = h.vault.peek(&main).unwrap();
+    h.vault.set_write_failure(Some(VaultError::Backend("disk full".into())));
+    assert_eq!(core.client.profile(&w).await.unwrap().username, "main", "works from memory");
+    let view = core.view(&w);
+    assert_eq!(view.status, AccountStatus::SignedIn);
+    assert!(view.keychain.is_some(), "the window says the keychain has trouble");
+    assert_eq!(h.vault.peek(&main).unwrap(), spent, "the keychain still holds the spent token");
+
+    h.vault.set_write_failure(None);
+    assert!(
+        eventually(Duration::from_secs(5), || h.vault.peek(&main).unwrap() != spent).await,
+        "the save is retried without a restart"
+    );
+    assert!(eventually(Duration::from_secs(2), || core.view(&w).keychain.is_none()).await, "the notice clears");
+    // "remember" was not dropped: a restart (no grace on the server) restores without a password.
+    assert_session_intact(&h, &core, &main).await;
+}
+
+#[tokio::test]
+async fn i9_keychain_unreachable_at_start_is_a_keychain_state_then_recovers_without_a_restart() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+    h.vault.set_failure(Some(VaultError::Unavailable("no Secret Service yet".into())));
+    let core = h.restart(Duration::from_secs(3));
+    core.open(&w, &main);
+    let sink = std::sync::Arc::new(crate::support::RecordingSink::default());
+    core.events.attach(&w, sink.clone());
+    assert!(core.client.profile(&w).await.is_err());
+    let view = core.view(&w);
+    assert_eq!(view.status, AccountStatus::KeychainLocked, "never signed out");
+    assert!(view.cached.is_some(), "the cached profile stays on screen");
+    assert!(view.keychain.is_some());
+
+    h.vault.set_failure(None);
+    // Nobody calls: the account's event stream retries on its own, with backoff.
+    assert!(
+        eventually(Duration::from_secs(8), || core.view(&w).status == AccountStatus::SignedIn).await,
+        "recovers when the keychain appears, without a password or a restart"
+    );
+    assert!(core.view(&w).keychain.is_none());
+}
+
+#[tokio::test]
+async fn i11_a_keychain_that_never_answers_holds_up_nothing() {
+    let h = Harness::start().await;
+    let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
+    let main = h.sign_in(&w_main, "main").await;
+    let alt = h.sign_in(&w_alt, "alt").await;
+    let core = h.restart(Duration::from_secs(3));
+    core.open(&w_main, &main);
+    core.open(&w_alt, &alt);
+    // An unlock prompt nobody answers: every keychain call takes 3 s (the harness bounds them at 0.5 s).
+    h.vault.set_delay(Some(Duration::from_secs(3)));
+    let started = std::time::Instant::now();
+    let (main_answer, alt_sign_out) = tokio::join!(core.client.profile(&w_main), core.sign_out(&w_alt));
+    assert!(started.elapsed() < Duration::from_millis(2500), "bounded: {:?}", started.elapsed());
+    assert!(main_answer.is_err());
+    assert_eq!(core.view(&w_main).status, AccountStatus::KeychainLocked);
+    assert!(matches!(alt_sign_out, Err(kage_core::core::SignOutError::Keychain(VaultError::TimedOut(_)))));
+    assert_eq!(core.view(&w_alt).status, AccountStatus::SignedOut, "the sign-out stands locally");
+
+    // Forget does not hang either.
+    let started = std::time::Instant::now();
+    core.forget(&main).await;
+    assert!(started.elapsed() < Duration::from_millis(2500), "bounded: {:?}", started.elapsed());
+    h.vault.set_delay(None);
+}
+
+#[tokio::test]
+async fn i11_lost_sign_in_answer_is_just_a_failed_sign_in() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let password = SecretString::from("main-password".to_owned());
+    h.lose_answers("/v1/sessions", Lost::Truncated, 1);
+    let error = h.core.sign_in(&w, &h.origin, "main", &password, true).await.err().expect("the answer was lost");
+    assert!(!error.to_string().contains("password is wrong"), "{error}");
+    assert!(h.vault.is_empty());
+    h.core.sign_in(&w, &h.origin, "main", &password, true).await.expect("signing in again works");
+    assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main");
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_server_session_even_with_an_expired_access_token_or_a_lost_answer() {
+    for lose in [false, true] {
+        let h = Harness::start().await;
+        let w = window("acct-1");
+        let main = h.sign_in(&w, "main").await;
+        let refresh = h.vault.peek(&main).unwrap();
+        // The access token is gone (expired, or the computer slept): sign-out must still reach the server.
+        h.core.sessions.expire_access_token(&main);
+        if lose {
+            h.lose_answers("/v1/sessions/revoke", Lost::Dropped, 1);
+        }
+        h.core.sign_out(&w).await.unwrap();
+        assert_eq!(h.core.view(&w).status, AccountStatus::SignedOut);
+        assert!(h.vault.read(&main).unwrap().is_none());
+        // The server ended the session: its refresh token is refused (bypassing the proxy).
+        let status = reqwest::Client::new()
+            .post(h.server_url(REFRESH))
+            .json(&serde_json::json!({ "refresh_token": refresh }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "lost answer: {lose}");
+    }
+}
+
+#[tokio::test]
+async fn i12_a_transfer_whose_answer_was_lost_happens_exactly_once() {
+    for how in [Lost::Dropped, Lost::Truncated] {
+        let h = Harness::start().await;
+        let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
+        h.sign_in(&w_main, "main").await;
+        h.sign_in(&w_alt, "alt").await;
+        let before = h.core.client.profile(&w_alt).await.unwrap().ryo;
+        h.lose_answers("/v1/transfers", how, 1);
+        let sent = h.core.client.transfer(&w_main, "alt", 25).await;
+        let after = h.core.client.profile(&w_alt).await.unwrap().ryo;
+        assert_eq!(after, before + 25, "{how:?}: the transfer happened exactly once ({sent:?})");
+        assert!(sent.is_ok(), "{how:?}: the retry with the same key got the first answer: {sent:?}");
+    }
+}
