@@ -5,7 +5,8 @@
 //! - [`api`]: the route table, the one place routes are declared.
 //! - [`auth`]: the `Viewer` extractor: header-first authentication, fail-closed marker, viewer guard.
 //! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
-//! - [`sessions`]: refresh-token rotation, reuse detection, revocation visible on the next request.
+//! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
+//!   answers, revocation visible on the next request.
 //! - [`game`], [`events`]: profiles, actions, and per-player event channels.
 //! - [`db`]: SQLite with one writer.
 
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod observe;
 pub mod openapi;
 pub mod passwords;
+pub mod refresh_token;
 pub mod secret;
 pub mod sessions;
 pub mod throttle;
@@ -54,6 +56,9 @@ pub struct Config {
     pub rotate_signing_key: bool,
     pub access_ttl: Duration,
     pub browser_ttl: Duration,
+    /// How long a spent refresh token still answers with its successor, if that successor is unused: a client
+    /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
+    pub refresh_grace: Duration,
     pub throttle: ThrottlePolicy,
     /// Called with a record of every request, after its response is ready.
     pub observer: Option<observe::RequestObserver>,
@@ -70,6 +75,7 @@ impl Config {
             rotate_signing_key: false,
             access_ttl: Duration::from_secs(60),
             browser_ttl: Duration::from_secs(12 * 3600),
+            refresh_grace: Duration::from_secs(30),
             throttle: ThrottlePolicy::default(),
             observer: None,
         }
@@ -151,7 +157,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
     let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
-    let sessions = SessionStore::load(db.clone(), tokens.max_lifetime()).await.map_err(StartError::Sessions)?;
+    let sessions = SessionStore::load(db.clone(), tokens.max_lifetime(), config.refresh_grace)
+        .await
+        .map_err(StartError::Sessions)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let state = AppState(Arc::new(Shared {
         db,

@@ -137,7 +137,11 @@ pub async fn refresh(
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Json<SessionGrant>, ApiError> {
     let rotated = state.sessions.rotate(&request.refresh_token).await?;
-    tracing::debug!(session = %rotated.session_id, "refreshed");
+    if rotated.replayed {
+        tracing::info!(session = %rotated.session_id, "spent refresh token presented again within grace; same successor");
+    } else {
+        tracing::debug!(session = %rotated.session_id, "refreshed");
+    }
     Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token)))
 }
 

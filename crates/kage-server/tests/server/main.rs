@@ -6,6 +6,7 @@ mod auth_order;
 mod bad_input;
 mod events;
 mod openapi;
+mod refresh_grace;
 mod sessions;
 mod transfers;
 mod viewer_guard;
