@@ -145,6 +145,19 @@ pub async fn refresh(
     Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token)))
 }
 
+/// RFC 7009-style revocation: whoever holds a refresh token may end its session, without an access token (the
+/// app signing out offline-then-online, or a player revoking a lost device's saved token). The answer is 200
+/// whether or not the token was known, spent or already revoked, so it tells a guesser nothing.
+pub async fn revoke(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    if state.sessions.revoke_by_refresh_token(&request.refresh_token).await? {
+        tracing::info!("session revoked by its refresh token");
+    }
+    Ok(StatusCode::OK)
+}
+
 pub async fn sign_out(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
     state.sessions.revoke(&viewer.session_id, RevokeReason::SignedOut).await?;
     tracing::info!(user = %viewer.user_id, session = %viewer.session_id, "signed out");

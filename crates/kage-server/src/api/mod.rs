@@ -91,6 +91,15 @@ pub static ROUTES: &[Route] = &[
         mount: || post(accounts::refresh),
     },
     Route {
+        method: Method::POST,
+        path: "/v1/sessions/revoke",
+        access: Access::Public,
+        summary: "Revoke the session a refresh token belongs to (RFC 7009 style): 200 whether or not the token was known",
+        request: Some("RefreshRequest"),
+        response: (200, None),
+        mount: || post(accounts::revoke),
+    },
+    Route {
         method: Method::DELETE,
         path: "/v1/sessions/current",
         access: Access::Protected,

@@ -7,6 +7,7 @@ mod bad_input;
 mod events;
 mod openapi;
 mod refresh_grace;
+mod revoke;
 mod sessions;
 mod transfers;
 mod viewer_guard;
