@@ -8,7 +8,7 @@
 //! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
 //!   answers, revocation visible on the next request.
 //! - [`game`], [`events`]: profiles, actions, and per-player event channels.
-//! - [`db`]: SQLite with one writer.
+//! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
 pub mod auth;
@@ -21,6 +21,7 @@ pub mod keys;
 pub mod observe;
 pub mod openapi;
 pub mod passwords;
+pub mod private_files;
 pub mod refresh_token;
 pub mod secret;
 pub mod sessions;
@@ -84,6 +85,8 @@ impl Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("cannot create the data directory {dir}: {source}")]
+    DataDir { dir: PathBuf, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
@@ -141,16 +144,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let data_dir_error = |source| StartError::DataDir { dir: config.data_dir.clone(), source };
+    private_files::create_dir(&config.data_dir).map_err(data_dir_error)?;
     let keys_dir = config.data_dir.join("keys");
     let keys = if config.rotate_signing_key {
         SigningKeys::rotate(&keys_dir)?
     } else {
         SigningKeys::load_or_create(&keys_dir)?
     };
-    let database_url = config
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("kage.db").display()));
+    let database_url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => private_database_url(&config.data_dir)?,
+    };
     let db = Database::open(&database_url).await?;
     if config.demo {
         demo::seed(&db).await.map_err(StartError::Demo)?;
@@ -183,4 +188,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     });
     tracing::info!(%addr, "kage-server listening");
     Ok(RunningServer { addr, state, shutdown: shutdown_tx, task })
+}
+
+/// The default database, `<data dir>/kage.db`, created 0600 before SQLite opens it so that SQLite gives its
+/// `-wal` and `-shm` files the same mode. Files left by an older version are narrowed too.
+fn private_database_url(data_dir: &std::path::Path) -> Result<String, StartError> {
+    let path = data_dir.join("kage.db");
+    let error = |source| StartError::DataDir { dir: data_dir.to_path_buf(), source };
+    private_files::own_file(&path).map_err(error)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.clone().into_os_string();
+        companion.push(suffix);
+        private_files::restrict(std::path::Path::new(&companion)).map_err(error)?;
+    }
+    Ok(format!("sqlite://{}", path.display()))
 }

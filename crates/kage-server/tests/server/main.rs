@@ -5,6 +5,7 @@ mod support;
 mod auth_order;
 mod bad_input;
 mod events;
+mod files;
 mod openapi;
 mod refresh_grace;
 mod revoke;
