@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_addr;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -41,8 +42,9 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
+use crate::passwords::Passwords;
 use crate::sessions::SessionStore;
-use crate::throttle::{SignInThrottle, ThrottlePolicy};
+use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::tokens::TokenService;
 
 #[derive(Clone)]
@@ -61,6 +63,9 @@ pub struct Config {
     /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
     pub refresh_grace: Duration,
     pub throttle: ThrottlePolicy,
+    /// Take the client's address from the last `X-Forwarded-For` entry instead of the TCP peer. Only behind a
+    /// reverse proxy that sets it: otherwise any client could pick its own address (see `client_addr`).
+    pub trust_forwarded_for: bool,
     /// Called with a record of every request, after its response is ready.
     pub observer: Option<observe::RequestObserver>,
 }
@@ -78,6 +83,7 @@ impl Config {
             browser_ttl: Duration::from_secs(12 * 3600),
             refresh_grace: Duration::from_secs(30),
             throttle: ThrottlePolicy::default(),
+            trust_forwarded_for: false,
             observer: None,
         }
     }
@@ -107,7 +113,9 @@ pub struct Shared {
     pub db: Database,
     pub tokens: TokenService,
     pub sessions: SessionStore,
-    pub throttle: SignInThrottle,
+    pub passwords: Passwords,
+    pub throttle: Throttle,
+    pub trust_forwarded_for: bool,
     pub events: EventHub,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -157,8 +165,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => private_database_url(&config.data_dir)?,
     };
     let db = Database::open(&database_url).await?;
+    let passwords = Passwords::default();
     if config.demo {
-        demo::seed(&db).await.map_err(StartError::Demo)?;
+        demo::seed(&db, &passwords).await.map_err(StartError::Demo)?;
     }
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
     let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
@@ -170,7 +179,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         db,
         tokens,
         sessions,
-        throttle: SignInThrottle::new(config.throttle),
+        passwords,
+        throttle: Throttle::new(config.throttle),
+        trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
         shutdown: shutdown_rx.clone(),
     }));
@@ -180,7 +191,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        // With connection info, so `ClientAddress` can read each request's peer address.
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             })

@@ -10,5 +10,6 @@ mod openapi;
 mod refresh_grace;
 mod revoke;
 mod sessions;
+mod throttle;
 mod transfers;
 mod viewer_guard;
