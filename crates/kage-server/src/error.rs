@@ -37,6 +37,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
     TooManyAttempts { retry_after_secs: u64 },
+    #[error("too many sign-ups from this address; try again in {retry_after_secs} s")]
+    TooManySignUps { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -71,7 +73,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +91,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::TooManySignUps { .. } => "too_many_sign_ups",
             Self::Internal(_) => "internal",
         }
     }
@@ -121,7 +124,7 @@ impl IntoResponse for ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            Self::TooManyAttempts { retry_after_secs } => {
+            Self::TooManyAttempts { retry_after_secs } | Self::TooManySignUps { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}

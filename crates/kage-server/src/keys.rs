@@ -1,6 +1,7 @@
 //! The server's Ed25519 signing keys and the JWKS that publishes them.
 //!
-//! The current private key lives in `<data dir>/keys/signing-key.der` (PKCS#8, mode 0600), created on first
+//! The current private key lives in `<data dir>/keys/signing-key.der` (PKCS#8, mode 0600, in a 0700
+//! directory; see [`crate::private_files`]), created on first
 //! start. Rotation moves the current public key to `previous-public-key.bin` and makes a new current key, so
 //! access tokens signed just before a rotation keep verifying until they expire; the JWKS lists both.
 
@@ -16,6 +17,8 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+use crate::private_files;
 
 const CURRENT_FILE: &str = "signing-key.der";
 const PREVIOUS_FILE: &str = "previous-public-key.bin";
@@ -39,10 +42,13 @@ impl SigningKeys {
     /// Loads the keys from `dir`, generating the signing key if there is none yet.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         let io = |source| KeyError::Io { dir: dir.to_path_buf(), source };
-        fs::create_dir_all(dir).map_err(io)?;
+        private_files::own_dir(dir).map_err(io)?;
         let current_path = dir.join(CURRENT_FILE);
         let current = match fs::read(&current_path) {
-            Ok(der) => SigningKey::from_pkcs8_der(&der).map_err(|_| KeyError::Corrupt { path: current_path })?,
+            Ok(der) => {
+                private_files::restrict(&current_path).map_err(io)?;
+                SigningKey::from_pkcs8_der(&der).map_err(|_| KeyError::Corrupt { path: current_path })?
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let key = SigningKey::from_bytes(&rand::random());
                 write_private(dir, &key)?;
@@ -132,11 +138,12 @@ fn write_private(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
 /// Temp file (owner-only), fsync, rename: a crash leaves either the old key or the new one, never half.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
+    // A leftover temp file would keep its old mode when reopened: start from none.
+    match fs::remove_file(&tmp) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    let mut file = private_files::new_file_options().open(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&tmp, path)

@@ -5,12 +5,14 @@
 //! - [`api`]: the route table, the one place routes are declared.
 //! - [`auth`]: the `Viewer` extractor: header-first authentication, fail-closed marker, viewer guard.
 //! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
-//! - [`sessions`]: refresh-token rotation, reuse detection, revocation visible on the next request.
+//! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
+//!   answers, revocation visible on the next request.
 //! - [`game`], [`events`]: profiles, actions, and per-player event channels.
-//! - [`db`]: SQLite with one writer.
+//! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
 pub mod auth;
+pub mod client_addr;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -20,6 +22,8 @@ pub mod keys;
 pub mod observe;
 pub mod openapi;
 pub mod passwords;
+pub mod private_files;
+pub mod refresh_token;
 pub mod secret;
 pub mod sessions;
 pub mod throttle;
@@ -38,8 +42,9 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
+use crate::passwords::Passwords;
 use crate::sessions::SessionStore;
-use crate::throttle::{SignInThrottle, ThrottlePolicy};
+use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::tokens::TokenService;
 
 #[derive(Clone)]
@@ -54,7 +59,13 @@ pub struct Config {
     pub rotate_signing_key: bool,
     pub access_ttl: Duration,
     pub browser_ttl: Duration,
+    /// How long a spent refresh token still answers with its successor, if that successor is unused: a client
+    /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
+    pub refresh_grace: Duration,
     pub throttle: ThrottlePolicy,
+    /// Take the client's address from the last `X-Forwarded-For` entry instead of the TCP peer. Only behind a
+    /// reverse proxy that sets it: otherwise any client could pick its own address (see `client_addr`).
+    pub trust_forwarded_for: bool,
     /// Called with a record of every request, after its response is ready.
     pub observer: Option<observe::RequestObserver>,
 }
@@ -70,7 +81,9 @@ impl Config {
             rotate_signing_key: false,
             access_ttl: Duration::from_secs(60),
             browser_ttl: Duration::from_secs(12 * 3600),
+            refresh_grace: Duration::from_secs(30),
             throttle: ThrottlePolicy::default(),
+            trust_forwarded_for: false,
             observer: None,
         }
     }
@@ -78,6 +91,8 @@ impl Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("cannot create the data directory {dir}: {source}")]
+    DataDir { dir: PathBuf, source: std::io::Error },
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
@@ -98,7 +113,9 @@ pub struct Shared {
     pub db: Database,
     pub tokens: TokenService,
     pub sessions: SessionStore,
-    pub throttle: SignInThrottle,
+    pub passwords: Passwords,
+    pub throttle: Throttle,
+    pub trust_forwarded_for: bool,
     pub events: EventHub,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -135,29 +152,36 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let data_dir_error = |source| StartError::DataDir { dir: config.data_dir.clone(), source };
+    private_files::create_dir(&config.data_dir).map_err(data_dir_error)?;
     let keys_dir = config.data_dir.join("keys");
     let keys = if config.rotate_signing_key {
         SigningKeys::rotate(&keys_dir)?
     } else {
         SigningKeys::load_or_create(&keys_dir)?
     };
-    let database_url = config
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("kage.db").display()));
+    let database_url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => private_database_url(&config.data_dir)?,
+    };
     let db = Database::open(&database_url).await?;
+    let passwords = Passwords::default();
     if config.demo {
-        demo::seed(&db).await.map_err(StartError::Demo)?;
+        demo::seed(&db, &passwords).await.map_err(StartError::Demo)?;
     }
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
     let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
-    let sessions = SessionStore::load(db.clone(), tokens.max_lifetime()).await.map_err(StartError::Sessions)?;
+    let sessions = SessionStore::load(db.clone(), tokens.max_lifetime(), config.refresh_grace)
+        .await
+        .map_err(StartError::Sessions)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let state = AppState(Arc::new(Shared {
         db,
         tokens,
         sessions,
-        throttle: SignInThrottle::new(config.throttle),
+        passwords,
+        throttle: Throttle::new(config.throttle),
+        trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
         shutdown: shutdown_rx.clone(),
     }));
@@ -167,7 +191,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        // With connection info, so `ClientAddress` can read each request's peer address.
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             })
@@ -175,4 +200,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     });
     tracing::info!(%addr, "kage-server listening");
     Ok(RunningServer { addr, state, shutdown: shutdown_tx, task })
+}
+
+/// The default database, `<data dir>/kage.db`, created 0600 before SQLite opens it so that SQLite gives its
+/// `-wal` and `-shm` files the same mode. Files left by an older version are narrowed too.
+fn private_database_url(data_dir: &std::path::Path) -> Result<String, StartError> {
+    let path = data_dir.join("kage.db");
+    let error = |source| StartError::DataDir { dir: data_dir.to_path_buf(), source };
+    private_files::own_file(&path).map_err(error)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.clone().into_os_string();
+        companion.push(suffix);
+        private_files::restrict(std::path::Path::new(&companion)).map_err(error)?;
+    }
+    Ok(format!("sqlite://{}", path.display()))
 }

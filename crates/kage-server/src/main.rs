@@ -28,6 +28,12 @@ struct Args {
     /// Make a new signing key before starting; tokens signed by the previous one stay valid until they expire.
     #[arg(long)]
     rotate_signing_key: bool,
+    /// Seconds a spent refresh token still answers with its unused successor (0: never; reuse revokes at once).
+    #[arg(long, env = "KAGE_REFRESH_GRACE_SECS", default_value_t = 30)]
+    refresh_grace_secs: u64,
+    /// Take each client's address from the last X-Forwarded-For entry (only behind a proxy that sets it).
+    #[arg(long, env = "KAGE_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
 }
 
 #[tokio::main]
@@ -42,6 +48,8 @@ async fn main() -> std::process::ExitCode {
     config.issuer = args.issuer;
     config.demo = args.demo;
     config.rotate_signing_key = args.rotate_signing_key;
+    config.refresh_grace = std::time::Duration::from_secs(args.refresh_grace_secs);
+    config.trust_forwarded_for = args.trust_forwarded_for;
     let server = match kage_server::start(config).await {
         Ok(server) => server,
         Err(error) => {

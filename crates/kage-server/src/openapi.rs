@@ -29,6 +29,9 @@ pub fn document(server_url: &str) -> Value {
             responses.insert("415".into(), error("body is not application/json"));
             responses.insert("422".into(), error("well-formed JSON with wrong or unknown fields or values"));
         }
+        for answer in route.errors {
+            add_answer(&mut responses, answer.status, answer.description, answer.retry_after);
+        }
         let mut operation = json!({
             "summary": route.summary,
             "operationId": operation_id(route.method.as_str(), route.path),
@@ -61,6 +64,22 @@ pub fn document(server_url: &str) -> Value {
         "paths": paths,
         "components": {"securitySchemes": security_schemes(), "schemas": schemas()},
     })
+}
+
+/// Adds an error answer, or extends the description of one already listed for that status.
+fn add_answer(responses: &mut Map<String, Value>, status: u16, description: &str, retry_after: bool) {
+    let entry = responses.entry(status.to_string()).or_insert_with(|| {
+        json!({"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+    });
+    let joined = match entry["description"].as_str() {
+        Some("") | None => description.to_owned(),
+        Some(existing) => format!("{existing}; {description}"),
+    };
+    entry["description"] = json!(joined);
+    if retry_after {
+        entry["headers"] = json!({"Retry-After": {"description": "seconds to wait before trying again",
+                                                  "schema": {"type": "integer", "minimum": 1}}});
+    }
 }
 
 fn operation_id(method: &str, path: &str) -> String {

@@ -1,26 +1,36 @@
-//! Sessions: creation, refresh-token rotation with reuse detection, and revocation.
+//! Sessions: creation, refresh-token rotation with reuse detection and a grace period, and revocation.
 //!
-//! Refresh tokens are opaque random strings, stored only as SHA-256 hashes. Each use rotates the token; a
-//! token presented a second time means it was copied, so the whole session is revoked (RFC 9700 4.14.2).
+//! Refresh tokens are opaque random strings, stored only as SHA-256 hashes (see [`crate::refresh_token`]).
+//! Each use rotates the token; a token presented a second time usually means it was copied, so the whole
+//! session is revoked (RFC 9700 4.14.2). Usually, but not always: a client whose refresh answer was lost on
+//! the way presents the same token again, and revoking then would sign an honest player out (DESIGN.md I11).
+//! So a spent token presented again within `refresh_grace` of its first use, while its successor has not been
+//! used yet, answers with that very successor (RFC 9700 4.14.2 allows this; Auth0 and Okta call it a reuse
+//! interval). Once the successor has been used, or the grace period is over, it is reuse as before.
+//!
+//! Every rotation decision is one transaction on the single writer connection (see `db`), so two presentations
+//! of the same token, first use and replay, are ordered: the second sees the first's successor.
 //!
 //! Revocation has to stop a session's live access tokens on the very next request, yet checking the
 //! database on every request would cost a round trip. [`SessionStore`] keeps the set of recently revoked
-//! session ids in memory: every revocation this server makes goes into the set *before* its database write, so
-//! the in-memory view is never behind the server's own writes. Entries older than the longest token
-//! lifetime are pruned, since every token of such a session has expired anyway. (With several server
-//! instances the set would be fed by PostgreSQL LISTEN/NOTIFY; see DESIGN.md, growth path.)
+//! session ids in memory. Every revocation is written to the database *first* and enters the set after its
+//! commit, so nothing is in force that a restart would forget; the set is reloaded from the database on start.
+//! Entries older than the longest token lifetime are pruned, since every token of such a session has expired
+//! anyway. (With several server instances the set would be fed by PostgreSQL LISTEN/NOTIFY; see DESIGN.md,
+//! growth path.)
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use tokio::sync::broadcast;
 
 use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
+use crate::refresh_token;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +53,8 @@ impl SessionKind {
 pub enum RevokeReason {
     SignedOut,
     RefreshTokenReused,
+    /// `POST /v1/sessions/revoke`: the holder of a refresh token gave it up (RFC 7009).
+    RefreshTokenRevoked,
 }
 
 impl RevokeReason {
@@ -50,6 +62,7 @@ impl RevokeReason {
         match self {
             Self::SignedOut => "signed_out",
             Self::RefreshTokenReused => "refresh_token_reused",
+            Self::RefreshTokenRevoked => "refresh_token_revoked",
         }
     }
 }
@@ -58,6 +71,8 @@ pub struct Rotated {
     pub session_id: String,
     pub user_id: String,
     pub refresh_token: Secret,
+    /// The presented token was already spent and this is its successor again (the grace period).
+    pub replayed: bool,
 }
 
 pub struct SessionStore {
@@ -65,19 +80,32 @@ pub struct SessionStore {
     revoked: RwLock<HashMap<String, Instant>>,
     revocations: broadcast::Sender<String>,
     keep_revoked_for: Duration,
+    refresh_grace: Duration,
+}
+
+/// A presented refresh token's row, with what rotation needs to decide.
+#[derive(sqlx::FromRow)]
+struct PresentedRow {
+    session_id: String,
+    user_id: String,
+    session_revoked: bool,
+    used_at: Option<String>,
+    successor_hash: Option<String>,
+    successor_sealed: Option<Vec<u8>>,
 }
 
 impl SessionStore {
-    /// `keep_revoked_for` is the longest lifetime of any token the server issues.
-    pub async fn load(db: Database, keep_revoked_for: Duration) -> Result<Self, sqlx::Error> {
-        let since = time::OffsetDateTime::now_utc() - keep_revoked_for;
-        let since = since.format(&time::format_description::well_known::Rfc3339).expect("UTC formats");
+    /// `keep_revoked_for` is the longest lifetime of any token the server issues; `refresh_grace` how long a
+    /// spent refresh token still answers with its (unused) successor.
+    pub async fn load(db: Database, keep_revoked_for: Duration, refresh_grace: Duration) -> Result<Self, sqlx::Error> {
+        let since = OffsetDateTime::now_utc() - keep_revoked_for;
+        let since = since.format(&Rfc3339).expect("UTC formats");
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT id FROM sessions WHERE revoked_at >= ?").bind(since).fetch_all(&db.reader).await?;
         // Loaded entries count from now: they are kept at most one extra lifetime, never too short.
         let revoked = rows.into_iter().map(|(id,)| (id, Instant::now())).collect();
         let (revocations, _) = broadcast::channel(256);
-        Ok(Self { db, revoked: RwLock::new(revoked), revocations, keep_revoked_for })
+        Ok(Self { db, revoked: RwLock::new(revoked), revocations, keep_revoked_for, refresh_grace })
     }
 
     pub async fn create(&self, user_id: &str, kind: SessionKind) -> Result<(String, Option<Secret>), ApiError> {
@@ -93,51 +121,101 @@ impl SessionStore {
             .await?;
         let refresh = match kind {
             SessionKind::Browser => None,
-            SessionKind::Api => Some(insert_refresh_token(&mut tx, &session_id, &now).await?),
+            SessionKind::Api => Some(insert_refresh_token(&mut tx, &session_id, &now).await?.text),
         };
         tx.commit().await?;
         Ok((session_id, refresh))
     }
 
-    /// Spends `presented` and returns its successor, or revokes the session if it was already spent.
+    /// Spends `presented` and returns its successor. A token spent less than the grace period ago whose
+    /// successor is still unused returns that same successor; any other spent token revokes its session.
     pub async fn rotate(&self, presented: &Secret) -> Result<Rotated, ApiError> {
-        let hash = token_hash(presented.expose());
-        let now = now_rfc3339();
+        let hash = refresh_token::hash(presented.expose());
+        let now = OffsetDateTime::now_utc();
+        let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
-        let spent: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "UPDATE refresh_tokens SET used_at = ?1 WHERE token_hash = ?2 AND used_at IS NULL
-             RETURNING session_id,
-                       (SELECT user_id FROM sessions WHERE id = session_id),
-                       (SELECT revoked_at FROM sessions WHERE id = session_id)",
+        let row: Option<PresentedRow> = sqlx::query_as(
+            "SELECT t.session_id, s.user_id, s.revoked_at IS NOT NULL AS session_revoked, t.used_at,
+                    t.successor_hash, t.successor_sealed
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+             WHERE t.token_hash = ?",
         )
-        .bind(&now)
         .bind(&hash)
         .fetch_optional(&mut *tx)
         .await?;
-        match spent {
-            Some((session_id, user_id, None)) if !self.is_revoked(&session_id) => {
-                let refresh_token = insert_refresh_token(&mut tx, &session_id, &now).await?;
-                tx.commit().await?;
-                Ok(Rotated { session_id, user_id, refresh_token })
+        let Some(row) = row else { return Err(ApiError::InvalidGrant) };
+        if row.session_revoked || self.is_revoked(&row.session_id) {
+            return Err(ApiError::InvalidGrant);
+        }
+        let PresentedRow { session_id, user_id, used_at, successor_hash, successor_sealed, .. } = row;
+        let Some(used_at) = used_at else {
+            let successor = insert_refresh_token(&mut tx, &session_id, &now_text).await?;
+            let successor_hash = refresh_token::hash(successor.text.expose());
+            let sealed = refresh_token::seal(&successor.bytes, presented.expose());
+            sqlx::query(
+                "UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ? WHERE token_hash = ?",
+            )
+            .bind(&now_text)
+            .bind(&successor_hash)
+            .bind(&sealed)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+            // The presented token is itself a successor now in use: its predecessor's grace ends here.
+            sqlx::query("UPDATE refresh_tokens SET successor_sealed = NULL WHERE successor_hash = ?")
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(Rotated { session_id, user_id, refresh_token: successor.text, replayed: false });
+        };
+        let replay = match (successor_sealed, successor_hash) {
+            (Some(sealed), Some(successor_hash)) if self.within_grace(&used_at, now) => {
+                refresh_token::unseal(&sealed, presented.expose(), &successor_hash)
             }
-            Some(_) => Err(ApiError::InvalidGrant),
-            None => {
-                let reused: Option<(String,)> =
-                    sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = ?")
-                        .bind(&hash)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                tx.rollback().await?;
-                if let Some((session_id,)) = reused {
-                    tracing::warn!(session = %session_id, "refresh token reused; revoking its session");
-                    self.revoke(&session_id, RevokeReason::RefreshTokenReused).await?;
-                }
-                Err(ApiError::InvalidGrant)
-            }
+            _ => None,
+        };
+        if let Some(successor) = replay {
+            tx.rollback().await?;
+            return Ok(Rotated { session_id, user_id, refresh_token: successor, replayed: true });
+        }
+        tracing::warn!(session = %session_id, "refresh token reused; revoking its session");
+        write_revocation(&mut tx, &session_id, RevokeReason::RefreshTokenReused).await?;
+        tx.commit().await?;
+        self.remember_revoked(&session_id);
+        Err(ApiError::InvalidGrant)
+    }
+
+    fn within_grace(&self, used_at: &str, now: OffsetDateTime) -> bool {
+        match OffsetDateTime::parse(used_at, &Rfc3339) {
+            // A clock that stepped back makes the difference negative: still within.
+            Ok(used_at) => now - used_at <= self.refresh_grace,
+            Err(_) => false,
         }
     }
 
+    /// Ends a session: written to the database first, then in force in memory and on open event streams.
     pub async fn revoke(&self, session_id: &str, reason: RevokeReason) -> Result<(), ApiError> {
+        let mut connection = self.db.writer.acquire().await?;
+        write_revocation(&mut connection, session_id, reason).await?;
+        drop(connection);
+        self.remember_revoked(session_id);
+        Ok(())
+    }
+
+    /// Ends the session `presented` belongs to, whether the token is live, spent or already revoked; an
+    /// unknown token does nothing. Returns whether a session was found.
+    pub async fn revoke_by_refresh_token(&self, presented: &Secret) -> Result<bool, ApiError> {
+        let session: Option<(String,)> = sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = ?")
+            .bind(refresh_token::hash(presented.expose()))
+            .fetch_optional(&self.db.writer)
+            .await?;
+        let Some((session_id,)) = session else { return Ok(false) };
+        self.revoke(&session_id, RevokeReason::RefreshTokenRevoked).await?;
+        Ok(true)
+    }
+
+    fn remember_revoked(&self, session_id: &str) {
         {
             let mut revoked = self.revoked.write().expect("revocation lock");
             let keep = self.keep_revoked_for;
@@ -145,13 +223,6 @@ impl SessionStore {
             revoked.insert(session_id.to_owned(), Instant::now());
         }
         let _ = self.revocations.send(session_id.to_owned());
-        sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now_rfc3339())
-            .bind(reason.as_str())
-            .bind(session_id)
-            .execute(&self.db.writer)
-            .await?;
-        Ok(())
     }
 
     pub fn is_revoked(&self, session_id: &str) -> bool {
@@ -164,21 +235,32 @@ impl SessionStore {
     }
 }
 
+/// Marks a session revoked; the first reason is kept if it already was.
+async fn write_revocation(
+    connection: &mut SqliteConnection,
+    session_id: &str,
+    reason: RevokeReason,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now_rfc3339())
+        .bind(reason.as_str())
+        .bind(session_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 async fn insert_refresh_token(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut SqliteConnection,
     session_id: &str,
     now: &str,
-) -> Result<Secret, sqlx::Error> {
-    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+) -> Result<refresh_token::NewToken, sqlx::Error> {
+    let token = refresh_token::generate();
     sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)")
-        .bind(token_hash(&token))
+        .bind(refresh_token::hash(token.text.expose()))
         .bind(session_id)
         .bind(now)
         .execute(tx)
         .await?;
-    Ok(Secret::new(token))
-}
-
-fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+    Ok(token)
 }

@@ -1,10 +1,21 @@
-//! Throttling of failed sign-ins per username, so a password cannot be guessed at network speed.
+//! Throttles in front of password work, so a password cannot be guessed at network speed and accounts cannot
+//! be made in bulk.
 //!
-//! Failures are counted in a fixed window; once a username reaches the limit every attempt, right password
-//! or not, gets 429 until the window ends. Keyed by lower-cased username, so unknown and known names are
-//! throttled alike and the 429 reveals nothing about which exist.
+//! Sign-in attempts are counted per (username, client address) and per client address across usernames, in
+//! fixed windows. An attempt is checked and counted in one step, under one lock, *before* its password is
+//! hashed: forty guesses sent at once cannot all pass a check made before any of them was counted. A
+//! successful sign-in gives its attempt back (and clears its (username, address) count), so what the limits
+//! bound is failures plus attempts still in flight. Once a limit is reached every attempt it covers, right
+//! password or not, gets 429 with `Retry-After` until the window ends.
+//!
+//! Counting per address, not per username alone, means another address's failures never lock a player out;
+//! the per-address count across usernames stops one address from trying one password on many names.
+//! Usernames are lower-cased, so unknown and known names are throttled alike and a 429 reveals nothing about
+//! which exist. Sign-ups are counted per address, successful or not. Addresses come from
+//! [`crate::client_addr`].
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,55 +23,121 @@ use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {
-    pub max_failures: u32,
+    /// Sign-in attempts for one username from one address per `window`.
+    pub per_account_and_address: u32,
+    /// Sign-in attempts from one address per `window`, all usernames together.
+    pub per_address: u32,
     pub window: Duration,
+    /// Sign-ups from one address per `sign_up_window`.
+    pub sign_ups_per_address: u32,
+    pub sign_up_window: Duration,
 }
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        Self { max_failures: 5, window: Duration::from_secs(300) }
+        Self {
+            per_account_and_address: 5,
+            per_address: 20,
+            window: Duration::from_secs(300),
+            sign_ups_per_address: 10,
+            sign_up_window: Duration::from_secs(3600),
+        }
     }
 }
 
 /// Entries beyond this many are swept of expired windows, so a flood of made-up names cannot grow memory.
 const SWEEP_ABOVE: usize = 10_000;
 
-pub struct SignInThrottle {
-    policy: ThrottlePolicy,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    AccountFromAddress(String, IpAddr),
+    AllSignInsFrom(IpAddr),
+    SignUpsFrom(IpAddr),
 }
 
-impl SignInThrottle {
+struct Window {
+    count: u32,
+    started: Instant,
+}
+
+pub struct Throttle {
+    policy: ThrottlePolicy,
+    windows: Mutex<HashMap<Key, Window>>,
+}
+
+/// A counted sign-in attempt. Dropping it leaves it counted (a failure); [`SignInAttempt::succeeded`] gives
+/// it back.
+#[must_use = "a sign-in attempt that succeeds must be given back with `succeeded`"]
+pub struct SignInAttempt<'a> {
+    throttle: &'a Throttle,
+    account: Key,
+    address: Key,
+}
+
+impl SignInAttempt<'_> {
+    pub fn succeeded(self) {
+        let mut windows = self.throttle.windows.lock().expect("throttle lock");
+        windows.remove(&self.account);
+        if let Some(window) = windows.get_mut(&self.address) {
+            window.count = window.count.saturating_sub(1);
+        }
+    }
+}
+
+impl Throttle {
     pub fn new(policy: ThrottlePolicy) -> Self {
-        Self { policy, failures: Mutex::new(HashMap::new()) }
+        Self { policy, windows: Mutex::new(HashMap::new()) }
     }
 
-    pub fn check(&self, username: &str) -> Result<(), ApiError> {
-        let failures = self.failures.lock().expect("throttle lock");
-        match failures.get(&username.to_lowercase()) {
-            Some(&(count, since)) if count >= self.policy.max_failures && since.elapsed() < self.policy.window => {
-                let left = self.policy.window.saturating_sub(since.elapsed());
-                Err(ApiError::TooManyAttempts { retry_after_secs: left.as_secs().max(1) })
+    /// Counts a sign-in attempt, or refuses it with 429 if the username from this address, or this address
+    /// altogether, has used up its window. Call before any password work.
+    pub fn sign_in_attempt(&self, username: &str, address: IpAddr) -> Result<SignInAttempt<'_>, ApiError> {
+        let account = Key::AccountFromAddress(username.to_lowercase(), address);
+        let by_address = Key::AllSignInsFrom(address);
+        let limits = [
+            (&account, self.policy.per_account_and_address, self.policy.window),
+            (&by_address, self.policy.per_address, self.policy.window),
+        ];
+        self.count(&limits).map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
+        Ok(SignInAttempt { throttle: self, account, address: by_address })
+    }
+
+    /// Counts a sign-up from `address`, or refuses it with 429. Call before any password work.
+    pub fn sign_up_attempt(&self, address: IpAddr) -> Result<(), ApiError> {
+        let key = Key::SignUpsFrom(address);
+        self.count(&[(&key, self.policy.sign_ups_per_address, self.policy.sign_up_window)])
+            .map_err(|retry_after_secs| ApiError::TooManySignUps { retry_after_secs })
+    }
+
+    /// Atomically: if every limit has room, counts one against each; otherwise counts nothing and returns the
+    /// seconds until the fullest window ends.
+    fn count(&self, limits: &[(&Key, u32, Duration)]) -> Result<(), u64> {
+        let mut windows = self.windows.lock().expect("throttle lock");
+        if windows.len() > SWEEP_ABOVE {
+            let longest = self.policy.window.max(self.policy.sign_up_window);
+            windows.retain(|_, window| window.started.elapsed() < longest);
+        }
+        let mut wait = None;
+        for &(key, limit, length) in limits {
+            if let Some(window) = windows.get(key)
+                && window.started.elapsed() < length
+                && window.count >= limit
+            {
+                let left = length.saturating_sub(window.started.elapsed()).as_secs().max(1);
+                wait = wait.max(Some(left));
             }
-            _ => Ok(()),
         }
-    }
-
-    pub fn record_failure(&self, username: &str) {
-        let mut failures = self.failures.lock().expect("throttle lock");
-        if failures.len() > SWEEP_ABOVE {
-            let window = self.policy.window;
-            failures.retain(|_, (_, since)| since.elapsed() < window);
+        if let Some(seconds) = wait {
+            return Err(seconds);
         }
-        let entry = failures.entry(username.to_lowercase()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.policy.window {
-            *entry = (0, Instant::now());
+        for &(key, _, length) in limits {
+            let window = windows.entry(key.clone()).or_insert(Window { count: 0, started: Instant::now() });
+            if window.started.elapsed() >= length {
+                *window = Window { count: 0, started: Instant::now() };
+            }
+            window.count += 1;
         }
-        entry.0 += 1;
-    }
-
-    pub fn record_success(&self, username: &str) {
-        self.failures.lock().expect("throttle lock").remove(&username.to_lowercase());
+        Ok(())
     }
 }
 
@@ -68,22 +145,63 @@ impl SignInThrottle {
 mod tests {
     use super::*;
 
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const AWAY: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+
+    fn policy(per_account: u32, per_address: u32, window: Duration) -> ThrottlePolicy {
+        ThrottlePolicy { per_account_and_address: per_account, per_address, window, ..ThrottlePolicy::default() }
+    }
+
     #[test]
-    fn limit_reached_throttles_any_case_of_the_name() {
-        let throttle = SignInThrottle::new(ThrottlePolicy { max_failures: 2, window: Duration::from_secs(60) });
-        throttle.record_failure("Main");
-        assert!(throttle.check("main").is_ok());
-        throttle.record_failure("main");
-        assert!(matches!(throttle.check("MAIN"), Err(ApiError::TooManyAttempts { .. })));
-        assert!(throttle.check("alt").is_ok());
+    fn limit_reached_throttles_any_case_of_the_name_from_that_address_only() {
+        let throttle = Throttle::new(policy(2, 100, Duration::from_secs(60)));
+        drop(throttle.sign_in_attempt("Main", HOME).unwrap());
+        drop(throttle.sign_in_attempt("main", HOME).unwrap());
+        assert!(matches!(throttle.sign_in_attempt("MAIN", HOME), Err(ApiError::TooManyAttempts { .. })));
+        assert!(throttle.sign_in_attempt("alt", HOME).is_ok());
+        assert!(throttle.sign_in_attempt("main", AWAY).is_ok(), "another address is not locked out");
+    }
+
+    #[test]
+    fn one_address_is_limited_across_usernames() {
+        let throttle = Throttle::new(policy(5, 3, Duration::from_secs(60)));
+        for name in ["a", "b", "c"] {
+            drop(throttle.sign_in_attempt(name, HOME).unwrap());
+        }
+        assert!(throttle.sign_in_attempt("d", HOME).is_err());
+        assert!(throttle.sign_in_attempt("d", AWAY).is_ok());
+    }
+
+    #[test]
+    fn a_refused_attempt_is_not_counted_and_success_gives_the_attempt_back() {
+        let throttle = Throttle::new(policy(2, 3, Duration::from_secs(60)));
+        drop(throttle.sign_in_attempt("main", HOME).unwrap());
+        drop(throttle.sign_in_attempt("main", HOME).unwrap());
+        assert!(throttle.sign_in_attempt("main", HOME).is_err());
+        // The refusal above did not use up the address's third attempt.
+        throttle.sign_in_attempt("alt", HOME).unwrap().succeeded();
+        throttle.sign_in_attempt("alt", HOME).unwrap().succeeded();
+        drop(throttle.sign_in_attempt("other", HOME).unwrap());
+        assert!(throttle.sign_in_attempt("another", HOME).is_err(), "two failures and one more fill the address");
     }
 
     #[test]
     fn window_expiry_lifts_the_throttle() {
-        let throttle = SignInThrottle::new(ThrottlePolicy { max_failures: 1, window: Duration::from_millis(20) });
-        throttle.record_failure("main");
-        assert!(throttle.check("main").is_err());
+        let throttle = Throttle::new(policy(1, 10, Duration::from_millis(20)));
+        drop(throttle.sign_in_attempt("main", HOME).unwrap());
+        assert!(throttle.sign_in_attempt("main", HOME).is_err());
         std::thread::sleep(Duration::from_millis(30));
-        assert!(throttle.check("main").is_ok());
+        assert!(throttle.sign_in_attempt("main", HOME).is_ok());
+    }
+
+    #[test]
+    fn sign_ups_are_limited_per_address() {
+        let throttle = Throttle::new(ThrottlePolicy { sign_ups_per_address: 2, ..ThrottlePolicy::default() });
+        throttle.sign_up_attempt(HOME).unwrap();
+        throttle.sign_up_attempt(HOME).unwrap();
+        assert!(
+            matches!(throttle.sign_up_attempt(HOME), Err(ApiError::TooManySignUps { retry_after_secs }) if retry_after_secs > 3000)
+        );
+        assert!(throttle.sign_up_attempt(AWAY).is_ok());
     }
 }

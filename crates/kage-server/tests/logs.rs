@@ -65,7 +65,20 @@ async fn logs_never_contain_tokens_cookies_or_passwords() {
         .unwrap();
     let new_access = rotated["access_token"].as_str().unwrap().to_owned();
     secrets.extend([new_access.clone(), rotated["refresh_token"].as_str().unwrap().to_owned()]);
-    // Reuse of the spent refresh token: logged as a warning, without the token.
+    // The spent token again, within the grace period (a lost answer): logged, without the token.
+    let replay = http.post(url("/v1/sessions/refresh")).json(&json!({"refresh_token": refresh}));
+    assert_eq!(replay.send().await.unwrap().status(), StatusCode::OK);
+    // Using the successor closes the grace period; a later reuse is a warning, without the token.
+    let third: Value = http
+        .post(url("/v1/sessions/refresh"))
+        .json(&json!({"refresh_token": rotated["refresh_token"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    secrets.extend(["access_token", "refresh_token"].map(|name| third[name].as_str().unwrap().to_owned()));
     let reuse = http.post(url("/v1/sessions/refresh")).json(&json!({"refresh_token": refresh}));
     assert_eq!(reuse.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
@@ -90,6 +103,7 @@ async fn logs_never_contain_tokens_cookies_or_passwords() {
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("signed in"), "the capture works: {} bytes", logs.len());
     assert!(logs.contains("refresh token reused"));
+    assert!(logs.contains("within grace"));
     for secret in &secrets {
         assert!(!logs.contains(secret.as_str()), "a secret ({} chars) appears in the logs", secret.len());
         // JWT segments can leak alone (for example a logged header value cut at a dot).

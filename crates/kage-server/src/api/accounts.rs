@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer};
+use crate::client_addr::ClientAddress;
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
-use crate::passwords;
 use crate::secret::Secret;
 use crate::sessions::{RevokeReason, SessionKind};
 use crate::tokens::Audience;
@@ -82,29 +82,34 @@ fn validate_password_length(password: &Secret, min: usize) -> Result<(), ApiErro
 
 pub async fn sign_up(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<UsernamePassword>,
 ) -> Result<(StatusCode, Json<SignedUp>), ApiError> {
     validate_username(&request.username)?;
     validate_password_length(&request.password, PASSWORD_MIN)?;
-    let hash = passwords::hash(request.password).await?;
+    state.throttle.sign_up_attempt(address)?;
+    let hash = state.passwords.hash(request.password).await?;
     let profile = game::create_player(&state.db, &request.username, &hash, VILLAGES[0], STARTING_RYO).await?;
     tracing::info!(user = %profile.id, "player signed up");
     Ok((StatusCode::CREATED, Json(SignedUp { user_id: profile.id, username: profile.username })))
 }
 
-/// Checks a username and password, throttling repeated failures. Unknown user and wrong password give the
-/// same error after the same work.
-async fn check_password(state: &AppState, request: UsernamePassword) -> Result<String, ApiError> {
+/// Checks a username and password. The attempt is counted by the throttle before any password work, and
+/// given back only if it succeeds. Unknown user and wrong password give the same error after the same work.
+async fn check_password(
+    state: &AppState,
+    address: std::net::IpAddr,
+    request: UsernamePassword,
+) -> Result<String, ApiError> {
     validate_username(&request.username)?;
     validate_password_length(&request.password, 1)?;
-    state.throttle.check(&request.username)?;
+    let attempt = state.throttle.sign_in_attempt(&request.username, address)?;
     let stored = game::credentials(&state.db, &request.username).await?;
     let user_id = stored.as_ref().map(|c| c.user_id.clone());
-    if passwords::verify(request.password, stored.map(|c| c.password_hash)).await? {
-        state.throttle.record_success(&request.username);
+    if state.passwords.verify(request.password, stored.map(|c| c.password_hash)).await? {
+        attempt.succeeded();
         Ok(user_id.expect("a verified password belongs to a known user"))
     } else {
-        state.throttle.record_failure(&request.username);
         Err(ApiError::WrongCredentials)
     }
 }
@@ -123,9 +128,10 @@ fn grant(state: &AppState, session_id: String, user_id: String, refresh_token: S
 
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<UsernamePassword>,
 ) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
-    let user_id = check_password(&state, request).await?;
+    let user_id = check_password(&state, address, request).await?;
     let (session_id, refresh) = state.sessions.create(&user_id, SessionKind::Api).await?;
     tracing::info!(user = %user_id, session = %session_id, "signed in");
     let refresh = refresh.expect("API sessions have refresh tokens");
@@ -137,8 +143,25 @@ pub async fn refresh(
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Json<SessionGrant>, ApiError> {
     let rotated = state.sessions.rotate(&request.refresh_token).await?;
-    tracing::debug!(session = %rotated.session_id, "refreshed");
+    if rotated.replayed {
+        tracing::info!(session = %rotated.session_id, "spent refresh token presented again within grace; same successor");
+    } else {
+        tracing::debug!(session = %rotated.session_id, "refreshed");
+    }
     Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token)))
+}
+
+/// RFC 7009-style revocation: whoever holds a refresh token may end its session, without an access token (the
+/// app signing out offline-then-online, or a player revoking a lost device's saved token). The answer is 200
+/// whether or not the token was known, spent or already revoked, so it tells a guesser nothing.
+pub async fn revoke(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    if state.sessions.revoke_by_refresh_token(&request.refresh_token).await? {
+        tracing::info!("session revoked by its refresh token");
+    }
+    Ok(StatusCode::OK)
 }
 
 pub async fn sign_out(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
@@ -156,9 +179,10 @@ pub async fn sign_out(State(state): State<AppState>, viewer: Viewer) -> Result<R
 /// Kept so the reference server reproduces the environment of the bug Kage exists to prevent.
 pub async fn browser_sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<UsernamePassword>,
 ) -> Result<Response, ApiError> {
-    let user_id = check_password(&state, request).await?;
+    let user_id = check_password(&state, address, request).await?;
     let (session_id, _) = state.sessions.create(&user_id, SessionKind::Browser).await?;
     let cookie = state.tokens.issue(&user_id, &session_id, Audience::Browser);
     let secure = if state.tokens.issuer().starts_with("https://") { "; Secure" } else { "" };

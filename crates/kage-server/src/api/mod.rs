@@ -23,6 +23,23 @@ pub enum Access {
     Protected,
 }
 
+/// An answer a route gives besides its success and the answers every route of its kind gives (see
+/// `openapi`): documented from here, so the description lists what the handler can really say.
+pub struct Answer {
+    pub status: u16,
+    pub description: &'static str,
+    /// The answer carries `Retry-After` (seconds).
+    pub retry_after: bool,
+}
+
+const fn answer(status: u16, description: &'static str) -> Answer {
+    Answer { status, description, retry_after: false }
+}
+
+const fn retry_later(status: u16, description: &'static str) -> Answer {
+    Answer { status, description, retry_after: true }
+}
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
@@ -32,6 +49,8 @@ pub struct Route {
     pub request: Option<&'static str>,
     /// Success status and the name of its body's schema (`None`: no body).
     pub response: (u16, Option<&'static str>),
+    /// Route-specific error answers.
+    pub errors: &'static [Answer],
     mount: fn() -> MethodRouter<AppState>,
 }
 
@@ -43,6 +62,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Liveness check",
         request: None,
         response: (200, Some("Health")),
+        errors: &[],
         mount: || get(meta::healthz),
     },
     Route {
@@ -52,6 +72,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Public keys that verify access tokens (JWKS)",
         request: None,
         response: (200, Some("Jwks")),
+        errors: &[],
         mount: || get(meta::jwks),
     },
     Route {
@@ -61,6 +82,7 @@ pub static ROUTES: &[Route] = &[
         summary: "This API description",
         request: None,
         response: (200, None),
+        errors: &[],
         mount: || get(meta::openapi),
     },
     Route {
@@ -70,6 +92,10 @@ pub static ROUTES: &[Route] = &[
         summary: "Create a player",
         request: Some("UsernamePassword"),
         response: (201, Some("SignedUp")),
+        errors: &[
+            answer(409, "`username_taken`"),
+            retry_later(429, "`too_many_sign_ups`: too many sign-ups from this address"),
+        ],
         mount: || post(accounts::sign_up),
     },
     Route {
@@ -79,6 +105,13 @@ pub static ROUTES: &[Route] = &[
         summary: "Sign in: start a session, get an access token and a refresh token",
         request: Some("UsernamePassword"),
         response: (201, Some("SessionGrant")),
+        errors: &[
+            answer(401, "`wrong_credentials`"),
+            retry_later(
+                429,
+                "`too_many_attempts`: too many failed sign-ins for this username from this address, or from this address",
+            ),
+        ],
         mount: || post(accounts::sign_in),
     },
     Route {
@@ -88,7 +121,21 @@ pub static ROUTES: &[Route] = &[
         summary: "Trade a refresh token for a new access token and a new refresh token (the old one is spent)",
         request: Some("RefreshRequest"),
         response: (200, Some("SessionGrant")),
+        errors: &[answer(
+            401,
+            "`invalid_grant`: unknown, revoked, or spent outside the grace period (which revokes the session)",
+        )],
         mount: || post(accounts::refresh),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sessions/revoke",
+        access: Access::Public,
+        summary: "Revoke the session a refresh token belongs to (RFC 7009 style): 200 whether or not the token was known",
+        request: Some("RefreshRequest"),
+        response: (200, None),
+        errors: &[],
+        mount: || post(accounts::revoke),
     },
     Route {
         method: Method::DELETE,
@@ -97,6 +144,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Sign out: end the calling session; its tokens stop working at once",
         request: None,
         response: (204, None),
+        errors: &[],
         mount: || delete(accounts::sign_out),
     },
     Route {
@@ -106,6 +154,13 @@ pub static ROUTES: &[Route] = &[
         summary: "Web sign-in: sets the shared __session cookie (last sign-in wins, as in a browser)",
         request: Some("UsernamePassword"),
         response: (201, Some("BrowserSession")),
+        errors: &[
+            answer(401, "`wrong_credentials`"),
+            retry_later(
+                429,
+                "`too_many_attempts`: too many failed sign-ins for this username from this address, or from this address",
+            ),
+        ],
         mount: || post(accounts::browser_sign_in),
     },
     Route {
@@ -115,6 +170,7 @@ pub static ROUTES: &[Route] = &[
         summary: "The signed-in player's profile",
         request: None,
         response: (200, Some("Profile")),
+        errors: &[answer(404, "`not_found`: the player no longer exists")],
         mount: || get(viewer::profile),
     },
     Route {
@@ -124,6 +180,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Train a stat: +1 to it and experience towards the next level",
         request: Some("TrainRequest"),
         response: (200, Some("Profile")),
+        errors: &[answer(404, "`not_found`: the player no longer exists")],
         mount: || post(viewer::train),
     },
     Route {
@@ -133,6 +190,10 @@ pub static ROUTES: &[Route] = &[
         summary: "Travel to another village (costs ryo)",
         request: Some("TravelRequest"),
         response: (200, Some("Profile")),
+        errors: &[
+            answer(404, "`not_found`: the player no longer exists"),
+            answer(409, "`already_there`, `insufficient_ryo`"),
+        ],
         mount: || post(viewer::travel),
     },
     Route {
@@ -142,6 +203,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Send ryo to another player; answers with the sender's updated profile",
         request: Some("TransferRequest"),
         response: (200, Some("Profile")),
+        errors: &[answer(404, "`not_found`: no player of that name"), answer(409, "`insufficient_ryo`")],
         mount: || post(viewer::transfer),
     },
     Route {
@@ -151,6 +213,7 @@ pub static ROUTES: &[Route] = &[
         summary: "The signed-in player's events as Server-Sent Events",
         request: None,
         response: (200, None),
+        errors: &[],
         mount: || get(events::stream),
     },
 ];

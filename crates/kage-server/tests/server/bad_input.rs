@@ -23,7 +23,7 @@ async fn raw(
 async fn malformed_json_is_400() {
     let server = TestServer::start().await;
     let main = server.main().await;
-    for path in ["/v1/sessions", "/v1/sign-up", "/v1/sessions/refresh"] {
+    for path in ["/v1/sessions", "/v1/sign-up", "/v1/sessions/refresh", "/v1/sessions/revoke"] {
         let response = raw(&server, path, None, "application/json", b"{\"username\": ".to_vec()).await;
         expect_error(response, StatusCode::BAD_REQUEST, "malformed_json").await;
     }

@@ -107,7 +107,19 @@ async fn reuse_detection_ends_the_stream() {
     let server = TestServer::start().await;
     let main = server.main().await;
     let mut stream = EventStream::open(&server, &main).await;
-    assert_eq!(server.refresh(&main.refresh_token).await.status(), StatusCode::OK);
+    let second = crate::support::grant(crate::support::body(server.refresh(&main.refresh_token).await).await);
+    // Using the successor ends the first token's grace period, so presenting it again is reuse.
+    assert_eq!(server.refresh(&second.refresh_token).await.status(), StatusCode::OK);
     assert_eq!(server.refresh(&main.refresh_token).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(stream.next_within(Duration::from_secs(5)).await, Some(None));
+}
+
+#[tokio::test]
+async fn revoking_by_refresh_token_ends_the_stream() {
+    let server = TestServer::start().await;
+    let main = server.main().await;
+    let mut stream = EventStream::open(&server, &main).await;
+    let response = server.post_json("/v1/sessions/revoke", json!({"refresh_token": main.refresh_token})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(stream.next_within(Duration::from_secs(5)).await, Some(None), "stream ends at revocation");
 }

@@ -31,6 +31,30 @@ async fn openapi_describes_exactly_the_route_table() {
     assert!(matches!(document["openapi"], Value::String(ref v) if v.starts_with("3.1")));
 }
 
+#[tokio::test]
+async fn openapi_lists_each_routes_own_error_answers() {
+    let server = TestServer::start().await;
+    let document = body(server.http.get(server.url("/openapi.json")).send().await.unwrap()).await;
+    for route in ROUTES {
+        let operation = &document["paths"][route.path][route.method.as_str().to_lowercase()];
+        for answer in route.errors {
+            let response = &operation["responses"][answer.status.to_string()];
+            let description = response["description"].as_str().unwrap_or_default();
+            assert!(description.contains(answer.description), "{} {} {}", route.method, route.path, answer.status);
+            assert_eq!(
+                response["headers"]["Retry-After"].is_object(),
+                answer.retry_after,
+                "Retry-After on {} {} {}",
+                route.method,
+                route.path,
+                answer.status
+            );
+        }
+    }
+    let sign_in = &document["paths"]["/v1/sessions"]["post"]["responses"];
+    assert!(sign_in["429"]["headers"]["Retry-After"].is_object(), "{sign_in}");
+}
+
 #[test]
 fn protocol_doc_names_every_route() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md"))

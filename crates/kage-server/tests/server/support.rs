@@ -35,6 +35,12 @@ impl TestServer {
         Self { server, http, dir }
     }
 
+    /// A client whose connections come from `ip` (any 127.x.y.z works on loopback): another player's address.
+    pub fn client_from(&self, ip: [u8; 4]) -> Client {
+        let ip = std::net::IpAddr::from(ip);
+        Client::builder().local_address(ip).timeout(Duration::from_secs(30)).build().expect("client")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.base_url())
     }
