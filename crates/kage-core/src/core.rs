@@ -146,6 +146,12 @@ impl Core {
         cache.map_err(|e| SignOutError::Cache(e.to_string()))
     }
 
+    /// The app is quitting: every background task stops now, mid-request or not.
+    pub fn shutdown(&self) {
+        self.events.shutdown();
+        self.sessions.shutdown();
+    }
+
     /// The window closed.
     pub fn close(&self, window: &WindowLabel) {
         self.windows.unpin(window);

@@ -77,6 +77,7 @@ pub struct Events {
     streams: Mutex<HashMap<AccountKey, JoinHandle<()>>>,
     refetchers: Mutex<HashMap<WindowLabel, JoinHandle<()>>>,
     status_task: Mutex<Option<JoinHandle<()>>>,
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Events {
@@ -97,6 +98,7 @@ impl Events {
             streams: Mutex::default(),
             refetchers: Mutex::default(),
             status_task: Mutex::default(),
+            closed: Default::default(),
         });
         let forwarder = tokio::spawn(forward_status(Arc::downgrade(&events), events.sessions.status_changes()));
         *events.status_task.lock().expect("events lock") = Some(forwarder);
@@ -105,6 +107,9 @@ impl Events {
 
     /// Connects a window's sink and starts its background refetch. Call after pinning (or re-pinning) it.
     pub fn attach(self: &Arc<Self>, window: &WindowLabel, sink: Arc<dyn WindowSink>) {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         self.sinks.lock().expect("events lock").insert(window.clone(), sink);
         let refetcher = tokio::spawn(refetch_loop(Arc::downgrade(self), window.clone(), self.config.refetch_interval));
         if let Some(old) = self.refetchers.lock().expect("events lock").insert(window.clone(), refetcher) {
@@ -125,6 +130,9 @@ impl Events {
     /// Runs one event stream for each account that a listening window (one with a sink) is pinned to, and
     /// none for the others.
     pub fn sync_streams(self: &Arc<Self>) {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         // The sinks lock is never held while taking the pins lock (delivery takes them in the other order).
         let listening: Vec<WindowLabel> = self.sinks.lock().expect("events lock").keys().cloned().collect();
         let wanted: Vec<AccountKey> = self
@@ -169,8 +177,15 @@ impl Events {
     }
 }
 
-impl Drop for Events {
-    fn drop(&mut self) {
+impl Events {
+    /// Stops every task (streams, refetches, status forwarding) now, even while one of them is mid-request, and
+    /// starts no more: the app is quitting (or, in tests, "crashed").
+    pub fn shutdown(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.abort_all();
+    }
+
+    fn abort_all(&self) {
         for (_, task) in self.streams.lock().expect("events lock").drain() {
             task.abort();
         }
@@ -180,6 +195,12 @@ impl Drop for Events {
         if let Some(task) = self.status_task.lock().expect("events lock").take() {
             task.abort();
         }
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.abort_all();
     }
 }
 

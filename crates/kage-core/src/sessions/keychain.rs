@@ -31,6 +31,8 @@ pub(super) struct Keychain {
     pub vault: Arc<dyn CredentialStore>,
     pub timeout: Duration,
     pub changes: broadcast::Sender<(AccountKey, AccountStatus)>,
+    /// Set when the app quits: retries stop.
+    pub closed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Keychain {
@@ -86,6 +88,9 @@ impl Keychain {
             let mut delay = RETRY_FIRST;
             loop {
                 tokio::time::sleep(delay).await;
+                if keychain.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
                 if slot.state().unsaved && keychain.save(&slot, &account).await.is_err() {
                     delay = (delay * 2).min(RETRY_MAX);
                     continue;

@@ -127,8 +127,13 @@ pub struct Sessions {
 impl Sessions {
     pub fn new(http: reqwest::Client, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
         let (changes, _) = broadcast::channel(256);
-        let keychain = Keychain { vault, timeout: keychain_timeout, changes: changes.clone() };
+        let keychain = Keychain { vault, timeout: keychain_timeout, changes: changes.clone(), closed: Arc::default() };
         Self { authority: Authority::new(http), keychain, slots: Mutex::new(HashMap::new()), changes }
+    }
+
+    /// The app is quitting: background keychain retries stop.
+    pub fn shutdown(&self) {
+        self.keychain.closed.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Status changes of every account (and changes of its keychain health, with the status unchanged), for the

@@ -24,6 +24,8 @@ struct MemoryState {
     write_failure: Option<VaultError>,
     delay: Option<Duration>,
     writes: u64,
+    /// Bumped by [`MemoryStore::crash`]: a call that was under way in the crashed process does nothing.
+    epoch: u64,
 }
 
 impl MemoryStore {
@@ -63,6 +65,12 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// The process using this store was killed: calls still under way (sleeping in a slow keychain) end
+    /// without effect, as a killed process's would. Entries stay, as a keychain's do.
+    pub fn crash(&self) {
+        self.lock().epoch += 1;
+    }
+
     /// Successful writes so far.
     pub fn writes(&self) -> u64 {
         self.lock().writes
@@ -81,11 +89,17 @@ impl MemoryStore {
 
     /// Sleeps as configured (outside the lock, so a slow call does not hold up the switches), then checks them.
     fn enter(&self, writing: bool) -> Result<MutexGuard<'_, MemoryState>, VaultError> {
-        let delay = self.lock().delay;
+        let (delay, epoch) = {
+            let state = self.lock();
+            (state.delay, state.epoch)
+        };
         if let Some(delay) = delay {
             std::thread::sleep(delay);
         }
         let state = self.lock();
+        if state.epoch != epoch {
+            return Err(VaultError::Backend("the process that made this call was killed".into()));
+        }
         let failure = state.failure.as_ref().or(state.write_failure.as_ref().filter(|_| writing));
         match failure {
             Some(error) => Err(error.clone()),

@@ -3,7 +3,7 @@
 mod support;
 
 mod events;
-// TEMP mod lost_answers;
+mod lost_answers;
 mod model;
 mod no_false_sign_out;
 mod own_data;

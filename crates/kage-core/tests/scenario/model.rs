@@ -223,15 +223,24 @@ impl<'h> Case<'h> {
                 self.model[a].crashed_unsaved = true;
             }
         }
-        self.h.release_all();
+        // The old process dies at once: its tasks stop mid-request, its keychain calls under way do nothing.
+        self.core.shutdown();
         for flight in self.in_flight.drain(..) {
             flight.task.abort();
         }
+        self.vault.crash();
+        self.h.release_all();
         let mut config = CoreConfig::new(self.dir.path());
         config.live = live();
         config.request_timeout = Duration::from_secs(3);
         config.keychain_timeout = KEYCHAIN_PATIENCE;
         self.core = Core::new(config, self.vault.clone() as Arc<dyn CredentialStore>);
+        // As the shell does at start: every saved account is restored (loading until first used), open or not.
+        for (a, account) in self.accounts.iter().enumerate() {
+            if self.model[a].signed_in {
+                self.core.sessions.restore(account);
+            }
+        }
         for (w, pin) in self.pins.iter().enumerate() {
             if let Some(a) = *pin {
                 self.core.open(&label(w), &self.accounts[a]);
@@ -241,6 +250,9 @@ impl<'h> Case<'h> {
                 prop_assert_ne!(view.status, AccountStatus::SignedOut, "I11: start-up flashed signed out");
             }
         }
+        // New windows of the new process, with new channels; the old ones died with the old process.
+        self.sinks = (0..WINDOWS).map(|_| Arc::default()).collect();
+        self.seen_updates = vec![0; WINDOWS];
         for (w, sink) in self.sinks.iter().enumerate() {
             self.core.events.attach(&label(w), sink.clone());
         }
@@ -308,6 +320,10 @@ impl<'h> Case<'h> {
             Action::KeychainUnavailable(on) => self.set_keychain(|k| k.unavailable = on),
             Action::KeychainSlow(on) => self.set_keychain(|k| k.slow = on),
             Action::Restart => self.restart().await?,
+        }
+        if std::env::var_os("KAGE_MODEL_TRACE").is_some() {
+            let statuses: Vec<_> = self.accounts.iter().map(|a| self.core.sessions.status(a)).collect();
+            eprintln!("{action:?} -> pins {:?} statuses {statuses:?}", self.pins);
         }
         self.check().await
     }
