@@ -39,6 +39,8 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("too many sign-ups from this address; try again in {retry_after_secs} s")]
     TooManySignUps { retry_after_secs: u64 },
+    #[error("the server is busy; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -74,6 +76,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +95,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::TooManySignUps { .. } => "too_many_sign_ups",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -124,7 +128,9 @@ impl IntoResponse for ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            Self::TooManyAttempts { retry_after_secs } | Self::TooManySignUps { retry_after_secs } => {
+            Self::TooManyAttempts { retry_after_secs }
+            | Self::TooManySignUps { retry_after_secs }
+            | Self::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}

@@ -42,7 +42,7 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
-use crate::passwords::Passwords;
+use crate::passwords::{PasswordWorkLimits, Passwords};
 use crate::sessions::SessionStore;
 use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::tokens::TokenService;
@@ -63,6 +63,8 @@ pub struct Config {
     /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
     pub refresh_grace: Duration,
     pub throttle: ThrottlePolicy,
+    /// How many argon2 hashes run at once, and how many callers may wait for one (more get 503).
+    pub password_work: PasswordWorkLimits,
     /// Take the client's address from the last `X-Forwarded-For` entry instead of the TCP peer. Only behind a
     /// reverse proxy that sets it: otherwise any client could pick its own address (see `client_addr`).
     pub trust_forwarded_for: bool,
@@ -83,6 +85,7 @@ impl Config {
             browser_ttl: Duration::from_secs(12 * 3600),
             refresh_grace: Duration::from_secs(30),
             throttle: ThrottlePolicy::default(),
+            password_work: PasswordWorkLimits::default(),
             trust_forwarded_for: false,
             observer: None,
         }
@@ -165,7 +168,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => private_database_url(&config.data_dir)?,
     };
     let db = Database::open(&database_url).await?;
-    let passwords = Passwords::default();
+    let passwords = Passwords::new(config.password_work);
     if config.demo {
         demo::seed(&db, &passwords).await.map_err(StartError::Demo)?;
     }

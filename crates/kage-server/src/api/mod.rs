@@ -40,6 +40,11 @@ const fn retry_later(status: u16, description: &'static str) -> Answer {
     Answer { status, description, retry_after: true }
 }
 
+const SIGN_IN_THROTTLED: Answer =
+    retry_later(429, "`too_many_attempts`: too many failed sign-ins for this username, or at all, from this address");
+/// Routes that hash or check a password can be turned away while that work is at its bound (`passwords`).
+const BUSY: Answer = retry_later(503, "`busy`: too much password work in progress");
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
@@ -95,6 +100,7 @@ pub static ROUTES: &[Route] = &[
         errors: &[
             answer(409, "`username_taken`"),
             retry_later(429, "`too_many_sign_ups`: too many sign-ups from this address"),
+            BUSY,
         ],
         mount: || post(accounts::sign_up),
     },
@@ -105,13 +111,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Sign in: start a session, get an access token and a refresh token",
         request: Some("UsernamePassword"),
         response: (201, Some("SessionGrant")),
-        errors: &[
-            answer(401, "`wrong_credentials`"),
-            retry_later(
-                429,
-                "`too_many_attempts`: too many failed sign-ins for this username from this address, or from this address",
-            ),
-        ],
+        errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
         mount: || post(accounts::sign_in),
     },
     Route {
@@ -154,13 +154,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Web sign-in: sets the shared __session cookie (last sign-in wins, as in a browser)",
         request: Some("UsernamePassword"),
         response: (201, Some("BrowserSession")),
-        errors: &[
-            answer(401, "`wrong_credentials`"),
-            retry_later(
-                429,
-                "`too_many_attempts`: too many failed sign-ins for this username from this address, or from this address",
-            ),
-        ],
+        errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
         mount: || post(accounts::browser_sign_in),
     },
     Route {

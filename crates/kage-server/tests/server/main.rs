@@ -7,6 +7,7 @@ mod bad_input;
 mod events;
 mod files;
 mod openapi;
+mod password_work;
 mod refresh_grace;
 mod revoke;
 mod sessions;
