@@ -101,6 +101,14 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The wire form, `{"error": code, "message": text}`; also what an idempotent action remembers.
+    pub fn body_json(&self) -> String {
+        let body = ErrorBody { error: self.code(), message: self.to_string() };
+        serde_json::to_string(&body).expect("an error body serialises")
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
@@ -113,8 +121,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "internal error");
         }
         let status = self.status();
-        let body = ErrorBody { error: self.code(), message: self.to_string() };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, "application/json")], self.body_json()).into_response();
         let headers = response.headers_mut();
         match &self {
             // RFC 6750 section 3: a 401 for a bearer-protected resource names the scheme, and the error when a

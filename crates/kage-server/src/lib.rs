@@ -7,7 +7,8 @@
 //! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
 //! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
 //!   answers, revocation visible on the next request.
-//! - [`game`], [`events`]: profiles, actions, and per-player event channels.
+//! - [`game`], [`idempotency`], [`events`]: profiles, actions (each at most once per idempotency key), and
+//!   per-player event channels.
 //! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod game;
+pub mod idempotency;
 pub mod keys;
 pub mod observe;
 pub mod openapi;

@@ -56,6 +56,8 @@ pub struct Route {
     pub response: (u16, Option<&'static str>),
     /// Route-specific error answers.
     pub errors: &'static [Answer],
+    /// Takes an `Idempotency-Key` header (see `idempotency`).
+    pub idempotent: bool,
     mount: fn() -> MethodRouter<AppState>,
 }
 
@@ -68,6 +70,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, Some("Health")),
         errors: &[],
+        idempotent: false,
         mount: || get(meta::healthz),
     },
     Route {
@@ -78,6 +81,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, Some("Jwks")),
         errors: &[],
+        idempotent: false,
         mount: || get(meta::jwks),
     },
     Route {
@@ -88,6 +92,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, None),
         errors: &[],
+        idempotent: false,
         mount: || get(meta::openapi),
     },
     Route {
@@ -102,6 +107,7 @@ pub static ROUTES: &[Route] = &[
             retry_later(429, "`too_many_sign_ups`: too many sign-ups from this address"),
             BUSY,
         ],
+        idempotent: false,
         mount: || post(accounts::sign_up),
     },
     Route {
@@ -112,6 +118,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("UsernamePassword"),
         response: (201, Some("SessionGrant")),
         errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
+        idempotent: false,
         mount: || post(accounts::sign_in),
     },
     Route {
@@ -125,6 +132,7 @@ pub static ROUTES: &[Route] = &[
             401,
             "`invalid_grant`: unknown, revoked, or spent outside the grace period (which revokes the session)",
         )],
+        idempotent: false,
         mount: || post(accounts::refresh),
     },
     Route {
@@ -135,6 +143,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("RefreshRequest"),
         response: (200, None),
         errors: &[],
+        idempotent: false,
         mount: || post(accounts::revoke),
     },
     Route {
@@ -145,6 +154,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (204, None),
         errors: &[],
+        idempotent: false,
         mount: || delete(accounts::sign_out),
     },
     Route {
@@ -155,6 +165,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("UsernamePassword"),
         response: (201, Some("BrowserSession")),
         errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
+        idempotent: false,
         mount: || post(accounts::browser_sign_in),
     },
     Route {
@@ -165,6 +176,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, Some("Profile")),
         errors: &[answer(404, "`not_found`: the player no longer exists")],
+        idempotent: false,
         mount: || get(viewer::profile),
     },
     Route {
@@ -175,6 +187,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("TrainRequest"),
         response: (200, Some("Profile")),
         errors: &[answer(404, "`not_found`: the player no longer exists")],
+        idempotent: true,
         mount: || post(viewer::train),
     },
     Route {
@@ -188,6 +201,7 @@ pub static ROUTES: &[Route] = &[
             answer(404, "`not_found`: the player no longer exists"),
             answer(409, "`already_there`, `insufficient_ryo`"),
         ],
+        idempotent: true,
         mount: || post(viewer::travel),
     },
     Route {
@@ -198,6 +212,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("TransferRequest"),
         response: (200, Some("Profile")),
         errors: &[answer(404, "`not_found`: no player of that name"), answer(409, "`insufficient_ryo`")],
+        idempotent: true,
         mount: || post(viewer::transfer),
     },
     Route {
@@ -208,6 +223,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, None),
         errors: &[],
+        idempotent: false,
         mount: || get(events::stream),
     },
 ];

@@ -6,6 +6,7 @@ mod auth_order;
 mod bad_input;
 mod events;
 mod files;
+mod idempotency;
 mod openapi;
 mod password_work;
 mod refresh_grace;
