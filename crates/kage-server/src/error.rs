@@ -39,6 +39,10 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("too many sign-ups from this address; try again in {retry_after_secs} s")]
     TooManySignUps { retry_after_secs: u64 },
+    #[error("at most {limit} event streams may be open per player; close one first")]
+    TooManyStreams { limit: usize },
+    #[error("this sandbox server answers only to {expected}")]
+    MisdirectedRequest { expected: String },
     #[error("the server is busy; try again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
     #[error("internal error")]
@@ -75,7 +79,10 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } | Self::TooManyStreams { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::MisdirectedRequest { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,6 +102,8 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::TooManySignUps { .. } => "too_many_sign_ups",
+            Self::TooManyStreams { .. } => "too_many_streams",
+            Self::MisdirectedRequest { .. } => "misdirected_request",
             Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal",
         }

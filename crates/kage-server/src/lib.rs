@@ -4,6 +4,7 @@
 //! thin command line over [`start`]. Module map, from the wire inwards:
 //! - [`api`]: the route table, the one place routes are declared.
 //! - [`auth`]: the `Viewer` extractor: header-first authentication, fail-closed marker, viewer guard.
+//! - [`host_guard`], [`client_addr`]: which Host a sandbox answers to; which client address a request counts for.
 //! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
 //! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
 //!   answers, revocation visible on the next request.
@@ -19,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod game;
+pub mod host_guard;
 pub mod idempotency;
 pub mod keys;
 pub mod observe;
@@ -57,6 +59,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The `iss` of every token. Defaults to `http://<listen address>`; set it to the public URL behind a proxy.
     pub issuer: Option<String>,
+    /// Create the demo players; on a loopback address, also answer only Host names of that address
+    /// (`host_guard`: the sandbox's DNS-rebinding defence).
     pub demo: bool,
     pub rotate_signing_key: bool,
     pub access_ttl: Duration,
@@ -191,6 +195,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown: shutdown_rx.clone(),
     }));
     let mut app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    if config.demo {
+        match host_guard::AllowedHosts::for_sandbox(addr) {
+            Some(allowed) => app = app.layer(axum::middleware::from_fn_with_state(allowed, host_guard::check)),
+            None => tracing::warn!(%addr, "demo mode on a non-loopback address: Host names are not checked"),
+        }
+    }
     if let Some(observer) = config.observer.clone() {
         app = app.layer(axum::middleware::from_fn_with_state(observer, observe::record));
     }

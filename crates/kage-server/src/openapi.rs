@@ -30,6 +30,10 @@ pub fn document(server_url: &str) -> Value {
             responses.insert("415".into(), error("body is not application/json"));
             responses.insert("422".into(), error("well-formed JSON with wrong or unknown fields or values"));
         }
+        responses.insert(
+            "421".into(),
+            error("`misdirected_request`: in demo mode on a loopback address, the Host is not that address or localhost with its port"),
+        );
         for answer in route.errors {
             add_answer(&mut responses, answer.status, answer.description, answer.retry_after);
         }

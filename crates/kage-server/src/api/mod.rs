@@ -222,7 +222,7 @@ pub static ROUTES: &[Route] = &[
         summary: "The signed-in player's events as Server-Sent Events",
         request: None,
         response: (200, None),
-        errors: &[],
+        errors: &[answer(429, "`too_many_streams`: the player already has 16 event streams open")],
         idempotent: false,
         mount: || get(events::stream),
     },

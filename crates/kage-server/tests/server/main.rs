@@ -6,6 +6,7 @@ mod auth_order;
 mod bad_input;
 mod events;
 mod files;
+mod host_guard;
 mod idempotency;
 mod openapi;
 mod password_work;
