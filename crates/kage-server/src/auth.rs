@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::tokens::{Audience, TokenRejection};
 
 pub const SESSION_COOKIE: &str = "__session";
@@ -100,6 +101,8 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 pub struct ViewerJson<T> {
     pub viewer: Viewer,
     pub body: T,
+    /// What the request asks for (method, path, body without `viewer_id`): see [`idempotency::fingerprint`].
+    pub fingerprint: String,
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ViewerJson<T> {
@@ -108,13 +111,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ViewerJson<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = request.into_parts();
         let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
         let mut object = read_json_object(Request::from_parts(parts, body), state).await?;
         match object.remove(VIEWER_ID) {
             None => {}
             Some(Value::String(asserted)) => viewer.guard(&asserted)?,
             Some(_) => return Err(ApiError::unprocessable("invalid_body", "viewer_id must be a string")),
         }
-        Ok(Self { viewer, body: from_object(object)? })
+        let fingerprint = idempotency::fingerprint(&method, &path, &object);
+        Ok(Self { viewer, body: from_object(object)?, fingerprint })
     }
 }
 

@@ -39,6 +39,12 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("too many sign-ups from this address; try again in {retry_after_secs} s")]
     TooManySignUps { retry_after_secs: u64 },
+    #[error("at most {limit} event streams may be open per player; close one first")]
+    TooManyStreams { limit: usize },
+    #[error("this sandbox server answers only to {expected}")]
+    MisdirectedRequest { expected: String },
+    #[error("the server is busy; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -73,7 +79,11 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } | Self::TooManyStreams { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::MisdirectedRequest { .. } => StatusCode::MISDIRECTED_REQUEST,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,8 +102,19 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::TooManySignUps { .. } => "too_many_sign_ups",
+            Self::TooManyStreams { .. } => "too_many_streams",
+            Self::MisdirectedRequest { .. } => "misdirected_request",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal",
         }
+    }
+}
+
+impl ApiError {
+    /// The wire form, `{"error": code, "message": text}`; also what an idempotent action remembers.
+    pub fn body_json(&self) -> String {
+        let body = ErrorBody { error: self.code(), message: self.to_string() };
+        serde_json::to_string(&body).expect("an error body serialises")
     }
 }
 
@@ -109,8 +130,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "internal error");
         }
         let status = self.status();
-        let body = ErrorBody { error: self.code(), message: self.to_string() };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = (status, [(header::CONTENT_TYPE, "application/json")], self.body_json()).into_response();
         let headers = response.headers_mut();
         match &self {
             // RFC 6750 section 3: a 401 for a bearer-protected resource names the scheme, and the error when a
@@ -124,7 +144,9 @@ impl IntoResponse for ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            Self::TooManyAttempts { retry_after_secs } | Self::TooManySignUps { retry_after_secs } => {
+            Self::TooManyAttempts { retry_after_secs }
+            | Self::TooManySignUps { retry_after_secs }
+            | Self::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}

@@ -4,7 +4,7 @@
 //! no code path exists by which one player's event could be written into another player's stream.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -36,12 +36,47 @@ impl GameEvent {
 /// Events queued per subscriber before a slow one starts skipping (it then refetches; see `api::events`).
 const PER_PLAYER_BUFFER: usize = 64;
 
+/// Open event streams one player may hold. A window needs one; sixteen is far more windows than a player
+/// opens, and bounds what one stolen token (or a runaway client) can tie up: a task, a channel and a
+/// connection per stream.
+pub const MAX_STREAMS_PER_PLAYER: usize = 16;
+
 #[derive(Default)]
 pub struct EventHub {
     channels: Mutex<HashMap<String, broadcast::Sender<GameEvent>>>,
+    open_streams: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One of a player's stream slots, given back when dropped (when the stream ends, however it ends).
+pub struct StreamSlot {
+    user_id: String,
+    open_streams: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open_streams.lock().expect("stream slots lock");
+        if let Some(count) = open.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl EventHub {
+    /// Takes one of `user_id`'s [`MAX_STREAMS_PER_PLAYER`] stream slots, or `None` if all are in use.
+    pub fn open_stream(&self, user_id: &str) -> Option<StreamSlot> {
+        let mut open = self.open_streams.lock().expect("stream slots lock");
+        let count = open.entry(user_id.to_owned()).or_insert(0);
+        if *count >= MAX_STREAMS_PER_PLAYER {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot { user_id: user_id.to_owned(), open_streams: self.open_streams.clone() })
+    }
+
     pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<GameEvent> {
         let mut channels = self.channels.lock().expect("event hub lock");
         channels.entry(user_id.to_owned()).or_insert_with(|| broadcast::channel(PER_PLAYER_BUFFER).0).subscribe()
@@ -62,6 +97,16 @@ impl EventHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_player_holds_at_most_sixteen_streams_and_a_closed_one_frees_its_slot() {
+        let hub = EventHub::default();
+        let mut slots: Vec<_> = (0..MAX_STREAMS_PER_PLAYER).map(|_| hub.open_stream("a").unwrap()).collect();
+        assert!(hub.open_stream("a").is_none());
+        assert!(hub.open_stream("b").is_some(), "another player has slots of their own");
+        slots.pop();
+        assert!(hub.open_stream("a").is_some());
+    }
 
     #[tokio::test]
     async fn a_players_events_reach_only_that_players_subscribers() {

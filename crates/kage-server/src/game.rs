@@ -1,11 +1,15 @@
 //! The game itself: players' profiles and the actions that change them, on the database.
 //!
 //! Every change bumps `version` and `updated_at` in the same statement, so a client can always tell which
-//! of two profiles it holds is newer. All writes go through the single writer connection (see `db`), which
-//! makes each action's check-then-write atomic.
+//! of two profiles it holds is newer. The actions run on a connection the caller holds in a transaction on
+//! the single writer (see `db` and `idempotency`), which makes each action's check-then-write atomic, and
+//! lets the caller record the action's idempotency key in the same transaction. An action that fails with
+//! an [`ApiError`] has written nothing before failing.
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+
+use sqlx::SqliteConnection;
 
 use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
@@ -117,7 +121,7 @@ pub async fn user_id_by_name(db: &Database, username: &str) -> Result<Option<Str
     Ok(row.map(|(id,)| id))
 }
 
-pub async fn train(db: &Database, user_id: &str, stat: Stat) -> Result<Profile, ApiError> {
+pub async fn train(conn: &mut SqliteConnection, user_id: &str, stat: Stat) -> Result<Profile, ApiError> {
     // A comparison is 0 or 1 in SQLite, so exactly the trained stat gains a point.
     sqlx::query_as::<_, Profile>(concat!(
         "UPDATE users SET xp = xp + ?1, level = 1 + (xp + ?1) / ?2,
@@ -131,22 +135,21 @@ pub async fn train(db: &Database, user_id: &str, stat: Stat) -> Result<Profile, 
     .bind(stat.column())
     .bind(now_rfc3339())
     .bind(user_id)
-    .fetch_optional(&db.writer)
+    .fetch_optional(conn)
     .await?
     .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))
 }
 
-pub async fn travel(db: &Database, user_id: &str, village: &str) -> Result<Profile, ApiError> {
+pub async fn travel(conn: &mut SqliteConnection, user_id: &str, village: &str) -> Result<Profile, ApiError> {
     let Some(village) = VILLAGES.iter().find(|v| v.eq_ignore_ascii_case(village)) else {
         return Err(ApiError::unprocessable(
             "unknown_village",
             format!("there is no village {village:?}; choose one of {}", VILLAGES.join(", ")),
         ));
     };
-    let mut tx = db.writer.begin().await?;
     let (current, ryo): (String, i64) = sqlx::query_as("SELECT village, ryo FROM users WHERE id = ?")
         .bind(user_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))?;
     if current == *village {
@@ -167,9 +170,8 @@ pub async fn travel(db: &Database, user_id: &str, village: &str) -> Result<Profi
     .bind(TRAVEL_COST)
     .bind(now_rfc3339())
     .bind(user_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(conn)
     .await?;
-    tx.commit().await?;
     Ok(profile)
 }
 
@@ -179,18 +181,17 @@ pub struct Transfer {
     pub recipient_version: i64,
 }
 
-/// Moves `amount` ryo from `from_id` to the player named `to`, both rows in one transaction: the debit only
-/// happens if the balance covers it, and the credit only together with the debit.
-pub async fn transfer(db: &Database, from_id: &str, to: &str, amount: i64) -> Result<Transfer, ApiError> {
+/// Moves `amount` ryo from `from_id` to the player named `to`, both rows in the caller's transaction: the
+/// debit only happens if the balance covers it, and the credit only together with the debit.
+pub async fn transfer(conn: &mut SqliteConnection, from_id: &str, to: &str, amount: i64) -> Result<Transfer, ApiError> {
     if !(1..=MAX_TRANSFER).contains(&amount) {
         return Err(ApiError::unprocessable(
             "invalid_amount",
             format!("amount must be a whole number of ryo from 1 to {MAX_TRANSFER}"),
         ));
     }
-    let mut tx = db.writer.begin().await?;
     let recipient: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE username = ?").bind(to).fetch_optional(&mut *tx).await?;
+        sqlx::query_as("SELECT id FROM users WHERE username = ?").bind(to).fetch_optional(&mut *conn).await?;
     let Some((recipient_id,)) = recipient else {
         return Err(ApiError::NotFound(format!("there is no player named {to:?}")));
     };
@@ -206,7 +207,7 @@ pub async fn transfer(db: &Database, from_id: &str, to: &str, amount: i64) -> Re
     .bind(amount)
     .bind(&now)
     .bind(from_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(sender) = sender else {
         return Err(ApiError::conflict("insufficient_ryo", format!("you have fewer than {amount} ryo")));
@@ -217,8 +218,7 @@ pub async fn transfer(db: &Database, from_id: &str, to: &str, amount: i64) -> Re
     .bind(amount)
     .bind(&now)
     .bind(&recipient_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(conn)
     .await?;
-    tx.commit().await?;
     Ok(Transfer { sender, recipient_id, recipient_version })
 }

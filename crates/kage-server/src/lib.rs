@@ -4,10 +4,12 @@
 //! thin command line over [`start`]. Module map, from the wire inwards:
 //! - [`api`]: the route table, the one place routes are declared.
 //! - [`auth`]: the `Viewer` extractor: header-first authentication, fail-closed marker, viewer guard.
+//! - [`host_guard`], [`client_addr`]: which Host a sandbox answers to; which client address a request counts for.
 //! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
 //! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
 //!   answers, revocation visible on the next request.
-//! - [`game`], [`events`]: profiles, actions, and per-player event channels.
+//! - [`game`], [`idempotency`], [`events`]: profiles, actions (each at most once per idempotency key), and
+//!   per-player event channels.
 //! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
@@ -18,6 +20,8 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod game;
+pub mod host_guard;
+pub mod idempotency;
 pub mod keys;
 pub mod observe;
 pub mod openapi;
@@ -42,7 +46,7 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
-use crate::passwords::Passwords;
+use crate::passwords::{PasswordWorkLimits, Passwords};
 use crate::sessions::SessionStore;
 use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::tokens::TokenService;
@@ -55,6 +59,8 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The `iss` of every token. Defaults to `http://<listen address>`; set it to the public URL behind a proxy.
     pub issuer: Option<String>,
+    /// Create the demo players; on a loopback address, also answer only Host names of that address
+    /// (`host_guard`: the sandbox's DNS-rebinding defence).
     pub demo: bool,
     pub rotate_signing_key: bool,
     pub access_ttl: Duration,
@@ -63,6 +69,8 @@ pub struct Config {
     /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
     pub refresh_grace: Duration,
     pub throttle: ThrottlePolicy,
+    /// How many argon2 hashes run at once, and how many callers may wait for one (more get 503).
+    pub password_work: PasswordWorkLimits,
     /// Take the client's address from the last `X-Forwarded-For` entry instead of the TCP peer. Only behind a
     /// reverse proxy that sets it: otherwise any client could pick its own address (see `client_addr`).
     pub trust_forwarded_for: bool,
@@ -83,6 +91,7 @@ impl Config {
             browser_ttl: Duration::from_secs(12 * 3600),
             refresh_grace: Duration::from_secs(30),
             throttle: ThrottlePolicy::default(),
+            password_work: PasswordWorkLimits::default(),
             trust_forwarded_for: false,
             observer: None,
         }
@@ -165,7 +174,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => private_database_url(&config.data_dir)?,
     };
     let db = Database::open(&database_url).await?;
-    let passwords = Passwords::default();
+    let passwords = Passwords::new(config.password_work);
     if config.demo {
         demo::seed(&db, &passwords).await.map_err(StartError::Demo)?;
     }
@@ -186,6 +195,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown: shutdown_rx.clone(),
     }));
     let mut app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    if config.demo {
+        match host_guard::AllowedHosts::for_sandbox(addr) {
+            Some(allowed) => app = app.layer(axum::middleware::from_fn_with_state(allowed, host_guard::check)),
+            None => tracing::warn!(%addr, "demo mode on a non-loopback address: Host names are not checked"),
+        }
+    }
     if let Some(observer) = config.observer.clone() {
         app = app.layer(axum::middleware::from_fn_with_state(observer, observe::record));
     }

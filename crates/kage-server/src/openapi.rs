@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{Access, ROUTES};
 use crate::auth::{AUTH_REQUIRED_HEADER, BODY_LIMIT, SESSION_COOKIE};
 use crate::game::{MAX_TRANSFER, VILLAGES};
+use crate::idempotency::KEY_MAX;
 
 pub fn document(server_url: &str) -> Value {
     let mut paths = Map::new();
@@ -29,6 +30,10 @@ pub fn document(server_url: &str) -> Value {
             responses.insert("415".into(), error("body is not application/json"));
             responses.insert("422".into(), error("well-formed JSON with wrong or unknown fields or values"));
         }
+        responses.insert(
+            "421".into(),
+            error("`misdirected_request`: in demo mode on a loopback address, the Host is not that address or localhost with its port"),
+        );
         for answer in route.errors {
             add_answer(&mut responses, answer.status, answer.description, answer.retry_after);
         }
@@ -47,6 +52,9 @@ pub fn document(server_url: &str) -> Value {
                  "description": "Fail-closed marker: with no Authorization header the request is unauthenticated even if a cookie is present."}
             ]);
         }
+        if route.idempotent {
+            add_idempotency(&mut operation, &mut responses, status);
+        }
         if let Some(name) = route.request {
             operation["requestBody"] = json!({
                 "required": false,
@@ -64,6 +72,23 @@ pub fn document(server_url: &str) -> Value {
         "paths": paths,
         "components": {"securitySchemes": security_schemes(), "schemas": schemas()},
     })
+}
+
+/// The `Idempotency-Key` header, its two refusals, and the replay marker on the success answer.
+fn add_idempotency(operation: &mut Value, responses: &mut Map<String, Value>, success: u16) {
+    let parameter = json!({"name": "Idempotency-Key", "in": "header", "required": false,
+        "schema": {"type": "string", "pattern": format!("^[!-~]{{1,{KEY_MAX}}}$")},
+        "description": "Makes the action happen at most once: the same key from the same player within 24 h gets the first answer again and does nothing."});
+    match operation["parameters"].as_array_mut() {
+        Some(parameters) => parameters.push(parameter),
+        None => operation["parameters"] = json!([parameter]),
+    }
+    add_answer(responses, 400, "`invalid_idempotency_key`: not 1 to 64 visible ASCII characters", false);
+    add_answer(responses, 422, "`idempotency_key_reused`: the key was used for a different request", false);
+    if let Some(answer) = responses.get_mut(&success.to_string()) {
+        answer["headers"] = json!({"Idempotent-Replayed": {"schema": {"const": "true"},
+            "description": "present when this is the remembered answer to an earlier request with the same key"}});
+    }
 }
 
 /// Adds an error answer, or extends the description of one already listed for that status.

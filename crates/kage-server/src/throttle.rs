@@ -75,6 +75,16 @@ pub struct SignInAttempt<'a> {
 }
 
 impl SignInAttempt<'_> {
+    /// No password was checked after all (the server was busy): the attempt is not counted.
+    pub fn not_checked(self) {
+        let mut windows = self.throttle.windows.lock().expect("throttle lock");
+        for key in [&self.account, &self.address] {
+            if let Some(window) = windows.get_mut(key) {
+                window.count = window.count.saturating_sub(1);
+            }
+        }
+    }
+
     pub fn succeeded(self) {
         let mut windows = self.throttle.windows.lock().expect("throttle lock");
         windows.remove(&self.account);
@@ -183,6 +193,14 @@ mod tests {
         throttle.sign_in_attempt("alt", HOME).unwrap().succeeded();
         drop(throttle.sign_in_attempt("other", HOME).unwrap());
         assert!(throttle.sign_in_attempt("another", HOME).is_err(), "two failures and one more fill the address");
+    }
+
+    #[test]
+    fn an_attempt_never_checked_is_given_back() {
+        let throttle = Throttle::new(policy(1, 1, Duration::from_secs(60)));
+        throttle.sign_in_attempt("main", HOME).unwrap().not_checked();
+        drop(throttle.sign_in_attempt("main", HOME).unwrap());
+        assert!(throttle.sign_in_attempt("main", HOME).is_err());
     }
 
     #[test]

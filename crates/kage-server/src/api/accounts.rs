@@ -106,11 +106,17 @@ async fn check_password(
     let attempt = state.throttle.sign_in_attempt(&request.username, address)?;
     let stored = game::credentials(&state.db, &request.username).await?;
     let user_id = stored.as_ref().map(|c| c.user_id.clone());
-    if state.passwords.verify(request.password, stored.map(|c| c.password_hash)).await? {
-        attempt.succeeded();
-        Ok(user_id.expect("a verified password belongs to a known user"))
-    } else {
-        Err(ApiError::WrongCredentials)
+    match state.passwords.verify(request.password, stored.map(|c| c.password_hash)).await {
+        Ok(true) => {
+            attempt.succeeded();
+            Ok(user_id.expect("a verified password belongs to a known user"))
+        }
+        Ok(false) => Err(ApiError::WrongCredentials),
+        Err(busy @ ApiError::Busy { .. }) => {
+            attempt.not_checked();
+            Err(busy)
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The stream subscribes to the hub by the verified token's subject (so it can only ever carry that player's
 //! events) and ends as soon as the token's session is revoked, the client goes away, or the server shuts
-//! down. It opens with a `ready` event, so a client knows from when on it will miss nothing.
+//! down. It opens with a `ready` event, so a client knows from when on it will miss nothing. A player may hold
+//! at most [`MAX_STREAMS_PER_PLAYER`] streams at once; one more is a 429.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -18,19 +19,24 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::AppState;
 use crate::auth::Viewer;
+use crate::error::ApiError;
+use crate::events::{MAX_STREAMS_PER_PLAYER, StreamSlot};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub async fn stream(
     State(state): State<AppState>,
     viewer: Viewer,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let slot =
+        state.events.open_stream(&viewer.user_id).ok_or(ApiError::TooManyStreams { limit: MAX_STREAMS_PER_PLAYER })?;
     let (tx, rx) = mpsc::channel::<Event>(16);
-    tokio::spawn(forward(state, viewer, tx));
-    Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    tokio::spawn(forward(state, viewer, tx, slot));
+    Ok(Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
-async fn forward(state: AppState, viewer: Viewer, tx: mpsc::Sender<Event>) {
+/// Runs for as long as the stream is open; `_slot` is given back when it returns.
+async fn forward(state: AppState, viewer: Viewer, tx: mpsc::Sender<Event>, _slot: StreamSlot) {
     let mut events = state.events.subscribe(&viewer.user_id);
     let mut revocations = state.sessions.revocations();
     let mut shutdown = state.shutdown.clone();

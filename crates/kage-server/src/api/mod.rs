@@ -40,6 +40,11 @@ const fn retry_later(status: u16, description: &'static str) -> Answer {
     Answer { status, description, retry_after: true }
 }
 
+const SIGN_IN_THROTTLED: Answer =
+    retry_later(429, "`too_many_attempts`: too many failed sign-ins for this username, or at all, from this address");
+/// Routes that hash or check a password can be turned away while that work is at its bound (`passwords`).
+const BUSY: Answer = retry_later(503, "`busy`: too much password work in progress");
+
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
@@ -51,6 +56,8 @@ pub struct Route {
     pub response: (u16, Option<&'static str>),
     /// Route-specific error answers.
     pub errors: &'static [Answer],
+    /// Takes an `Idempotency-Key` header (see `idempotency`).
+    pub idempotent: bool,
     mount: fn() -> MethodRouter<AppState>,
 }
 
@@ -63,6 +70,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, Some("Health")),
         errors: &[],
+        idempotent: false,
         mount: || get(meta::healthz),
     },
     Route {
@@ -73,6 +81,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, Some("Jwks")),
         errors: &[],
+        idempotent: false,
         mount: || get(meta::jwks),
     },
     Route {
@@ -83,6 +92,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, None),
         errors: &[],
+        idempotent: false,
         mount: || get(meta::openapi),
     },
     Route {
@@ -95,7 +105,9 @@ pub static ROUTES: &[Route] = &[
         errors: &[
             answer(409, "`username_taken`"),
             retry_later(429, "`too_many_sign_ups`: too many sign-ups from this address"),
+            BUSY,
         ],
+        idempotent: false,
         mount: || post(accounts::sign_up),
     },
     Route {
@@ -105,13 +117,8 @@ pub static ROUTES: &[Route] = &[
         summary: "Sign in: start a session, get an access token and a refresh token",
         request: Some("UsernamePassword"),
         response: (201, Some("SessionGrant")),
-        errors: &[
-            answer(401, "`wrong_credentials`"),
-            retry_later(
-                429,
-                "`too_many_attempts`: too many failed sign-ins for this username from this address, or from this address",
-            ),
-        ],
+        errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
+        idempotent: false,
         mount: || post(accounts::sign_in),
     },
     Route {
@@ -125,6 +132,7 @@ pub static ROUTES: &[Route] = &[
             401,
             "`invalid_grant`: unknown, revoked, or spent outside the grace period (which revokes the session)",
         )],
+        idempotent: false,
         mount: || post(accounts::refresh),
     },
     Route {
@@ -135,6 +143,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("RefreshRequest"),
         response: (200, None),
         errors: &[],
+        idempotent: false,
         mount: || post(accounts::revoke),
     },
     Route {
@@ -145,6 +154,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (204, None),
         errors: &[],
+        idempotent: false,
         mount: || delete(accounts::sign_out),
     },
     Route {
@@ -154,13 +164,8 @@ pub static ROUTES: &[Route] = &[
         summary: "Web sign-in: sets the shared __session cookie (last sign-in wins, as in a browser)",
         request: Some("UsernamePassword"),
         response: (201, Some("BrowserSession")),
-        errors: &[
-            answer(401, "`wrong_credentials`"),
-            retry_later(
-                429,
-                "`too_many_attempts`: too many failed sign-ins for this username from this address, or from this address",
-            ),
-        ],
+        errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
+        idempotent: false,
         mount: || post(accounts::browser_sign_in),
     },
     Route {
@@ -171,6 +176,7 @@ pub static ROUTES: &[Route] = &[
         request: None,
         response: (200, Some("Profile")),
         errors: &[answer(404, "`not_found`: the player no longer exists")],
+        idempotent: false,
         mount: || get(viewer::profile),
     },
     Route {
@@ -181,6 +187,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("TrainRequest"),
         response: (200, Some("Profile")),
         errors: &[answer(404, "`not_found`: the player no longer exists")],
+        idempotent: true,
         mount: || post(viewer::train),
     },
     Route {
@@ -194,6 +201,7 @@ pub static ROUTES: &[Route] = &[
             answer(404, "`not_found`: the player no longer exists"),
             answer(409, "`already_there`, `insufficient_ryo`"),
         ],
+        idempotent: true,
         mount: || post(viewer::travel),
     },
     Route {
@@ -204,6 +212,7 @@ pub static ROUTES: &[Route] = &[
         request: Some("TransferRequest"),
         response: (200, Some("Profile")),
         errors: &[answer(404, "`not_found`: no player of that name"), answer(409, "`insufficient_ryo`")],
+        idempotent: true,
         mount: || post(viewer::transfer),
     },
     Route {
@@ -213,7 +222,8 @@ pub static ROUTES: &[Route] = &[
         summary: "The signed-in player's events as Server-Sent Events",
         request: None,
         response: (200, None),
-        errors: &[],
+        errors: &[answer(429, "`too_many_streams`: the player already has 16 event streams open")],
+        idempotent: false,
         mount: || get(events::stream),
     },
 ];

@@ -1,15 +1,19 @@
 //! The signed-in player's own profile and the actions that change it. Each takes the [`Viewer`], whose
-//! extractor has already applied the viewer guard.
+//! extractor has already applied the viewer guard. Actions run through [`idempotency`]: with an
+//! `Idempotency-Key`, a retried action answers as the first time and does nothing again.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Viewer, ViewerJson};
 use crate::error::ApiError;
 use crate::events::GameEvent;
-use crate::game::{self, Profile, Stat};
+use crate::game::{self, Profile, Stat, Transfer};
+use crate::idempotency::{self, Claim, IdempotencyKey, Pending};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,31 +43,68 @@ fn changed(state: &AppState, profile: &Profile) {
     state.events.publish(GameEvent::ProfileChanged { user_id: profile.id.clone(), version: profile.version });
 }
 
+/// The action to run, or the remembered answer to give instead.
+async fn begin<T>(state: &AppState, headers: &HeaderMap, request: &ViewerJson<T>) -> Result<Begun, ApiError> {
+    let key = IdempotencyKey::from_headers(headers)?;
+    Ok(match idempotency::claim(&state.db, &request.viewer.user_id, key, &request.fingerprint).await? {
+        Claim::Replay(answer) => Begun::Replayed(answer.into_response()),
+        Claim::Run(pending) => Begun::Run(pending),
+    })
+}
+
+/// A training's or travel's answer is the new profile.
+fn the_profile(profile: &Profile) -> &Profile {
+    profile
+}
+
+enum Begun {
+    Replayed(Response),
+    Run(Pending),
+}
+
 pub async fn train(
     State(state): State<AppState>,
+    headers: HeaderMap,
     request: ViewerJson<TrainRequest>,
-) -> Result<Json<Profile>, ApiError> {
-    let profile = game::train(&state.db, &request.viewer.user_id, request.body.stat).await?;
+) -> Result<Response, ApiError> {
+    let mut pending = match begin(&state, &headers, &request).await? {
+        Begun::Replayed(answer) => return Ok(answer),
+        Begun::Run(pending) => pending,
+    };
+    let result = game::train(pending.connection(), &request.viewer.user_id, request.body.stat).await;
+    let profile = pending.finish(result, StatusCode::OK, the_profile).await?;
     changed(&state, &profile);
-    Ok(Json(profile))
+    Ok(Json(profile).into_response())
 }
 
 pub async fn travel(
     State(state): State<AppState>,
+    headers: HeaderMap,
     request: ViewerJson<TravelRequest>,
-) -> Result<Json<Profile>, ApiError> {
-    let profile = game::travel(&state.db, &request.viewer.user_id, &request.body.village).await?;
+) -> Result<Response, ApiError> {
+    let mut pending = match begin(&state, &headers, &request).await? {
+        Begun::Replayed(answer) => return Ok(answer),
+        Begun::Run(pending) => pending,
+    };
+    let result = game::travel(pending.connection(), &request.viewer.user_id, &request.body.village).await;
+    let profile = pending.finish(result, StatusCode::OK, the_profile).await?;
     changed(&state, &profile);
-    Ok(Json(profile))
+    Ok(Json(profile).into_response())
 }
 
 /// Sends ryo to another player; answers with the sender's updated profile.
 pub async fn transfer(
     State(state): State<AppState>,
+    headers: HeaderMap,
     request: ViewerJson<TransferRequest>,
-) -> Result<Json<Profile>, ApiError> {
-    let ViewerJson { viewer, body } = request;
-    let done = game::transfer(&state.db, &viewer.user_id, &body.to, body.amount).await?;
+) -> Result<Response, ApiError> {
+    let mut pending = match begin(&state, &headers, &request).await? {
+        Begun::Replayed(answer) => return Ok(answer),
+        Begun::Run(pending) => pending,
+    };
+    let ViewerJson { viewer, body, .. } = request;
+    let result = game::transfer(pending.connection(), &viewer.user_id, &body.to, body.amount).await;
+    let done = pending.finish(result, StatusCode::OK, |done: &Transfer| &done.sender).await?;
     changed(&state, &done.sender);
     state.events.publish(GameEvent::TransferReceived {
         user_id: done.recipient_id.clone(),
@@ -72,5 +113,5 @@ pub async fn transfer(
         version: done.recipient_version,
     });
     state.events.publish(GameEvent::ProfileChanged { user_id: done.recipient_id, version: done.recipient_version });
-    Ok(Json(done.sender))
+    Ok(Json(done.sender).into_response())
 }

@@ -123,3 +123,29 @@ async fn revoking_by_refresh_token_ends_the_stream() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(stream.next_within(Duration::from_secs(5)).await, Some(None), "stream ends at revocation");
 }
+
+#[tokio::test]
+async fn a_player_may_hold_sixteen_streams_and_one_more_is_429() {
+    let server = TestServer::start().await;
+    let main = server.main().await;
+    let mut streams = Vec::new();
+    for _ in 0..16 {
+        streams.push(EventStream::open(&server, &main).await);
+    }
+    let refused = server.get_as("/v1/events", &main.access_token).await;
+    crate::support::expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_streams").await;
+    // The limit is per player: alt is not affected.
+    let alt = server.alt().await;
+    EventStream::open(&server, &alt).await;
+    // Closing a stream gives its slot back (the server notices the closed connection).
+    streams.pop();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = server.get_as("/v1/events", &main.access_token).await;
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the closed stream's slot was never given back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

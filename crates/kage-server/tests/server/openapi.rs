@@ -51,6 +51,21 @@ async fn openapi_lists_each_routes_own_error_answers() {
             );
         }
     }
+    for route in ROUTES {
+        let operation = &document["paths"][route.path][route.method.as_str().to_lowercase()];
+        let takes_key = operation["parameters"]
+            .as_array()
+            .is_some_and(|parameters| parameters.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"));
+        assert_eq!(takes_key, route.idempotent, "Idempotency-Key on {} {}", route.method, route.path);
+        if route.idempotent {
+            let responses = &operation["responses"];
+            assert!(responses["400"]["description"].as_str().unwrap().contains("invalid_idempotency_key"));
+            assert!(responses["422"]["description"].as_str().unwrap().contains("idempotency_key_reused"));
+            assert!(responses["200"]["headers"]["Idempotent-Replayed"].is_object());
+        }
+    }
+    let idempotent: Vec<&str> = ROUTES.iter().filter(|r| r.idempotent).map(|r| r.path).collect();
+    assert_eq!(idempotent, ["/v1/viewer/train", "/v1/viewer/travel", "/v1/transfers"]);
     let sign_in = &document["paths"]["/v1/sessions"]["post"]["responses"];
     assert!(sign_in["429"]["headers"]["Retry-After"].is_object(), "{sign_in}");
 }
