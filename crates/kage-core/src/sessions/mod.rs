@@ -231,7 +231,7 @@ impl Sessions {
             state.attempts
         };
         let _flight = slot.refreshing.lock().await;
-        {
+        let (generation, known_refresh) = {
             let state = slot.state();
             if let Some(access) = state.usable_access() {
                 return Ok(access);
@@ -245,8 +245,10 @@ impl Sessions {
             {
                 return Err(failure.clone());
             }
-        }
-        self.refresh(account, &slot).await
+            // Read under the same lock as the status: a sign-out right after makes this refresh superseded.
+            (state.generation, state.refresh.clone())
+        };
+        self.refresh(account, &slot, generation, known_refresh).await
     }
 
     /// Marks `failed` as no longer accepted (the server said `invalid_token`), so the next call refreshes.
@@ -323,11 +325,13 @@ impl Sessions {
         deleted
     }
 
-    async fn refresh(&self, account: &AccountKey, slot: &Arc<Slot>) -> Result<AccessToken, TokenError> {
-        let (generation, known_refresh) = {
-            let state = slot.state();
-            (state.generation, state.refresh.clone())
-        };
+    async fn refresh(
+        &self,
+        account: &AccountKey,
+        slot: &Arc<Slot>,
+        generation: u64,
+        known_refresh: Option<SecretString>,
+    ) -> Result<AccessToken, TokenError> {
         let refresh_token = match known_refresh {
             Some(token) => token,
             None => match self.keychain.run(slot, account, |vault, account, _| vault.read(account)).await {

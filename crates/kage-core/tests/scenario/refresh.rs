@@ -8,8 +8,14 @@ use kage_core::vault::CredentialStore;
 use crate::support::{Harness, window};
 
 /// Access tokens live 11 s on this server; the client renews 10 s early, so after ~1 s every token is due.
+/// Access tokens that need a refresh after a second, and no refresh grace period, so a client that kept a spent
+/// refresh token is caught by reuse detection at once.
 async fn short_lived_tokens() -> Harness {
-    Harness::start_with(|config| config.access_ttl = Duration::from_secs(11), Default::default()).await
+    let configure = |config: &mut kage_server::Config| {
+        config.access_ttl = Duration::from_secs(11);
+        config.refresh_grace = Duration::ZERO;
+    };
+    Harness::start_with(configure, Default::default()).await
 }
 
 #[tokio::test]
