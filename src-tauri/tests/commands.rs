@@ -180,3 +180,19 @@ async fn forgetting_an_account_signs_it_out_and_frees_its_windows_only() {
     }
     assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["username"], "alt");
 }
+
+/// Account windows talk to Rust through commands and their own ipc Channels only. Tauri's event system is
+/// global (every window can hear every `emit`), so an account page may not even listen: the capability does not
+/// grant `core:event:*` (I7).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_window_cannot_listen_to_global_events() {
+    let app = TestApp::start().await;
+    let window = app.window("acct-1");
+    for event in ["store://change", "kage://anything"] {
+        let args = json!({"event": event, "target": {"kind": "Any"}, "handler": 7});
+        let error = invoke(&window, "plugin:event|listen", args).unwrap_err();
+        assert!(error.as_str().is_some_and(|e| e.contains("not allowed")), "{event}: {error}");
+    }
+    let error = invoke(&window, "plugin:event|emit", json!({"event": "kage://anything", "payload": 1})).unwrap_err();
+    assert!(error.as_str().is_some_and(|e| e.contains("not allowed")), "{error}");
+}
