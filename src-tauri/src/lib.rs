@@ -1,8 +1,9 @@
 //! kage-app: the desktop shell. Thin on purpose: it adapts Tauri windows to kage-core's window labels, turns
-//! core errors into sentences, and keeps the roster and window layout. Everything about accounts, tokens and
-//! caches lives in kage-core; the page (ui/) only renders.
+//! core errors into sentences, and keeps the roster and window layout (in crash-safe files, see `durable.rs`).
+//! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
 pub mod commands;
+pub mod durable;
 pub mod error;
 pub mod roster;
 pub mod sink;
@@ -39,6 +40,7 @@ pub fn run() {
                 .level_for("sqlx", log::LevelFilter::Warn)
                 .build(),
         )
+        // settings.json only (the configured server); saved accounts and the layout are `roster.rs`'s.
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(commands::handler())
@@ -65,8 +67,10 @@ pub fn run() {
             if let WindowEvent::CloseRequested { .. } = event {
                 let app = window.app_handle();
                 // Closing the last window quits: its place in the layout is kept for the next start.
-                if app.webview_windows().len() > 1 {
-                    roster::remove_from_layout(app, window.label());
+                if app.webview_windows().len() > 1
+                    && let Err(error) = app.state::<AppState>().roster.remove_from_layout(window.label())
+                {
+                    log::warn!("closing {}: {error}", window.label());
                 }
             }
             if let WindowEvent::Destroyed = event {

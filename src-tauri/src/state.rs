@@ -1,5 +1,5 @@
-//! What the shell holds: the core, which server it talks to (the embedded sandbox or a configured one), and
-//! whether the system keychain is there.
+//! What the shell holds: the core, which server it talks to (the embedded sandbox or a configured one),
+//! whether the system keychain is there, and the saved accounts.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,9 @@ use kage_core::{Core, CoreConfig, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
 
+use crate::durable;
 use crate::error::CommandError;
+use crate::roster::Roster;
 
 /// Where Kage's game server is, and whether it is ours.
 pub enum Server {
@@ -32,6 +34,8 @@ pub struct AppState {
     pub origin: ServerOrigin,
     pub server: Server,
     pub keychain: KeychainNote,
+    /// Saved accounts and window layout; the lock every change to them goes through.
+    pub roster: Roster,
     /// Actions running per window, so a double click sends once.
     running: Mutex<HashSet<(WindowLabel, &'static str)>>,
 }
@@ -70,6 +74,10 @@ impl StartOptions {
 
 impl AppState {
     pub async fn start(options: StartOptions) -> Result<Self, StartError> {
+        // Saved accounts, the sandbox's database and the caches live here: this user's eyes only.
+        if let Err(error) = durable::private_dir(&options.data_dir) {
+            log::warn!("could not make {} private: {error}", options.data_dir.display());
+        }
         let (origin, server) = match &options.server_url {
             Some(url) => (ServerOrigin::parse(url)?, Server::Remote),
             None => {
@@ -84,7 +92,8 @@ impl AppState {
         let mut config = CoreConfig::new(options.data_dir.join("cache"));
         config.live = options.live;
         let core = Core::new(config, vault);
-        Ok(Self { core, origin, server, keychain, running: Mutex::default() })
+        let roster = Roster::open(&options.data_dir);
+        Ok(Self { core, origin, server, keychain, roster, running: Mutex::default() })
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -120,6 +129,9 @@ fn open_keychain() -> (Arc<dyn CredentialStore>, KeychainNote) {
 }
 
 async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartError> {
+    if let Err(error) = durable::private_dir(dir) {
+        log::warn!("could not make {} private: {error}", dir.display());
+    }
     let saved_port = std::fs::read_to_string(dir.join(SANDBOX_PORT_FILE)).ok().and_then(|p| p.trim().parse().ok());
     let mut config = kage_server::Config::new(dir);
     config.demo = true;
@@ -136,6 +148,8 @@ async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartEr
         }
         Err(error) => return Err(error),
     };
-    let _ = std::fs::write(dir.join(SANDBOX_PORT_FILE), server.addr.port().to_string());
+    if let Err(error) = durable::write_atomic(&dir.join(SANDBOX_PORT_FILE), server.addr.port().to_string().as_bytes()) {
+        log::warn!("could not remember the sandbox port: {error}");
+    }
     Ok(server)
 }

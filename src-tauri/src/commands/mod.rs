@@ -5,9 +5,9 @@
 use kage_core::model::Profile;
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, WebviewWindow};
+use tauri::{Runtime, WebviewWindow};
 
-use crate::roster::{self, RosterEntry};
+use crate::roster::RosterEntry;
 use crate::state::AppState;
 use crate::windows::label_of;
 
@@ -61,12 +61,11 @@ fn saved(state: &AppState, entry: RosterEntry) -> SavedAccount {
 
 /// The window's state as the page paints it: from memory and the cache, no network.
 pub(crate) fn window_state_of<R: Runtime>(
-    app: &AppHandle<R>,
     state: &AppState,
     window: &WebviewWindow<R>,
     notice: Option<String>,
 ) -> WindowState {
     let view = state.core.view(&label_of(window));
-    let account = view.account.as_deref().and_then(|id| roster::find(app, id)).map(|entry| saved(state, entry));
+    let account = view.account.as_deref().and_then(|id| state.roster.find(id)).map(|entry| saved(state, entry));
     WindowState { account, status: view.status, profile: view.cached, cached_at: view.cached_at, notice }
 }
