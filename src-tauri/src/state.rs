@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use kage_core::events::LiveConfig;
 use kage_core::vault::{CredentialStore, KeychainStore, MemoryStore};
-use kage_core::{Core, CoreConfig, ServerOrigin, WindowLabel};
+use kage_core::{AccountKey, Core, CoreConfig, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
 
 use crate::durable;
 use crate::error::CommandError;
-use crate::roster::Roster;
+use crate::roster::{Roster, RosterEntry};
 
 /// Where Kage's game server is, and whether it is ours.
 pub enum Server {
@@ -114,6 +114,16 @@ impl AppState {
         let _running = Running::claim(&self.running, (window.clone(), name)).ok_or_else(CommandError::busy)?;
         action.await
     }
+
+    /// The account a saved roster entry names, if Kage may open it on this run: its address must be valid and,
+    /// for a plain-http server, be the one Kage is using now (see [`check_saved_origin`]).
+    pub fn saved_account(&self, entry: &RosterEntry) -> Result<AccountKey, CommandError> {
+        let account = entry
+            .account()
+            .ok_or_else(|| CommandError::invalid("That saved account's server address is not valid."))?;
+        check_saved_origin(account.origin(), &self.origin, self.is_sandbox())?;
+        Ok(account)
+    }
 }
 
 /// A claimed `(window, action)` in [`AppState::once`]'s set; dropping it (also while unwinding from a panic, or
@@ -135,6 +145,30 @@ impl Drop for Running<'_> {
         // Never panic here: this runs during unwinding too, where a second panic aborts the app.
         self.set.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
     }
+}
+
+/// Whether a saved account's refresh credential may be sent to its own server on this run.
+///
+/// Plain http is allowed only to loopback, for the built-in sandbox, and nothing on plain http proves who is
+/// listening. The sandbox keeps its port across runs, but when another program holds that port it starts on a
+/// new one; its saved accounts still name the old address, so opening one would hand its refresh token to that
+/// program. So a plain-http account is opened only when its origin is exactly the server Kage itself runs (or
+/// was configured with) now. HTTPS servers identify themselves with a certificate and are unaffected.
+pub fn check_saved_origin(saved: &ServerOrigin, current: &ServerOrigin, sandbox: bool) -> Result<(), CommandError> {
+    // `ServerOrigin::parse` admits `http://` for loopback hosts only.
+    if saved == current || !saved.as_str().starts_with("http://") {
+        return Ok(());
+    }
+    let message = if sandbox {
+        "This account belongs to the built-in sandbox, which had to move to another port; sign in to it again."
+            .to_owned()
+    } else {
+        format!(
+            "This account belongs to a server on this computer ({saved}) that Kage is not set to use now; Kage will \
+             not send its credential there."
+        )
+    };
+    Err(CommandError::new("server_moved", message))
 }
 
 fn open_keychain() -> (Arc<dyn CredentialStore>, KeychainNote) {
@@ -229,5 +263,31 @@ mod tests {
         });
         assert!(task.await.unwrap_err().is_panic());
         assert_eq!(state.once(&label, "transfer", done()).await, Ok("done"));
+    }
+
+    #[test]
+    fn a_plain_http_account_is_opened_only_on_the_server_kage_runs_now() {
+        let origin = |url: &str| ServerOrigin::parse(url).unwrap();
+        let sandbox_now = origin("http://127.0.0.1:50123");
+
+        // The sandbox kept its port: its accounts open.
+        assert_eq!(check_saved_origin(&sandbox_now, &sandbox_now, true), Ok(()));
+        // The sandbox moved: its old accounts would send their token to whatever holds the old port.
+        for old in ["http://127.0.0.1:48787", "http://localhost:50123", "http://[::1]:48787"] {
+            let refused = check_saved_origin(&origin(old), &sandbox_now, true).unwrap_err();
+            assert_eq!(refused.code, "server_moved", "{old}");
+            assert!(refused.message.contains("sandbox, which had to move to another port"), "{refused}");
+        }
+        // HTTPS servers prove who they are: unaffected, with the sandbox running or a configured server.
+        assert_eq!(check_saved_origin(&origin("https://game.example"), &sandbox_now, true), Ok(()));
+        let configured = origin("https://game.example");
+        assert_eq!(check_saved_origin(&origin("https://other.example"), &configured, false), Ok(()));
+        assert_eq!(check_saved_origin(&configured, &configured, false), Ok(()));
+        // A configured loopback server (a developer's own) is used as configured; a loopback address Kage is not
+        // using now is refused: nothing says who listens there.
+        let local = origin("http://127.0.0.1:8787");
+        assert_eq!(check_saved_origin(&local, &local, false), Ok(()));
+        let refused = check_saved_origin(&origin("http://127.0.0.1:48787"), &configured, false).unwrap_err();
+        assert_eq!(refused.code, "server_moved");
     }
 }

@@ -55,7 +55,9 @@ pub fn open<R: Runtime>(
     Ok(window)
 }
 
-/// Reopens the windows of the last run, each with the account it had (or signed out, never another).
+/// Reopens the windows of the last run, each with the account it had (or signed out, never another). A saved
+/// account Kage may not open on this run (the sandbox moved, see `state::check_saved_origin`) leaves its window
+/// on the sign-in screen.
 pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let state = app.state::<AppState>();
     let mut opened = 0;
@@ -64,7 +66,13 @@ pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             continue;
         }
         let entry = account_id.and_then(|id| state.roster.find(&id));
-        let account = entry.as_ref().and_then(|entry| entry.account().map(|a| (a, entry.username.clone())));
+        let account = entry.as_ref().and_then(|entry| match state.saved_account(entry) {
+            Ok(account) => Some((account, entry.username.clone())),
+            Err(refused) => {
+                log::warn!("{label} reopens signed out: {refused}");
+                None
+            }
+        });
         open(app, Some(label), account.as_ref().map(|(a, name)| (a, name.as_str())))?;
         opened += 1;
     }

@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kage_app::commands;
+use kage_app::roster::RosterEntry;
 use kage_app::state::{AppState, StartOptions};
 use kage_core::vault::{CredentialStore, MemoryStore};
 use serde_json::{Value, json};
@@ -195,4 +196,38 @@ async fn an_account_window_cannot_listen_to_global_events() {
     }
     let error = invoke(&window, "plugin:event|emit", json!({"event": "kage://anything", "payload": 1})).unwrap_err();
     assert!(error.as_str().is_some_and(|e| e.contains("not allowed")), "{error}");
+}
+
+/// The sandbox had to move to another port: an account saved on its old address would send its refresh token to
+/// whatever program holds that port now. It is refused by name, and can still be forgotten.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_sandbox_account_from_an_old_port_is_not_opened() {
+    let app = TestApp::start().await;
+    let state = app.app.state::<AppState>();
+    let current = state.origin.as_str().to_owned();
+    let port: u16 = current.rsplit(':').next().unwrap().parse().unwrap();
+    let old_port = if port == u16::MAX { 1 } else { port + 1 };
+    let old = kage_core::ServerOrigin::parse(&format!("http://127.0.0.1:{old_port}")).unwrap();
+    let entry = RosterEntry::new(&kage_core::AccountKey::new(old, "user-main"), "main");
+    state.roster.save(entry.clone()).unwrap();
+
+    let window = app.window("acct-1");
+    let refused = invoke(&window, "open_saved", json!({"accountId": entry.id})).unwrap_err();
+    assert_eq!(refused["code"], "server_moved", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("sandbox, which had to move"), "{refused}");
+    let state_after = invoke(&window, "window_state", json!({})).unwrap();
+    assert_eq!(state_after["account"], Value::Null, "the window stays on the sign-in screen");
+    let opened = invoke(&window, "open_window", json!({"accountId": entry.id})).unwrap_err();
+    assert_eq!(opened["code"], "server_moved", "{opened}");
+    assert_eq!(app.app.webview_windows().len(), 1, "no window was opened for it");
+
+    // A restart with a window that showed it: the window comes back on the sign-in screen.
+    state.roster.set_layout("acct-5", Some(&entry.id)).unwrap();
+    kage_app::windows::restore(app.app.handle()).unwrap();
+    let restored = app.app.get_webview_window("acct-5").expect("the window is back");
+    assert_eq!(invoke(&restored, "window_state", json!({})).unwrap()["account"], Value::Null);
+    assert!(state.roster.layout().contains(&("acct-5".to_owned(), None)), "{:?}", state.roster.layout());
+
+    let saved = invoke(&window, "forget_account", json!({"accountId": entry.id})).unwrap();
+    assert_eq!(saved, json!([]), "forgetting it still works");
 }

@@ -83,7 +83,8 @@ pub async fn sign_in<R: Runtime>(
     Ok(window_state_of(&state, &window, notice))
 }
 
-/// Switches this window to a saved account; its credential comes from the keychain, no password.
+/// Switches this window to a saved account; its credential comes from the keychain, no password. A saved
+/// account Kage may not open on this run (the sandbox moved) is refused.
 #[tauri::command]
 pub async fn open_saved<R: Runtime>(
     window: WebviewWindow<R>,
@@ -94,8 +95,7 @@ pub async fn open_saved<R: Runtime>(
         .roster
         .find(&account_id)
         .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
-    let account =
-        entry.account().ok_or_else(|| CommandError::invalid("That saved account's server address is not valid."))?;
+    let account = state.saved_account(&entry)?;
     state.core.open(&label_of(&window), &account);
     if let Err(error) = state.roster.set_layout(window.label(), Some(account.id())) {
         log::warn!("window layout: {error}");

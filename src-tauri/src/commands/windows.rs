@@ -6,11 +6,17 @@ use crate::error::CommandError;
 use crate::state::AppState;
 
 /// Opens a new account window, with a saved account or on the sign-in screen; returns its label.
+///
+/// An id not in the roster opens a signed-out window; a saved account Kage may not open on this run (the
+/// sandbox moved) is refused and no window opens.
 #[tauri::command]
 pub async fn open_window<R: Runtime>(app: AppHandle<R>, account_id: Option<String>) -> Result<String, CommandError> {
     let state = app.state::<AppState>();
     let entry = account_id.and_then(|id| state.roster.find(&id));
-    let account = entry.as_ref().and_then(|entry| entry.account().map(|account| (account, entry.username.as_str())));
+    let account = match &entry {
+        Some(entry) => Some((state.saved_account(entry)?, entry.username.as_str())),
+        None => None,
+    };
     let window = crate::windows::open(&app, None, account.as_ref().map(|(a, name)| (a, *name)))
         .map_err(|error| CommandError::new("window", format!("Could not open a window: {error}")))?;
     Ok(window.label().to_owned())
