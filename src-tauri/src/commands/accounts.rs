@@ -1,4 +1,17 @@
 //! Signing in and out, saved accounts.
+//!
+//! Three commands take a saved account's roster id from the page: `open_saved` and `forget_account` here,
+//! `open_window` in `windows.rs`. They are the only commands that act on an account other than through the
+//! calling window's pin, and this is why that is safe:
+//! - the id only picks an entry of this computer's roster: an account the player saved and now chose from the
+//!   list. An id that is not in the roster picks nothing; a page cannot make up an account, a server or a user.
+//! - it is not an identity. Which window a call changes still comes from the window label: `open_saved` re-pins
+//!   the calling window (and only it), `open_window` pins a new window with a new label, `forget_account` only
+//!   signs the chosen account out (the player asked for that) and returns its windows to the sign-in screen.
+//! - it never selects a token for anything else: every later request of a window carries the token of that
+//!   window's own pin (kage-core's `Client`), so no id can make another window's requests carry this account's
+//!   token, or this window's requests carry another's. The credential goes only to the server the entry names,
+//!   and only when Kage may send it there on this run (`AppState::saved_account`).
 
 use kage_core::SecretString;
 use serde::Serialize;
@@ -83,8 +96,8 @@ pub async fn sign_in<R: Runtime>(
     Ok(window_state_of(&state, &window, notice))
 }
 
-/// Switches this window to a saved account; its credential comes from the keychain, no password. A saved
-/// account Kage may not open on this run (the sandbox moved) is refused.
+/// Switches the calling window to a saved account the player picked; its credential comes from the keychain,
+/// no password. Acts on a saved account by id (see the module comment): only the calling window is re-pinned.
 #[tauri::command]
 pub async fn open_saved<R: Runtime>(
     window: WebviewWindow<R>,
@@ -118,8 +131,10 @@ pub async fn sign_out<R: Runtime>(
     Ok(window_state_of(&state, &window, notice))
 }
 
-/// Removes a saved account from this computer: session, keychain entry, cache, roster. Its windows return to
-/// the sign-in screen.
+/// Removes a saved account the player picked from this computer: session, keychain entry, cache, roster. Its
+/// windows return to the sign-in screen. Acts on a saved account by id (see the module comment); it sends
+/// nothing on that account's behalf except, when this run holds one, a sign-out with its own access token to
+/// its own server, so it also works for an account Kage may not open (the sandbox moved).
 #[tauri::command]
 pub async fn forget_account(state: State<'_, AppState>, account_id: String) -> Result<Vec<SavedAccount>, CommandError> {
     if let Some(account) = state.roster.find(&account_id).and_then(|entry| entry.account()) {

@@ -1,6 +1,7 @@
 //! The commands a page may call, grouped by domain. Each takes the calling `WebviewWindow`, whose label is the
 //! only identity a call carries: it names the window, the window's pin names the account. No command takes an
-//! account to act for, and none returns a token.
+//! account to act for, and none returns a token. (`open_saved`, `forget_account` and `open_window` take the id
+//! of a saved account the player picked from the list; `accounts.rs` says why that is not an identity.)
 
 use kage_core::model::Profile;
 use kage_core::sessions::AccountStatus;
