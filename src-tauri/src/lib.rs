@@ -6,12 +6,12 @@ pub mod commands;
 pub mod durable;
 pub mod error;
 pub mod roster;
+pub mod settings;
 pub mod sink;
 pub mod state;
 pub mod windows;
 
 use tauri::{Manager, RunEvent, WindowEvent};
-use tauri_plugin_store::StoreExt;
 
 use crate::state::{AppState, StartOptions};
 
@@ -40,19 +40,12 @@ pub fn run() {
                 .level_for("sqlx", log::LevelFilter::Warn)
                 .build(),
         )
-        // settings.json only (the configured server); saved accounts and the layout are `roster.rs`'s.
-        .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(commands::handler())
         .setup(|app| {
             let handle = app.handle().clone();
             let data_dir = handle.path().app_data_dir()?;
-            let configured = handle
-                .store("settings.json")
-                .ok()
-                .and_then(|store| store.get("server_url"))
-                .and_then(|v| v.as_str().map(str::to_owned));
-            let options = StartOptions::from_env(data_dir, configured);
+            let options = StartOptions::from_env(data_dir);
             let state = tauri::async_runtime::block_on(AppState::start(options))?;
             log::info!(
                 "Kage talking to {} ({})",

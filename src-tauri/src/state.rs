@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::durable;
 use crate::error::CommandError;
 use crate::roster::{Roster, RosterEntry};
+use crate::settings;
 
 /// Where Kage's game server is, and whether it is ours.
 pub enum Server {
@@ -36,6 +37,8 @@ pub struct AppState {
     pub keychain: KeychainNote,
     /// Saved accounts and window layout; the lock every change to them goes through.
     pub roster: Roster,
+    /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
+    pub startup_notice: Option<String>,
     /// Actions running per window, so a double click sends once.
     running: Mutex<HashSet<RunningKey>>,
 }
@@ -60,17 +63,28 @@ pub struct StartOptions {
     pub server_url: Option<String>,
     pub vault: Option<Arc<dyn CredentialStore>>,
     pub live: LiveConfig,
+    /// Sentences for the player found while gathering these options (a settings file that could not be read).
+    pub notices: Vec<String>,
 }
 
 impl StartOptions {
-    /// From the environment: `KAGE_SERVER_URL` (a real server), `KAGE_REFETCH_INTERVAL_MS` (tests).
-    pub fn from_env(data_dir: PathBuf, configured_url: Option<String>) -> Self {
-        let server_url = std::env::var("KAGE_SERVER_URL").ok().filter(|v| !v.trim().is_empty()).or(configured_url);
+    /// From the environment: `KAGE_SERVER_URL` (a real server), `KAGE_REFETCH_INTERVAL_MS` (tests); else the
+    /// player's `settings.json`.
+    pub fn from_env(data_dir: PathBuf) -> Self {
+        let mut notices = Vec::new();
+        let server_url = match std::env::var("KAGE_SERVER_URL").ok().filter(|v| !v.trim().is_empty()) {
+            Some(url) => Some(url),
+            None => settings::configured_server(&data_dir).unwrap_or_else(|notice| {
+                log::warn!("{notice}");
+                notices.push(notice);
+                None
+            }),
+        };
         let mut live = LiveConfig::default();
         if let Some(ms) = std::env::var("KAGE_REFETCH_INTERVAL_MS").ok().and_then(|v| v.parse().ok()) {
             live.refetch_interval = Duration::from_millis(ms);
         }
-        Self { data_dir, server_url, vault: None, live }
+        Self { data_dir, server_url, vault: None, live, notices }
     }
 }
 
@@ -95,7 +109,9 @@ impl AppState {
         config.live = options.live;
         let core = Core::new(config, vault);
         let roster = Roster::open(&options.data_dir);
-        Ok(Self { core, origin, server, keychain, roster, running: Mutex::default() })
+        let notices: Vec<&str> = options.notices.iter().map(String::as_str).chain(roster.notice()).collect();
+        let startup_notice = (!notices.is_empty()).then(|| notices.join(" "));
+        Ok(Self { core, origin, server, keychain, roster, startup_notice, running: Mutex::default() })
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -219,6 +235,7 @@ mod tests {
             server_url: Some("https://game.example".into()),
             vault: Some(Arc::new(MemoryStore::default())),
             live: LiveConfig::default(),
+            notices: Vec::new(),
         };
         Arc::new(AppState::start(options).await.expect("state"))
     }

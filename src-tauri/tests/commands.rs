@@ -13,7 +13,8 @@ use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
-/// The store plugin resolves its files under the app data dir; keep them out of the real home.
+/// Nothing here should resolve Tauri's app directories (the app's files live in `StartOptions::data_dir`); if
+/// anything does, keep it out of the real home.
 fn isolate_data_dirs() {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
@@ -35,13 +36,10 @@ impl TestApp {
             server_url: None,
             vault: Some(Arc::new(MemoryStore::default()) as Arc<dyn CredentialStore>),
             live: Default::default(),
+            notices: Vec::new(),
         };
         let state = AppState::start(options).await.expect("sandbox starts");
-        let app = mock_builder()
-            .plugin(tauri_plugin_store::Builder::default().build())
-            .invoke_handler(commands::handler())
-            .build(kage_app::context())
-            .expect("mock app");
+        let app = mock_builder().invoke_handler(commands::handler()).build(kage_app::context()).expect("mock app");
         app.manage(state);
         Self { app, _dir: dir }
     }

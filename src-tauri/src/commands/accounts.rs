@@ -56,7 +56,7 @@ pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, Comma
         sandbox: state.is_sandbox(),
         demo_players,
         keychain: state.keychain.clone(),
-        startup_notice: state.roster.notice().map(str::to_owned),
+        startup_notice: state.startup_notice.clone(),
     })
 }
 
