@@ -29,8 +29,14 @@ struct TestApp {
 
 impl TestApp {
     async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts on a data dir that `prepare` has put files into (what an earlier run left behind).
+    async fn start_with(prepare: impl FnOnce(&std::path::Path)) -> Self {
         isolate_data_dirs();
         let dir = tempfile::tempdir().unwrap();
+        prepare(dir.path());
         let options = StartOptions {
             data_dir: dir.path().to_path_buf(),
             server_url: None,
@@ -228,4 +234,20 @@ async fn a_saved_sandbox_account_from_an_old_port_is_not_opened() {
 
     let saved = invoke(&window, "forget_account", json!({"accountId": entry.id})).unwrap();
     assert_eq!(saved, json!([]), "forgetting it still works");
+}
+
+/// A roster file damaged by something outside Kage is kept aside, and the page is told in words (I10).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_roster_is_kept_and_reported_to_the_page() {
+    let app = TestApp::start_with(|dir| std::fs::write(dir.join("roster.json"), b"{\"accounts\": [{").unwrap()).await;
+    let window = app.window("acct-1");
+    let info = invoke(&window, "server_info", json!({})).unwrap();
+    let notice = info["startupNotice"].as_str().expect("a startup notice");
+    assert!(notice.starts_with("Kage could not read its list of saved accounts"), "{notice}");
+    assert!(notice.contains("roster.json.corrupt-"), "{notice}");
+    assert_eq!(invoke(&window, "saved_accounts", json!({})).unwrap(), json!([]));
+
+    let fresh = TestApp::start().await;
+    let info = invoke(&fresh.window("acct-1"), "server_info", json!({})).unwrap();
+    assert_eq!(info["startupNotice"], Value::Null, "{info}");
 }
