@@ -1,16 +1,17 @@
 //! kage-app: the desktop shell. Thin on purpose: it adapts Tauri windows to kage-core's window labels, turns
-//! core errors into sentences, and keeps the roster and window layout. Everything about accounts, tokens and
-//! caches lives in kage-core; the page (ui/) only renders.
+//! core errors into sentences, and keeps the roster and window layout (in crash-safe files, see `durable.rs`).
+//! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
 pub mod commands;
+pub mod durable;
 pub mod error;
 pub mod roster;
+pub mod settings;
 pub mod sink;
 pub mod state;
 pub mod windows;
 
 use tauri::{Manager, RunEvent, WindowEvent};
-use tauri_plugin_store::StoreExt;
 
 use crate::state::{AppState, StartOptions};
 
@@ -39,18 +40,12 @@ pub fn run() {
                 .level_for("sqlx", log::LevelFilter::Warn)
                 .build(),
         )
-        .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(commands::handler())
         .setup(|app| {
             let handle = app.handle().clone();
             let data_dir = handle.path().app_data_dir()?;
-            let configured = handle
-                .store("settings.json")
-                .ok()
-                .and_then(|store| store.get("server_url"))
-                .and_then(|v| v.as_str().map(str::to_owned));
-            let options = StartOptions::from_env(data_dir, configured);
+            let options = StartOptions::from_env(data_dir);
             let state = tauri::async_runtime::block_on(AppState::start(options))?;
             log::info!(
                 "Kage talking to {} ({})",
@@ -65,8 +60,10 @@ pub fn run() {
             if let WindowEvent::CloseRequested { .. } = event {
                 let app = window.app_handle();
                 // Closing the last window quits: its place in the layout is kept for the next start.
-                if app.webview_windows().len() > 1 {
-                    roster::remove_from_layout(app, window.label());
+                if app.webview_windows().len() > 1
+                    && let Err(error) = app.state::<AppState>().roster.remove_from_layout(window.label())
+                {
+                    log::warn!("closing {}: {error}", window.label());
                 }
             }
             if let WindowEvent::Destroyed = event {

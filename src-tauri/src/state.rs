@@ -1,18 +1,21 @@
-//! What the shell holds: the core, which server it talks to (the embedded sandbox or a configured one), and
-//! whether the system keychain is there.
+//! What the shell holds: the core, which server it talks to (the embedded sandbox or a configured one),
+//! whether the system keychain is there, and the saved accounts.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use kage_core::events::LiveConfig;
 use kage_core::vault::{CredentialStore, KeychainStore};
-use kage_core::{Core, CoreConfig, ServerOrigin, WindowLabel};
+use kage_core::{AccountKey, Core, CoreConfig, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
 
+use crate::durable;
 use crate::error::CommandError;
+use crate::roster::{Roster, RosterEntry};
+use crate::settings;
 
 /// Where Kage's game server is, and whether it is ours.
 pub enum Server {
@@ -32,9 +35,15 @@ pub struct AppState {
     pub origin: ServerOrigin,
     pub server: Server,
     pub keychain: KeychainNote,
+    /// Saved accounts and window layout; the lock every change to them goes through.
+    pub roster: Roster,
+    /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
+    pub startup_notice: Option<String>,
     /// Actions running per window, so a double click sends once.
-    running: Mutex<HashSet<(WindowLabel, &'static str)>>,
+    running: Mutex<HashSet<RunningKey>>,
 }
+
+type RunningKey = (WindowLabel, &'static str);
 
 /// The sandbox keeps its port across runs, so saved sandbox accounts (whose keys include the address) reopen.
 const SANDBOX_PORT_FILE: &str = "port";
@@ -54,22 +63,37 @@ pub struct StartOptions {
     pub server_url: Option<String>,
     pub vault: Option<Arc<dyn CredentialStore>>,
     pub live: LiveConfig,
+    /// Sentences for the player found while gathering these options (a settings file that could not be read).
+    pub notices: Vec<String>,
 }
 
 impl StartOptions {
-    /// From the environment: `KAGE_SERVER_URL` (a real server), `KAGE_REFETCH_INTERVAL_MS` (tests).
-    pub fn from_env(data_dir: PathBuf, configured_url: Option<String>) -> Self {
-        let server_url = std::env::var("KAGE_SERVER_URL").ok().filter(|v| !v.trim().is_empty()).or(configured_url);
+    /// From the environment: `KAGE_SERVER_URL` (a real server), `KAGE_REFETCH_INTERVAL_MS` (tests); else the
+    /// player's `settings.json`.
+    pub fn from_env(data_dir: PathBuf) -> Self {
+        let mut notices = Vec::new();
+        let server_url = match std::env::var("KAGE_SERVER_URL").ok().filter(|v| !v.trim().is_empty()) {
+            Some(url) => Some(url),
+            None => settings::configured_server(&data_dir).unwrap_or_else(|notice| {
+                log::warn!("{notice}");
+                notices.push(notice);
+                None
+            }),
+        };
         let mut live = LiveConfig::default();
         if let Some(ms) = std::env::var("KAGE_REFETCH_INTERVAL_MS").ok().and_then(|v| v.parse().ok()) {
             live.refetch_interval = Duration::from_millis(ms);
         }
-        Self { data_dir, server_url, vault: None, live }
+        Self { data_dir, server_url, vault: None, live, notices }
     }
 }
 
 impl AppState {
     pub async fn start(options: StartOptions) -> Result<Self, StartError> {
+        // Saved accounts, the sandbox's database and the caches live here: this user's eyes only.
+        if let Err(error) = durable::private_dir(&options.data_dir) {
+            log::warn!("could not make {} private: {error}", options.data_dir.display());
+        }
         let (origin, server) = match &options.server_url {
             Some(url) => (ServerOrigin::parse(url)?, Server::Remote),
             None => {
@@ -84,28 +108,83 @@ impl AppState {
         let mut config = CoreConfig::new(options.data_dir.join("cache"));
         config.live = options.live;
         let core = Core::new(config, vault);
-        Ok(Self { core, origin, server, keychain, running: Mutex::default() })
+        let roster = Roster::open(&options.data_dir);
+        let notices: Vec<&str> = options.notices.iter().map(String::as_str).chain(roster.notice()).collect();
+        let startup_notice = (!notices.is_empty()).then(|| notices.join(" "));
+        Ok(Self { core, origin, server, keychain, roster, startup_notice, running: Mutex::default() })
     }
 
     pub fn is_sandbox(&self) -> bool {
         matches!(self.server, Server::Sandbox(_))
     }
 
-    /// Runs `action` unless the same action is already running for this window.
+    /// Runs `action` unless the same action is already running for this window. The window is free for that
+    /// action again however this one ends: finished, panicked, or dropped half-way (the page went away, the
+    /// command was cancelled). A key left behind would answer "busy" to that window for the rest of the run.
     pub async fn once<T>(
         &self,
         window: &WindowLabel,
         name: &'static str,
         action: impl std::future::Future<Output = Result<T, CommandError>>,
     ) -> Result<T, CommandError> {
-        let key = (window.clone(), name);
-        if !self.running.lock().expect("running lock").insert(key.clone()) {
-            return Err(CommandError::busy());
-        }
-        let result = action.await;
-        self.running.lock().expect("running lock").remove(&key);
-        result
+        let _running = Running::claim(&self.running, (window.clone(), name)).ok_or_else(CommandError::busy)?;
+        action.await
     }
+
+    /// The account a saved roster entry names, if Kage may open it on this run: its address must be valid and,
+    /// for a plain-http server, be the one Kage is using now (see [`check_saved_origin`]).
+    pub fn saved_account(&self, entry: &RosterEntry) -> Result<AccountKey, CommandError> {
+        let account = entry
+            .account()
+            .ok_or_else(|| CommandError::invalid("That saved account's server address is not valid."))?;
+        check_saved_origin(account.origin(), &self.origin, self.is_sandbox())?;
+        Ok(account)
+    }
+}
+
+/// A claimed `(window, action)` in [`AppState::once`]'s set; dropping it (also while unwinding from a panic, or
+/// when the future holding it is dropped) gives the claim back.
+struct Running<'a> {
+    set: &'a Mutex<HashSet<RunningKey>>,
+    key: RunningKey,
+}
+
+impl<'a> Running<'a> {
+    fn claim(set: &'a Mutex<HashSet<RunningKey>>, key: RunningKey) -> Option<Self> {
+        let claimed = set.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone());
+        claimed.then_some(Self { set, key })
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        // Never panic here: this runs during unwinding too, where a second panic aborts the app.
+        self.set.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
+    }
+}
+
+/// Whether a saved account's refresh credential may be sent to its own server on this run.
+///
+/// Plain http is allowed only to loopback, for the built-in sandbox, and nothing on plain http proves who is
+/// listening. The sandbox keeps its port across runs, but when another program holds that port it starts on a
+/// new one; its saved accounts still name the old address, so opening one would hand its refresh token to that
+/// program. So a plain-http account is opened only when its origin is exactly the server Kage itself runs (or
+/// was configured with) now. HTTPS servers identify themselves with a certificate and are unaffected.
+pub fn check_saved_origin(saved: &ServerOrigin, current: &ServerOrigin, sandbox: bool) -> Result<(), CommandError> {
+    // `ServerOrigin::parse` admits `http://` for loopback hosts only.
+    if saved == current || !saved.as_str().starts_with("http://") {
+        return Ok(());
+    }
+    let message = if sandbox {
+        "This account belongs to the built-in sandbox, which had to move to another port; sign in to it again."
+            .to_owned()
+    } else {
+        format!(
+            "This account belongs to a server on this computer ({saved}) that Kage is not set to use now; Kage will \
+             not send its credential there."
+        )
+    };
+    Err(CommandError::new("server_moved", message))
 }
 
 /// The OS keychain, always: one that is not up yet (a login race, a crashed daemon) is retried on every use and
@@ -130,6 +209,9 @@ async fn open_keychain() -> (Arc<dyn CredentialStore>, KeychainNote) {
 }
 
 async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartError> {
+    if let Err(error) = durable::private_dir(dir) {
+        log::warn!("could not make {} private: {error}", dir.display());
+    }
     let saved_port = std::fs::read_to_string(dir.join(SANDBOX_PORT_FILE)).ok().and_then(|p| p.trim().parse().ok());
     let mut config = kage_server::Config::new(dir);
     config.demo = true;
@@ -146,6 +228,93 @@ async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartEr
         }
         Err(error) => return Err(error),
     };
-    let _ = std::fs::write(dir.join(SANDBOX_PORT_FILE), server.addr.port().to_string());
+    if let Err(error) = durable::write_atomic(&dir.join(SANDBOX_PORT_FILE), server.addr.port().to_string().as_bytes()) {
+        log::warn!("could not remember the sandbox port: {error}");
+    }
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state talking to a configured server that is never contacted: enough for the shell's own logic.
+    async fn remote_state(dir: &Path) -> Arc<AppState> {
+        let options = StartOptions {
+            data_dir: dir.to_path_buf(),
+            server_url: Some("https://game.example".into()),
+            vault: Some(Arc::new(kage_core::vault::MemoryStore::default())),
+            live: LiveConfig::default(),
+            notices: Vec::new(),
+        };
+        Arc::new(AppState::start(options).await.expect("state"))
+    }
+
+    async fn done() -> Result<&'static str, CommandError> {
+        Ok("done")
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_action_frees_its_window_for_the_next_try() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = remote_state(dir.path()).await;
+        let label = WindowLabel::new("acct-1");
+
+        let mut stuck = Box::pin(state.once(&label, "train", std::future::pending::<Result<&str, CommandError>>()));
+        let waited = tokio::time::timeout(Duration::from_millis(20), &mut stuck).await;
+        assert!(waited.is_err(), "the action never finishes");
+        assert_eq!(state.once(&label, "train", done()).await, Err(CommandError::busy()), "still running: busy");
+        assert_eq!(state.once(&label, "travel", done()).await, Ok("done"), "another action is not held up");
+
+        drop(stuck);
+        assert_eq!(state.once(&label, "train", done()).await, Ok("done"), "cancelled: the window is free again");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_action_frees_its_window_for_the_next_try() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = remote_state(dir.path()).await;
+        let label = WindowLabel::new("acct-1");
+
+        let task = tokio::spawn({
+            let (state, label) = (state.clone(), label.clone());
+            async move {
+                state
+                    .once(&label, "transfer", async {
+                        panic!("the action blew up");
+                        #[allow(unreachable_code)]
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(state.once(&label, "transfer", done()).await, Ok("done"));
+    }
+
+    #[test]
+    fn a_plain_http_account_is_opened_only_on_the_server_kage_runs_now() {
+        let origin = |url: &str| ServerOrigin::parse(url).unwrap();
+        let sandbox_now = origin("http://127.0.0.1:50123");
+
+        // The sandbox kept its port: its accounts open.
+        assert_eq!(check_saved_origin(&sandbox_now, &sandbox_now, true), Ok(()));
+        // The sandbox moved: its old accounts would send their token to whatever holds the old port.
+        for old in ["http://127.0.0.1:48787", "http://localhost:50123", "http://[::1]:48787"] {
+            let refused = check_saved_origin(&origin(old), &sandbox_now, true).unwrap_err();
+            assert_eq!(refused.code, "server_moved", "{old}");
+            assert!(refused.message.contains("sandbox, which had to move to another port"), "{refused}");
+        }
+        // HTTPS servers prove who they are: unaffected, with the sandbox running or a configured server.
+        assert_eq!(check_saved_origin(&origin("https://game.example"), &sandbox_now, true), Ok(()));
+        let configured = origin("https://game.example");
+        assert_eq!(check_saved_origin(&origin("https://other.example"), &configured, false), Ok(()));
+        assert_eq!(check_saved_origin(&configured, &configured, false), Ok(()));
+        // A configured loopback server (a developer's own) is used as configured; a loopback address Kage is not
+        // using now is refused: nothing says who listens there.
+        let local = origin("http://127.0.0.1:8787");
+        assert_eq!(check_saved_origin(&local, &local, false), Ok(()));
+        let refused = check_saved_origin(&origin("http://127.0.0.1:48787"), &configured, false).unwrap_err();
+        assert_eq!(refused.code, "server_moved");
+    }
 }

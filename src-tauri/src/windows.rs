@@ -3,7 +3,6 @@
 use kage_core::{AccountKey, WindowLabel};
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
-use crate::roster;
 use crate::state::AppState;
 
 pub const LABEL_PREFIX: &str = "acct-";
@@ -26,7 +25,7 @@ fn next_label<R: Runtime>(app: &AppHandle<R>) -> String {
         .webview_windows()
         .keys()
         .cloned()
-        .chain(roster::layout(app).into_iter().map(|(label, _)| label))
+        .chain(app.state::<AppState>().roster.layout().into_iter().map(|(label, _)| label))
         .filter_map(|label| label.strip_prefix(LABEL_PREFIX).and_then(|n| n.parse().ok()))
         .collect();
     format!("{LABEL_PREFIX}{}", used.into_iter().max().unwrap_or(0) + 1)
@@ -45,26 +44,35 @@ pub fn open<R: Runtime>(
         .min_inner_size(380.0, 560.0)
         .build()?;
     let state = app.state::<AppState>();
-    match account {
-        Some((account, username)) => {
-            state.core.open(&WindowLabel::new(&label), account);
-            set_title(&window, Some(username));
-            roster::set_layout(app, &label, Some(account.id()));
-        }
-        None => roster::set_layout(app, &label, None),
+    if let Some((account, username)) = account {
+        state.core.open(&WindowLabel::new(&label), account);
+        set_title(&window, Some(username));
+    }
+    if let Err(error) = state.roster.set_layout(&label, account.map(|(account, _)| account.id())) {
+        // The window works; only its place in the next start's layout is lost (it reopens signed out).
+        log::warn!("window layout: {error}");
     }
     Ok(window)
 }
 
-/// Reopens the windows of the last run, each with the account it had (or signed out, never another).
+/// Reopens the windows of the last run, each with the account it had (or signed out, never another). A saved
+/// account Kage may not open on this run (the sandbox moved, see `state::check_saved_origin`) leaves its window
+/// on the sign-in screen.
 pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let state = app.state::<AppState>();
     let mut opened = 0;
-    for (label, account_id) in roster::layout(app) {
+    for (label, account_id) in state.roster.layout() {
         if !label.starts_with(LABEL_PREFIX) {
             continue;
         }
-        let entry = account_id.and_then(|id| roster::find(app, &id));
-        let account = entry.as_ref().and_then(|entry| entry.account().map(|a| (a, entry.username.clone())));
+        let entry = account_id.and_then(|id| state.roster.find(&id));
+        let account = entry.as_ref().and_then(|entry| match state.saved_account(entry) {
+            Ok(account) => Some((account, entry.username.clone())),
+            Err(refused) => {
+                log::warn!("{label} reopens signed out: {refused}");
+                None
+            }
+        });
         open(app, Some(label), account.as_ref().map(|(a, name)| (a, name.as_str())))?;
         opened += 1;
     }

@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kage_app::commands;
+use kage_app::roster::RosterEntry;
 use kage_app::state::{AppState, StartOptions};
 use kage_core::vault::{CredentialStore, MemoryStore};
 use serde_json::{Value, json};
@@ -12,7 +13,8 @@ use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
-/// The store plugin resolves its files under the app data dir; keep them out of the real home.
+/// Nothing here should resolve Tauri's app directories (the app's files live in `StartOptions::data_dir`); if
+/// anything does, keep it out of the real home.
 fn isolate_data_dirs() {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
@@ -27,20 +29,23 @@ struct TestApp {
 
 impl TestApp {
     async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts on a data dir that `prepare` has put files into (what an earlier run left behind).
+    async fn start_with(prepare: impl FnOnce(&std::path::Path)) -> Self {
         isolate_data_dirs();
         let dir = tempfile::tempdir().unwrap();
+        prepare(dir.path());
         let options = StartOptions {
             data_dir: dir.path().to_path_buf(),
             server_url: None,
             vault: Some(Arc::new(MemoryStore::default()) as Arc<dyn CredentialStore>),
             live: Default::default(),
+            notices: Vec::new(),
         };
         let state = AppState::start(options).await.expect("sandbox starts");
-        let app = mock_builder()
-            .plugin(tauri_plugin_store::Builder::default().build())
-            .invoke_handler(commands::handler())
-            .build(kage_app::context())
-            .expect("mock app");
+        let app = mock_builder().invoke_handler(commands::handler()).build(kage_app::context()).expect("mock app");
         app.manage(state);
         Self { app, _dir: dir }
     }
@@ -73,12 +78,16 @@ fn sign_in(window: &WebviewWindow<MockRuntime>, username: &str) -> Value {
 async fn two_windows_get_their_own_players_from_the_same_command() {
     let app = TestApp::start().await;
     let (first, second) = (app.window("acct-1"), app.window("acct-2"));
-    assert_eq!(sign_in(&first, "main")["account"]["username"], "main");
-    assert_eq!(sign_in(&second, "alt")["account"]["username"], "alt");
+    let main = sign_in(&first, "main")["account"].clone();
+    let alt = sign_in(&second, "alt")["account"].clone();
+    assert_eq!((main["username"].as_str(), alt["username"].as_str()), (Some("main"), Some("alt")));
 
     for _ in 0..3 {
-        assert_eq!(invoke(&first, "refresh_profile", json!({})).unwrap()["username"], "main");
-        assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["username"], "alt");
+        // Each answer names the account it is about, so the page can drop anything else (I3, checked twice).
+        let answer = invoke(&first, "refresh_profile", json!({})).unwrap();
+        assert_eq!((&answer["account"], &answer["profile"]["username"]), (&main["id"], &json!("main")));
+        let answer = invoke(&second, "refresh_profile", json!({})).unwrap();
+        assert_eq!((&answer["account"], &answer["profile"]["username"]), (&alt["id"], &json!("alt")));
     }
     let state = invoke(&second, "window_state", json!({})).unwrap();
     assert_eq!((state["account"]["username"].as_str(), state["status"].as_str()), (Some("alt"), Some("signed_in")));
@@ -103,10 +112,10 @@ async fn actions_apply_to_the_calling_windows_account_only() {
     let (first, second) = (app.window("acct-1"), app.window("acct-2"));
     sign_in(&first, "main");
     sign_in(&second, "alt");
-    let alt_before = invoke(&second, "refresh_profile", json!({})).unwrap()["ryo"].as_i64().unwrap();
-    let main_after = invoke(&first, "transfer", json!({"to": "alt", "amount": "30"})).unwrap();
+    let alt_before = invoke(&second, "refresh_profile", json!({})).unwrap()["profile"]["ryo"].as_i64().unwrap();
+    let main_after = invoke(&first, "transfer", json!({"to": "alt", "amount": "30"})).unwrap()["profile"].clone();
     assert_eq!((main_after["username"].as_str(), main_after["ryo"].as_i64()), (Some("main"), Some(970)));
-    let alt_after = invoke(&second, "refresh_profile", json!({})).unwrap();
+    let alt_after = invoke(&second, "refresh_profile", json!({})).unwrap()["profile"].clone();
     assert_eq!(alt_after["ryo"].as_i64().unwrap(), alt_before + 30);
 }
 
@@ -132,7 +141,7 @@ async fn bad_input_gets_a_clear_message_and_sends_nothing() {
     assert!(unknown["message"].as_str().unwrap().contains("nobody"), "{unknown}");
     let poor = invoke(&window, "transfer", json!({"to": "alt", "amount": 999_999})).unwrap_err();
     assert_eq!(poor["code"], "insufficient_ryo");
-    assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap()["ryo"], 1000, "nothing moved");
+    assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap()["profile"]["ryo"], 1000, "nothing moved");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -178,5 +187,71 @@ async fn forgetting_an_account_signs_it_out_and_frees_its_windows_only() {
         assert_eq!((&state["account"], &state["profile"]), (&Value::Null, &Value::Null), "{state}");
         assert_eq!(invoke(window, "refresh_profile", json!({})).unwrap_err()["code"], "signed_out");
     }
-    assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["username"], "alt");
+    assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["profile"]["username"], "alt");
+}
+
+/// Account windows talk to Rust through commands and their own ipc Channels only. Tauri's event system is
+/// global (every window can hear every `emit`), so an account page may not even listen: the capability does not
+/// grant `core:event:*` (I7).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_window_cannot_listen_to_global_events() {
+    let app = TestApp::start().await;
+    let window = app.window("acct-1");
+    for event in ["store://change", "kage://anything"] {
+        let args = json!({"event": event, "target": {"kind": "Any"}, "handler": 7});
+        let error = invoke(&window, "plugin:event|listen", args).unwrap_err();
+        assert!(error.as_str().is_some_and(|e| e.contains("not allowed")), "{event}: {error}");
+    }
+    let error = invoke(&window, "plugin:event|emit", json!({"event": "kage://anything", "payload": 1})).unwrap_err();
+    assert!(error.as_str().is_some_and(|e| e.contains("not allowed")), "{error}");
+}
+
+/// The sandbox had to move to another port: an account saved on its old address would send its refresh token to
+/// whatever program holds that port now. It is refused by name, and can still be forgotten.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_sandbox_account_from_an_old_port_is_not_opened() {
+    let app = TestApp::start().await;
+    let state = app.app.state::<AppState>();
+    let current = state.origin.as_str().to_owned();
+    let port: u16 = current.rsplit(':').next().unwrap().parse().unwrap();
+    let old_port = if port == u16::MAX { 1 } else { port + 1 };
+    let old = kage_core::ServerOrigin::parse(&format!("http://127.0.0.1:{old_port}")).unwrap();
+    let entry = RosterEntry::new(&kage_core::AccountKey::new(old, "user-main"), "main");
+    state.roster.save(entry.clone()).unwrap();
+
+    let window = app.window("acct-1");
+    let refused = invoke(&window, "open_saved", json!({"accountId": entry.id})).unwrap_err();
+    assert_eq!(refused["code"], "server_moved", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("sandbox, which had to move"), "{refused}");
+    let state_after = invoke(&window, "window_state", json!({})).unwrap();
+    assert_eq!(state_after["account"], Value::Null, "the window stays on the sign-in screen");
+    let opened = invoke(&window, "open_window", json!({"accountId": entry.id})).unwrap_err();
+    assert_eq!(opened["code"], "server_moved", "{opened}");
+    assert_eq!(app.app.webview_windows().len(), 1, "no window was opened for it");
+
+    // A restart with a window that showed it: the window comes back on the sign-in screen.
+    state.roster.set_layout("acct-5", Some(&entry.id)).unwrap();
+    kage_app::windows::restore(app.app.handle()).unwrap();
+    let restored = app.app.get_webview_window("acct-5").expect("the window is back");
+    assert_eq!(invoke(&restored, "window_state", json!({})).unwrap()["account"], Value::Null);
+    assert!(state.roster.layout().contains(&("acct-5".to_owned(), None)), "{:?}", state.roster.layout());
+
+    let saved = invoke(&window, "forget_account", json!({"accountId": entry.id})).unwrap();
+    assert_eq!(saved, json!([]), "forgetting it still works");
+}
+
+/// A roster file damaged by something outside Kage is kept aside, and the page is told in words (I10).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_roster_is_kept_and_reported_to_the_page() {
+    let app = TestApp::start_with(|dir| std::fs::write(dir.join("roster.json"), b"{\"accounts\": [{").unwrap()).await;
+    let window = app.window("acct-1");
+    let info = invoke(&window, "server_info", json!({})).unwrap();
+    let notice = info["startupNotice"].as_str().expect("a startup notice");
+    assert!(notice.starts_with("Kage could not read its list of saved accounts"), "{notice}");
+    assert!(notice.contains("roster.json.corrupt-"), "{notice}");
+    assert_eq!(invoke(&window, "saved_accounts", json!({})).unwrap(), json!([]));
+
+    let fresh = TestApp::start().await;
+    let info = invoke(&fresh.window("acct-1"), "server_info", json!({})).unwrap();
+    assert_eq!(info["startupNotice"], Value::Null, "{info}");
 }

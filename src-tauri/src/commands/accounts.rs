@@ -1,12 +1,25 @@
 //! Signing in and out, saved accounts.
+//!
+//! Three commands take a saved account's roster id from the page: `open_saved` and `forget_account` here,
+//! `open_window` in `windows.rs`. They are the only commands that act on an account other than through the
+//! calling window's pin, and this is why that is safe:
+//! - the id only picks an entry of this computer's roster: an account the player saved and now chose from the
+//!   list. An id that is not in the roster picks nothing; a page cannot make up an account, a server or a user.
+//! - it is not an identity. Which window a call changes still comes from the window label: `open_saved` re-pins
+//!   the calling window (and only it), `open_window` pins a new window with a new label, `forget_account` only
+//!   signs the chosen account out (the player asked for that) and returns its windows to the sign-in screen.
+//! - it never selects a token for anything else: every later request of a window carries the token of that
+//!   window's own pin (kage-core's `Client`), so no id can make another window's requests carry this account's
+//!   token, or this window's requests carry another's. The credential goes only to the server the entry names,
+//!   and only when Kage may send it there on this run (`AppState::saved_account`).
 
 use kage_core::SecretString;
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, State, WebviewWindow};
+use tauri::{Runtime, State, WebviewWindow};
 
 use super::{SavedAccount, WindowState, saved, window_state_of};
 use crate::error::CommandError;
-use crate::roster::{self, RosterEntry};
+use crate::roster::RosterEntry;
 use crate::state::{AppState, KeychainNote};
 use crate::windows::{label_of, set_title};
 
@@ -24,6 +37,8 @@ pub struct ServerInfo {
     pub sandbox: bool,
     pub demo_players: Vec<DemoPlayer>,
     pub keychain: KeychainNote,
+    /// Something the player must know about this start, such as a damaged list of saved accounts kept aside.
+    pub startup_notice: Option<String>,
 }
 
 #[tauri::command]
@@ -41,13 +56,13 @@ pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, Comma
         sandbox: state.is_sandbox(),
         demo_players,
         keychain: state.keychain.clone(),
+        startup_notice: state.startup_notice.clone(),
     })
 }
 
 /// Signs this window in with a password; the window is then pinned to that account.
 #[tauri::command]
 pub async fn sign_in<R: Runtime>(
-    app: AppHandle<R>,
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
     username: String,
@@ -65,38 +80,46 @@ pub async fn sign_in<R: Runtime>(
             Ok(state.core.sign_in(&label, &state.origin, &username, &password, remember).await?)
         })
         .await?;
-    let notice = match &signed_in.remembered {
+    let mut notice = match &signed_in.remembered {
         Ok(_) => None,
         Err(error) => Some(format!("Not remembered on this computer: {}", error.user_message())),
     };
-    roster::save(&app, RosterEntry::new(&signed_in.account, &username));
-    roster::set_layout(&app, window.label(), Some(signed_in.account.id()));
+    // In memory even when the file cannot be written, so this window shows its account for this run.
+    if let Err(error) = state.roster.save(RosterEntry::new(&signed_in.account, &username)) {
+        log::warn!("saving the account to the roster: {error}");
+        notice.get_or_insert(format!("Signed in, but not added to the saved accounts: {error}."));
+    }
+    if let Err(error) = state.roster.set_layout(window.label(), Some(signed_in.account.id())) {
+        log::warn!("window layout: {error}");
+    }
     set_title(&window, Some(&username));
-    Ok(window_state_of(&app, &state, &window, notice))
+    Ok(window_state_of(&state, &window, notice))
 }
 
-/// Switches this window to a saved account; its credential comes from the keychain, no password.
+/// Switches the calling window to a saved account the player picked; its credential comes from the keychain,
+/// no password. Acts on a saved account by id (see the module comment): only the calling window is re-pinned.
 #[tauri::command]
 pub async fn open_saved<R: Runtime>(
-    app: AppHandle<R>,
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
     account_id: String,
 ) -> Result<WindowState, CommandError> {
-    let entry = roster::find(&app, &account_id)
+    let entry = state
+        .roster
+        .find(&account_id)
         .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
-    let account =
-        entry.account().ok_or_else(|| CommandError::invalid("That saved account's server address is not valid."))?;
+    let account = state.saved_account(&entry)?;
     state.core.open(&label_of(&window), &account);
-    roster::set_layout(&app, window.label(), Some(account.id()));
+    if let Err(error) = state.roster.set_layout(window.label(), Some(account.id())) {
+        log::warn!("window layout: {error}");
+    }
     set_title(&window, Some(&entry.username));
-    Ok(window_state_of(&app, &state, &window, None))
+    Ok(window_state_of(&state, &window, None))
 }
 
 /// Signs this window's account out, in every window that shows it; erases its credential and cache.
 #[tauri::command]
 pub async fn sign_out<R: Runtime>(
-    app: AppHandle<R>,
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
 ) -> Result<WindowState, CommandError> {
@@ -105,30 +128,29 @@ pub async fn sign_out<R: Runtime>(
         Err(kage_core::core::SignOutError::NotPinned) => None,
         Err(error) => Some(error.to_string()),
     };
-    Ok(window_state_of(&app, &state, &window, notice))
+    Ok(window_state_of(&state, &window, notice))
 }
 
-/// Removes a saved account from this computer: session, keychain entry, cache, roster. Its windows return to
-/// the sign-in screen.
+/// Removes a saved account the player picked from this computer: session, keychain entry, cache, roster. Its
+/// windows return to the sign-in screen. Acts on a saved account by id (see the module comment); it sends
+/// nothing on that account's behalf except, when this run holds one, a sign-out with its own access token to
+/// its own server, so it also works for an account Kage may not open (the sandbox moved).
 #[tauri::command]
-pub async fn forget_account<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    account_id: String,
-) -> Result<Vec<SavedAccount>, CommandError> {
-    if let Some(account) = roster::find(&app, &account_id).and_then(|entry| entry.account()) {
+pub async fn forget_account(state: State<'_, AppState>, account_id: String) -> Result<Vec<SavedAccount>, CommandError> {
+    if let Some(account) = state.roster.find(&account_id).and_then(|entry| entry.account()) {
         for window in state.core.forget(&account).await {
-            roster::set_layout(&app, window.as_str(), None);
+            if let Err(error) = state.roster.set_layout(window.as_str(), None) {
+                log::warn!("window layout: {error}");
+            }
         }
     }
-    roster::remove(&app, &account_id);
-    Ok(roster::list(&app).into_iter().map(|entry| saved(&state, entry)).collect())
+    state.roster.remove(&account_id).map_err(|error| {
+        CommandError::new("not_saved", format!("Kage could not update its list of saved accounts: {error}."))
+    })?;
+    Ok(state.roster.list().into_iter().map(|entry| saved(&state, entry)).collect())
 }
 
 #[tauri::command]
-pub async fn saved_accounts<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-) -> Result<Vec<SavedAccount>, CommandError> {
-    Ok(roster::list(&app).into_iter().map(|entry| saved(&state, entry)).collect())
+pub async fn saved_accounts(state: State<'_, AppState>) -> Result<Vec<SavedAccount>, CommandError> {
+    Ok(state.roster.list().into_iter().map(|entry| saved(&state, entry)).collect())
 }

@@ -1,13 +1,14 @@
 //! The commands a page may call, grouped by domain. Each takes the calling `WebviewWindow`, whose label is the
 //! only identity a call carries: it names the window, the window's pin names the account. No command takes an
-//! account to act for, and none returns a token.
+//! account to act for, and none returns a token. (`open_saved`, `forget_account` and `open_window` take the id
+//! of a saved account the player picked from the list; `accounts.rs` says why that is not an identity.)
 
 use kage_core::model::Profile;
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, WebviewWindow};
+use tauri::{Runtime, WebviewWindow};
 
-use crate::roster::{self, RosterEntry};
+use crate::roster::RosterEntry;
 use crate::state::AppState;
 use crate::windows::label_of;
 
@@ -63,13 +64,12 @@ fn saved(state: &AppState, entry: RosterEntry) -> SavedAccount {
 
 /// The window's state as the page paints it: from memory and the cache, no network.
 pub(crate) fn window_state_of<R: Runtime>(
-    app: &AppHandle<R>,
     state: &AppState,
     window: &WebviewWindow<R>,
     notice: Option<String>,
 ) -> WindowState {
     let view = state.core.view(&label_of(window));
-    let account = view.account.as_deref().and_then(|id| roster::find(app, id)).map(|entry| saved(state, entry));
+    let account = view.account.as_deref().and_then(|id| state.roster.find(id)).map(|entry| saved(state, entry));
     WindowState {
         account,
         status: view.status,

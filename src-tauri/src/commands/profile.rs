@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kage_core::core::AccountProfile;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime, State, WebviewWindow};
+use tauri::{Runtime, State, WebviewWindow};
 
 use super::{WindowState, window_state_of};
 use crate::error::CommandError;
@@ -15,11 +15,10 @@ use crate::windows::{label_of, set_title};
 /// What to paint first: the window's account, its state and its cached profile, without waiting on the network.
 #[tauri::command]
 pub async fn window_state<R: Runtime>(
-    app: AppHandle<R>,
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
 ) -> Result<WindowState, CommandError> {
-    Ok(window_state_of(&app, &state, &window, None))
+    Ok(window_state_of(&state, &window, None))
 }
 
 /// Connects this window's channel: its account's live updates arrive there, and nowhere else.
