@@ -52,8 +52,20 @@ pub fn run() {
                 state.origin,
                 if state.is_sandbox() { "sandbox" } else { "configured" }
             );
+            state.restore_saved();
             app.manage(state);
             windows::restore(&handle)?;
+            // Off the start-up path: a keychain that is slow to answer must not hold up the first window.
+            let rebuild = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                match rebuild.state::<AppState>().rebuild_roster_from_keychain().await {
+                    Ok(added) if !added.is_empty() => {
+                        log::info!("{} saved account(s) put back into the roster from the keychain", added.len())
+                    }
+                    Ok(_) => {}
+                    Err(error) => log::warn!("could not check the keychain for saved accounts: {error}"),
+                }
+            });
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -73,9 +85,10 @@ pub fn run() {
         })
         .build(context())
         .expect("Kage failed to start");
-    app.run(|_app, event| {
+    app.run(|app, event| {
         if let RunEvent::Exit = event {
             log::info!("Kage exiting");
+            tauri::async_runtime::block_on(app.state::<AppState>().shutdown());
         }
     });
 }

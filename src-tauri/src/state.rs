@@ -19,8 +19,8 @@ use crate::settings;
 
 /// Where Kage's game server is, and whether it is ours.
 pub enum Server {
-    /// The reference server, run in-process on loopback with the demo players.
-    Sandbox(RunningServer),
+    /// The reference server, run in-process on loopback with the demo players (`None` once stopped at exit).
+    Sandbox(Mutex<Option<RunningServer>>),
     Remote,
 }
 
@@ -98,7 +98,7 @@ impl AppState {
             Some(url) => (ServerOrigin::parse(url)?, Server::Remote),
             None => {
                 let server = start_sandbox(&options.data_dir.join("sandbox")).await?;
-                (ServerOrigin::parse(&server.base_url())?, Server::Sandbox(server))
+                (ServerOrigin::parse(&server.base_url())?, Server::Sandbox(Mutex::new(Some(server))))
             }
         };
         let (vault, keychain) = match options.vault {
@@ -118,6 +118,23 @@ impl AppState {
         matches!(self.server, Server::Sandbox(_))
     }
 
+    /// The app is quitting: background work stops, and the sandbox server finishes what it is answering and
+    /// lets go of its port (the saved sandbox accounts' address, needed again on the next start).
+    pub async fn shutdown(&self) {
+        self.core.shutdown();
+        let running = match &self.server {
+            Server::Sandbox(running) => running.lock().unwrap_or_else(PoisonError::into_inner).take(),
+            Server::Remote => None,
+        };
+        if let Some(server) = running {
+            match tokio::time::timeout(Duration::from_secs(3), server.shutdown()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => log::warn!("the sandbox server did not stop cleanly: {error}"),
+                Err(_) => log::warn!("the sandbox server took more than 3 s to stop; leaving it"),
+            }
+        }
+    }
+
     /// Runs `action` unless the same action is already running for this window. The window is free for that
     /// action again however this one ends: finished, panicked, or dropped half-way (the page went away, the
     /// command was cancelled). A key left behind would answer "busy" to that window for the rest of the run.
@@ -129,6 +146,39 @@ impl AppState {
     ) -> Result<T, CommandError> {
         let _running = Running::claim(&self.running, (window.clone(), name)).ok_or_else(CommandError::busy)?;
         action.await
+    }
+
+    /// Tells the core about every saved account it may open, as restored (loading until first used), so the
+    /// accounts list never calls a saved account "signed out" just because no window has opened it yet (I11).
+    pub fn restore_saved(&self) {
+        for entry in self.roster.list() {
+            if let Ok(account) = self.saved_account(&entry) {
+                self.core.sessions.restore(&account);
+            }
+        }
+    }
+
+    /// Puts back into the roster every account the keychain holds a credential for and the roster lacks: the
+    /// roster file was lost or damaged, or the app died between saving the credential and saving the roster
+    /// (I10). Returns the accounts added. Each keychain entry names its server and user, so nothing is guessed.
+    pub async fn rebuild_roster_from_keychain(&self) -> Result<Vec<RosterEntry>, kage_core::vault::VaultError> {
+        let mut added = Vec::new();
+        for saved in self.core.sessions.saved_in_keychain().await? {
+            if self.roster.find(saved.account.id()).is_some() {
+                continue;
+            }
+            let username = saved.username.as_deref().unwrap_or("Saved account");
+            let entry = RosterEntry::new(&saved.account, username);
+            if let Err(error) = self.roster.save(entry.clone()) {
+                log::warn!("could not put a saved account back into the roster: {error}");
+                continue;
+            }
+            if self.saved_account(&entry).is_ok() {
+                self.core.sessions.restore(&saved.account);
+            }
+            added.push(entry);
+        }
+        Ok(added)
     }
 
     /// The account a saved roster entry names, if Kage may open it on this run: its address must be valid and,

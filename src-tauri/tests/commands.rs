@@ -34,13 +34,18 @@ impl TestApp {
 
     /// Starts on a data dir that `prepare` has put files into (what an earlier run left behind).
     async fn start_with(prepare: impl FnOnce(&std::path::Path)) -> Self {
-        isolate_data_dirs();
         let dir = tempfile::tempdir().unwrap();
         prepare(dir.path());
+        Self::start_on(dir, Arc::new(MemoryStore::default())).await
+    }
+
+    /// Starts on `dir` with `vault` as the keychain (a restart: same files, same keychain).
+    async fn start_on(dir: tempfile::TempDir, vault: Arc<MemoryStore>) -> Self {
+        isolate_data_dirs();
         let options = StartOptions {
             data_dir: dir.path().to_path_buf(),
             server_url: None,
-            vault: Some(Arc::new(MemoryStore::default()) as Arc<dyn CredentialStore>),
+            vault: Some(vault as Arc<dyn CredentialStore>),
             live: Default::default(),
             notices: Vec::new(),
         };
@@ -254,4 +259,47 @@ async fn a_damaged_roster_is_kept_and_reported_to_the_page() {
     let fresh = TestApp::start().await;
     let info = invoke(&fresh.window("acct-1"), "server_info", json!({})).unwrap();
     assert_eq!(info["startupNotice"], Value::Null, "{info}");
+}
+
+/// Losing the roster file loses no account: the keychain's entries name their server, user and username, so a
+/// restart puts them back, and they open without a password (I10).
+#[tokio::test(flavor = "multi_thread")]
+async fn i10_a_lost_roster_is_rebuilt_from_the_keychain_and_opens_without_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Arc::new(MemoryStore::default());
+    let data = dir.path().to_path_buf();
+    let first = TestApp::start_on(dir, vault.clone()).await;
+    let main = sign_in(&first.window("acct-1"), "main")["account"].clone();
+    let alt = sign_in(&first.window("acct-2"), "alt")["account"].clone();
+    // Keep the data dir: take it out of the first app before it is dropped.
+    first.app.state::<AppState>().shutdown().await;
+    let TestApp { app, _dir: dir } = first;
+    drop(app);
+    std::fs::remove_file(data.join("roster.json")).expect("the roster file existed");
+    // The restarted sandbox must come back on its port (the saved accounts' address): wait for it to be free.
+    let port: u16 = std::fs::read_to_string(data.join("sandbox/port")).unwrap().trim().parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the first sandbox never let go of its port");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let second = TestApp::start_on(dir, vault).await;
+    let window = second.window("acct-1");
+    assert_eq!(invoke(&window, "saved_accounts", json!({})).unwrap(), json!([]), "the roster is gone");
+    let state = second.app.state::<AppState>();
+    let added = state.rebuild_roster_from_keychain().await.expect("the keychain answers");
+    assert_eq!(added.len(), 2);
+    let saved = invoke(&window, "saved_accounts", json!({})).unwrap();
+    let mut names: Vec<_> = saved.as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["alt", "main"]);
+    assert!(saved.as_array().unwrap().iter().all(|a| a["status"] != "signed_out"), "restored, not signed out: {saved}");
+    let opened = invoke(&window, "open_saved", json!({"accountId": alt["id"]})).unwrap();
+    assert_eq!(opened["account"]["id"], alt["id"]);
+    let answer = invoke(&window, "refresh_profile", json!({})).unwrap();
+    assert_eq!((&answer["account"], &answer["profile"]["username"]), (&alt["id"], &json!("alt")));
+    assert_ne!(main["id"], alt["id"]);
+    // Running it again adds nothing twice.
+    assert!(state.rebuild_roster_from_keychain().await.unwrap().is_empty());
 }

@@ -46,6 +46,8 @@ export interface ServerInfo {
   sandbox: boolean;
   demoPlayers: { username: string; password: string }[];
   keychain: { available: boolean; message: string | null };
+  /** Something the player must know about this start (a damaged file kept aside), or null. */
+  startupNotice: string | null;
 }
 
 /** A channel message; `account` is the id of the account it is about. */

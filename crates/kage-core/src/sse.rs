@@ -99,11 +99,7 @@ mod tests {
 
     #[test]
     fn lf_crlf_and_lone_cr_line_ends_all_make_events() {
-        for stream in [
-            "event: ready\ndata: {}\n\n",
-            "event: ready\r\ndata: {}\r\n\r\n",
-            "event: ready\rdata: {}\r\r",
-        ] {
+        for stream in ["event: ready\ndata: {}\n\n", "event: ready\r\ndata: {}\r\n\r\n", "event: ready\rdata: {}\r\r"] {
             let mut reader = SseReader::new(1024);
             assert_eq!(reader.push(stream.as_bytes()).unwrap(), vec![event("ready", "{}")], "{stream:?}");
         }

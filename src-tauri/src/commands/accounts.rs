@@ -82,7 +82,11 @@ pub async fn sign_in<R: Runtime>(
         .await?;
     let mut notice = match &signed_in.remembered {
         Ok(_) => None,
-        Err(error) => Some(format!("Not remembered on this computer: {}", error.user_message())),
+        // The session works from memory and the save is retried; "remember" is not dropped (I11).
+        Err(error) => Some(format!(
+            "{} This account stays signed in and is saved to the keychain as soon as it answers.",
+            error.user_message()
+        )),
     };
     // In memory even when the file cannot be written, so this window shows its account for this run.
     if let Err(error) = state.roster.save(RosterEntry::new(&signed_in.account, &username)) {

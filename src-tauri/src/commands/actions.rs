@@ -16,7 +16,9 @@ pub async fn train<R: Runtime>(
     stat: Stat,
 ) -> Result<AccountProfile, CommandError> {
     let label = label_of(&window);
-    state.once(&label, "train", async { Ok(state.core.labelled(&label, state.core.client.train(&label, stat)).await?) }).await
+    state
+        .once(&label, "train", async { Ok(state.core.labelled(&label, state.core.client.train(&label, stat)).await?) })
+        .await
 }
 
 #[tauri::command]
@@ -29,7 +31,11 @@ pub async fn travel<R: Runtime>(
         return Err(CommandError::invalid("Choose a village to travel to."));
     }
     let label = label_of(&window);
-    state.once(&label, "travel", async { Ok(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?) }).await
+    state
+        .once(&label, "travel", async {
+            Ok(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?)
+        })
+        .await
 }
 
 /// Sends ryo to another player. The amount arrives as text so that every bad input gets the same clear answer.
@@ -46,7 +52,11 @@ pub async fn transfer<R: Runtime>(
     }
     let amount = parse_amount(&amount)?;
     let label = label_of(&window);
-    state.once(&label, "transfer", async { Ok(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?) }).await
+    state
+        .once(&label, "transfer", async {
+            Ok(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?)
+        })
+        .await
 }
 
 fn parse_amount(value: &serde_json::Value) -> Result<i64, CommandError> {

@@ -13,7 +13,7 @@ const STATUS_TEXT: Record<string, string> = {
   signed_in: "signed in",
   loading: "connecting",
   offline: "offline",
-  keychain_locked: "keychain locked",
+  keychain_locked: "keychain unavailable",
   signed_out: "needs sign-in",
 };
 
@@ -41,9 +41,10 @@ export function signInView(context: SignInContext): HTMLElement {
     placeholder: "Password",
     required: true,
   });
-  const remember = h("input", { testid: "signin-remember", type: "checkbox", checked: info.keychain.available });
-  remember.checked = info.keychain.available;
-  remember.disabled = !info.keychain.available;
+  // Checked even while the keychain is not reachable: Kage keeps the session in memory and saves it once the
+  // keychain answers (a login race or a restarted daemon should not cost the player "remember").
+  const remember = h("input", { testid: "signin-remember", type: "checkbox", checked: true });
+  remember.checked = true;
   const submit = h("button", { testid: "signin-submit", type: "submit", class: "primary" }, "Sign in");
 
   const form = h(
@@ -138,14 +139,16 @@ export function signInView(context: SignInContext): HTMLElement {
     ? null
     : h(
         "p",
-        { class: "banner warn" },
-        `${info.keychain.message ?? "No system keychain."} Accounts can't be remembered; sessions last for this run only.`,
+        { class: "banner warn", testid: "keychain-banner" },
+        `${info.keychain.message ?? "The system keychain is not available."} Accounts you sign in to now stay signed in and are saved once it answers.`,
       );
+  const startupNotice = info.startupNotice ? h("p", { class: "banner warn", testid: "startup-notice" }, info.startupNotice) : null;
 
   return h(
     "section",
     { class: "view view-signin", testid: "view-signin" },
     h("header", { class: "brand" }, h("span", { class: "logo" }), h("h1", {}, "Kage")),
+    startupNotice,
     keychain,
     savedCard,
     form,

@@ -312,9 +312,13 @@ impl Sessions {
         // A restored account that never refreshed has its credential only in the keychain.
         let refresh = match refresh {
             Some(refresh) => Some(refresh),
-            None => self.keychain.run(&slot, account, |vault, account, _| vault.read(account)).await.ok().flatten().map(
-                |saved| saved.refresh_token,
-            ),
+            None => self
+                .keychain
+                .run(&slot, account, |vault, account, _| vault.read(account))
+                .await
+                .ok()
+                .flatten()
+                .map(|saved| saved.refresh_token),
         };
         let deleted = self.keychain.delete(&slot, account, generation).await;
         if (refresh.is_some() || access.is_some())

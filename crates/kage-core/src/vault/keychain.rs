@@ -487,10 +487,8 @@ mod tests {
 
     #[test]
     fn i10_saved_accounts_can_be_rebuilt_from_the_keychain_alone() {
-        for store in [
-            Box::new(keychain_on_mock("kage-test")) as Box<dyn CredentialStore>,
-            Box::new(MemoryStore::new()),
-        ] {
+        for store in [Box::new(keychain_on_mock("kage-test")) as Box<dyn CredentialStore>, Box::new(MemoryStore::new())]
+        {
             let (main, alt) = (account("main"), account("alt"));
             store.write(&main, &secret("main-refresh")).unwrap();
             store.write(&alt, &secret("alt-refresh")).unwrap();

@@ -57,8 +57,8 @@ pub fn decode(text: &str) -> Result<Decoded, VaultError> {
         let credential = SavedCredential::new(SecretString::from(text.to_owned()), None);
         return Ok(Decoded { account: None, credential });
     }
-    let record: RecordIn =
-        serde_json::from_str(text).map_err(|_| VaultError::Backend("a keychain entry of Kage's is malformed".into()))?;
+    let record: RecordIn = serde_json::from_str(text)
+        .map_err(|_| VaultError::Backend("a keychain entry of Kage's is malformed".into()))?;
     if record.kage != FORMAT {
         return Err(VaultError::Backend(format!("a keychain entry has format {}, newer than this Kage", record.kage)));
     }

@@ -253,7 +253,11 @@ impl<'h> Case<'h> {
                 self.core.open(&label(w), &self.accounts[a]);
                 // I10: before any network or keychain answer, a restored window is its own account, loading.
                 let view = self.core.view(&label(w));
-                prop_assert_eq!(view.account.as_deref(), Some(self.accounts[a].id()), "I10: restored to another account");
+                prop_assert_eq!(
+                    view.account.as_deref(),
+                    Some(self.accounts[a].id()),
+                    "I10: restored to another account"
+                );
                 prop_assert_ne!(view.status, AccountStatus::SignedOut, "I11: start-up flashed signed out");
             }
         }

@@ -123,7 +123,10 @@ async fn i11_a_live_outage_shows_offline_within_two_refetch_intervals_and_heals_
     h.set_faults(Faults { down: true, ..Faults::default() });
     let went_down = std::time::Instant::now();
     let all_offline = || windows.iter().all(|w| h.core.view(w).status == AccountStatus::Offline);
-    assert!(eventually(Duration::from_secs(1), all_offline).await, "every window says offline within about 2 intervals");
+    assert!(
+        eventually(Duration::from_secs(1), all_offline).await,
+        "every window says offline within about 2 intervals"
+    );
     eprintln!("offline shown {:?} after the server went down", went_down.elapsed());
     for (w, sink) in windows.iter().zip(&sinks) {
         let told = sink.updates().contains(&WindowUpdate::Status { status: AccountStatus::Offline });
