@@ -58,6 +58,7 @@ pub fn run() {
             // Off the start-up path: a keychain that is slow to answer must not hold up the first window.
             let rebuild = handle.clone();
             tauri::async_runtime::spawn(async move {
+                rebuild.state::<AppState>().finish_sign_outs().await;
                 match rebuild.state::<AppState>().rebuild_roster_from_keychain().await {
                     Ok(added) if !added.is_empty() => {
                         log::info!("{} saved account(s) put back into the roster from the keychain", added.len())

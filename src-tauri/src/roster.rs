@@ -34,6 +34,10 @@ pub struct RosterEntry {
     pub user_id: String,
     pub username: String,
     pub colour: String,
+    /// The player signed this account out: it stays signed out across restarts (even if the keychain could not
+    /// delete its credential yet) until they sign in to it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed_out: bool,
 }
 
 impl RosterEntry {
@@ -45,6 +49,7 @@ impl RosterEntry {
             user_id: account.user_id().to_owned(),
             username: username.to_owned(),
             colour: PALETTE[index % PALETTE.len()].to_owned(),
+            signed_out: false,
         }
     }
 
@@ -166,6 +171,15 @@ impl Roster {
                     let free = PALETTE.iter().find(|c| !taken.contains(c)).map(|c| (*c).to_owned());
                     entries.push(RosterEntry { colour: free.unwrap_or(entry.colour.clone()), ..entry });
                 }
+            }
+        })
+    }
+
+    /// Records that the player signed the account out (or signed in to it again).
+    pub fn set_signed_out(&self, id: &str, signed_out: bool) -> Result<(), RosterError> {
+        self.files().roster.change(|doc| {
+            if let Some(entry) = doc.accounts.iter_mut().find(|e| e.id == id) {
+                entry.signed_out = signed_out;
             }
         })
     }

@@ -152,8 +152,22 @@ impl AppState {
     /// accounts list never calls a saved account "signed out" just because no window has opened it yet (I11).
     pub fn restore_saved(&self) {
         for entry in self.roster.list() {
-            if let Ok(account) = self.saved_account(&entry) {
-                self.core.sessions.restore(&account);
+            match self.saved_account(&entry) {
+                Ok(account) if entry.signed_out => self.core.sessions.mark_signed_out(&account),
+                Ok(account) => self.core.sessions.restore(&account),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Finishes sign-outs an earlier run could not complete (keychain or server away then): deletes what the
+    /// keychain still holds for those accounts and ends their sessions on the server.
+    pub async fn finish_sign_outs(&self) {
+        for entry in self.roster.list().into_iter().filter(|entry| entry.signed_out) {
+            if let Ok(account) = self.saved_account(&entry)
+                && let Err(error) = self.core.sessions.sign_out(&account).await
+            {
+                log::info!("a sign-out is still not finished in the keychain: {error}");
             }
         }
     }

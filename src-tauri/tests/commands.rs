@@ -303,3 +303,41 @@ async fn i10_a_lost_roster_is_rebuilt_from_the_keychain_and_opens_without_a_pass
     // Running it again adds nothing twice.
     assert!(state.rebuild_roster_from_keychain().await.unwrap().is_empty());
 }
+
+/// A sign-out the keychain could not finish (it was away) stands across a restart: the leftover credential does
+/// not bring the account back, the next start deletes it, and signing in again clears the mark.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_out_stands_across_a_restart_even_when_the_keychain_could_not_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Arc::new(MemoryStore::default());
+    let data = dir.path().to_path_buf();
+    let first = TestApp::start_on(dir, vault.clone()).await;
+    let window = first.window("acct-1");
+    let main = sign_in(&window, "main")["account"].clone();
+    vault.set_failure(Some(kage_core::vault::VaultError::Unavailable("no Secret Service".into())));
+    let signed_out = invoke(&window, "sign_out", json!({})).unwrap();
+    assert_eq!(signed_out["status"], "signed_out");
+    assert!(signed_out["notice"].as_str().unwrap_or_default().contains("keychain"), "{signed_out}");
+    first.app.state::<AppState>().shutdown().await;
+    let TestApp { app, _dir: dir } = first;
+    drop(app);
+    vault.set_failure(None);
+    assert_eq!(vault.len(), 1, "the credential is still in the keychain");
+    let port: u16 = std::fs::read_to_string(data.join("sandbox/port")).unwrap().trim().parse().unwrap();
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let second = TestApp::start_on(dir, vault.clone()).await;
+    let state = second.app.state::<AppState>();
+    state.restore_saved();
+    let window = second.window("acct-1");
+    let reopened = invoke(&window, "open_saved", json!({"accountId": main["id"]})).unwrap();
+    assert_eq!(reopened["status"], "signed_out", "not revived from the leftover credential: {reopened}");
+    assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap_err()["code"], "signed_out");
+    state.finish_sign_outs().await;
+    assert!(vault.is_empty(), "the next start finished the sign-out in the keychain");
+    sign_in(&window, "main");
+    assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap()["profile"]["username"], "main");
+    assert!(!state.roster.find(main["id"].as_str().unwrap()).unwrap().signed_out, "signing in clears the mark");
+}

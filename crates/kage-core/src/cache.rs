@@ -180,7 +180,7 @@ impl ProfileCache {
     fn write(&self, account: &AccountKey, entry: &CachedProfile) -> Result<(), CacheError> {
         let dir = self.account_dir(account);
         if !dir.is_dir() {
-            fs::create_dir_all(&dir).map_err(|source| CacheError::Io { path: dir.clone(), source })?;
+            create_private_dir(&dir).map_err(|source| CacheError::Io { path: dir.clone(), source })?;
             sync_dir(&self.accounts_dir)?;
         }
         remove_stray_temps(&dir);
@@ -228,16 +228,26 @@ fn decode_file(account: &AccountKey, bytes: &[u8]) -> Result<CachedProfile, Stri
 pub(crate) fn write_temp(dir: &Path, bytes: &[u8]) -> Result<PathBuf, CacheError> {
     let path = dir.join(format!("{TEMP_PREFIX}{:016x}{TEMP_SUFFIX}", rand::random::<u64>()));
     // create_new: never write through a file someone else made (or a symlink planted) under this name.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|source| CacheError::Io { path: path.clone(), source })?;
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    // A profile is the player's own business: readable by them only (the directories are 0700 as well).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(|source| CacheError::Io { path: path.clone(), source })?;
     if let Err(source) = file.write_all(bytes).and_then(|()| file.sync_all()) {
         let _ = fs::remove_file(&path);
         return Err(CacheError::Io { path, source });
     }
     Ok(path)
+}
+
+/// Creates `dir` and any missing parents, owner-only on Unix.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Second half: rename over `target` (atomic within a directory), then fsync the directory so the rename
@@ -519,6 +529,23 @@ mod tests {
         ProfileCache::open(TempDir::new().unwrap().path()).erase(&a).unwrap();
         assert_eq!(cache.put(&a, &profile(&a, 1)).unwrap(), Stored::Updated);
         assert_eq!(cache.get(&b).unwrap().profile, profile(&b, 5));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cache_files_and_directories_are_private_to_the_player() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ProfileCache::open(dir.path().join("cache"));
+        let (a, _) = accounts();
+        cache.put(&a, &profile(&a, 1)).unwrap();
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file_of(&cache, &a)), 0o600);
+        let mut directory = cache.account_dir(&a);
+        while directory != dir.path() {
+            assert_eq!(mode(&directory), 0o700, "{}", directory.display());
+            directory = directory.parent().unwrap().to_path_buf();
+        }
     }
 
     #[test]

@@ -127,11 +127,19 @@ pub async fn sign_out<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
 ) -> Result<WindowState, CommandError> {
-    let notice = match state.core.sign_out(&label_of(&window)).await {
+    let label = label_of(&window);
+    let pinned = state.core.windows.pin_of(&label).map(|pin| pin.account);
+    let mut notice = match state.core.sign_out(&label).await {
         Ok(_) => None,
         Err(kage_core::core::SignOutError::NotPinned) => None,
         Err(error) => Some(error.to_string()),
     };
+    // On disk too, so a restart cannot revive it from a credential the keychain could not delete yet.
+    if let Some(account) = pinned
+        && let Err(error) = state.roster.set_signed_out(account.id(), true)
+    {
+        notice.get_or_insert_with(|| format!("Signed out, but Kage could not record it: {error}"));
+    }
     Ok(window_state_of(&state, &window, notice))
 }
 

@@ -106,6 +106,27 @@ impl Keychain {
         });
     }
 
+    /// Keeps trying to delete the credential of an account signed out at `generation`, until it is gone, the
+    /// account is signed in again, or the app quits.
+    pub fn retry_delete(&self, slot: &Arc<Slot>, account: &AccountKey, generation: u64) {
+        let (keychain, slot, account) = (self.clone(), slot.clone(), account.clone());
+        tokio::spawn(async move {
+            let mut delay = RETRY_FIRST;
+            loop {
+                tokio::time::sleep(delay).await;
+                let stale = slot.state().generation != generation;
+                if stale || keychain.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                if keychain.delete(&slot, &account, generation).await.is_ok() {
+                    tracing::info!(account = %account, "the signed-out account's credential is gone from the keychain");
+                    break;
+                }
+                delay = (delay * 2).min(RETRY_MAX);
+            }
+        });
+    }
+
     /// Records the keychain's latest answer for this account; its windows hear of a change.
     pub fn note(&self, slot: &Slot, account: &AccountKey, problem: Option<VaultError>) {
         let (changed, status) = {

@@ -89,6 +89,9 @@ struct SlotState {
     /// The keychain's last failure for this account, until its next success.
     keychain_problem: Option<VaultError>,
     retrying_save: bool,
+    /// The player signed this account out (this run, or a run the shell remembers): nothing may bring it back
+    /// but a new sign-in, not a restore, and not a credential the keychain could not delete yet.
+    signed_out_by_player: bool,
     /// Refresh attempts finished, and how the last one ended: lets queued callers share its result.
     attempts: u64,
     last_failure: Option<TokenError>,
@@ -190,6 +193,7 @@ impl Sessions {
             state.username = Some(username.to_owned());
             state.remember = remember;
             state.unsaved = remember;
+            state.signed_out_by_player = false;
             state.last_failure = None;
             state.generation
         };
@@ -211,9 +215,19 @@ impl Sessions {
     pub fn restore(&self, account: &AccountKey) {
         let slot = self.slot_or_new(account);
         let mut state = slot.state();
-        if state.status == AccountStatus::SignedOut && state.refresh.is_none() {
+        if state.status == AccountStatus::SignedOut && state.refresh.is_none() && !state.signed_out_by_player {
             state.status = AccountStatus::Loading;
             state.remember = true;
+        }
+    }
+
+    /// Registers an account the player signed out of in an earlier run (the shell keeps that on disk): it stays
+    /// signed out here even if the keychain still holds its credential (a delete that could not run then).
+    pub fn mark_signed_out(&self, account: &AccountKey) {
+        let slot = self.slot_or_new(account);
+        let mut state = slot.state();
+        if state.status == AccountStatus::SignedOut && state.refresh.is_none() {
+            state.signed_out_by_player = true;
         }
     }
 
@@ -305,6 +319,7 @@ impl Sessions {
             state.status = AccountStatus::SignedOut;
             state.unsaved = false;
             state.keychain_problem = None;
+            state.signed_out_by_player = true;
             state.last_failure = Some(TokenError::SignedOut);
             (state.generation, state.access.take(), state.refresh.take())
         };
@@ -321,6 +336,10 @@ impl Sessions {
                 .map(|saved| saved.refresh_token),
         };
         let deleted = self.keychain.delete(&slot, account, generation).await;
+        if deleted.is_err() {
+            // The credential must not outlive the sign-out: delete it once the keychain answers again.
+            self.keychain.retry_delete(&slot, account, generation);
+        }
         if (refresh.is_some() || access.is_some())
             && let Err(error) = self.authority.revoke(account.origin(), refresh.as_ref(), access.as_ref()).await
         {
@@ -466,6 +485,7 @@ impl Sessions {
                         unsaved: false,
                         keychain_problem: None,
                         retrying_save: false,
+                        signed_out_by_player: false,
                         attempts: 0,
                         last_failure: None,
                     }),

@@ -242,10 +242,13 @@ impl<'h> Case<'h> {
         config.request_timeout = Duration::from_secs(3);
         config.keychain_timeout = KEYCHAIN_PATIENCE;
         self.core = Core::new(config, self.vault.clone() as Arc<dyn CredentialStore>);
-        // As the shell does at start: every saved account is restored (loading until first used), open or not.
+        // As the shell does at start: every saved account is restored (loading until first used), open or not;
+        // one the player signed out of stays signed out (the shell keeps that on disk).
         for (a, account) in self.accounts.iter().enumerate() {
             if self.model[a].signed_in {
                 self.core.sessions.restore(account);
+            } else {
+                self.core.sessions.mark_signed_out(account);
             }
         }
         for (w, pin) in self.pins.iter().enumerate() {
@@ -258,7 +261,11 @@ impl<'h> Case<'h> {
                     Some(self.accounts[a].id()),
                     "I10: restored to another account"
                 );
-                prop_assert_ne!(view.status, AccountStatus::SignedOut, "I11: start-up flashed signed out");
+                if self.model[a].signed_in {
+                    prop_assert_ne!(view.status, AccountStatus::SignedOut, "I11: start-up flashed signed out");
+                } else {
+                    prop_assert_eq!(view.status, AccountStatus::SignedOut, "a signed-out account came back");
+                }
             }
         }
         // New windows of the new process, with new channels; the old ones died with the old process.

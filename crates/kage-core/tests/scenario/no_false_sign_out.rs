@@ -140,3 +140,30 @@ async fn i11_a_live_outage_shows_offline_within_two_refetch_intervals_and_heals_
     assert!(eventually(Duration::from_secs(3), all_back).await, "every window heals by itself");
     assert!(sinks.iter().all(|s| s.updates().last() != Some(&WindowUpdate::Status { status: AccountStatus::Offline })));
 }
+
+/// With default settings (a 5-minute refetch), a server that dies is noticed through the event stream: every
+/// window says offline within 5 s, and says signed in again by itself once the server is back.
+#[tokio::test]
+async fn i11_a_killed_server_shows_offline_within_5_s_at_default_settings_and_heals() {
+    let h = Harness::start().await;
+    let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
+    let main = h.sign_in(&w_main, "main").await;
+    h.sign_in(&w_alt, "alt").await;
+    for w in [&w_main, &w_alt] {
+        h.core.events.attach(w, Arc::new(crate::support::RecordingSink::default()));
+        h.core.client.profile(w).await.unwrap();
+    }
+    // Both streams are up (each refetched once on `ready`).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    h.kill_server().await;
+    let killed = std::time::Instant::now();
+    let offline = || [&w_main, &w_alt].iter().all(|w| h.core.view(w).status == AccountStatus::Offline);
+    assert!(eventually(Duration::from_secs(5), offline).await, "offline within 5 s of the server dying");
+    eprintln!("offline shown {:?} after the server died", killed.elapsed());
+    assert!(h.vault.read(&main).unwrap().is_some(), "nothing deleted");
+
+    h.restart_server().await;
+    let back = || [&w_main, &w_alt].iter().all(|w| h.core.view(w).status == AccountStatus::SignedIn);
+    assert!(eventually(Duration::from_secs(15), back).await, "signed in again by itself");
+}

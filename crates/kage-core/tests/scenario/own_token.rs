@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use kage_core::client::Stat;
 
-use crate::support::{Harness, window};
+use crate::support::{Faults, Harness, window};
 
 #[tokio::test]
 async fn i1_concurrent_windows_each_send_their_own_accounts_token() {
@@ -70,4 +70,30 @@ async fn i1_a_window_without_an_account_sends_nothing() {
     let error = h.core.client.profile(&window("acct-9")).await.unwrap_err();
     assert_eq!(error, kage_core::client::ClientError::NotPinned);
     assert!(h.records().is_empty(), "a request left without a pinned account");
+}
+
+/// A redirect would carry the bearer token (or a password body) to wherever it points, even https to http on
+/// the same host. The core follows none: the place redirected to never hears from it (I6).
+#[tokio::test]
+async fn i6_redirects_are_never_followed_so_no_token_or_password_goes_elsewhere() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    h.sign_in(&w, "main").await;
+
+    let heard = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = heard.clone();
+    let elsewhere = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "captured" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, elsewhere).await });
+
+    h.set_faults(Faults { redirect_to: Some(elsewhere_url), ..Faults::default() });
+    assert!(h.core.client.profile(&w).await.is_err(), "a redirect is not an answer");
+    assert!(h.core.client.train(&w, Stat::Agility).await.is_err());
+    let password = kage_core::SecretString::from("alt-password".to_owned());
+    assert!(h.core.sign_in(&window("acct-2"), &h.origin, "alt", &password, true).await.is_err());
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing was sent to the redirect target");
 }

@@ -8,7 +8,7 @@ use kage_core::client::ClientError;
 use kage_core::sessions::{AccountStatus, TokenError};
 use kage_core::vault::CredentialStore;
 
-use crate::support::{Faults, Harness, window};
+use crate::support::{Faults, Harness, eventually, window};
 
 #[tokio::test]
 async fn i2_rejected_refresh_signs_out_that_account_only_and_sends_nothing_else() {
@@ -83,4 +83,30 @@ async fn i4_sign_out_works_offline() {
 #[tokio::test]
 async fn i6_tokens_for_plain_http_remote_servers_are_refused_before_sending() {
     assert!(kage_core::ServerOrigin::parse("http://game.example").is_err());
+}
+
+/// A sign-out while the keychain cannot delete the credential (and the server cannot be told) still stands:
+/// reopening the account does not bring it back from the leftover credential, and the credential is deleted
+/// as soon as the keychain answers again.
+#[tokio::test]
+async fn i4_a_sign_out_the_keychain_could_not_finish_stands_and_is_finished_later() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+    h.set_faults(Faults { down: true, ..Faults::default() });
+    h.vault.set_failure(Some(kage_core::vault::VaultError::Unavailable("no Secret Service".into())));
+    assert!(h.core.sign_out(&w).await.is_err(), "the keychain could not delete: said so");
+    assert_eq!(h.core.view(&w).status, AccountStatus::SignedOut);
+    assert!(h.core.cache.get(&main).is_none(), "the cache is erased also offline");
+
+    h.vault.set_failure(None);
+    h.set_faults(Faults::default());
+    // Opening the account again (the saved-accounts list) does not revive it from the leftover credential.
+    h.core.open(&w, &main);
+    assert!(matches!(h.core.client.profile(&w).await, Err(ClientError::Token(TokenError::SignedOut))));
+    assert!(
+        eventually(Duration::from_secs(5), || h.vault.peek(&main).is_none()).await,
+        "the leftover credential is deleted once the keychain answers"
+    );
 }

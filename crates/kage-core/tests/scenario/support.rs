@@ -30,6 +30,8 @@ pub struct Faults {
     pub refresh_unreachable: bool,
     /// Hold every window's `GET /v1/viewer` until [`Harness::release`] lets it through.
     pub hold_profiles: bool,
+    /// Answer every request with `307 Temporary Redirect` to this base URL (same path).
+    pub redirect_to: Option<String>,
 }
 
 /// How an answer is lost after the server acted on its request.
@@ -65,8 +67,9 @@ struct ProxyState {
 }
 
 pub struct Harness {
-    /// Kept so the server it names is this harness's for its whole life.
-    _server: RunningServer,
+    /// The server behind the proxy (`None` while killed), and how to start it again on the same port.
+    server: Mutex<Option<RunningServer>>,
+    server_config: kage_server::Config,
     pub origin: ServerOrigin,
     pub core: Core,
     pub vault: Arc<MemoryStore>,
@@ -96,7 +99,8 @@ impl Harness {
         let sink = log.clone();
         config.observer = Some(Arc::new(move |record| sink.lock().unwrap().push(record)));
         configure(&mut config);
-        let server = kage_server::start(config).await.expect("server starts");
+        let server = kage_server::start(config.clone()).await.expect("server starts");
+        config.listen = server.addr;
 
         let proxy = Arc::new(ProxyState {
             upstream: server.base_url(),
@@ -117,7 +121,8 @@ impl Harness {
         core_config.keychain_timeout = Duration::from_millis(500);
         let core = Core::new(core_config, vault.clone() as Arc<dyn CredentialStore>);
         let origin = ServerOrigin::parse(&proxy_url).unwrap();
-        Self { _server: server, origin, core, vault, log, proxy, dir }
+        let server_config = config;
+        Self { server: Mutex::new(Some(server)), server_config, origin, core, vault, log, proxy, dir }
     }
 
     /// The next `times` requests to `path` reach the server, which acts on them, but their answers are lost
@@ -139,6 +144,20 @@ impl Harness {
         Core::new(config, self.vault.clone() as Arc<dyn CredentialStore>)
     }
 
+    /// Stops the server (its event streams end, new connections are refused), as a crash or an outage would.
+    pub async fn kill_server(&self) {
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            server.shutdown().await.expect("server stops");
+        }
+    }
+
+    /// Starts the server again on the same port and data directory.
+    pub async fn restart_server(&self) {
+        let server = kage_server::start(self.server_config.clone()).await.expect("server starts again");
+        *self.server.lock().unwrap() = Some(server);
+    }
+
     pub fn garble_next_bearers(&self, count: usize) {
         self.proxy.garble_bearers.store(count, std::sync::atomic::Ordering::SeqCst);
     }
@@ -158,7 +177,7 @@ impl Harness {
 
     /// The server itself, bypassing the proxy and its faults.
     pub fn server_url(&self, path: &str) -> String {
-        format!("{}{path}", self._server.base_url())
+        format!("{}{path}", self.proxy.upstream)
     }
 
     /// Another app instance's worth of core on the same server: its own data dir and vault.
@@ -227,6 +246,10 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         return (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response();
     }
     let path = request.uri().path().to_owned();
+    if let Some(base) = &faults.redirect_to {
+        let location = format!("{base}{path}");
+        return (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)]).into_response();
+    }
     let is_profile = request.method() == axum::http::Method::GET && path == "/v1/viewer";
     if let (true, Some(delay)) = (is_profile, faults.delay_profile) {
         tokio::time::sleep(delay).await;
