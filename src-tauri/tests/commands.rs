@@ -55,6 +55,22 @@ impl TestApp {
         Self { app, _dir: dir }
     }
 
+    /// Quits (the sandbox lets go of its port, the saved accounts' address) and hands back the data dir, with
+    /// `between` run while the app is down (a crash's damage, a keychain coming back).
+    async fn quit(self, between: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
+        self.app.state::<AppState>().shutdown().await;
+        let Self { app, _dir: dir } = self;
+        drop(app);
+        between(dir.path());
+        let port: u16 = std::fs::read_to_string(dir.path().join("sandbox/port")).unwrap().trim().parse().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the sandbox never let go of its port");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        dir
+    }
+
     fn window(&self, label: &str) -> WebviewWindow<MockRuntime> {
         WebviewWindowBuilder::new(&self.app, label, Default::default()).build().expect("window")
     }
@@ -267,22 +283,10 @@ async fn a_damaged_roster_is_kept_and_reported_to_the_page() {
 async fn i10_a_lost_roster_is_rebuilt_from_the_keychain_and_opens_without_a_password() {
     let dir = tempfile::tempdir().unwrap();
     let vault = Arc::new(MemoryStore::default());
-    let data = dir.path().to_path_buf();
     let first = TestApp::start_on(dir, vault.clone()).await;
     let main = sign_in(&first.window("acct-1"), "main")["account"].clone();
     let alt = sign_in(&first.window("acct-2"), "alt")["account"].clone();
-    // Keep the data dir: take it out of the first app before it is dropped.
-    first.app.state::<AppState>().shutdown().await;
-    let TestApp { app, _dir: dir } = first;
-    drop(app);
-    std::fs::remove_file(data.join("roster.json")).expect("the roster file existed");
-    // The restarted sandbox must come back on its port (the saved accounts' address): wait for it to be free.
-    let port: u16 = std::fs::read_to_string(data.join("sandbox/port")).unwrap().trim().parse().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "the first sandbox never let go of its port");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let dir = first.quit(|data| std::fs::remove_file(data.join("roster.json")).expect("the roster file existed")).await;
 
     let second = TestApp::start_on(dir, vault).await;
     let window = second.window("acct-1");
@@ -310,7 +314,6 @@ async fn i10_a_lost_roster_is_rebuilt_from_the_keychain_and_opens_without_a_pass
 async fn a_sign_out_stands_across_a_restart_even_when_the_keychain_could_not_delete() {
     let dir = tempfile::tempdir().unwrap();
     let vault = Arc::new(MemoryStore::default());
-    let data = dir.path().to_path_buf();
     let first = TestApp::start_on(dir, vault.clone()).await;
     let window = first.window("acct-1");
     let main = sign_in(&window, "main")["account"].clone();
@@ -318,15 +321,8 @@ async fn a_sign_out_stands_across_a_restart_even_when_the_keychain_could_not_del
     let signed_out = invoke(&window, "sign_out", json!({})).unwrap();
     assert_eq!(signed_out["status"], "signed_out");
     assert!(signed_out["notice"].as_str().unwrap_or_default().contains("keychain"), "{signed_out}");
-    first.app.state::<AppState>().shutdown().await;
-    let TestApp { app, _dir: dir } = first;
-    drop(app);
-    vault.set_failure(None);
+    let dir = first.quit(|_| vault.set_failure(None)).await;
     assert_eq!(vault.len(), 1, "the credential is still in the keychain");
-    let port: u16 = std::fs::read_to_string(data.join("sandbox/port")).unwrap().trim().parse().unwrap();
-    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 
     let second = TestApp::start_on(dir, vault.clone()).await;
     let state = second.app.state::<AppState>();

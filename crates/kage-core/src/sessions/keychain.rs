@@ -44,11 +44,19 @@ impl Keychain {
         call: impl FnOnce(&dyn CredentialStore, &AccountKey, &Slot) -> Result<T, VaultError> + Send + 'static,
     ) -> Result<T, VaultError> {
         let (vault, slot, account) = (self.vault.clone(), slot.clone(), account.clone());
-        let task = tokio::task::spawn_blocking(move || {
+        self.bounded(move || {
             let _in_order = slot.keychain.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             call(vault.as_ref(), &account, &slot)
-        });
-        match tokio::time::timeout(self.timeout, task).await {
+        })
+        .await
+    }
+
+    /// Runs a keychain call on the blocking pool, waiting for it at most `timeout`.
+    pub async fn bounded<T: Send + 'static>(
+        &self,
+        call: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        match tokio::time::timeout(self.timeout, tokio::task::spawn_blocking(call)).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(VaultError::Backend(format!("keychain call failed: {join}"))),
             Err(_) => Err(VaultError::TimedOut(self.timeout.as_secs().max(1))),

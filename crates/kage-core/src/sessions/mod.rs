@@ -159,12 +159,7 @@ impl Sessions {
     /// Every account the keychain holds a credential for, to rebuild a lost roster (bounded like every call).
     pub async fn saved_in_keychain(&self) -> Result<Vec<crate::vault::SavedAccount>, VaultError> {
         let vault = self.keychain.vault.clone();
-        let task = tokio::task::spawn_blocking(move || vault.list());
-        match tokio::time::timeout(self.keychain.timeout, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(VaultError::Backend(format!("keychain call failed: {join}"))),
-            Err(_) => Err(VaultError::TimedOut(self.keychain.timeout.as_secs().max(1))),
-        }
+        self.keychain.bounded(move || vault.list()).await
     }
 
     /// Signs in with a password. With `expected`, the sign-in must be for that account (signing a known
