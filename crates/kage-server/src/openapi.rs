@@ -52,6 +52,13 @@ pub fn document(server_url: &str) -> Value {
                  "description": "Fail-closed marker: with no Authorization header the request is unauthenticated even if a cookie is present."}
             ]);
         }
+        for name in path_parameters(route.path) {
+            let parameter = json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
+            match operation["parameters"].as_array_mut() {
+                Some(parameters) => parameters.push(parameter),
+                None => operation["parameters"] = json!([parameter]),
+            }
+        }
         if route.idempotent {
             add_idempotency(&mut operation, &mut responses, status);
         }
@@ -107,8 +114,13 @@ fn add_answer(responses: &mut Map<String, Value>, status: u16, description: &str
     }
 }
 
+/// The `{name}` segments of a route's path.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
 fn operation_id(method: &str, path: &str) -> String {
-    let words: Vec<&str> = path.split(['/', '.', '-']).filter(|w| !w.is_empty() && *w != "v1").collect();
+    let words: Vec<&str> = path.split(['/', '.', '-', '{', '}']).filter(|w| !w.is_empty() && *w != "v1").collect();
     format!("{}_{}", method.to_lowercase(), words.join("_"))
 }
 
@@ -144,6 +156,16 @@ fn schemas() -> Value {
             "properties": {"refresh_token": string}},
         "BrowserSession": {"type": "object", "required": ["session_id", "user_id"],
             "properties": {"session_id": string, "user_id": string}},
+        "SessionList": {"type": "object", "required": ["sessions"], "properties": {"sessions": {"type": "array",
+            "items": {"type": "object",
+                "required": ["id", "kind", "created_at", "last_used_at", "expires_at", "current"],
+                "properties": {"id": string, "kind": {"enum": ["api", "browser"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "last_used_at": {"type": "string", "format": "date-time",
+                                     "description": "the sign-in or the latest refresh"},
+                    "expires_at": {"type": "string", "format": "date-time",
+                                   "description": "when the session ends unless refreshed (or revoked) first"},
+                    "current": {"type": "boolean", "description": "the session this request came with"}}}}}},
         "Profile": {"type": "object",
             "required": ["id", "username", "level", "xp", "village", "ryo", "stats", "version", "updated_at"],
             "properties": {"id": string, "username": string, "level": integer, "xp": integer,

@@ -12,6 +12,7 @@ mod openapi;
 mod password_work;
 mod refresh_grace;
 mod revoke;
+mod session_lifetimes;
 mod sessions;
 mod throttle;
 mod transfers;
