@@ -11,6 +11,7 @@
 //!   pruning what ended sessions leave behind.
 //! - [`game`], [`idempotency`], [`events`]: profiles, actions (each at most once per idempotency key), and
 //!   per-player event channels.
+//! - [`serve`]: the accept loop, and the header-read, request and idle timeouts every connection lives under.
 //! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
@@ -30,6 +31,7 @@ pub mod passwords;
 pub mod private_files;
 pub mod refresh_token;
 pub mod secret;
+pub mod serve;
 pub mod session_lifetime;
 pub mod sessions;
 pub mod throttle;
@@ -49,6 +51,7 @@ use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
 use crate::passwords::{PasswordWorkLimits, Passwords};
+use crate::serve::Timeouts;
 use crate::session_lifetime::SessionLimits;
 use crate::sessions::SessionStore;
 use crate::throttle::{Throttle, ThrottlePolicy};
@@ -81,6 +84,8 @@ pub struct Config {
     /// Take the client's address from the last `X-Forwarded-For` entry instead of the TCP peer. Only behind a
     /// reverse proxy that sets it: otherwise any client could pick its own address (see `client_addr`).
     pub trust_forwarded_for: bool,
+    /// Header-read, request and idle timeouts (see `serve`).
+    pub timeouts: Timeouts,
     /// Called with a record of every request, after its response is ready.
     pub observer: Option<observe::RequestObserver>,
 }
@@ -102,6 +107,7 @@ impl Config {
             throttle: ThrottlePolicy::default(),
             password_work: PasswordWorkLimits::default(),
             trust_forwarded_for: false,
+            timeouts: Timeouts::default(),
             observer: None,
         }
     }
@@ -137,6 +143,8 @@ pub struct Shared {
     pub throttle: Throttle,
     pub trust_forwarded_for: bool,
     pub events: EventHub,
+    /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
+    pub event_keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -220,9 +228,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         throttle: Throttle::new(config.throttle),
         trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
+        event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
     }));
-    let mut app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
+    let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {
         match host_guard::AllowedHosts::for_sandbox(addr) {
             Some(allowed) => app = app.layer(axum::middleware::from_fn_with_state(allowed, host_guard::check)),
@@ -232,14 +242,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     if let Some(observer) = config.observer.clone() {
         app = app.layer(axum::middleware::from_fn_with_state(observer, observe::record));
     }
-    let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
-        // With connection info, so `ClientAddress` can read each request's peer address.
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
+        serve::serve(listener, app, config.timeouts, shutdown_rx).await;
+        Ok(())
     });
     tracing::info!(%addr, "kage-server listening");
     Ok(RunningServer { addr, state, shutdown: shutdown_tx, task, pruner })

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use kage_server::serve::Timeouts;
 use kage_server::session_lifetime::SessionLimits;
 use kage_server::{Config, demo::DEMO_PLAYERS};
 
@@ -44,6 +45,15 @@ struct Args {
     /// Seconds a spent refresh token still answers with its unused successor (0: never; reuse revokes at once).
     #[arg(long, env = "KAGE_REFRESH_GRACE_SECS", default_value_t = 30)]
     refresh_grace_secs: u64,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive connection stays).
+    #[arg(long, env = "KAGE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// Seconds a request has to get its answer (body upload included), else 503 timeout.
+    #[arg(long, env = "KAGE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Seconds without a byte in either direction after which a connection is closed.
+    #[arg(long, env = "KAGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    idle_timeout_secs: u64,
     /// Take each client's address from the last X-Forwarded-For entry (only behind a proxy that sets it).
     #[arg(long, env = "KAGE_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
@@ -68,6 +78,11 @@ async fn main() -> std::process::ExitCode {
         lifetime: Duration::from_secs(args.session_lifetime_days.max(1) * DAY),
     };
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.timeouts = Timeouts {
+        header_read: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        request: Duration::from_secs(args.request_timeout_secs.max(1)),
+        idle: Duration::from_secs(args.idle_timeout_secs.max(1)),
+    };
     let server = match kage_server::start(config).await {
         Ok(server) => server,
         Err(error) => {

@@ -37,6 +37,7 @@ pub fn document(server_url: &str) -> Value {
         for answer in route.errors {
             add_answer(&mut responses, answer.status, answer.description, answer.retry_after);
         }
+        add_answer(&mut responses, 503, "`timeout`: no answer within the request timeout", true);
         let mut operation = json!({
             "summary": route.summary,
             "operationId": operation_id(route.method.as_str(), route.path),

@@ -12,7 +12,7 @@ use crate::auth::BODY_LIMIT;
 use crate::error::ApiError;
 
 mod accounts;
-mod events;
+pub mod events;
 mod meta;
 mod sessions;
 mod viewer;

@@ -15,5 +15,6 @@ mod revoke;
 mod session_lifetimes;
 mod sessions;
 mod throttle;
+mod timeouts;
 mod transfers;
 mod viewer_guard;
