@@ -3,12 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::accounts::{PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
 use crate::api::{Access, ROUTES};
 use crate::auth::{AUTH_REQUIRED_HEADER, BODY_LIMIT, SESSION_COOKIE};
 use crate::game::{MAX_TRANSFER, VILLAGES};
 use crate::idempotency::KEY_MAX;
 
 pub fn document(server_url: &str) -> Value {
+    let schemas = schemas();
     let mut paths = Map::new();
     for route in ROUTES {
         let mut responses = Map::new();
@@ -45,12 +47,14 @@ pub fn document(server_url: &str) -> Value {
         if route.access == Access::Protected {
             responses.insert("401".into(), error("no valid credential (`invalid_token` carries WWW-Authenticate)"));
             responses.insert("403".into(), error("`viewer_mismatch`: viewer_id is not the token's subject"));
+            add_answer(&mut responses, 400, "`malformed_query`: the query string cannot be read", false);
             operation["security"] = json!([{"bearer": []}, {"cookie": []}]);
             operation["parameters"] = json!([
                 {"name": "viewer_id", "in": "query", "required": false, "schema": {"type": "string"},
                  "description": "The player the client believes it acts for; must equal the token's subject, else 403."},
-                {"name": AUTH_REQUIRED_HEADER, "in": "header", "required": false, "schema": {"const": "1"},
-                 "description": "Fail-closed marker: with no Authorization header the request is unauthenticated even if a cookie is present."}
+                {"name": AUTH_REQUIRED_HEADER, "in": "header", "required": false,
+                 "schema": {"type": "string", "examples": ["1"]},
+                 "description": "Fail-closed marker: `1` with no Authorization header makes the request unauthenticated even if a cookie is present. Other values are ignored."}
             ]);
         }
         for name in path_parameters(route.path) {
@@ -64,8 +68,10 @@ pub fn document(server_url: &str) -> Value {
             add_idempotency(&mut operation, &mut responses, status);
         }
         if let Some(name) = route.request {
+            // A body is required exactly when its schema requires a field: an empty body counts as `{}`.
+            let required = schemas[name]["required"].as_array().is_some_and(|fields| !fields.is_empty());
             operation["requestBody"] = json!({
-                "required": false,
+                "required": required,
                 "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}
             });
         }
@@ -78,7 +84,7 @@ pub fn document(server_url: &str) -> Value {
         "info": {"title": "Kage reference game server", "version": "1", "description": "See docs/protocol.md."},
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"securitySchemes": security_schemes(), "schemas": schemas()},
+        "components": {"securitySchemes": security_schemes(), "schemas": schemas},
     })
 }
 
@@ -136,6 +142,7 @@ fn schemas() -> Value {
     let string = json!({"type": "string"});
     let integer = json!({"type": "integer"});
     let viewer_id = json!({"type": "string", "description": "optional; must equal the token's subject"});
+    let username = json!({"type": "string", "pattern": format!("^[A-Za-z0-9_-]{{3,{USERNAME_MAX}}}$")});
     json!({
         "Error": {"type": "object", "required": ["error", "message"],
             "properties": {"error": string, "message": string}},
@@ -145,8 +152,13 @@ fn schemas() -> Value {
             "properties": {"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": string, "kid": string,
                            "alg": {"const": "EdDSA"}, "use": {"const": "sig"}}}}}},
         "UsernamePassword": {"type": "object", "required": ["username", "password"], "additionalProperties": false,
-            "properties": {"username": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,24}$"},
-                           "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
+            "properties": {"username": username, "password": {"type": "string", "minLength": 1, "maxLength": PASSWORD_MAX}},
+            "examples": [{"username": "main", "password": "main-password"}],
+            "description": "The example is the sandbox's demo player (`--demo`)."},
+        "SignUpRequest": {"type": "object", "required": ["username", "password"], "additionalProperties": false,
+            "properties": {"username": username,
+                           "password": {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}},
+            "examples": [{"username": "new-player", "password": "a long passphrase"}]},
         "SignedUp": {"type": "object", "required": ["user_id", "username"],
             "properties": {"user_id": string, "username": string}},
         "SessionGrant": {"type": "object",
@@ -176,11 +188,14 @@ fn schemas() -> Value {
                 "version": {"type": "integer", "description": "increases on every change"},
                 "updated_at": {"type": "string", "format": "date-time"}}},
         "TrainRequest": {"type": "object", "additionalProperties": false,
-            "properties": {"viewer_id": viewer_id, "stat": {"enum": ["strength", "agility", "chakra"], "default": "strength"}}},
+            "properties": {"viewer_id": viewer_id, "stat": {"enum": ["strength", "agility", "chakra"], "default": "strength"}},
+            "examples": [{"stat": "agility"}]},
         "TravelRequest": {"type": "object", "required": ["village"], "additionalProperties": false,
-            "properties": {"viewer_id": viewer_id, "village": {"enum": VILLAGES}}},
+            "properties": {"viewer_id": viewer_id, "village": {"enum": VILLAGES}},
+            "examples": [{"village": "Sand"}]},
         "TransferRequest": {"type": "object", "required": ["to", "amount"], "additionalProperties": false,
             "properties": {"viewer_id": viewer_id, "to": {"type": "string", "description": "recipient's username"},
-                           "amount": {"type": "integer", "minimum": 1, "maximum": MAX_TRANSFER}}}
+                           "amount": {"type": "integer", "minimum": 1, "maximum": MAX_TRANSFER}},
+            "examples": [{"to": "alt", "amount": 5}]}
     })
 }

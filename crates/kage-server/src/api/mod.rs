@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::BODY_LIMIT;
 use crate::error::ApiError;
 
-mod accounts;
+pub mod accounts;
 pub mod events;
 mod meta;
 mod sessions;
@@ -101,7 +101,7 @@ pub static ROUTES: &[Route] = &[
         path: "/v1/sign-up",
         access: Access::Public,
         summary: "Create a player",
-        request: Some("UsernamePassword"),
+        request: Some("SignUpRequest"),
         response: (201, Some("SignedUp")),
         errors: &[
             answer(409, "`username_taken`"),
