@@ -9,6 +9,7 @@ mod files;
 mod fuzz;
 mod host_guard;
 mod idempotency;
+mod memory;
 mod openapi;
 mod password_work;
 mod refresh_grace;
