@@ -45,6 +45,8 @@ pub enum ApiError {
     MisdirectedRequest { expected: String },
     #[error("the server is busy; try again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    #[error("no answer within {limit:?}; try again")]
+    TimedOut { limit: std::time::Duration },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -83,7 +85,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::MisdirectedRequest { .. } => StatusCode::MISDIRECTED_REQUEST,
-            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +107,7 @@ impl ApiError {
             Self::TooManyStreams { .. } => "too_many_streams",
             Self::MisdirectedRequest { .. } => "misdirected_request",
             Self::Busy { .. } => "busy",
+            Self::TimedOut { .. } => "timeout",
             Self::Internal(_) => "internal",
         }
     }
@@ -148,6 +151,9 @@ impl IntoResponse for ApiError {
             | Self::TooManySignUps { retry_after_secs }
             | Self::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::TimedOut { .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
             }
             _ => {}
         }

@@ -7,9 +7,11 @@
 //! - [`host_guard`], [`client_addr`]: which Host a sandbox answers to; which client address a request counts for.
 //! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
 //! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
-//!   answers, revocation visible on the next request.
+//!   answers, revocation visible on the next request; [`session_lifetime`]: idle and absolute limits, and
+//!   pruning what ended sessions leave behind.
 //! - [`game`], [`idempotency`], [`events`]: profiles, actions (each at most once per idempotency key), and
 //!   per-player event channels.
+//! - [`serve`]: the accept loop, and the header-read, request and idle timeouts every connection lives under.
 //! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
@@ -29,6 +31,8 @@ pub mod passwords;
 pub mod private_files;
 pub mod refresh_token;
 pub mod secret;
+pub mod serve;
+pub mod session_lifetime;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
@@ -47,6 +51,8 @@ use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
 use crate::passwords::{PasswordWorkLimits, Passwords};
+use crate::serve::Timeouts;
+use crate::session_lifetime::SessionLimits;
 use crate::sessions::SessionStore;
 use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::tokens::TokenService;
@@ -68,12 +74,18 @@ pub struct Config {
     /// How long a spent refresh token still answers with its successor, if that successor is unused: a client
     /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
     pub refresh_grace: Duration,
+    /// When a session ends by itself: not refreshed for `idle`, or `lifetime` after sign-in.
+    pub sessions: SessionLimits,
+    /// How often ended sessions and their refresh tokens are deleted (also once at start).
+    pub prune_every: Duration,
     pub throttle: ThrottlePolicy,
     /// How many argon2 hashes run at once, and how many callers may wait for one (more get 503).
     pub password_work: PasswordWorkLimits,
     /// Take the client's address from the last `X-Forwarded-For` entry instead of the TCP peer. Only behind a
     /// reverse proxy that sets it: otherwise any client could pick its own address (see `client_addr`).
     pub trust_forwarded_for: bool,
+    /// Header-read, request and idle timeouts (see `serve`).
+    pub timeouts: Timeouts,
     /// Called with a record of every request, after its response is ready.
     pub observer: Option<observe::RequestObserver>,
 }
@@ -90,9 +102,12 @@ impl Config {
             access_ttl: Duration::from_secs(60),
             browser_ttl: Duration::from_secs(12 * 3600),
             refresh_grace: Duration::from_secs(30),
+            sessions: SessionLimits::default(),
+            prune_every: Duration::from_secs(3600),
             throttle: ThrottlePolicy::default(),
             password_work: PasswordWorkLimits::default(),
             trust_forwarded_for: false,
+            timeouts: Timeouts::default(),
             observer: None,
         }
     }
@@ -110,6 +125,8 @@ pub enum StartError {
     Database(#[from] db::DbError),
     #[error("cannot load sessions: {0}")]
     Sessions(#[source] sqlx::Error),
+    #[error("cannot prune ended sessions: {0}")]
+    Prune(#[source] sqlx::Error),
     #[error("cannot create the demo players: {0}")]
     Demo(#[source] error::ApiError),
 }
@@ -126,6 +143,8 @@ pub struct Shared {
     pub throttle: Throttle,
     pub trust_forwarded_for: bool,
     pub events: EventHub,
+    /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
+    pub event_keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -142,6 +161,7 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    pruner: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -152,7 +172,9 @@ impl RunningServer {
     /// Stops accepting, ends event streams, and waits for in-flight requests.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        self.task.await.unwrap_or_else(|join| Err(std::io::Error::other(join)))
+        let served = self.task.await.unwrap_or_else(|join| Err(std::io::Error::other(join)));
+        let _ = self.pruner.await;
+        served
     }
 }
 
@@ -180,10 +202,24 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
     let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
-    let sessions = SessionStore::load(db.clone(), tokens.max_lifetime(), config.refresh_grace)
+    let keep_ended_for = tokens.max_lifetime();
+    let pruned = session_lifetime::prune(&db, config.sessions, keep_ended_for, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(StartError::Prune)?;
+    if pruned.sessions > 0 {
+        tracing::info!(sessions = pruned.sessions, refresh_tokens = pruned.refresh_tokens, "pruned ended sessions");
+    }
+    let sessions = SessionStore::load(db.clone(), keep_ended_for, config.refresh_grace, config.sessions)
         .await
         .map_err(StartError::Sessions)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let pruner = tokio::spawn(session_lifetime::prune_periodically(
+        db.clone(),
+        config.sessions,
+        keep_ended_for,
+        config.prune_every,
+        shutdown_rx.clone(),
+    ));
     let state = AppState(Arc::new(Shared {
         db,
         tokens,
@@ -192,9 +228,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         throttle: Throttle::new(config.throttle),
         trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
+        event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
     }));
-    let mut app = api::router(state.clone()).layer(TraceLayer::new_for_http());
+    let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
+    let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {
         match host_guard::AllowedHosts::for_sandbox(addr) {
             Some(allowed) => app = app.layer(axum::middleware::from_fn_with_state(allowed, host_guard::check)),
@@ -204,17 +242,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     if let Some(observer) = config.observer.clone() {
         app = app.layer(axum::middleware::from_fn_with_state(observer, observe::record));
     }
-    let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
-        // With connection info, so `ClientAddress` can read each request's peer address.
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
+        serve::serve(listener, app, config.timeouts, shutdown_rx).await;
+        Ok(())
     });
     tracing::info!(%addr, "kage-server listening");
-    Ok(RunningServer { addr, state, shutdown: shutdown_tx, task })
+    Ok(RunningServer { addr, state, shutdown: shutdown_tx, task, pruner })
 }
 
 /// The default database, `<data dir>/kage.db`, created 0600 before SQLite opens it so that SQLite gives its

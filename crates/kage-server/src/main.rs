@@ -2,9 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
+use kage_server::serve::Timeouts;
+use kage_server::session_lifetime::SessionLimits;
 use kage_server::{Config, demo::DEMO_PLAYERS};
+
+const DAY: u64 = 24 * 3600;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -28,9 +33,27 @@ struct Args {
     /// Make a new signing key before starting; tokens signed by the previous one stay valid until they expire.
     #[arg(long)]
     rotate_signing_key: bool,
+    /// Seconds an access token lives (capped at its session's end).
+    #[arg(long, env = "KAGE_ACCESS_TTL_SECS", default_value_t = 60)]
+    access_ttl_secs: u64,
+    /// Days a session lives without a refresh before it ends.
+    #[arg(long, env = "KAGE_SESSION_IDLE_DAYS", default_value_t = 30)]
+    session_idle_days: u64,
+    /// Days a session lives at most, however often it is refreshed.
+    #[arg(long, env = "KAGE_SESSION_LIFETIME_DAYS", default_value_t = 90)]
+    session_lifetime_days: u64,
     /// Seconds a spent refresh token still answers with its unused successor (0: never; reuse revokes at once).
     #[arg(long, env = "KAGE_REFRESH_GRACE_SECS", default_value_t = 30)]
     refresh_grace_secs: u64,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive connection stays).
+    #[arg(long, env = "KAGE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    header_read_timeout_secs: u64,
+    /// Seconds a request has to get its answer (body upload included), else 503 timeout.
+    #[arg(long, env = "KAGE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Seconds without a byte in either direction after which a connection is closed.
+    #[arg(long, env = "KAGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    idle_timeout_secs: u64,
     /// Take each client's address from the last X-Forwarded-For entry (only behind a proxy that sets it).
     #[arg(long, env = "KAGE_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
@@ -48,8 +71,18 @@ async fn main() -> std::process::ExitCode {
     config.issuer = args.issuer;
     config.demo = args.demo;
     config.rotate_signing_key = args.rotate_signing_key;
-    config.refresh_grace = std::time::Duration::from_secs(args.refresh_grace_secs);
+    config.refresh_grace = Duration::from_secs(args.refresh_grace_secs);
+    config.access_ttl = Duration::from_secs(args.access_ttl_secs.max(1));
+    config.sessions = SessionLimits {
+        idle: Duration::from_secs(args.session_idle_days.max(1) * DAY),
+        lifetime: Duration::from_secs(args.session_lifetime_days.max(1) * DAY),
+    };
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.timeouts = Timeouts {
+        header_read: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        request: Duration::from_secs(args.request_timeout_secs.max(1)),
+        idle: Duration::from_secs(args.idle_timeout_secs.max(1)),
+    };
     let server = match kage_server::start(config).await {
         Ok(server) => server,
         Err(error) => {

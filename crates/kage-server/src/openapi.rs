@@ -3,12 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::accounts::{PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX};
 use crate::api::{Access, ROUTES};
 use crate::auth::{AUTH_REQUIRED_HEADER, BODY_LIMIT, SESSION_COOKIE};
 use crate::game::{MAX_TRANSFER, VILLAGES};
 use crate::idempotency::KEY_MAX;
 
 pub fn document(server_url: &str) -> Value {
+    let schemas = schemas();
     let mut paths = Map::new();
     for route in ROUTES {
         let mut responses = Map::new();
@@ -37,6 +39,7 @@ pub fn document(server_url: &str) -> Value {
         for answer in route.errors {
             add_answer(&mut responses, answer.status, answer.description, answer.retry_after);
         }
+        add_answer(&mut responses, 503, "`timeout`: no answer within the request timeout", true);
         let mut operation = json!({
             "summary": route.summary,
             "operationId": operation_id(route.method.as_str(), route.path),
@@ -44,20 +47,31 @@ pub fn document(server_url: &str) -> Value {
         if route.access == Access::Protected {
             responses.insert("401".into(), error("no valid credential (`invalid_token` carries WWW-Authenticate)"));
             responses.insert("403".into(), error("`viewer_mismatch`: viewer_id is not the token's subject"));
+            add_answer(&mut responses, 400, "`malformed_query`: the query string cannot be read", false);
             operation["security"] = json!([{"bearer": []}, {"cookie": []}]);
             operation["parameters"] = json!([
                 {"name": "viewer_id", "in": "query", "required": false, "schema": {"type": "string"},
                  "description": "The player the client believes it acts for; must equal the token's subject, else 403."},
-                {"name": AUTH_REQUIRED_HEADER, "in": "header", "required": false, "schema": {"const": "1"},
-                 "description": "Fail-closed marker: with no Authorization header the request is unauthenticated even if a cookie is present."}
+                {"name": AUTH_REQUIRED_HEADER, "in": "header", "required": false,
+                 "schema": {"type": "string", "examples": ["1"]},
+                 "description": "Fail-closed marker: `1` with no Authorization header makes the request unauthenticated even if a cookie is present. Other values are ignored."}
             ]);
+        }
+        for name in path_parameters(route.path) {
+            let parameter = json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}});
+            match operation["parameters"].as_array_mut() {
+                Some(parameters) => parameters.push(parameter),
+                None => operation["parameters"] = json!([parameter]),
+            }
         }
         if route.idempotent {
             add_idempotency(&mut operation, &mut responses, status);
         }
         if let Some(name) = route.request {
+            // A body is required exactly when its schema requires a field: an empty body counts as `{}`.
+            let required = schemas[name]["required"].as_array().is_some_and(|fields| !fields.is_empty());
             operation["requestBody"] = json!({
-                "required": false,
+                "required": required,
                 "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}
             });
         }
@@ -70,7 +84,7 @@ pub fn document(server_url: &str) -> Value {
         "info": {"title": "Kage reference game server", "version": "1", "description": "See docs/protocol.md."},
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"securitySchemes": security_schemes(), "schemas": schemas()},
+        "components": {"securitySchemes": security_schemes(), "schemas": schemas},
     })
 }
 
@@ -107,8 +121,13 @@ fn add_answer(responses: &mut Map<String, Value>, status: u16, description: &str
     }
 }
 
+/// The `{name}` segments of a route's path.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
 fn operation_id(method: &str, path: &str) -> String {
-    let words: Vec<&str> = path.split(['/', '.', '-']).filter(|w| !w.is_empty() && *w != "v1").collect();
+    let words: Vec<&str> = path.split(['/', '.', '-', '{', '}']).filter(|w| !w.is_empty() && *w != "v1").collect();
     format!("{}_{}", method.to_lowercase(), words.join("_"))
 }
 
@@ -123,6 +142,7 @@ fn schemas() -> Value {
     let string = json!({"type": "string"});
     let integer = json!({"type": "integer"});
     let viewer_id = json!({"type": "string", "description": "optional; must equal the token's subject"});
+    let username = json!({"type": "string", "pattern": format!("^[A-Za-z0-9_-]{{3,{USERNAME_MAX}}}$")});
     json!({
         "Error": {"type": "object", "required": ["error", "message"],
             "properties": {"error": string, "message": string}},
@@ -132,8 +152,13 @@ fn schemas() -> Value {
             "properties": {"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": string, "kid": string,
                            "alg": {"const": "EdDSA"}, "use": {"const": "sig"}}}}}},
         "UsernamePassword": {"type": "object", "required": ["username", "password"], "additionalProperties": false,
-            "properties": {"username": {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,24}$"},
-                           "password": {"type": "string", "minLength": 1, "maxLength": 256}}},
+            "properties": {"username": username, "password": {"type": "string", "minLength": 1, "maxLength": PASSWORD_MAX}},
+            "examples": [{"username": "main", "password": "main-password"}],
+            "description": "The example is the sandbox's demo player (`--demo`)."},
+        "SignUpRequest": {"type": "object", "required": ["username", "password"], "additionalProperties": false,
+            "properties": {"username": username,
+                           "password": {"type": "string", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}},
+            "examples": [{"username": "new-player", "password": "a long passphrase"}]},
         "SignedUp": {"type": "object", "required": ["user_id", "username"],
             "properties": {"user_id": string, "username": string}},
         "SessionGrant": {"type": "object",
@@ -144,6 +169,16 @@ fn schemas() -> Value {
             "properties": {"refresh_token": string}},
         "BrowserSession": {"type": "object", "required": ["session_id", "user_id"],
             "properties": {"session_id": string, "user_id": string}},
+        "SessionList": {"type": "object", "required": ["sessions"], "properties": {"sessions": {"type": "array",
+            "items": {"type": "object",
+                "required": ["id", "kind", "created_at", "last_used_at", "expires_at", "current"],
+                "properties": {"id": string, "kind": {"enum": ["api", "browser"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "last_used_at": {"type": "string", "format": "date-time",
+                                     "description": "the sign-in or the latest refresh"},
+                    "expires_at": {"type": "string", "format": "date-time",
+                                   "description": "when the session ends unless refreshed (or revoked) first"},
+                    "current": {"type": "boolean", "description": "the session this request came with"}}}}}},
         "Profile": {"type": "object",
             "required": ["id", "username", "level", "xp", "village", "ryo", "stats", "version", "updated_at"],
             "properties": {"id": string, "username": string, "level": integer, "xp": integer,
@@ -153,11 +188,14 @@ fn schemas() -> Value {
                 "version": {"type": "integer", "description": "increases on every change"},
                 "updated_at": {"type": "string", "format": "date-time"}}},
         "TrainRequest": {"type": "object", "additionalProperties": false,
-            "properties": {"viewer_id": viewer_id, "stat": {"enum": ["strength", "agility", "chakra"], "default": "strength"}}},
+            "properties": {"viewer_id": viewer_id, "stat": {"enum": ["strength", "agility", "chakra"], "default": "strength"}},
+            "examples": [{"stat": "agility"}]},
         "TravelRequest": {"type": "object", "required": ["village"], "additionalProperties": false,
-            "properties": {"viewer_id": viewer_id, "village": {"enum": VILLAGES}}},
+            "properties": {"viewer_id": viewer_id, "village": {"enum": VILLAGES}},
+            "examples": [{"village": "Sand"}]},
         "TransferRequest": {"type": "object", "required": ["to", "amount"], "additionalProperties": false,
             "properties": {"viewer_id": viewer_id, "to": {"type": "string", "description": "recipient's username"},
-                           "amount": {"type": "integer", "minimum": 1, "maximum": MAX_TRANSFER}}}
+                           "amount": {"type": "integer", "minimum": 1, "maximum": MAX_TRANSFER}},
+            "examples": [{"to": "alt", "amount": 5}]}
     })
 }

@@ -8,16 +8,23 @@
 //! other request would wait behind it. The permits travel into the blocking task, so a caller that goes away
 //! does not free its slot while its hash still runs.
 //!
+//! Each hash needs 19 MiB of working memory. Left to the allocator, freed 19 MiB blocks were kept by glibc
+//! (which raises its mmap threshold after the first such free) in each thread's arena: 25 sign-ins left the
+//! server at 500 MB. So argon2 works in buffers of our own, [`WorkMemory`]: taken from a free list for a hash
+//! and put back after it, never freed. Since at most `concurrent` hashes run at once, at most `concurrent`
+//! buffers ever exist, and password work can never hold more than `concurrent` x 19 MiB.
+//!
 //! An unknown username is checked against a fixed dummy hash so it costs the same time as a wrong password
 //! and the answer cannot tell them apart. [`Passwords`] counts the checks it has run and the most hashes it
 //! ever ran at once, so tests (and operators) can see how much password work got through.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 use crate::secret::Secret;
@@ -45,8 +52,42 @@ pub struct Passwords {
     /// Running plus waiting: the admission ticket.
     admitted: Arc<Semaphore>,
     running: Arc<Semaphore>,
+    memory: Arc<WorkMemory>,
     checks: AtomicU64,
     busy: Arc<InFlight>,
+}
+
+/// Argon2's working memory: buffers handed out for one hash at a time and put back after it.
+#[derive(Default)]
+pub struct WorkMemory {
+    free: Mutex<Vec<Vec<Block>>>,
+    buffers: AtomicUsize,
+}
+
+impl WorkMemory {
+    /// Runs `work` with a buffer of at least `blocks` blocks: a free one, or a new one if none is free.
+    fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let free = self.free.lock().expect("work memory lock").pop();
+        let mut buffer = match free {
+            Some(buffer) if buffer.len() >= blocks => buffer,
+            Some(mut small) => {
+                small.resize(blocks, Block::new());
+                small
+            }
+            None => {
+                self.buffers.fetch_add(1, Ordering::Relaxed);
+                vec![Block::new(); blocks]
+            }
+        };
+        let result = work(&mut buffer);
+        self.free.lock().expect("work memory lock").push(buffer);
+        result
+    }
+
+    /// How many buffers exist: never more than the hashes that ever ran at once.
+    pub fn buffers(&self) -> usize {
+        self.buffers.load(Ordering::Relaxed)
+    }
 }
 
 #[derive(Default)]
@@ -88,6 +129,7 @@ impl Passwords {
         Self {
             admitted: Arc::new(Semaphore::new(concurrent + limits.queue)),
             running: Arc::new(Semaphore::new(concurrent)),
+            memory: Arc::default(),
             checks: AtomicU64::new(0),
             busy: Arc::default(),
         }
@@ -108,23 +150,17 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: Secret) -> Result<String, ApiError> {
-        self.run(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|e| ApiError::internal(e.to_string()))
-        })
-        .await?
+        let memory = self.memory.clone();
+        self.run(move || hash_with(&memory, password.expose().as_bytes()).map_err(internal)).await?
     }
 
     /// `stored` is `None` for an unknown user: the work is done anyway and the answer is `false`.
     pub async fn verify(&self, password: Secret, stored: Option<String>) -> Result<bool, ApiError> {
+        let memory = self.memory.clone();
         self.run(move || {
             let known = stored.is_some();
             let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-            let parsed = PasswordHash::new(&stored).map_err(|e| ApiError::internal(e.to_string()))?;
-            let matches = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
+            let matches = verify_with(&memory, password.expose().as_bytes(), &stored).map_err(internal)?;
             Ok(known && matches)
         })
         .await?
@@ -142,19 +178,83 @@ impl Passwords {
     pub fn peak_concurrent(&self) -> usize {
         self.busy.peak.load(Ordering::SeqCst)
     }
+
+    /// Argon2's working memory, for tests and operators to see how many buffers exist.
+    pub fn work_memory(&self) -> &WorkMemory {
+        &self.memory
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(error.to_string())
+}
+
+/// A new PHC string for `password`: argon2id with the crate's default parameters and a random salt, as
+/// `Argon2::default().hash_password` makes, computed in a buffer from `memory`.
+fn hash_with(memory: &WorkMemory, password: &[u8]) -> Result<String, argon2::password_hash::Error> {
+    let params = Params::default();
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
+    let mut out = Zeroizing::new([0u8; Params::DEFAULT_OUTPUT_LEN]);
+    memory.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, salt_bytes, &mut *out, blocks)
+    })?;
+    let hash = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&*out)?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the PHC string `stored` (any argon2 variant, version and parameters it names),
+/// computed in a buffer from `memory`. The comparison of outputs is constant-time (`Output`'s `==`).
+fn verify_with(memory: &WorkMemory, password: &[u8], stored: &str) -> Result<bool, argon2::password_hash::Error> {
+    let parsed = PasswordHash::new(stored)?;
+    let params = Params::try_from(&parsed)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm)?;
+    let version = parsed.version.map(Version::try_from).transpose()?.unwrap_or_default();
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(argon2::password_hash::Error::PhcStringField);
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    memory.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, salt_bytes, &mut out, blocks)
+    })?;
+    Ok(Output::new(&out)? == expected)
 }
 
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(b"kage-dummy-password", &salt).expect("argon2 hashes").to_string()
-    })
+    DUMMY.get_or_init(|| hash_with(&WorkMemory::default(), b"kage-dummy-password").expect("argon2 hashes"))
 }
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
     use super::*;
+
+    #[test]
+    fn our_hashes_and_the_crates_verify_each_other_and_work_in_reused_buffers() {
+        let memory = WorkMemory::default();
+        let ours = hash_with(&memory, b"correct horse").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok(), "the crate verifies ours");
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default().hash_password(b"battery staple", &salt).unwrap().to_string();
+        assert!(verify_with(&memory, b"battery staple", &theirs).unwrap(), "we verify the crate's (stored) hashes");
+        assert!(!verify_with(&memory, b"battery stapler", &theirs).unwrap());
+        assert!(!verify_with(&memory, b"correct horse!", &ours).unwrap());
+        assert_eq!(memory.buffers(), 1, "one hash at a time: one buffer, reused");
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn beyond_the_queue_callers_are_told_to_come_back() {
@@ -169,6 +269,7 @@ mod tests {
         assert_eq!(busy + checked, 12);
         assert!(busy >= 1 && checked >= 1, "busy {busy}, checked {checked}");
         assert_eq!(passwords.peak_concurrent(), 1);
+        assert_eq!(passwords.work_memory().buffers(), 1, "one 19 MiB buffer for one hash at a time");
         assert_eq!(passwords.checks(), checked as u64);
     }
 }

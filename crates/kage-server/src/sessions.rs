@@ -18,6 +18,10 @@
 //! Entries older than the longest token lifetime are pruned, since every token of such a session has expired
 //! anyway. (With several server instances the set would be fed by PostgreSQL LISTEN/NOTIFY; see DESIGN.md,
 //! growth path.)
+//!
+//! Sessions also end by themselves, idle or too old ([`crate::session_lifetime`]): each sign-in and refresh
+//! says when its session ends, so tokens can be capped there, and a refresh of an ended session is refused and
+//! recorded as a revocation, which stops its access tokens at once.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -32,6 +36,7 @@ use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
 use crate::refresh_token;
 use crate::secret::Secret;
+use crate::session_lifetime::SessionLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {
@@ -55,6 +60,10 @@ pub enum RevokeReason {
     RefreshTokenReused,
     /// `POST /v1/sessions/revoke`: the holder of a refresh token gave it up (RFC 7009).
     RefreshTokenRevoked,
+    /// `DELETE /v1/sessions/{id}`: the player ended it from another session (or from itself).
+    EndedByPlayer,
+    /// Refreshed after its idle or absolute limit.
+    Expired,
 }
 
 impl RevokeReason {
@@ -63,8 +72,18 @@ impl RevokeReason {
             Self::SignedOut => "signed_out",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::RefreshTokenRevoked => "refresh_token_revoked",
+            Self::EndedByPlayer => "ended_by_player",
+            Self::Expired => "expired",
         }
     }
+}
+
+pub struct NewSession {
+    pub id: String,
+    /// API sessions have one; browser sessions live on their cookie alone.
+    pub refresh_token: Option<Secret>,
+    /// When the session ends unless refreshed (or revoked) first: no token may outlive it.
+    pub ends_at: OffsetDateTime,
 }
 
 pub struct Rotated {
@@ -73,6 +92,20 @@ pub struct Rotated {
     pub refresh_token: Secret,
     /// The presented token was already spent and this is its successor again (the grace period).
     pub replayed: bool,
+    pub ends_at: OffsetDateTime,
+}
+
+/// A live session as its player sees it in `GET /v1/sessions`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub kind: &'static str,
+    pub created_at: String,
+    /// The sign-in, or the latest refresh.
+    pub last_used_at: String,
+    pub expires_at: String,
+    /// This is the session the request came with.
+    pub current: bool,
 }
 
 pub struct SessionStore {
@@ -81,6 +114,7 @@ pub struct SessionStore {
     revocations: broadcast::Sender<String>,
     keep_revoked_for: Duration,
     refresh_grace: Duration,
+    limits: SessionLimits,
 }
 
 /// A presented refresh token's row, with what rotation needs to decide.
@@ -89,6 +123,8 @@ struct PresentedRow {
     session_id: String,
     user_id: String,
     session_revoked: bool,
+    created_at: String,
+    last_used_at: String,
     used_at: Option<String>,
     successor_hash: Option<String>,
     successor_sealed: Option<Vec<u8>>,
@@ -96,47 +132,66 @@ struct PresentedRow {
 
 impl SessionStore {
     /// `keep_revoked_for` is the longest lifetime of any token the server issues; `refresh_grace` how long a
-    /// spent refresh token still answers with its (unused) successor.
-    pub async fn load(db: Database, keep_revoked_for: Duration, refresh_grace: Duration) -> Result<Self, sqlx::Error> {
-        let since = OffsetDateTime::now_utc() - keep_revoked_for;
-        let since = since.format(&Rfc3339).expect("UTC formats");
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM sessions WHERE revoked_at >= ?").bind(since).fetch_all(&db.reader).await?;
+    /// spent refresh token still answers with its (unused) successor; `limits` when sessions end by themselves.
+    pub async fn load(
+        db: Database,
+        keep_revoked_for: Duration,
+        refresh_grace: Duration,
+        limits: SessionLimits,
+    ) -> Result<Self, sqlx::Error> {
+        let since = (OffsetDateTime::now_utc() - keep_revoked_for).unix_timestamp();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions WHERE unixepoch(revoked_at) >= ?")
+            .bind(since)
+            .fetch_all(&db.reader)
+            .await?;
         // Loaded entries count from now: they are kept at most one extra lifetime, never too short.
         let revoked = rows.into_iter().map(|(id,)| (id, Instant::now())).collect();
         let (revocations, _) = broadcast::channel(256);
-        Ok(Self { db, revoked: RwLock::new(revoked), revocations, keep_revoked_for, refresh_grace })
+        Ok(Self { db, revoked: RwLock::new(revoked), revocations, keep_revoked_for, refresh_grace, limits })
     }
 
-    pub async fn create(&self, user_id: &str, kind: SessionKind) -> Result<(String, Option<Secret>), ApiError> {
-        let session_id = uuid::Uuid::new_v4().to_string();
-        let now = now_rfc3339();
+    pub fn limits(&self) -> SessionLimits {
+        self.limits
+    }
+
+    /// How long an ended session's rows are still needed: the longest lifetime of any token it was given.
+    pub fn keep_ended_for(&self) -> Duration {
+        self.keep_revoked_for
+    }
+
+    pub async fn create(&self, user_id: &str, kind: SessionKind) -> Result<NewSession, ApiError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = OffsetDateTime::now_utc();
+        let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
-        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&session_id)
+        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&id)
             .bind(user_id)
             .bind(kind.as_str())
-            .bind(&now)
+            .bind(&now_text)
+            .bind(&now_text)
             .execute(&mut *tx)
             .await?;
-        let refresh = match kind {
+        let refresh_token = match kind {
             SessionKind::Browser => None,
-            SessionKind::Api => Some(insert_refresh_token(&mut tx, &session_id, &now).await?.text),
+            SessionKind::Api => Some(insert_refresh_token(&mut tx, &id, &now_text).await?.text),
         };
         tx.commit().await?;
-        Ok((session_id, refresh))
+        Ok(NewSession { id, refresh_token, ends_at: self.limits.ends_at(now, now) })
     }
 
     /// Spends `presented` and returns its successor. A token spent less than the grace period ago whose
-    /// successor is still unused returns that same successor; any other spent token revokes its session.
+    /// successor is still unused returns that same successor; any other spent token revokes its session, and
+    /// so does any token of a session past its idle or absolute limit.
     pub async fn rotate(&self, presented: &Secret) -> Result<Rotated, ApiError> {
         let hash = refresh_token::hash(presented.expose());
         let now = OffsetDateTime::now_utc();
         let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
         let row: Option<PresentedRow> = sqlx::query_as(
-            "SELECT t.session_id, s.user_id, s.revoked_at IS NOT NULL AS session_revoked, t.used_at,
-                    t.successor_hash, t.successor_sealed
+            "SELECT t.session_id, s.user_id, s.revoked_at IS NOT NULL AS session_revoked, s.created_at,
+                    COALESCE(s.last_used_at, s.created_at) AS last_used_at, t.used_at, t.successor_hash,
+                    t.successor_sealed
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
              WHERE t.token_hash = ?",
         )
@@ -145,6 +200,15 @@ impl SessionStore {
         .await?;
         let Some(row) = row else { return Err(ApiError::InvalidGrant) };
         if row.session_revoked || self.is_revoked(&row.session_id) {
+            return Err(ApiError::InvalidGrant);
+        }
+        let created_at = parse_time(&row.created_at)?;
+        let ends_at = self.limits.ends_at(created_at, parse_time(&row.last_used_at)?);
+        if now >= ends_at {
+            tracing::info!(session = %row.session_id, "refresh of a session past its idle or absolute limit");
+            write_revocation(&mut tx, &row.session_id, RevokeReason::Expired).await?;
+            tx.commit().await?;
+            self.remember_revoked(&row.session_id);
             return Err(ApiError::InvalidGrant);
         }
         let PresentedRow { session_id, user_id, used_at, successor_hash, successor_sealed, .. } = row;
@@ -166,8 +230,14 @@ impl SessionStore {
                 .bind(&hash)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+                .bind(&now_text)
+                .bind(&session_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            return Ok(Rotated { session_id, user_id, refresh_token: successor.text, replayed: false });
+            let ends_at = self.limits.ends_at(created_at, now);
+            return Ok(Rotated { session_id, user_id, refresh_token: successor.text, replayed: false, ends_at });
         };
         let replay = match (successor_sealed, successor_hash) {
             (Some(sealed), Some(successor_hash)) if self.within_grace(&used_at, now) => {
@@ -177,7 +247,7 @@ impl SessionStore {
         };
         if let Some(successor) = replay {
             tx.rollback().await?;
-            return Ok(Rotated { session_id, user_id, refresh_token: successor, replayed: true });
+            return Ok(Rotated { session_id, user_id, refresh_token: successor, replayed: true, ends_at });
         }
         tracing::warn!(session = %session_id, "refresh token reused; revoking its session");
         write_revocation(&mut tx, &session_id, RevokeReason::RefreshTokenReused).await?;
@@ -215,6 +285,53 @@ impl SessionStore {
         Ok(true)
     }
 
+    /// `user_id`'s live sessions, oldest first; `current` marks the one with `current_session`.
+    pub async fn list(&self, user_id: &str, current_session: &str) -> Result<Vec<SessionInfo>, ApiError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, kind, created_at, COALESCE(last_used_at, created_at) FROM sessions
+             WHERE user_id = ? AND revoked_at IS NULL ORDER BY unixepoch(created_at, 'subsec'), id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.db.reader)
+        .await?;
+        let now = OffsetDateTime::now_utc();
+        let mut sessions = Vec::with_capacity(rows.len());
+        for (id, kind, created_at, last_used_at) in rows {
+            let ends_at = self.limits.ends_at(parse_time(&created_at)?, parse_time(&last_used_at)?);
+            if ends_at <= now || self.is_revoked(&id) {
+                continue;
+            }
+            sessions.push(SessionInfo {
+                current: id == current_session,
+                kind: if kind == "browser" { SessionKind::Browser.as_str() } else { SessionKind::Api.as_str() },
+                id,
+                created_at,
+                last_used_at,
+                expires_at: ends_at.format(&Rfc3339).expect("UTC formats"),
+            });
+        }
+        Ok(sessions)
+    }
+
+    /// Ends `session_id` if it is one of `user_id`'s live sessions; `false` (nothing done) if it is not:
+    /// unknown, another player's, already revoked or past its limits.
+    pub async fn revoke_own(&self, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT created_at, COALESCE(last_used_at, created_at) FROM sessions
+             WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_optional(&self.db.writer)
+        .await?;
+        let Some((created_at, last_used_at)) = row else { return Ok(false) };
+        if self.limits.ends_at(parse_time(&created_at)?, parse_time(&last_used_at)?) <= OffsetDateTime::now_utc() {
+            return Ok(false);
+        }
+        self.revoke(session_id, RevokeReason::EndedByPlayer).await?;
+        Ok(true)
+    }
+
     fn remember_revoked(&self, session_id: &str) {
         {
             let mut revoked = self.revoked.write().expect("revocation lock");
@@ -233,6 +350,10 @@ impl SessionStore {
     pub fn revocations(&self) -> broadcast::Receiver<String> {
         self.revocations.subscribe()
     }
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(ApiError::internal)
 }
 
 /// Marks a session revoked; the first reason is kept if it already was.

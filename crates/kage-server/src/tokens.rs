@@ -107,12 +107,15 @@ impl TokenService {
         self.access_ttl.max(self.browser_ttl) + Duration::from_secs(LEEWAY_SECS)
     }
 
-    pub fn issue(&self, user_id: &str, session_id: &str, audience: Audience) -> IssuedToken {
+    /// A token for `session_id`, expiring after its audience's lifetime or at `session_ends` (unix seconds),
+    /// whichever is first: no token outlives its session.
+    pub fn issue(&self, user_id: &str, session_id: &str, audience: Audience, session_ends: u64) -> IssuedToken {
         let ttl = match audience {
             Audience::Api => self.access_ttl,
             Audience::Browser => self.browser_ttl,
         };
         let now = unix_now();
+        let exp = (now + ttl.as_secs()).min(session_ends).max(now);
         let claims = Claims {
             iss: self.issuer.clone(),
             sub: user_id.to_owned(),
@@ -120,12 +123,12 @@ impl TokenService {
             aud: audience.as_str().to_owned(),
             iat: now,
             nbf: now,
-            exp: now + ttl.as_secs(),
+            exp,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.keys.current_kid().to_owned());
         let token = encode(&header, &claims, self.keys.encoding_key()).expect("signing with our own Ed25519 key");
-        IssuedToken { token, expires_in: ttl.as_secs() }
+        IssuedToken { token, expires_in: exp - now }
     }
 
     /// Checks signature (key chosen by `kid`), issuer, audience and time claims.
@@ -224,7 +227,7 @@ mod tests {
     #[test]
     fn issued_token_verifies_with_its_audience_only() {
         let (_dir, service) = service();
-        let token = service.issue("u1", "s1", Audience::Api).token;
+        let token = service.issue("u1", "s1", Audience::Api, u64::MAX).token;
         let claims = service.verify(&token, Audience::Api).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str(), claims.exp - claims.iat), ("u1", "s1", 60));
         assert_eq!(service.verify(&token, Audience::Browser), Err(TokenRejection::WrongAudienceOrIssuer));
@@ -234,14 +237,14 @@ mod tests {
     fn token_from_another_server_is_rejected() {
         let (_dir, ours) = service();
         let (_dir2, theirs) = service();
-        let token = theirs.issue("u1", "s1", Audience::Api).token;
+        let token = theirs.issue("u1", "s1", Audience::Api, u64::MAX).token;
         assert_eq!(ours.verify(&token, Audience::Api), Err(TokenRejection::UnknownKey));
     }
 
     #[test]
     fn tampered_payload_fails_signature_check() {
         let (_dir, service) = service();
-        let token = service.issue("u1", "s1", Audience::Api).token;
+        let token = service.issue("u1", "s1", Audience::Api, u64::MAX).token;
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let forged = Claims {
             iss: service.issuer().into(),
@@ -260,7 +263,7 @@ mod tests {
     #[test]
     fn a_verified_token_still_expires() {
         let (_dir, service) = service();
-        let token = service.issue("u1", "s1", Audience::Api).token;
+        let token = service.issue("u1", "s1", Audience::Api, u64::MAX).token;
         let now = unix_now();
         assert!(service.verify_at(&token, Audience::Api, now).is_ok());
         assert!(service.verify_at(&token, Audience::Api, now + 60 + LEEWAY_SECS).is_ok());

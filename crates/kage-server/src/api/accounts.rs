@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer};
@@ -120,8 +121,14 @@ async fn check_password(
     }
 }
 
-fn grant(state: &AppState, session_id: String, user_id: String, refresh_token: Secret) -> SessionGrant {
-    let access = state.tokens.issue(&user_id, &session_id, Audience::Api);
+fn grant(
+    state: &AppState,
+    session_id: String,
+    user_id: String,
+    refresh_token: Secret,
+    session_ends: OffsetDateTime,
+) -> SessionGrant {
+    let access = state.tokens.issue(&user_id, &session_id, Audience::Api, unix_seconds(session_ends));
     SessionGrant {
         session_id,
         user_id,
@@ -138,10 +145,10 @@ pub async fn sign_in(
     JsonBody(request): JsonBody<UsernamePassword>,
 ) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
     let user_id = check_password(&state, address, request).await?;
-    let (session_id, refresh) = state.sessions.create(&user_id, SessionKind::Api).await?;
-    tracing::info!(user = %user_id, session = %session_id, "signed in");
-    let refresh = refresh.expect("API sessions have refresh tokens");
-    Ok((StatusCode::CREATED, Json(grant(&state, session_id, user_id, refresh))))
+    let session = state.sessions.create(&user_id, SessionKind::Api).await?;
+    tracing::info!(user = %user_id, session = %session.id, "signed in");
+    let refresh = session.refresh_token.expect("API sessions have refresh tokens");
+    Ok((StatusCode::CREATED, Json(grant(&state, session.id, user_id, refresh, session.ends_at))))
 }
 
 pub async fn refresh(
@@ -154,7 +161,7 @@ pub async fn refresh(
     } else {
         tracing::debug!(session = %rotated.session_id, "refreshed");
     }
-    Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token)))
+    Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token, rotated.ends_at)))
 }
 
 /// RFC 7009-style revocation: whoever holds a refresh token may end its session, without an access token (the
@@ -189,8 +196,9 @@ pub async fn browser_sign_in(
     JsonBody(request): JsonBody<UsernamePassword>,
 ) -> Result<Response, ApiError> {
     let user_id = check_password(&state, address, request).await?;
-    let (session_id, _) = state.sessions.create(&user_id, SessionKind::Browser).await?;
-    let cookie = state.tokens.issue(&user_id, &session_id, Audience::Browser);
+    let session = state.sessions.create(&user_id, SessionKind::Browser).await?;
+    let session_id = session.id;
+    let cookie = state.tokens.issue(&user_id, &session_id, Audience::Browser, unix_seconds(session.ends_at));
     let secure = if state.tokens.issuer().starts_with("https://") { "; Secure" } else { "" };
     let set_cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
@@ -200,4 +208,9 @@ pub async fn browser_sign_in(
     let value = HeaderValue::from_str(&set_cookie).map_err(ApiError::internal)?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
+}
+
+/// A session's end as the whole second tokens are capped at (never past the end itself).
+fn unix_seconds(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp()).unwrap_or(0)
 }

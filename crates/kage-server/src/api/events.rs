@@ -22,7 +22,10 @@ use crate::auth::Viewer;
 use crate::error::ApiError;
 use crate::events::{MAX_STREAMS_PER_PLAYER, StreamSlot};
 
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Comments keep a quiet stream alive every 15 s, or more often if the server closes idle connections sooner.
+pub fn keep_alive_for(idle_timeout: Duration) -> Duration {
+    Duration::from_secs(15).min(idle_timeout / 3).max(Duration::from_millis(100))
+}
 
 pub async fn stream(
     State(state): State<AppState>,
@@ -31,8 +34,9 @@ pub async fn stream(
     let slot =
         state.events.open_stream(&viewer.user_id).ok_or(ApiError::TooManyStreams { limit: MAX_STREAMS_PER_PLAYER })?;
     let (tx, rx) = mpsc::channel::<Event>(16);
+    let keep_alive = KeepAlive::new().interval(state.event_keep_alive);
     tokio::spawn(forward(state, viewer, tx, slot));
-    Ok(Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(keep_alive))
 }
 
 /// Runs for as long as the stream is open; `_slot` is given back when it returns.

@@ -11,9 +11,10 @@ use crate::AppState;
 use crate::auth::BODY_LIMIT;
 use crate::error::ApiError;
 
-mod accounts;
-mod events;
+pub mod accounts;
+pub mod events;
 mod meta;
+mod sessions;
 mod viewer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,7 @@ pub static ROUTES: &[Route] = &[
         path: "/v1/sign-up",
         access: Access::Public,
         summary: "Create a player",
-        request: Some("UsernamePassword"),
+        request: Some("SignUpRequest"),
         response: (201, Some("SignedUp")),
         errors: &[
             answer(409, "`username_taken`"),
@@ -156,6 +157,31 @@ pub static ROUTES: &[Route] = &[
         errors: &[],
         idempotent: false,
         mount: || delete(accounts::sign_out),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/sessions",
+        access: Access::Protected,
+        summary: "The player's live sessions (each signed-in device or browser), marking the calling one",
+        request: None,
+        response: (200, Some("SessionList")),
+        errors: &[],
+        idempotent: false,
+        mount: || get(sessions::list),
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/sessions/{id}",
+        access: Access::Protected,
+        summary: "End one of the player's own sessions (for example one left on another computer)",
+        request: None,
+        response: (204, None),
+        errors: &[
+            answer(400, "`malformed_path`: the id is not valid UTF-8"),
+            answer(404, "`not_found`: no live session with this id belongs to the player"),
+        ],
+        idempotent: false,
+        mount: || delete(sessions::end),
     },
     Route {
         method: Method::POST,

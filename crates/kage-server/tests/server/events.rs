@@ -149,3 +149,23 @@ async fn a_player_may_hold_sixteen_streams_and_one_more_is_429() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn an_event_stream_outlives_the_request_and_idle_timeouts() {
+    let server = TestServer::start_with(|config| {
+        config.timeouts = kage_server::serve::Timeouts {
+            header_read: Duration::from_secs(5),
+            request: Duration::from_secs(1),
+            idle: Duration::from_millis(1500),
+        }
+    })
+    .await;
+    let main = server.main().await;
+    let alt = server.alt().await;
+    let mut stream = EventStream::open(&server, &main).await;
+    // Quiet for three request timeouts and two idle timeouts: only keep-alive comments flow, and they suffice.
+    assert_eq!(stream.next_within(Duration::from_secs(3)).await, None, "no event, and the stream is still open");
+    post(&server, &alt, "/v1/transfers", json!({"to": "main", "amount": 3})).await;
+    let (name, data) = stream.next_within(Duration::from_secs(2)).await.expect("in time").expect("still open");
+    assert_eq!((name.as_str(), &data["amount"]), ("transfer.received", &json!(3)));
+}

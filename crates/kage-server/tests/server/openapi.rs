@@ -79,3 +79,37 @@ fn protocol_doc_names_every_route() {
         assert!(doc.contains(&line), "docs/protocol.md does not mention `{line}`");
     }
 }
+
+#[tokio::test]
+async fn openapi_documents_the_answers_any_request_can_get() {
+    let server = TestServer::start().await;
+    let document = body(server.http.get(server.url("/openapi.json")).send().await.unwrap()).await;
+    for route in ROUTES {
+        let operation = &document["paths"][route.path][route.method.as_str().to_lowercase()];
+        let responses = &operation["responses"];
+        let name = format!("{} {}", route.method, route.path);
+        assert!(responses["421"].is_object(), "421 (sandbox Host check) on {name}");
+        let timeout = &responses["503"];
+        assert!(timeout["description"].as_str().unwrap().contains("`timeout`"), "503 timeout on {name}");
+        assert!(timeout["headers"]["Retry-After"].is_object(), "Retry-After on the 503 of {name}");
+        if route.access == kage_server::api::Access::Protected {
+            for status in ["400", "401", "403"] {
+                assert!(responses[status].is_object(), "{status} on protected {name}");
+            }
+            assert!(operation["security"].is_array(), "security schemes on {name}");
+        }
+        if let Some(schema) = route.request {
+            // A body is required exactly when its schema requires a field (an empty body counts as `{}`).
+            let requires_fields = document["components"]["schemas"][schema]["required"].as_array().is_some();
+            assert_eq!(operation["requestBody"]["required"], requires_fields, "requestBody.required on {name}");
+        }
+        for parameter in route.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+            let declared = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["name"] == parameter && p["in"] == "path");
+            assert!(declared, "path parameter {parameter} of {name}");
+        }
+    }
+}

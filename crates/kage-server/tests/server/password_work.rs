@@ -33,6 +33,7 @@ async fn password_work_beyond_its_bound_is_503_busy_with_retry_after() {
     assert!(checked >= 2 && busy >= 1, "checked {checked}, busy {busy}");
     let passwords = &server.server.state.passwords;
     assert_eq!(passwords.peak_concurrent(), 1, "never more than one argon2 run at once");
+    assert!(passwords.work_memory().buffers() <= 1, "never more than one 19 MiB work buffer");
     assert_eq!(passwords.checks(), checked, "every 401 had its check, no 503 did");
     // Once the burst is over, the server answers normally.
     assert!(!server.main().await.user_id.is_empty());
