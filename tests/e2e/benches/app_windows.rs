@@ -14,14 +14,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kage_e2e::{App, enabled, pss_kib_of_tree, workspace_root};
+use kage_e2e::{App, enabled, pss_kib_of_tree, target_dir};
 use serde_json::json;
 
 const LAUNCHES: usize = 5;
 const PORT: u16 = 4460;
 
 fn release(name: &str) -> PathBuf {
-    workspace_root().join("target/release").join(name)
+    target_dir().join("release").join(name)
 }
 
 async fn wait_until(app: &App, script: &str) -> Duration {

@@ -3,8 +3,12 @@
 //!
 //! Runs only when `KAGE_E2E=1`: it needs a display (Xvfb), a D-Bus session with an unlocked gnome-keyring and
 //! the debug app binary; `scripts/e2e-test` sets all of that up.
+//!
+//! Besides the WebDriver session ([`App`]) it can start the app as a bare process ([`spawn_app`]), find the
+//! app's process under the drivers and kill it with SIGKILL ([`App::kill`]): the crash test's tools.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,7 +25,22 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
-/// Where screenshots and the app's log go; kept after a failure for the next person.
+/// Where cargo put the builds: `CARGO_TARGET_DIR` when set (taken from the workspace root if relative, as cargo
+/// does), else the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// A binary of the debug build: `kage` (the app) or `kage-server`.
+pub fn debug_binary(name: &str) -> PathBuf {
+    target_dir().join("debug").join(name)
+}
+
+/// Where screenshots and the app's log go (always the workspace's `target/e2e`, wherever the builds are); kept
+/// after a failure for the next person.
 pub fn artifacts_dir() -> PathBuf {
     let dir = workspace_root().join("target/e2e");
     std::fs::create_dir_all(&dir).expect("target/e2e");
@@ -30,14 +49,19 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// One run of the app: a tauri-driver process and a WebDriver session. The app's data lives in `home`, so a
 /// second `App::launch` on the same `home` is a restart.
-/// The tauri-driver process, killed however the launch ends (a panic included), so no stray driver keeps the
-/// port for the next run.
+/// The tauri-driver process, killed however the launch ends (a panic included), with everything it started
+/// (WebKitWebDriver, and the app if it is still there), so no stray driver keeps a port or a window for the next
+/// run.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let started = descendants(self.0.id());
         let _ = self.0.kill();
         let _ = self.0.wait();
+        for pid in started {
+            kill9(pid);
+        }
     }
 }
 
@@ -46,6 +70,7 @@ pub struct App {
     _driver: Driver,
     /// When the WebDriver session (and so the app's launch) was requested, the driver being ready.
     pub launched_at: Instant,
+    binary: PathBuf,
     home: PathBuf,
     port: u16,
 }
@@ -60,8 +85,9 @@ impl Drop for App {
 }
 
 impl App {
+    /// The debug app with its data in `home`, its WebDriver on `port` (and WebKitWebDriver on `port + 1`).
     pub async fn launch(home: &Path, port: u16) -> Self {
-        Self::launch_binary(&workspace_root().join("target/debug/kage"), home, port, &[]).await
+        Self::launch_binary(&debug_binary("kage"), home, port, &[]).await
     }
 
     /// Launches `binary` (the app, or the bare-window baseline) with its data in `home`.
@@ -71,10 +97,7 @@ impl App {
         let driver = Command::new(tauri_driver())
             .args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("KAGE_REFETCH_INTERVAL_MS", "700")
+            .envs(app_env(home))
             .envs(env.iter().copied())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -102,7 +125,24 @@ impl App {
                 Err(error) => panic!("no WebDriver session: {error}"),
             }
         };
-        Self { client, _driver: driver, launched_at, home: home.to_path_buf(), port }
+        let binary = binary.canonicalize().expect("binary path");
+        Self { client, _driver: driver, launched_at, binary, home: home.to_path_buf(), port }
+    }
+
+    /// The app's process (under WebKitWebDriver, under tauri-driver), once it is running.
+    pub fn pid(&self) -> Option<u32> {
+        descendants(self._driver.0.id())
+            .into_iter()
+            .find(|&pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == self.binary))
+    }
+
+    /// SIGKILL to the app, as a crash or a power cut would end it (no exit handler runs), then the drivers go
+    /// too. Waits until the app's process is gone, so the next launch never meets it.
+    pub fn kill(self) {
+        if let Some(pid) = self.pid() {
+            kill9(pid);
+            wait_gone(pid, Duration::from_secs(10));
+        }
     }
 
     /// Label -> handle of every open window.
@@ -204,11 +244,135 @@ impl App {
         std::fs::write(artifacts_dir().join(format!("{name}.png")), png).expect("save screenshot");
     }
 
-    /// Ends the session; tauri-driver closes the app.
+    /// Ends the session; tauri-driver closes the app. Waits (up to 10 s) for the app to finish its exit.
     pub async fn quit(self) {
+        let pid = self.pid();
         let _ = self.client.clone().close().await;
         tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Some(pid) = pid {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while is_running(pid) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
+}
+
+/// The environment the app gets in every launch: its data, config and cache under `home`, refetches every
+/// 700 ms so a test sees them.
+fn app_env(home: &Path) -> [(&'static str, std::ffi::OsString); 4] {
+    [
+        ("XDG_DATA_HOME", home.join("data").into()),
+        ("XDG_CONFIG_HOME", home.join("config").into()),
+        ("XDG_CACHE_HOME", home.join("cache").into()),
+        ("KAGE_REFETCH_INTERVAL_MS", "700".into()),
+    ]
+}
+
+/// Starts the debug app as a plain process, no WebDriver: it restores its windows and refreshes them as a
+/// player's start would, only nothing drives it. Its stderr goes to `log`.
+pub fn spawn_app(home: &Path, log: &Path) -> Child {
+    let log = std::fs::File::options().create(true).append(true).open(log).expect("app log");
+    Command::new(debug_binary("kage"))
+        .envs(app_env(home))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("the app starts (cargo build --bin kage)")
+}
+
+/// Every process below `root`, children before grandchildren.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if let Some(ppid) = parent_of(pid) {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut tree = Vec::new();
+    let mut frontier = vec![root];
+    while !frontier.is_empty() {
+        let children: Vec<u32> =
+            parents.iter().filter(|(_, ppid)| frontier.contains(ppid)).map(|&(pid, _)| pid).collect();
+        tree.extend(&children);
+        frontier = children;
+    }
+    tree
+}
+
+/// `/proc/<pid>/stat` split after the parenthesised command name (which may contain spaces): state, ppid, ...
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// True while `pid` exists and is not a zombie (a killed process whose parent has not reaped it yet is gone
+/// for every purpose here: its sockets, files and D-Bus names are released).
+pub fn is_running(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|fields| !matches!(fields.first().map(String::as_str), Some("Z" | "X")))
+}
+
+/// SIGKILL, through kill(1): nothing to catch, nothing to clean up.
+pub fn kill9(pid: u32) {
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+}
+
+/// Waits until `pid` is gone (or a zombie); panics after `limit`.
+pub fn wait_gone(pid: u32, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while is_running(pid) {
+        assert!(Instant::now() < deadline, "process {pid} still running {limit:?} after SIGKILL");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A port nobody listens on now (the kernel's pick).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// One JSON request to a loopback server, HTTP/1.1 by hand (the tests need nothing more): (status, body).
+pub fn http_json(port: u16, method: &str, path: &str, body: &Value) -> std::io::Result<(u16, String)> {
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The digits of a displayed number ("1,000 ryo" -> 1000).
+pub fn digits(text: &str) -> Option<i64> {
+    text.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
+}
+
+/// Signs the current window in from its sign-in screen, with "remember" ticked, and waits for the profile.
+pub async fn sign_in(app: &App, username: &str, password: &str) {
+    app.wait_for("view-signin").await;
+    app.fill("signin-username", username).await;
+    app.fill("signin-password", password).await;
+    let remember = app.wait_for("signin-remember").await;
+    if remember.prop("checked").await.unwrap().is_none_or(|v| v != "true") {
+        remember.click().await.unwrap();
+    }
+    app.click("signin-submit").await;
+    app.wait_for("view-account").await;
+    app.wait_text("profile-username", |t| t == username).await;
 }
 
 /// Proportional set size (kB) of every process whose executable is `binary`, and of all their descendants

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use kage_e2e::{App, enabled, keychain_entries};
+use kage_e2e::{App, digits, enabled, keychain_entries};
 use serde_json::json;
 
 const PORT: u16 = 4444;
@@ -20,21 +20,9 @@ async fn checkpoint(app: &App, name: &str, expected: &[(&str, &str, i64)]) {
     }
 }
 
-fn digits(text: &str) -> Option<i64> {
-    text.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()
-}
-
+/// A demo player signs in with "remember"; their password is `<name>-password`.
 async fn sign_in(app: &App, username: &str) {
-    app.wait_for("view-signin").await;
-    app.fill("signin-username", username).await;
-    app.fill("signin-password", &format!("{username}-password")).await;
-    let remember = app.wait_for("signin-remember").await;
-    if remember.prop("checked").await.unwrap().is_none_or(|v| v != "true") {
-        remember.click().await.unwrap();
-    }
-    app.click("signin-submit").await;
-    app.wait_for("view-account").await;
-    app.wait_text("profile-username", |t| t == username).await;
+    kage_e2e::sign_in(app, username, &format!("{username}-password")).await;
 }
 
 #[tokio::test]
