@@ -75,6 +75,9 @@ impl Core {
         // No redirects: a redirect would carry a token or a password body to wherever it points (I6).
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Let go of idle connections before a server does (the reference server closes them after 10 s), so
+            // a request never races a server-side close and reads as "offline".
+            .pool_idle_timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(5))
             .timeout(config.request_timeout)
             .build()
