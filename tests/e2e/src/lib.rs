@@ -92,6 +92,17 @@ impl App {
 
     /// Launches `binary` (the app, or the bare-window baseline) with its data in `home`.
     pub async fn launch_binary(binary: &Path, home: &Path, port: u16, env: &[(&str, &str)]) -> Self {
+        Self::try_launch_binary(binary, home, port, env).await.unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// [`App::launch_binary`], saying why when there is no WebDriver session within 30 s (the drivers are
+    /// stopped then).
+    pub async fn try_launch_binary(
+        binary: &Path,
+        home: &Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         assert!(binary.exists(), "build the app first: cargo build -p kage-app ({})", binary.display());
         let log = std::fs::File::create(artifacts_dir().join(format!("tauri-driver-{port}.log"))).unwrap();
         let driver = Command::new(tauri_driver())
@@ -111,22 +122,40 @@ impl App {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            if Instant::now() > deadline {
+                return Err(format!("tauri-driver did not listen on {port}"));
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let launched_at = Instant::now();
-        let client = loop {
-            match ClientBuilder::rustls().expect("tls").capabilities(capabilities.clone()).connect(&url).await {
-                Ok(client) => break client,
-                Err(error) if Instant::now() < deadline => {
-                    let _ = error;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+        let session = async {
+            loop {
+                match ClientBuilder::rustls().expect("tls").capabilities(capabilities.clone()).connect(&url).await {
+                    Ok(client) => return Ok(client),
+                    Err(error) if Instant::now() < deadline => {
+                        let _ = error;
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    Err(error) => return Err(format!("no WebDriver session: {error}")),
                 }
-                Err(error) => panic!("no WebDriver session: {error}"),
+            }
+        };
+        // A session request can also hang (the app never connects back to WebKitWebDriver): bounded too.
+        let client = match tokio::time::timeout_at(deadline.into(), session).await {
+            Ok(client) => client?,
+            Err(_) => {
+                let tree: Vec<String> = descendants(driver.0.id())
+                    .into_iter()
+                    .map(|pid| {
+                        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                        format!("{pid} {}", exe.display())
+                    })
+                    .collect();
+                return Err(format!("no WebDriver session within 30 s; processes under tauri-driver: {tree:?}"));
             }
         };
         let binary = binary.canonicalize().expect("binary path");
-        Self { client, _driver: driver, launched_at, binary, home: home.to_path_buf(), port }
+        Ok(Self { client, _driver: driver, launched_at, binary, home: home.to_path_buf(), port })
     }
 
     /// The app's process (under WebKitWebDriver, under tauri-driver), once it is running.
