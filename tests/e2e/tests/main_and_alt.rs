@@ -69,11 +69,14 @@ async fn main_and_alt_side_by_side_then_restart_then_sign_out_alt() {
     app.focus("acct-2").await;
     app.wait_text("profile-ryo", |t| digits(t) == Some(275)).await;
     checkpoint(&app, "03-after-transfer", &[("acct-1", "main", 975), ("acct-2", "alt", 275)]).await;
-    let saved = app.invoke("saved_accounts", json!({})).await;
-    let id_of = |name: &str| {
-        saved.as_array().unwrap().iter().find(|a| a["username"] == name).unwrap()["id"].as_str().unwrap().to_owned()
-    };
-    let (main_id, alt_id) = (id_of("main"), id_of("alt"));
+    // Each window's own account id, asked of that window (the keychain may hold other installs' "main" too).
+    let mut ids = Vec::new();
+    for label in ["acct-1", "acct-2"] {
+        app.focus(label).await;
+        let state = app.invoke("window_state", json!({})).await;
+        ids.push(state["account"]["id"].as_str().expect("the window has an account").to_owned());
+    }
+    let (main_id, alt_id) = (ids[0].clone(), ids[1].clone());
     let entries = keychain_entries();
     assert!(entries.contains(&main_id) && entries.contains(&alt_id), "both remembered in the keychain: {entries:?}");
     app.quit().await;
