@@ -455,3 +455,22 @@ pub fn keychain_entries() -> Vec<String> {
     let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     text.lines().filter_map(|line| line.strip_prefix("attribute.username = ")).map(str::to_owned).collect()
 }
+
+/// A line for the person running the tests: straight to stderr, past the test harness's capture, so it shows in
+/// passing runs too, and appended to `target/e2e/<name>.txt`.
+pub fn report(name: &str, line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+    let path = artifacts_dir().join(format!("{name}.txt"));
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
+/// Removes the keychain entries of these accounts (ids), as the last step of a test that signed them in with
+/// "remember": the next test's app would otherwise find them and put them back into its own roster (the
+/// rebuild from the keychain), next to its own accounts of the same names.
+pub fn clear_keychain_entries<'a>(ids: impl IntoIterator<Item = &'a str>) {
+    for id in ids {
+        let _ = Command::new("secret-tool").args(["clear", "service", "kage", "username", id]).status();
+    }
+}

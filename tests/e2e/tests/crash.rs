@@ -25,13 +25,14 @@
 //! last line is `crash test: <kills> kills, <lost> accounts lost, ...`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use fantoccini::wd::WindowHandle;
-use kage_e2e::{App, artifacts_dir, debug_binary, descendants, enabled, http_json, kill9, spawn_app};
+use kage_e2e::{
+    App, artifacts_dir, clear_keychain_entries, debug_binary, descendants, enabled, http_json, kill9, report, spawn_app,
+};
 use serde_json::{Value, json};
 
 /// Each WebDriver launch takes the next pair of ports: a killed driver's port may not be free again at once.
@@ -149,13 +150,8 @@ impl Round<'_> {
     }
 }
 
-/// Writes past the test harness's capture, so the figures show in every run, and to `target/e2e/crash.txt`.
 fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(artifacts_dir().join("crash.txt"))
-    {
-        let _ = writeln!(file, "{line}");
-    }
+    report("crash", line);
 }
 
 fn data_dir(home: &Path) -> PathBuf {
@@ -622,7 +618,9 @@ async fn saved_accounts_survive_the_app_being_killed_at_random_moments() {
     let app = launch(home, &mut port, &mut hung).await;
     ready(&app).await;
     let lost = check_survivors(&app, &must_survive).await;
+    let ours = saved_accounts(&app).await;
     app.quit().await;
+    clear_keychain_entries(ours.values().map(|(id, _)| id.as_str()));
     problems.extend(file_problems(home).into_iter().map(|p| format!("at the end: {p}")));
 
     let count = |saved: Saved| players.iter().filter(|p| !p.demo && p.saved == saved).count();

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use kage_e2e::{App, digits, enabled, keychain_entries};
+use kage_e2e::{App, clear_keychain_entries, digits, enabled, keychain_entries};
 use serde_json::json;
 
 const PORT: u16 = 4444;
@@ -115,4 +115,5 @@ async fn main_and_alt_side_by_side_then_restart_then_sign_out_alt() {
     assert!(entries.contains(&main_id), "main's keychain entry stays: {entries:?}");
     checkpoint(&app, "06-main-untouched", &[("acct-1", "main", 975)]).await;
     app.quit().await;
+    clear_keychain_entries([main_id.as_str()]);
 }

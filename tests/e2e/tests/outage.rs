@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use kage_e2e::{App, artifacts_dir, debug_binary, digits, enabled, free_port, sign_in};
+use kage_e2e::{App, artifacts_dir, clear_keychain_entries, debug_binary, digits, enabled, free_port, report, sign_in};
 
 const DRIVER_PORT: u16 = 4470;
 /// The bound for the banner at default settings; with a 700 ms refetch it should come much sooner.
@@ -110,6 +110,7 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
         eprintln!("end-to-end test skipped: run scripts/e2e-test (sets KAGE_E2E=1 under Xvfb with a keyring)");
         return;
     }
+    let _ = std::fs::remove_file(artifacts_dir().join("outage.txt"));
     let home = tempfile::tempdir().unwrap();
     let server_data = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -178,9 +179,11 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
         never_signed_out,
     )
     .await;
-    println!(
-        "outage: offline banner {:?} after the kill (main, alt); back {:?} after the restart",
-        offline_after, back_after
+    report(
+        "outage",
+        &format!(
+            "outage: offline banner seen {offline_after:?} after the kill (main, alt); back {back_after:?} after the restart"
+        ),
     );
 
     // Fresh data: main trains (level and xp move) and sends alt 5 ryo; alt's window shows it by itself.
@@ -196,8 +199,11 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
     }
     let xp_after = app.client.execute(xp_of, vec![]).await.unwrap();
     let level_after = app.text("profile-level").await;
-    println!(
-        "outage: main trained after recovery: level {level_before} -> {level_after}, xp {xp_before} -> {xp_after}"
+    report(
+        "outage",
+        &format!(
+            "outage: main trained after recovery: level {level_before} -> {level_after}, xp {xp_before} -> {xp_after}"
+        ),
     );
     let main_ryo = digits(&app.text("profile-ryo").await).unwrap();
     app.focus("acct-2").await;
@@ -212,7 +218,7 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
     app.wait_text("profile-ryo", |t| digits(t) == Some(alt_ryo + 5)).await;
     // Not asserted (the event stream may still be in its back-off): whether the push reached alt as well.
     let told = visible_text(&app, "toast").await;
-    println!("outage: alt's window after the transfer: balance updated, toast {told:?}");
+    report("outage", &format!("outage: alt's window after the transfer: balance updated, toast {told:?}"));
     for (label, username) in WINDOWS {
         let seen = look(&app, label).await;
         assert_eq!((seen.status.as_deref(), seen.banner.as_deref()), (Some("signed_in"), None), "{label}: {seen:?}");
@@ -220,6 +226,9 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
         app.screenshot(&format!("outage-2-recovered-{label}-{username}")).await;
     }
 
+    let saved = app.invoke("saved_accounts", serde_json::json!({})).await;
     app.quit().await;
     drop(server);
+    let ids = saved.as_array().into_iter().flatten().filter_map(|account| account["id"].as_str());
+    clear_keychain_entries(ids);
 }
