@@ -25,6 +25,12 @@ pub const WINDOW_HEADER: &str = "x-kage-window";
 /// One key per player action, the same on every try of that action, so the server carries it out once (I12).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
+/// An answer from a gateway or load balancer standing in for a server that is down or overloaded: the account
+/// is offline, not refused.
+pub(crate) fn is_gateway_failure(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 502..=504)
+}
+
 fn new_idempotency_key() -> String {
     rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -197,8 +203,7 @@ impl Client {
                 }
             };
             let status = response.status();
-            if matches!(status.as_u16(), 502..=504) {
-                // A gateway or load balancer answering for a server that is down or overloaded.
+            if is_gateway_failure(status) {
                 self.sessions.note_unreachable(account);
                 return Err(ClientError::Unreachable(format!("the server answered {status}")));
             }

@@ -163,7 +163,8 @@ impl Core {
 
     /// Runs a window's call (`client.profile`, `client.train`, ...) and labels its answer with the window's
     /// account. The pin is read before and after: equal pins (epochs only grow) mean the client, which read the
-    /// pin in between, answered for this account.
+    /// pin in between and accepted only an answer about that pin's account (`Client::accept`), answered for
+    /// this account.
     pub async fn labelled(
         &self,
         window: &WindowLabel,
@@ -173,9 +174,6 @@ impl Core {
         let profile = call.await?;
         if self.windows.pin_of(window).as_ref() != Some(&before) {
             return Err(ClientError::Outdated);
-        }
-        if profile.id != before.account.user_id() {
-            return Err(ClientError::WrongAccount);
         }
         Ok(AccountProfile { account: before.account.id().to_owned(), profile })
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::account::{AccountKey, WindowLabel};
-use crate::client::{AUTH_REQUIRED_HEADER, Client};
+use crate::client::{AUTH_REQUIRED_HEADER, Client, is_gateway_failure};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
@@ -265,10 +265,10 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
         let response = match request.send().await {
             Ok(response) if response.status().is_success() => response,
             Ok(response) => {
-                match response.status().as_u16() {
-                    401 => live.sessions.invalidate(&account, &token),
-                    502..=504 => live.sessions.note_unreachable(&account),
-                    _ => {}
+                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+                    live.sessions.invalidate(&account, &token);
+                } else if is_gateway_failure(response.status()) {
+                    live.sessions.note_unreachable(&account);
                 }
                 continue;
             }

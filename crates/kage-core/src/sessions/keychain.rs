@@ -63,6 +63,11 @@ impl Keychain {
         }
     }
 
+    /// The account's saved credential, read in turn with its other keychain calls.
+    pub async fn read(&self, slot: &Arc<Slot>, account: &AccountKey) -> Result<Option<SavedCredential>, VaultError> {
+        self.run(slot, account, |vault, account, _| vault.read(account)).await
+    }
+
     /// Makes the keychain hold the account's current refresh credential. Records the outcome on the slot (and
     /// tells its windows when the keychain's health changed).
     pub async fn save(&self, slot: &Arc<Slot>, account: &AccountKey) -> Result<(), VaultError> {

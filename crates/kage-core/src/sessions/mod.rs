@@ -117,6 +117,15 @@ impl Slot {
     }
 }
 
+/// What a refresh that failed for any reason but the server's rejection means for the account: a token for
+/// someone else fails closed; anything else (network, timeout, 5xx, a malformed answer) is "offline" (I11).
+fn token_error(error: AuthError) -> TokenError {
+    match error {
+        AuthError::WrongSubject => TokenError::WrongSubject,
+        error => TokenError::Offline(error.to_string()),
+    }
+}
+
 /// How long a keychain call may take before the caller gives up on it (an unanswered unlock prompt).
 pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -322,13 +331,7 @@ impl Sessions {
         // A restored account that never refreshed has its credential only in the keychain.
         let refresh = match refresh {
             Some(refresh) => Some(refresh),
-            None => self
-                .keychain
-                .run(&slot, account, |vault, account, _| vault.read(account))
-                .await
-                .ok()
-                .flatten()
-                .map(|saved| saved.refresh_token),
+            None => self.keychain.read(&slot, account).await.ok().flatten().map(|saved| saved.refresh_token),
         };
         let deleted = self.keychain.delete(&slot, account, generation).await;
         if deleted.is_err() {
@@ -352,7 +355,7 @@ impl Sessions {
     ) -> Result<AccessToken, TokenError> {
         let refresh_token = match known_refresh {
             Some(token) => token,
-            None => match self.keychain.run(slot, account, |vault, account, _| vault.read(account)).await {
+            None => match self.keychain.read(slot, account).await {
                 Ok(Some(saved)) => {
                     self.keychain.note(slot, account, None);
                     let mut state = slot.state();
@@ -380,10 +383,7 @@ impl Sessions {
                 }
                 return outcome;
             }
-            Err(AuthError::WrongSubject) => {
-                return self.finish(account, slot, generation, Err(TokenError::WrongSubject));
-            }
-            Err(error) => return self.finish(account, slot, generation, Err(TokenError::Offline(error.to_string()))),
+            Err(error) => return self.finish(account, slot, generation, Err(token_error(error))),
         };
         // The server has spent the old token: keep the new one before anything else can fail.
         let remember = {
@@ -401,10 +401,7 @@ impl Sessions {
         }
         let access = match refreshed.access {
             Ok(access) => access,
-            Err(AuthError::WrongSubject) => {
-                return self.finish(account, slot, generation, Err(TokenError::WrongSubject));
-            }
-            Err(error) => return self.finish(account, slot, generation, Err(TokenError::Offline(error.to_string()))),
+            Err(error) => return self.finish(account, slot, generation, Err(token_error(error))),
         };
         {
             let mut state = slot.state();
