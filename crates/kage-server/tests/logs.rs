@@ -36,6 +36,10 @@ async fn logs_never_contain_tokens_cookies_or_passwords() {
     let server = kage_server::start(config).await.unwrap();
     let url = |path: &str| format!("{}{path}", server.base_url());
     let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        let request = http.post(url(path)).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
     let mut secrets: Vec<String> = vec!["main-password".into(), "alt-password".into(), "a-new-password".into()];
 
     let signed_up = http.post(url("/v1/sign-up")).json(&json!({"username": "newbie", "password": "a-new-password"}));
@@ -43,41 +47,17 @@ async fn logs_never_contain_tokens_cookies_or_passwords() {
     let wrong = http.post(url("/v1/sessions")).json(&json!({"username": "main", "password": "wrong-guess-pw"}));
     assert_eq!(wrong.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     secrets.push("wrong-guess-pw".into());
-    let grant: Value = http
-        .post(url("/v1/sessions"))
-        .json(&json!({"username": "main", "password": "main-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let grant = post("/v1/sessions", json!({"username": "main", "password": "main-password"})).await;
     let (access, refresh) = (grant["access_token"].as_str().unwrap(), grant["refresh_token"].as_str().unwrap());
     secrets.extend([access.to_owned(), refresh.to_owned()]);
-    let rotated: Value = http
-        .post(url("/v1/sessions/refresh"))
-        .json(&json!({"refresh_token": refresh}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rotated = post("/v1/sessions/refresh", json!({"refresh_token": refresh})).await;
     let new_access = rotated["access_token"].as_str().unwrap().to_owned();
     secrets.extend([new_access.clone(), rotated["refresh_token"].as_str().unwrap().to_owned()]);
     // The spent token again, within the grace period (a lost answer): logged, without the token.
     let replay = http.post(url("/v1/sessions/refresh")).json(&json!({"refresh_token": refresh}));
     assert_eq!(replay.send().await.unwrap().status(), StatusCode::OK);
     // Using the successor closes the grace period; a later reuse is a warning, without the token.
-    let third: Value = http
-        .post(url("/v1/sessions/refresh"))
-        .json(&json!({"refresh_token": rotated["refresh_token"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let third = post("/v1/sessions/refresh", json!({"refresh_token": rotated["refresh_token"]})).await;
     secrets.extend(["access_token", "refresh_token"].map(|name| third[name].as_str().unwrap().to_owned()));
     let reuse = http.post(url("/v1/sessions/refresh")).json(&json!({"refresh_token": refresh}));
     assert_eq!(reuse.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
