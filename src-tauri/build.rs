@@ -14,6 +14,12 @@ fn main() {
         "travel",
         "transfer",
         "open_window",
+        "open_accounts",
+        "focus_account",
+        "cycle_windows",
+        "update_account",
+        "prefs",
+        "set_prefs",
     ];
     let manifest = tauri_build::AppManifest::new().commands(commands);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");

@@ -174,6 +174,54 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// One file and what this run knows of it. `writable` is false when the file could be neither read nor moved
+/// aside: then changes live in memory for this run and nothing is written over the player's data.
+pub struct Kept<T> {
+    file: JsonFile,
+    pub doc: T,
+    writable: bool,
+}
+
+impl<T: Serialize + serde::de::DeserializeOwned + Default> Kept<T> {
+    pub fn open(file: JsonFile, what: &str, notices: &mut Vec<String>) -> Self {
+        let (doc, writable) = match file.open() {
+            Opened::Read(doc) => (doc, true),
+            Opened::MovedAside { kept_as } => {
+                let kept = kept_as.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                notices.push(format!("Kage could not read its {what}; the damaged file was kept as {kept}."));
+                (T::default(), true)
+            }
+            Opened::Unreadable(error) => {
+                notices.push(format!(
+                    "Kage could not read its {what} ({}: {error}); changes are kept for this run only.",
+                    file.name()
+                ));
+                (T::default(), false)
+            }
+        };
+        Self { file, doc, writable }
+    }
+
+    /// The one read-modify-write: change the document, then write it whole. The change stays in memory even if
+    /// the write fails, so this run goes on showing what the player did; the error says it was not saved.
+    pub fn change(&mut self, edit: impl FnOnce(&mut T)) -> Result<(), KeptError> {
+        edit(&mut self.doc);
+        if !self.writable {
+            return Err(KeptError::Unreadable { file: self.file.name() });
+        }
+        self.file.save(&self.doc).map_err(|source| KeptError::Write { file: self.file.name(), source })
+    }
+}
+
+/// Why a change to a [`Kept`] file was not saved (it still holds in memory for this run).
+#[derive(Debug, thiserror::Error)]
+pub enum KeptError {
+    #[error("{file} could not be written: {source}")]
+    Write { file: String, source: io::Error },
+    #[error("{file} could not be read at start-up, so Kage does not write over it")]
+    Unreadable { file: String },
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -3,12 +3,19 @@
 //! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
 pub mod commands;
+pub mod display;
 pub mod durable;
 pub mod error;
+pub mod launcher;
+pub mod notify;
+pub mod prefs;
+pub mod proxy;
 pub mod roster;
 pub mod settings;
+pub mod shortcuts;
 pub mod sink;
 pub mod state;
+pub mod tray;
 pub mod windows;
 
 use tauri::{Manager, RunEvent, WindowEvent};
@@ -18,6 +25,12 @@ use crate::state::{AppState, StartOptions};
 /// The app's configuration, assets and capabilities, compiled in. Tests run commands against this same ACL.
 pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
     tauri::generate_context!()
+}
+
+/// A saved account's name, settings or the streamer mode changed: every title and the tray follow.
+pub fn accounts_changed<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    windows::retitle_all(app);
+    tray::refresh(app);
 }
 
 pub fn run() {
@@ -40,7 +53,9 @@ pub fn run() {
                 .level_for("sqlx", log::LevelFilter::Warn)
                 .build(),
         )
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_global_shortcut::Builder::new().build())
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .setup(|app| {
             let handle = app.handle().clone();

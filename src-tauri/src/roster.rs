@@ -12,14 +12,14 @@
 //! place, so an existing roster is read as it is.
 
 use std::collections::BTreeMap;
-use std::io;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use kage_core::{AccountKey, ServerOrigin};
 use serde::{Deserialize, Serialize};
 
-use crate::durable::{JsonFile, Opened};
+pub use crate::durable::KeptError as RosterError;
+use crate::durable::{JsonFile, Kept};
 
 const ROSTER_FILE: &str = "roster.json";
 const LAYOUT_FILE: &str = "windows.json";
@@ -38,6 +38,88 @@ pub struct RosterEntry {
     /// delete its credential yet) until they sign in to it again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub signed_out: bool,
+    /// What the player calls this account; shown instead of the username in streamer mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Desktop notifications for this account's events.
+    #[serde(default = "yes")]
+    pub notifications: bool,
+    /// The launch groups this account is in ("Open group" opens them together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// An HTTP or SOCKS5 proxy this account's requests go through (it may carry proxy credentials, never a
+    /// game secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the player can change about a saved account: everything in it that is neither an identity nor a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSettings {
+    pub alias: Option<String>,
+    pub colour: String,
+    pub notifications: bool,
+    pub groups: Vec<String>,
+    pub proxy: Option<String>,
+}
+
+impl AccountSettings {
+    pub fn of(entry: &RosterEntry) -> Self {
+        Self {
+            alias: entry.alias.clone(),
+            colour: entry.colour.clone(),
+            notifications: entry.notifications,
+            groups: entry.groups.clone(),
+            proxy: entry.proxy.clone(),
+        }
+    }
+
+    /// Trims and checks what the player typed; `Err` is a sentence for them. The proxy is checked by the caller
+    /// (kage-core knows which proxies it accepts).
+    pub fn validated(self) -> Result<Self, String> {
+        let alias = self.alias.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        if let Some(alias) = &alias
+            && (alias.chars().count() > MAX_NAME || alias.chars().any(char::is_control))
+        {
+            return Err(format!("An alias is at most {MAX_NAME} characters, on one line."));
+        }
+        let colour = self.colour.trim().to_ascii_lowercase();
+        let hex = colour.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
+        if hex.is_none() {
+            return Err("A colour is written like #3f8efc.".to_owned());
+        }
+        let mut groups: Vec<String> = Vec::new();
+        for group in self.groups.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+            if group.chars().count() > MAX_NAME || group.chars().any(char::is_control) {
+                return Err(format!("A group name is at most {MAX_NAME} characters, on one line."));
+            }
+            if !groups.iter().any(|g| g.eq_ignore_ascii_case(group)) {
+                groups.push(group.to_owned());
+            }
+        }
+        if groups.len() > MAX_GROUPS {
+            return Err(format!("An account can be in at most {MAX_GROUPS} groups."));
+        }
+        let proxy = self.proxy.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+        Ok(Self { alias, colour, notifications: self.notifications, groups, proxy })
+    }
+}
+
+const MAX_NAME: usize = 32;
+const MAX_GROUPS: usize = 16;
+
+/// Where an account's window was last, in physical pixels (so it comes back there, whichever window shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
 }
 
 impl RosterEntry {
@@ -50,6 +132,10 @@ impl RosterEntry {
             username: username.to_owned(),
             colour: PALETTE[index % PALETTE.len()].to_owned(),
             signed_out: false,
+            alias: None,
+            notifications: true,
+            groups: Vec::new(),
+            proxy: None,
         }
     }
 
@@ -70,53 +156,9 @@ struct RosterDoc {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct LayoutDoc {
     windows: BTreeMap<String, Option<String>>,
-}
-
-/// One file and what this run knows of it. `writable` is false when the file could be neither read nor moved
-/// aside: then changes live in memory for this run and nothing is written over the player's data.
-struct Kept<T> {
-    file: JsonFile,
-    doc: T,
-    writable: bool,
-}
-
-impl<T: Serialize + serde::de::DeserializeOwned + Default> Kept<T> {
-    fn open(file: JsonFile, what: &str, notices: &mut Vec<String>) -> Self {
-        let (doc, writable) = match file.open() {
-            Opened::Read(doc) => (doc, true),
-            Opened::MovedAside { kept_as } => {
-                let kept = kept_as.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                notices.push(format!("Kage could not read its {what}; the damaged file was kept as {kept}."));
-                (T::default(), true)
-            }
-            Opened::Unreadable(error) => {
-                notices.push(format!(
-                    "Kage could not read its {what} ({}: {error}); changes are kept for this run only.",
-                    file.name()
-                ));
-                (T::default(), false)
-            }
-        };
-        Self { file, doc, writable }
-    }
-
-    /// The one read-modify-write: change the document, then write it whole. The change stays in memory even if
-    /// the write fails, so this run goes on showing what the player did; the error says it was not saved.
-    fn change(&mut self, edit: impl FnOnce(&mut T)) -> Result<(), RosterError> {
-        edit(&mut self.doc);
-        if !self.writable {
-            return Err(RosterError::Unreadable { file: self.file.name() });
-        }
-        self.file.save(&self.doc).map_err(|source| RosterError::Write { file: self.file.name(), source })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RosterError {
-    #[error("{file} could not be written: {source}")]
-    Write { file: String, source: io::Error },
-    #[error("{file} could not be read at start-up, so Kage does not write over it")]
-    Unreadable { file: String },
+    /// Account id -> where its window was last.
+    #[serde(default)]
+    places: BTreeMap<String, Place>,
 }
 
 struct Files {
@@ -164,7 +206,11 @@ impl Roster {
         self.files().roster.change(|doc| {
             let entries = &mut doc.accounts;
             match entries.iter_mut().find(|e| e.id == entry.id) {
-                Some(existing) => *existing = RosterEntry { colour: existing.colour.clone(), ..entry },
+                // Signing in again changes the name at most: the player's settings for the account stay.
+                Some(existing) => {
+                    *existing =
+                        RosterEntry { username: entry.username, signed_out: entry.signed_out, ..existing.clone() }
+                }
                 None => {
                     // A main and its alts must look different at a glance: take a colour no saved account has yet.
                     let taken: Vec<&str> = entries.iter().map(|e| e.colour.as_str()).collect();
@@ -184,8 +230,56 @@ impl Roster {
         })
     }
 
+    /// Replaces an account's settings (already validated). `false`: no such account.
+    pub fn set_settings(&self, id: &str, settings: AccountSettings) -> Result<bool, RosterError> {
+        let mut found = false;
+        self.files().roster.change(|doc| {
+            if let Some(entry) = doc.accounts.iter_mut().find(|e| e.id == id) {
+                found = true;
+                entry.alias = settings.alias;
+                entry.colour = settings.colour;
+                entry.notifications = settings.notifications;
+                entry.groups = settings.groups;
+                entry.proxy = settings.proxy;
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// Every group name, in the order first met in the roster.
+    pub fn groups(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for entry in self.files().roster.doc.accounts.iter() {
+            for group in &entry.groups {
+                if !names.contains(group) {
+                    names.push(group.clone());
+                }
+            }
+        }
+        names
+    }
+
     pub fn remove(&self, id: &str) -> Result<(), RosterError> {
-        self.files().roster.change(|doc| doc.accounts.retain(|e| e.id != id))
+        self.files().roster.change(|doc| doc.accounts.retain(|e| e.id != id))?;
+        self.files().layout.change(|doc| {
+            doc.places.remove(id);
+        })
+    }
+
+    /// Where `account_id`'s window was last, if known.
+    pub fn place(&self, account_id: &str) -> Option<Place> {
+        self.files().layout.doc.places.get(account_id).copied()
+    }
+
+    /// Remembers where `account_id`'s window is (written with the next layout change, see [`Roster::flush`]):
+    /// a window being dragged reports many moves a second, and each need not be a disk write.
+    pub fn note_place(&self, account_id: &str, place: Place) {
+        self.files().layout.doc.places.insert(account_id.to_owned(), place);
+    }
+
+    /// Writes the layout file with every place noted since the last write.
+    pub fn flush(&self) -> Result<(), RosterError> {
+        self.files().layout.change(|_| {})
     }
 
     /// Window label -> account id (`None`: the window shows the sign-in screen), sorted by label.

@@ -5,7 +5,9 @@ use kage_core::AccountKey;
 use kage_core::events::{WindowSink, WindowUpdate};
 use serde::Serialize;
 use tauri::ipc::Channel;
-use tauri::{Runtime, WebviewWindow};
+use tauri::{Manager, Runtime, WebviewWindow};
+
+use crate::state::AppState;
 
 /// A channel message: the update and the id of the account it is about, so the page can drop anything not for
 /// the account it shows.
@@ -23,9 +25,20 @@ pub struct ChannelSink<R: Runtime> {
 
 impl<R: Runtime> WindowSink for ChannelSink<R> {
     fn send(&self, account: &AccountKey, update: WindowUpdate) -> bool {
-        if let WindowUpdate::Profile { profile } = &update {
-            crate::windows::set_title(&self.window, Some(&profile.username));
-        }
+        let state = self.window.state::<AppState>();
+        // Named as the page may show it: in streamer mode no username reaches the page, not even a sender's.
+        let presenter = state.presenter();
+        let update = match update {
+            WindowUpdate::Profile { profile } => {
+                WindowUpdate::Profile { profile: presenter.profile(account.id(), profile) }
+            }
+            WindowUpdate::TransferReceived { from, amount } => {
+                crate::notify::transfer_received(&self.window, account, &presenter, &from, amount);
+                let amount = if presenter.hides_balances() { 0 } else { amount };
+                WindowUpdate::TransferReceived { from: presenter.player(&from), amount }
+            }
+            other => other,
+        };
         self.channel.send(AccountUpdate { account: account.id().to_owned(), update }).is_ok()
     }
 }

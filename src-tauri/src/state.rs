@@ -6,14 +6,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use kage_core::core::AccountProfile;
 use kage_core::events::LiveConfig;
 use kage_core::vault::{CredentialStore, KeychainStore};
 use kage_core::{AccountKey, Core, CoreConfig, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
 
+use crate::display::Presenter;
 use crate::durable;
 use crate::error::CommandError;
+use crate::launcher::Launcher;
+use crate::prefs::PrefsFile;
 use crate::roster::{Roster, RosterEntry};
 use crate::settings;
 
@@ -37,6 +41,10 @@ pub struct AppState {
     pub keychain: KeychainNote,
     /// Saved accounts and window layout; the lock every change to them goes through.
     pub roster: Roster,
+    /// The queue "Open all", groups and start-up restore open windows through.
+    pub launcher: Launcher,
+    /// Streamer mode, pacing of "Open all", global shortcuts.
+    pub prefs: PrefsFile,
     /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
     pub startup_notice: Option<String>,
     /// Actions running per window, so a double click sends once.
@@ -109,9 +117,55 @@ impl AppState {
         config.live = options.live;
         let core = Core::new(config, vault);
         let roster = Roster::open(&options.data_dir);
-        let notices: Vec<&str> = options.notices.iter().map(String::as_str).chain(roster.notice()).collect();
+        let prefs = PrefsFile::open(&options.data_dir);
+        let notices: Vec<&str> =
+            options.notices.iter().map(String::as_str).chain(roster.notice()).chain(prefs.notice()).collect();
         let startup_notice = (!notices.is_empty()).then(|| notices.join(" "));
-        Ok(Self { core, origin, server, keychain, roster, startup_notice, running: Mutex::default() })
+        Ok(Self {
+            core,
+            origin,
+            server,
+            keychain,
+            roster,
+            launcher: Launcher::default(),
+            prefs,
+            startup_notice,
+            running: Mutex::default(),
+        })
+    }
+
+    /// How accounts are named on screen right now (streamer mode or not).
+    pub fn presenter(&self) -> Presenter {
+        let prefs = self.prefs.get();
+        Presenter::new(prefs.streamer_mode, prefs.hide_balances, self.roster.list())
+    }
+
+    /// A profile answer as the page may show it (see [`Presenter::profile`]).
+    pub fn present(&self, answer: AccountProfile) -> AccountProfile {
+        let profile = self.presenter().profile(&answer.account, answer.profile);
+        AccountProfile { account: answer.account, profile }
+    }
+
+    /// In streamer mode, the username of the saved account whose alias is `name`.
+    pub fn alias_to_username(&self, name: &str) -> Option<String> {
+        if !self.prefs.streamer_mode() {
+            return None;
+        }
+        let entries = self.roster.list();
+        let entry = entries.iter().find(|e| e.alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name)))?;
+        Some(entry.username.clone())
+    }
+
+    /// Routes `account`'s requests through `proxy` (or directly for `None`), from its next request on.
+    pub fn apply_proxy(&self, account: &AccountKey, proxy: Option<&str>) -> Result<(), CommandError> {
+        // MERGE: kage-core's per-account proxy (core-work)
+        let _ = account;
+        match proxy {
+            Some(p) if !["http://", "https://", "socks5://", "socks5h://"].iter().any(|s| p.starts_with(s)) => {
+                Err(CommandError::invalid("A proxy address starts with http://, https://, socks5:// or socks5h://."))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn is_sandbox(&self) -> bool {

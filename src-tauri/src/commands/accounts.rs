@@ -17,11 +17,11 @@ use kage_core::SecretString;
 use serde::Serialize;
 use tauri::{Runtime, State, WebviewWindow};
 
-use super::{SavedAccount, WindowState, saved, window_state_of};
+use super::{SavedAccount, WindowState, saved_list, window_state_of};
 use crate::error::CommandError;
 use crate::roster::RosterEntry;
 use crate::state::{AppState, KeychainNote};
-use crate::windows::{label_of, set_title};
+use crate::windows::{label_of, retitle};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,7 +43,9 @@ pub struct ServerInfo {
 
 #[tauri::command]
 pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, CommandError> {
-    let demo_players = if state.is_sandbox() {
+    let presenter = state.presenter();
+    // The demo players' names are usernames too: not on screen in streamer mode.
+    let demo_players = if state.is_sandbox() && !presenter.streamer() {
         kage_server::demo::DEMO_PLAYERS
             .iter()
             .map(|&(username, password, ..)| DemoPlayer { username, password })
@@ -52,7 +54,7 @@ pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, Comma
         Vec::new()
     };
     Ok(ServerInfo {
-        origin: state.origin.as_str().to_owned(),
+        origin: presenter.server(state.origin.as_str()),
         sandbox: state.is_sandbox(),
         demo_players,
         keychain: state.keychain.clone(),
@@ -96,7 +98,7 @@ pub async fn sign_in<R: Runtime>(
     if let Err(error) = state.roster.set_layout(window.label(), Some(signed_in.account.id())) {
         log::warn!("window layout: {error}");
     }
-    set_title(&window, Some(&username));
+    retitle(&window);
     Ok(window_state_of(&state, &window, notice))
 }
 
@@ -117,7 +119,7 @@ pub async fn open_saved<R: Runtime>(
     if let Err(error) = state.roster.set_layout(window.label(), Some(account.id())) {
         log::warn!("window layout: {error}");
     }
-    set_title(&window, Some(&entry.username));
+    retitle(&window);
     Ok(window_state_of(&state, &window, None))
 }
 
@@ -159,10 +161,10 @@ pub async fn forget_account(state: State<'_, AppState>, account_id: String) -> R
     state.roster.remove(&account_id).map_err(|error| {
         CommandError::new("not_saved", format!("Kage could not update its list of saved accounts: {error}."))
     })?;
-    Ok(state.roster.list().into_iter().map(|entry| saved(&state, entry)).collect())
+    Ok(saved_list(&state))
 }
 
 #[tauri::command]
 pub async fn saved_accounts(state: State<'_, AppState>) -> Result<Vec<SavedAccount>, CommandError> {
-    Ok(state.roster.list().into_iter().map(|entry| saved(&state, entry)).collect())
+    Ok(saved_list(&state))
 }

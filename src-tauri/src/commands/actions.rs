@@ -17,7 +17,9 @@ pub async fn train<R: Runtime>(
 ) -> Result<AccountProfile, CommandError> {
     let label = label_of(&window);
     state
-        .once(&label, "train", async { Ok(state.core.labelled(&label, state.core.client.train(&label, stat)).await?) })
+        .once(&label, "train", async {
+            Ok(state.present(state.core.labelled(&label, state.core.client.train(&label, stat)).await?))
+        })
         .await
 }
 
@@ -33,7 +35,7 @@ pub async fn travel<R: Runtime>(
     let label = label_of(&window);
     state
         .once(&label, "travel", async {
-            Ok(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?)
+            Ok(state.present(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?))
         })
         .await
 }
@@ -51,10 +53,13 @@ pub async fn transfer<R: Runtime>(
         return Err(CommandError::invalid("Enter the name of the player to send ryo to."));
     }
     let amount = parse_amount(&amount)?;
+    // On stream the player sends to their own accounts by alias, so their usernames stay off screen.
+    let to = state.alias_to_username(to).unwrap_or_else(|| to.to_owned());
+    let to = to.as_str();
     let label = label_of(&window);
     state
         .once(&label, "transfer", async {
-            Ok(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?)
+            Ok(state.present(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?))
         })
         .await
 }

@@ -8,6 +8,7 @@ use kage_core::sessions::AccountStatus;
 use serde::Serialize;
 use tauri::{Runtime, WebviewWindow};
 
+use crate::display::Presenter;
 use crate::roster::RosterEntry;
 use crate::state::AppState;
 use crate::windows::label_of;
@@ -15,6 +16,7 @@ use crate::windows::label_of;
 pub mod accounts;
 pub mod actions;
 pub mod profile;
+pub mod settings;
 pub mod windows;
 
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
@@ -32,17 +34,30 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         actions::travel,
         actions::transfer,
         windows::open_window,
+        windows::open_accounts,
+        windows::focus_account,
+        windows::cycle_windows,
+        settings::update_account,
+        settings::prefs,
+        settings::set_prefs,
     ]
 }
 
+/// A saved account as a page sees it: named through the presenter (no username, user id or server address in
+/// streamer mode), its settings, and never a secret (a proxy's password is masked).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedAccount {
     pub id: String,
+    /// The name to show: the username, or in streamer mode the alias (or "Account N").
     pub username: String,
+    pub alias: Option<String>,
     pub server: String,
     pub colour: String,
     pub status: AccountStatus,
+    pub notifications: bool,
+    pub groups: Vec<String>,
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,11 +70,32 @@ pub struct WindowState {
     pub notice: Option<String>,
     /// What is wrong with the keychain for this account (it may still be signed in and working from memory).
     pub keychain: Option<String>,
+    /// Streamer mode is on: the page shows what it is given and hides its own identifying chrome.
+    pub streamer: bool,
+    /// Balances are not shown (streamer mode with "hide balances").
+    pub hide_balances: bool,
 }
 
-fn saved(state: &AppState, entry: RosterEntry) -> SavedAccount {
+fn saved(state: &AppState, presenter: &Presenter, entry: RosterEntry) -> SavedAccount {
     let status = entry.account().map_or(AccountStatus::SignedOut, |account| state.core.sessions.status(&account));
-    SavedAccount { id: entry.id, username: entry.username, server: entry.origin, colour: entry.colour, status }
+    let username = if presenter.streamer() { presenter.name(&entry) } else { entry.username.clone() };
+    SavedAccount {
+        server: presenter.server(&entry.origin),
+        proxy: entry.proxy.as_deref().map(crate::proxy::masked),
+        id: entry.id,
+        username,
+        alias: entry.alias,
+        colour: entry.colour,
+        status,
+        notifications: entry.notifications,
+        groups: entry.groups,
+    }
+}
+
+/// Every saved account, as the page sees them.
+pub(crate) fn saved_list(state: &AppState) -> Vec<SavedAccount> {
+    let presenter = state.presenter();
+    state.roster.list().into_iter().map(|entry| saved(state, &presenter, entry)).collect()
 }
 
 /// The window's state as the page paints it: from memory and the cache, no network.
@@ -69,13 +105,18 @@ pub(crate) fn window_state_of<R: Runtime>(
     notice: Option<String>,
 ) -> WindowState {
     let view = state.core.view(&label_of(window));
-    let account = view.account.as_deref().and_then(|id| state.roster.find(id)).map(|entry| saved(state, entry));
+    let presenter = state.presenter();
+    let account_id = view.account.clone();
+    let account = account_id.as_deref().and_then(|id| state.roster.find(id)).map(|e| saved(state, &presenter, e));
+    let waiting = account_id.as_deref().and_then(|id| state.launcher.waiting_notice(id));
     WindowState {
         account,
         status: view.status,
-        profile: view.cached,
+        profile: view.cached.map(|profile| presenter.profile(account_id.as_deref().unwrap_or_default(), profile)),
         cached_at: view.cached_at,
-        notice,
+        notice: waiting.or(notice),
         keychain: view.keychain.map(str::to_owned),
+        streamer: presenter.streamer(),
+        hide_balances: presenter.hides_balances(),
     }
 }

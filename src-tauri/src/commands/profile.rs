@@ -10,7 +10,7 @@ use super::{WindowState, window_state_of};
 use crate::error::CommandError;
 use crate::sink::{AccountUpdate, ChannelSink};
 use crate::state::AppState;
-use crate::windows::{label_of, set_title};
+use crate::windows::label_of;
 
 /// What to paint first: the window's account, its state and its cached profile, without waiting on the network.
 #[tauri::command]
@@ -41,6 +41,5 @@ pub async fn refresh_profile<R: Runtime>(
 ) -> Result<AccountProfile, CommandError> {
     let label = label_of(&window);
     let answer = state.core.labelled(&label, state.core.client.profile(&label)).await?;
-    set_title(&window, Some(&answer.profile.username));
-    Ok(answer)
+    Ok(state.present(answer))
 }

@@ -1,0 +1,168 @@
+//! "Open all", launch groups and start-up restore: one queue that opens account windows one after another.
+//!
+//! A player with ten accounts who opens them at once sends ten sign-ins to the server in the same second, which
+//! is what login rate limits are there to stop. So windows open staggered (the player's `stagger_ms`, 1 s by
+//! default), each account's session is brought up before the next window opens, and when the server answers
+//! `429` with `Retry-After` the queue waits that long (the waiting window says so and counts down) instead of
+//! letting the account fail. Every launch goes through the one queue, so two groups opened together still pace.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use kage_core::AccountKey;
+use kage_core::events::WindowUpdate;
+use kage_core::sessions::TokenError;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::roster::RosterEntry;
+use crate::state::AppState;
+
+/// The longest the queue waits on one `Retry-After` before moving on (the window keeps its own retries).
+const MAX_WAIT: Duration = Duration::from_secs(300);
+/// How many times one account may be told to wait before the queue moves on without it.
+const MAX_WAITS: u32 = 5;
+
+/// One window to open: an account, and the label it had last run (start-up restore keeps labels).
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub entry: RosterEntry,
+    pub label: Option<String>,
+}
+
+/// The queue's lock (held while a batch opens, so batches take turns in order) and which accounts are waiting
+/// on the server now, until when.
+#[derive(Default)]
+pub struct Launcher {
+    turn: tokio::sync::Mutex<()>,
+    waiting: Mutex<HashMap<String, Instant>>,
+}
+
+impl Launcher {
+    /// The sentence a waiting account's windows show, or `None`.
+    pub fn waiting_notice(&self, account_id: &str) -> Option<String> {
+        let until = *self.waiting().get(account_id)?;
+        let secs = until.saturating_duration_since(Instant::now()).as_secs_f64().ceil() as u64;
+        Some(format!("Waiting {secs} s: the server asked Kage to slow down. This window opens by itself."))
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How long the server asked to wait, if this failure is a rate limit.
+fn retry_after(error: &TokenError) -> Option<Duration> {
+    // MERGE: TokenError::RateLimited from core-work
+    let _ = error;
+    None::<Duration>.map(|d| d.min(MAX_WAIT))
+}
+
+/// The saved accounts of `group` (every saved account for `None`), in the roster's order.
+pub fn members(state: &AppState, group: Option<&str>) -> Vec<RosterEntry> {
+    state
+        .roster
+        .list()
+        .into_iter()
+        .filter(|entry| group.is_none_or(|name| entry.groups.iter().any(|g| g == name)))
+        .collect()
+}
+
+/// Opens `launches` through the queue, in the background; returns at once.
+pub fn enqueue<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move { run(&app, launches).await });
+}
+
+/// Opens `launches` one after another (see the module comment); returns when the last window's session is up
+/// or has given its answer.
+pub async fn run<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
+    let state = app.state::<AppState>();
+    let _turn = state.launcher.turn.lock().await;
+    let stagger = state.prefs.get().stagger();
+    let mut first = true;
+    for launch in launches {
+        let account = match state.saved_account(&launch.entry) {
+            Ok(account) => account,
+            Err(refused) => {
+                log::warn!("not opening a saved account: {refused}");
+                continue;
+            }
+        };
+        // An account already on screen is brought forward, not opened twice, and costs no pause.
+        if let Some(window) = crate::windows::window_of(app, &account) {
+            let _ = window.unminimize();
+            let _ = window.set_focus();
+            continue;
+        }
+        if !first && !stagger.is_zero() {
+            tokio::time::sleep(stagger).await;
+        }
+        first = false;
+        if let Err(error) = crate::windows::open(app, launch.label, Some(&account)) {
+            log::error!("could not open a window: {error}");
+            continue;
+        }
+        bring_up(&state, &account).await;
+    }
+}
+
+/// Waits until `account`'s session is up (or has failed for a reason its window shows), honouring the server's
+/// `Retry-After`: the account's windows show the countdown, and are given a fresh profile once it is over.
+async fn bring_up(state: &AppState, account: &AccountKey) {
+    let mut waits = 0;
+    loop {
+        let wait = match state.core.sessions.token_for(account).await {
+            Err(error) => match retry_after(&error) {
+                Some(wait) if waits < MAX_WAITS => wait,
+                _ => break,
+            },
+            Ok(_) => break,
+        };
+        waits += 1;
+        let until = Instant::now() + wait;
+        state.launcher.waiting().insert(account.id().to_owned(), until);
+        // Tick the countdown: a status message makes each window fetch its state, waiting notice included.
+        while Instant::now() < until {
+            ping(state, account);
+            tokio::time::sleep(until.saturating_duration_since(Instant::now()).min(Duration::from_secs(1))).await;
+        }
+    }
+    if state.launcher.waiting().remove(account.id()).is_some() {
+        ping(state, account);
+        // The window's own first request may have been told to wait too: hand it the profile now.
+        if let Ok(profile) = state.core.client.refetch_account(account).await {
+            state.core.events.deliver(account, &WindowUpdate::Profile { profile });
+        }
+    }
+}
+
+fn ping(state: &AppState, account: &AccountKey) {
+    let status = state.core.sessions.status(account);
+    state.core.events.deliver(account, &WindowUpdate::Status { status });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(any())] // MERGE
+    fn a_rate_limit_is_waited_out_for_at_most_five_minutes_and_nothing_else_is_waited_on() {
+        let long = TokenError::RateLimited { retry_after: Duration::from_secs(3_600) };
+        assert_eq!(retry_after(&long), Some(MAX_WAIT));
+        let short = TokenError::RateLimited { retry_after: Duration::from_secs(2) };
+        assert_eq!(retry_after(&short), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&TokenError::SignedOut), None);
+        assert_eq!(retry_after(&TokenError::Offline("down".into())), None);
+    }
+
+    #[test]
+    fn the_waiting_notice_counts_down_in_whole_seconds() {
+        let launcher = Launcher::default();
+        assert_eq!(launcher.waiting_notice("a"), None);
+        launcher.waiting().insert("a".into(), Instant::now() + Duration::from_millis(2_400));
+        let notice = launcher.waiting_notice("a").unwrap();
+        assert!(notice.starts_with("Waiting 3 s"), "{notice}");
+    }
+}

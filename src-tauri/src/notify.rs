@@ -1,0 +1,95 @@
+//! Desktop notifications for an account's events, named after the account that received them (its alias in
+//! streamer mode), and only for accounts whose notifications are on.
+
+use kage_core::AccountKey;
+use tauri::{Manager, Runtime, WebviewWindow};
+use tauri_plugin_notification::NotificationExt;
+
+use crate::display::Presenter;
+use crate::roster::RosterEntry;
+use crate::state::AppState;
+use crate::windows::label_of;
+
+/// One notification as it will be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+}
+
+/// What to tell the player when `receiver` got `amount` ryo from `from`, or `None` when its notifications are
+/// off. Everything in it goes through the presenter, so streamer mode holds in notifications too.
+pub fn transfer_notice(presenter: &Presenter, receiver: &RosterEntry, from: &str, amount: i64) -> Option<Notice> {
+    if !receiver.notifications {
+        return None;
+    }
+    let name = presenter.name(receiver);
+    Some(Notice {
+        title: format!("{name} · Kage"),
+        body: format!("{name} received {} ryo from {}", presenter.amount(amount), presenter.player(from)),
+    })
+}
+
+/// Called by each window of the account that heard the event; only the account's first window speaks, so an
+/// account open in two windows notifies once, and none does while one of its windows has the focus (the page's
+/// own toast is enough then).
+pub fn transfer_received<R: Runtime>(
+    window: &WebviewWindow<R>,
+    account: &AccountKey,
+    presenter: &Presenter,
+    from: &str,
+    amount: i64,
+) {
+    let state = window.state::<AppState>();
+    let windows = state.core.windows.windows_of(account);
+    if windows.iter().min() != Some(&label_of(window)) {
+        return;
+    }
+    let app = window.app_handle();
+    let focused = windows.iter().filter_map(|label| app.get_webview_window(label.as_str()));
+    if focused.into_iter().any(|w| w.is_focused().unwrap_or(false)) {
+        return;
+    }
+    let Some(notice) = state.roster.find(account.id()).and_then(|e| transfer_notice(presenter, &e, from, amount))
+    else {
+        return;
+    };
+    if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
+        log::warn!("could not show a notification: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kage_core::ServerOrigin;
+
+    use super::*;
+
+    fn entry(user: &str, alias: Option<&str>, notifications: bool) -> RosterEntry {
+        let origin = ServerOrigin::parse("https://game.example").unwrap();
+        RosterEntry {
+            alias: alias.map(str::to_owned),
+            notifications,
+            ..RosterEntry::new(&AccountKey::new(origin, user), user)
+        }
+    }
+
+    #[test]
+    fn a_notification_names_the_receiving_account_and_follows_streamer_mode() {
+        let (main, alt) = (entry("naruto", Some("Main"), true), entry("sasuke", Some("Alt"), true));
+        let roster = vec![main.clone(), alt.clone()];
+        let plain = Presenter::new(false, false, roster.clone());
+        let notice = transfer_notice(&plain, &alt, "naruto", 25).unwrap();
+        assert_eq!(notice.body, "Alt (sasuke) received 25 ryo from Main (naruto)");
+        let streaming = Presenter::new(true, true, roster);
+        let notice = transfer_notice(&streaming, &alt, "naruto", 25).unwrap();
+        assert_eq!((notice.title.as_str(), notice.body.as_str()), ("Alt · Kage", "Alt received some ryo from Main"));
+        assert!(!format!("{notice:?}").contains("sasuke") && !format!("{notice:?}").contains("naruto"));
+    }
+
+    #[test]
+    fn an_account_with_notifications_off_is_silent() {
+        let quiet = entry("sasuke", None, false);
+        assert_eq!(transfer_notice(&Presenter::new(false, false, vec![quiet.clone()]), &quiet, "naruto", 5), None);
+    }
+}
