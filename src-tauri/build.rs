@@ -9,6 +9,7 @@ fn main() {
         "open_saved",
         "sign_out",
         "forget_account",
+        "sign_out_account",
         "saved_accounts",
         "train",
         "travel",

@@ -17,12 +17,47 @@ export interface Profile {
   updated_at: string;
 }
 
+/** A saved account as the shell names it (in streamer mode `username` is the alias, `server` is empty). */
 export interface SavedAccount {
   id: string;
   username: string;
+  alias: string | null;
   server: string;
   colour: string;
   status: Status;
+  notifications: boolean;
+  groups: string[];
+  /** The account's proxy, its password masked. */
+  proxy: string | null;
+}
+
+export interface AccountSettings {
+  alias: string | null;
+  colour: string;
+  notifications: boolean;
+  groups: string[];
+  proxy: string | null;
+}
+
+export interface Prefs {
+  streamerMode: boolean;
+  hideBalances: boolean;
+  staggerMs: number;
+  globalShortcuts: boolean;
+  shortcutNext: string;
+  shortcutPrevious: string;
+}
+
+export interface Exported {
+  path: string;
+  accounts: number;
+  withCredentials: number;
+}
+
+export interface Imported {
+  added: number;
+  merged: number;
+  credentials: number;
 }
 
 export interface WindowState {
@@ -33,6 +68,8 @@ export interface WindowState {
   notice: string | null;
   /** What is wrong with the keychain for this account, if anything (it may still be signed in). */
   keychain: string | null;
+  streamer: boolean;
+  hideBalances: boolean;
 }
 
 /** A profile answer, labelled with the id of the account it is about. */
@@ -91,4 +128,16 @@ export const api = {
   travel: (village: string) => invoke<AccountProfile>("travel", { village }),
   transfer: (to: string, amount: string) => invoke<AccountProfile>("transfer", { to, amount }),
   openWindow: (accountId: string | null) => invoke<string>("open_window", { accountId }),
+  openAccounts: (group: string | null) => invoke<number>("open_accounts", { group }),
+  focusAccount: (position: number) => invoke<void>("focus_account", { position }),
+  cycleWindows: (forward: boolean) => invoke<void>("cycle_windows", { forward }),
+  tileWindows: () => invoke<number>("tile_windows"),
+  signOutAccount: (accountId: string) => invoke<SavedAccount[]>("sign_out_account", { accountId }),
+  updateAccount: (accountId: string, settings: AccountSettings) =>
+    invoke<SavedAccount[]>("update_account", { accountId, settings }),
+  prefs: () => invoke<Prefs>("prefs"),
+  setPrefs: (prefs: Prefs) => invoke<{ prefs: Prefs; notice: string | null }>("set_prefs", { prefs }),
+  exportAccounts: (passphrase: string, includeCredentials: boolean, path: string | null) =>
+    invoke<Exported>("export_accounts", { passphrase, includeCredentials, path }),
+  importAccounts: (passphrase: string, path: string | null) => invoke<Imported>("import_accounts", { passphrase, path }),
 };

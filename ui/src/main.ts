@@ -3,6 +3,7 @@
 import { api, errorMessage, type AccountProfile, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
 import { toast } from "./dom";
 import { accountView, type AccountView } from "./views/account";
+import { openPanel } from "./views/panel";
 import { signInView } from "./views/signin";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -20,14 +21,14 @@ function render(): void {
   document.title = state.account && showsAccount(state) ? `${state.account.username} · Kage` : "Kage";
   if (showsAccount(state) && state.account) {
     if (mounted?.id !== state.account.id) {
-      const view = accountView({ account: state.account, onState: setState, onProfile: setProfile });
+      const view = accountView({ account: state.account, onState: setState, onProfile: setProfile, onPanel: showPanel });
       mounted = { id: state.account.id, view };
       root.replaceChildren(view.element);
     }
     mounted.view.update(state);
   } else {
     mounted = null;
-    root.replaceChildren(signInView({ info, previous: state.account, onSignedIn: setState }));
+    root.replaceChildren(signInView({ info, previous: state.account, onSignedIn: setState, onPanel: showPanel }));
   }
 }
 
@@ -71,20 +72,40 @@ function onUpdate(update: WindowUpdate): void {
       break;
     case "status":
       // Also sent with the status unchanged when the keychain's health changed: fetch the whole state.
-      void api.windowState().then((latest) => setState({ ...latest, notice: latest.notice ?? state.notice }));
+      void api.windowState().then((latest) => setState({ ...latest, profile: latest.profile ?? state.profile, notice: latest.notice ?? state.notice }));
       break;
     case "transfer_received":
-      toast(`${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);
+      toast(state.hideBalances ? `${update.from} sent you ryo` : `${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);
       break;
   }
 }
 
+/** Repaints from the shell's state (names follow streamer mode and aliases, so the view is rebuilt). */
+async function repaint(): Promise<void> {
+  const latest = await api.windowState();
+  mounted = null;
+  setState({ ...latest, profile: latest.profile ?? state.profile });
+}
+
+export function showPanel(): void {
+  openPanel(() => void repaint());
+}
+
+// Hotkeys, in every account window: Ctrl+N new window, Ctrl+1..9 the Nth saved account, Ctrl+Tab and
+// Ctrl+Shift+Tab the next and previous account window, Ctrl+Shift+A the accounts panel.
 document.addEventListener("keydown", (event) => {
-  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "n") {
+  if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+  const key = event.key.toLowerCase();
+  const act = (action: () => Promise<unknown>) => {
     event.preventDefault();
-    void api.openWindow(null);
-  }
+    action().catch((e) => toast(errorMessage(e)));
+  };
+  if (key === "n" && !event.shiftKey) act(() => api.openWindow(null));
+  else if (/^[1-9]$/.test(event.key) && !event.shiftKey) act(() => api.focusAccount(Number(event.key)));
+  else if (key === "tab") act(() => api.cycleWindows(!event.shiftKey));
+  else if (key === "a" && event.shiftKey) act(async () => showPanel());
 });
+window.addEventListener("kage:prefs", () => void repaint());
 
 async function start(): Promise<void> {
   [info, state] = await Promise.all([api.serverInfo(), api.windowState()]);

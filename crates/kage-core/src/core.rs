@@ -136,7 +136,9 @@ impl Core {
         windows
     }
 
-    async fn sign_out_account(&self, account: &AccountKey) -> Result<(), SignOutError> {
+    /// Signs `account` out everywhere it is open, as [`Core::sign_out`] does for a window's account (the
+    /// accounts panel signs out an account from any window).
+    pub async fn sign_out_account(&self, account: &AccountKey) -> Result<(), SignOutError> {
         let vault = self.sessions.sign_out(account).await;
         // New epochs for the account's windows: answers still in flight from before the sign-out are dropped
         // instead of refilling the partition erased next (I3, I4).

@@ -145,6 +145,29 @@ pub async fn sign_out<R: Runtime>(
     Ok(window_state_of(&state, &window, notice))
 }
 
+/// Signs out a saved account the player picked in the accounts panel, in every window that shows it; like
+/// `forget_account` it acts by id (see the module comment) and only ever ends that account's session.
+#[tauri::command]
+pub async fn sign_out_account(
+    state: State<'_, AppState>,
+    account_id: String,
+) -> Result<Vec<SavedAccount>, CommandError> {
+    let account = state
+        .roster
+        .find(&account_id)
+        .and_then(|entry| entry.account())
+        .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
+    let mut problem = state.core.sign_out_account(&account).await.err().map(|error| error.to_string());
+    if let Err(error) = state.roster.set_signed_out(account.id(), true) {
+        problem.get_or_insert_with(|| format!("Kage could not record it: {error}"));
+    }
+    match problem {
+        // Signed out in memory all the same; the keychain delete is retried (see `finish_sign_outs`).
+        Some(problem) => Err(CommandError::new("sign_out_incomplete", format!("Signed out, but: {problem}"))),
+        None => Ok(saved_list(&state)),
+    }
+}
+
 /// Removes a saved account the player picked from this computer: session, keychain entry, cache, roster. Its
 /// windows return to the sign-in screen. Acts on a saved account by id (see the module comment); it sends
 /// nothing on that account's behalf except, when this run holds one, a sign-out with its own access token to

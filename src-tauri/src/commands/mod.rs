@@ -26,6 +26,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         accounts::open_saved,
         accounts::sign_out,
         accounts::forget_account,
+        accounts::sign_out_account,
         accounts::saved_accounts,
         profile::window_state,
         profile::subscribe,

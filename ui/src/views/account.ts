@@ -7,6 +7,7 @@ export interface AccountContext {
   account: SavedAccount;
   onState: (state: WindowState) => void;
   onProfile: (answer: AccountProfile) => void;
+  onPanel: () => void;
 }
 
 export interface AccountView {
@@ -93,9 +94,14 @@ export function accountView(context: AccountContext): AccountView {
   const menuButton = h("button", { testid: "account-menu", class: "ghost menu-button", "aria-haspopup": "menu" }, "☰");
   const switchItem = h("button", { testid: "menu-switch", role: "menuitem" }, "Switch account…");
   const newWindow = h("button", { testid: "menu-new-window", role: "menuitem" }, "Open an account in a new window  Ctrl+N");
+  const panelItem = h("button", { testid: "menu-accounts", role: "menuitem" }, "Accounts, groups, streamer mode…  Ctrl+Shift+A");
+  panelItem.addEventListener("click", () => {
+    menu.hidden = true;
+    context.onPanel();
+  });
   const signOut = h("button", { testid: "menu-sign-out", role: "menuitem", class: "danger" }, `Sign out ${account.username}`);
   const switchList = h("div", { class: "switch-list", hidden: true });
-  const menu = h("div", { class: "menu", role: "menu", hidden: true }, switchItem, switchList, newWindow, signOut);
+  const menu = h("div", { class: "menu", role: "menu", hidden: true }, switchItem, switchList, newWindow, panelItem, signOut);
   menuButton.addEventListener("click", () => {
     menu.hidden = !menu.hidden;
     switchList.hidden = true;
@@ -174,7 +180,7 @@ export function accountView(context: AccountContext): AccountView {
       username.textContent = profile.username;
       level.textContent = String(profile.level);
       village.textContent = profile.village;
-      ryo.textContent = profile.ryo.toLocaleString("en-US");
+      ryo.textContent = state.hideBalances ? "•••" : profile.ryo.toLocaleString("en-US");
       const progress = profile.xp % 100;
       xpBar.style.width = `${progress}%`;
       xpText.textContent = `${progress} / 100 xp to level ${profile.level + 1}`;
@@ -199,7 +205,7 @@ function bannerText(state: WindowState): string | null {
     case "keychain_locked":
       return state.keychain ?? "The system keychain is not available. Kage keeps trying; nothing is lost.";
     case "loading":
-      return state.profile ? "Updating…" : "Connecting…";
+      return state.notice ?? (state.profile ? "Updating…" : "Connecting…");
     default:
       return state.keychain ?? state.notice;
   }

@@ -7,6 +7,7 @@ export interface SignInContext {
   /** The window's account when it was signed out: sign that one in again. */
   previous: SavedAccount | null;
   onSignedIn: (state: WindowState) => void;
+  onPanel: () => void;
 }
 
 const STATUS_TEXT: Record<string, string> = {
@@ -105,7 +106,7 @@ export function signInView(context: SignInContext): HTMLElement {
         "div",
         { class: "who" },
         h("strong", {}, account.username),
-        h("span", { class: "muted" }, `${hostOf(account.server)} · ${STATUS_TEXT[account.status] ?? account.status}`),
+        h("span", { class: "muted" }, [account.server ? hostOf(account.server) : null, STATUS_TEXT[account.status] ?? account.status].filter(Boolean).join(" · ")),
       ),
       open,
       forget,
@@ -134,7 +135,9 @@ export function signInView(context: SignInContext): HTMLElement {
           }),
         ),
       )
-    : h("p", { class: "muted server" }, `Server: ${info.origin}`);
+    : info.origin
+      ? h("p", { class: "muted server" }, `Server: ${info.origin}`)
+      : null;
   const keychain = info.keychain.available
     ? null
     : h(
@@ -147,13 +150,19 @@ export function signInView(context: SignInContext): HTMLElement {
   return h(
     "section",
     { class: "view view-signin", testid: "view-signin" },
-    h("header", { class: "brand" }, h("span", { class: "logo" }), h("h1", {}, "Kage")),
+    h("header", { class: "brand" }, h("span", { class: "logo" }), h("h1", {}, "Kage"), panelButton(context.onPanel)),
     startupNotice,
     keychain,
     savedCard,
     form,
     sandbox,
   );
+}
+
+function panelButton(onPanel: () => void): HTMLElement {
+  const button = h("button", { class: "ghost small push-right", testid: "open-panel" }, "Accounts…");
+  button.addEventListener("click", onPanel);
+  return button;
 }
 
 function hostOf(origin: string): string {

@@ -1,0 +1,54 @@
+//! Export and import of saved accounts (see `moving.rs`). The file is chosen with the system's file dialog;
+//! a `path` argument skips the dialog (scripted moves and tests). Neither command returns a credential: the
+//! page learns counts and the file's path, and the passphrase it typed goes straight to the encryption.
+
+use std::path::PathBuf;
+
+use kage_core::SecretString;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::error::CommandError;
+use crate::moving::{self, Exported, Imported};
+use crate::state::AppState;
+
+fn chosen(path: Option<String>) -> Option<PathBuf> {
+    path.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(PathBuf::from)
+}
+
+fn cancelled() -> CommandError {
+    CommandError::new("cancelled", "No file was chosen; nothing was changed.")
+}
+
+#[tauri::command]
+pub async fn export_accounts<R: Runtime>(
+    app: AppHandle<R>,
+    passphrase: String,
+    include_credentials: bool,
+    path: Option<String>,
+) -> Result<Exported, CommandError> {
+    let passphrase = SecretString::from(passphrase);
+    let path = match chosen(path) {
+        Some(path) => path,
+        None => moving::ask_path(&app, true).await.ok_or_else(cancelled)?,
+    };
+    let state = app.state::<AppState>();
+    moving::export_to(&state, &path, passphrase, include_credentials).await
+}
+
+#[tauri::command]
+pub async fn import_accounts<R: Runtime>(
+    app: AppHandle<R>,
+    passphrase: String,
+    path: Option<String>,
+) -> Result<Imported, CommandError> {
+    let passphrase = SecretString::from(passphrase);
+    let path = match chosen(path) {
+        Some(path) => path,
+        None => moving::ask_path(&app, false).await.ok_or_else(cancelled)?,
+    };
+    let state = app.state::<AppState>();
+    let imported = moving::import_from(&state, &path, passphrase).await?;
+    state.restore_saved();
+    crate::accounts_changed(&app);
+    Ok(imported)
+}
