@@ -17,6 +17,7 @@ use crate::account::{AccountKey, WindowLabel};
 use crate::cache::ProfileCache;
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
+use crate::transport::Transport;
 use crate::windows::{Pin, Windows};
 
 pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
@@ -78,7 +79,7 @@ struct ErrorBody {
 }
 
 pub struct Client {
-    http: reqwest::Client,
+    transport: Arc<Transport>,
     sessions: Arc<Sessions>,
     windows: Arc<Windows>,
     cache: Arc<ProfileCache>,
@@ -86,12 +87,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(
-        http: reqwest::Client,
+        transport: Arc<Transport>,
         sessions: Arc<Sessions>,
         windows: Arc<Windows>,
         cache: Arc<ProfileCache>,
     ) -> Self {
-        Self { http, sessions, windows, cache }
+        Self { transport, sessions, windows, cache }
     }
 
     pub async fn profile(&self, window: &WindowLabel) -> Result<Profile, ClientError> {
@@ -172,8 +173,10 @@ impl Client {
         let (mut retried_auth, mut retried_lost) = (false, false);
         loop {
             let token = self.sessions.token_for(account).await?;
+            // Taken per try: a proxy changed meanwhile applies from the next request on.
             let mut request = self
-                .http
+                .transport
+                .for_account(account)
                 .request(method.clone(), account.origin().url(path))
                 .bearer_auth(token.secret.expose_secret())
                 .header(AUTH_REQUIRED_HEADER, "1");

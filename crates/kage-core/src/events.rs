@@ -20,6 +20,7 @@ use crate::client::{AUTH_REQUIRED_HEADER, Client, is_gateway_failure};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
+use crate::transport::Transport;
 use crate::windows::Windows;
 
 /// What a window is told about its account.
@@ -68,7 +69,7 @@ struct EventData {
 }
 
 pub struct Events {
-    http: reqwest::Client,
+    transport: Arc<Transport>,
     client: Arc<Client>,
     sessions: Arc<Sessions>,
     windows: Arc<Windows>,
@@ -82,14 +83,14 @@ pub struct Events {
 
 impl Events {
     pub fn new(
-        http: reqwest::Client,
+        transport: Arc<Transport>,
         client: Arc<Client>,
         sessions: Arc<Sessions>,
         windows: Arc<Windows>,
         config: LiveConfig,
     ) -> Arc<Self> {
         let events = Arc::new(Self {
-            http,
+            transport,
             client,
             sessions,
             windows,
@@ -153,6 +154,15 @@ impl Events {
         for account in wanted {
             streams.entry(account.clone()).or_insert_with(|| tokio::spawn(stream_loop(Arc::downgrade(self), account)));
         }
+    }
+
+    /// Ends the account's event stream and, if its windows still listen, opens it again (its route changed:
+    /// a stream left open would keep using the old one).
+    pub fn reconnect(self: &Arc<Self>, account: &AccountKey) {
+        if let Some(task) = self.streams.lock().expect("events lock").remove(account) {
+            task.abort();
+        }
+        self.sync_streams();
     }
 
     /// Sends `update` to every window pinned to `account` right now, and to no other.
@@ -255,8 +265,10 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
             Err(TokenError::SignedOut) => return,
             Err(_) => continue,
         };
+        // Taken per connection: a changed proxy applies when the stream reconnects (see `reconnect`).
         let request = live
-            .http
+            .transport
+            .for_account(&account)
             .get(account.origin().url("/v1/events"))
             .query(&[("viewer_id", account.user_id())])
             .bearer_auth(token.secret.expose_secret())

@@ -28,6 +28,8 @@ use tokio::sync::broadcast;
 
 use crate::account::{AccountKey, ServerOrigin};
 use crate::authority::{AccessToken, AuthError, Authority};
+use crate::proxy::{ProxyError, ProxyUrl};
+use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
 use keychain::Keychain;
 
@@ -66,6 +68,8 @@ pub enum SignInError {
     Auth(#[from] AuthError),
     #[error("that sign-in was for another account than the one being signed in again")]
     OtherAccount,
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
 }
 
 /// A successful sign-in. `remembered` says whether the keychain took the credential; if not, the session
@@ -131,16 +135,17 @@ pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Sessions {
     authority: Authority,
+    transport: Arc<Transport>,
     keychain: Keychain,
     slots: Mutex<HashMap<AccountKey, Arc<Slot>>>,
     changes: broadcast::Sender<(AccountKey, AccountStatus)>,
 }
 
 impl Sessions {
-    pub fn new(http: reqwest::Client, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
+    pub fn new(transport: Arc<Transport>, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
         let (changes, _) = broadcast::channel(256);
         let keychain = Keychain { vault, timeout: keychain_timeout, changes: changes.clone(), closed: Arc::default() };
-        Self { authority: Authority::new(http), keychain, slots: Mutex::new(HashMap::new()), changes }
+        Self { authority: Authority::new(), transport, keychain, slots: Mutex::new(HashMap::new()), changes }
     }
 
     /// The app is quitting: background keychain retries stop.
@@ -171,8 +176,9 @@ impl Sessions {
         self.keychain.bounded(move || vault.list()).await
     }
 
-    /// Signs in with a password. With `expected`, the sign-in must be for that account (signing a known
-    /// account in again); a different account is refused and its new session ended.
+    /// Signs in with a password, through `proxy` (`None`: direct), which then carries all of the account's
+    /// requests. With `expected`, the sign-in must be for that account (signing a known account in again); a
+    /// different account is refused and its new session ended.
     pub async fn sign_in(
         &self,
         origin: &ServerOrigin,
@@ -180,13 +186,17 @@ impl Sessions {
         password: &SecretString,
         remember: bool,
         expected: Option<&AccountKey>,
+        proxy: Option<&ProxyUrl>,
     ) -> Result<SignedIn, SignInError> {
-        let (user_id, grant) = self.authority.sign_in(origin, username, password).await?;
+        let http = self.transport.through(origin, proxy)?;
+        let (user_id, grant) = self.authority.sign_in(&http, origin, username, password).await?;
         let account = AccountKey::new(origin.clone(), user_id);
         if expected.is_some_and(|expected| expected != &account) {
-            let _ = self.authority.revoke(origin, Some(&grant.refresh_token), Some(&grant.access)).await;
+            let _ = self.authority.revoke(&http, origin, Some(&grant.refresh_token), Some(&grant.access)).await;
             return Err(SignInError::OtherAccount);
         }
+        // Before anything else can send for this account: its route is the one its password took.
+        self.transport.set(&account, proxy.cloned())?;
         let slot = self.slot_or_new(&account);
         let generation = {
             let mut state = slot.state();
@@ -339,7 +349,10 @@ impl Sessions {
             self.keychain.retry_delete(&slot, account, generation);
         }
         if (refresh.is_some() || access.is_some())
-            && let Err(error) = self.authority.revoke(account.origin(), refresh.as_ref(), access.as_ref()).await
+            && let Err(error) = self
+                .authority
+                .revoke(&self.transport.for_account(account), account.origin(), refresh.as_ref(), access.as_ref())
+                .await
         {
             tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
         }
@@ -374,7 +387,8 @@ impl Sessions {
                 }
             },
         };
-        let refreshed = match self.authority.refresh(account.origin(), account.user_id(), &refresh_token).await {
+        let http = self.transport.for_account(account);
+        let refreshed = match self.authority.refresh(&http, account.origin(), account.user_id(), &refresh_token).await {
             Ok(refreshed) => refreshed,
             Err(AuthError::Rejected) => {
                 let outcome = self.finish(account, slot, generation, Err(TokenError::SignedOut));
