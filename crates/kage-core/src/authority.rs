@@ -52,7 +52,9 @@ pub struct Refreshed {
 pub enum AuthError {
     #[error("the username or password is wrong")]
     WrongCredentials,
-    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    /// The server asked to be left alone for a while (429, or 503 with `Retry-After`, at most 300 s): for a
+    /// sign-in, too many attempts; for a refresh, too many refreshes. Never a sign-out.
+    #[error("the server asks to wait {retry_after_secs} s before trying again")]
     Throttled { retry_after_secs: u64 },
     /// The server refused the refresh credential: the only answer that means "signed out".
     #[error("the session has ended; sign in again")]
@@ -268,13 +270,14 @@ fn unreachable(error: reqwest::Error) -> AuthError {
 }
 
 async fn error_of(status: u16, response: reqwest::Response) -> AuthError {
-    let retry_after =
-        response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(60);
+    // A 429, or a 503 that says when to come back: wait, and the credential is as good as it was (I11).
+    if let Some(wait) = crate::retry_after::of_response(&response) {
+        return AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) };
+    }
     let body: Option<ErrorBody> = response.json().await.ok();
     match (status, body) {
         (401, Some(body)) if body.error == "wrong_credentials" => AuthError::WrongCredentials,
         (401, Some(body)) if body.error == "invalid_grant" => AuthError::Rejected,
-        (429, _) => AuthError::Throttled { retry_after_secs: retry_after },
         (status, Some(body)) => AuthError::Server { status, message: body.message },
         (status, None) => AuthError::Server { status, message: "no details".into() },
     }

@@ -263,6 +263,10 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
         let token = match live.sessions.token_for(&account).await {
             Ok(token) => token,
             Err(TokenError::SignedOut) => return,
+            Err(TokenError::RateLimited { retry_after }) => {
+                backoff = Some(retry_after.max(min));
+                continue;
+            }
             Err(_) => continue,
         };
         // Taken per connection: a changed proxy applies when the stream reconnects (see `reconnect`).
@@ -277,7 +281,10 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
         let response = match request.send().await {
             Ok(response) if response.status().is_success() => response,
             Ok(response) => {
-                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+                if let Some(wait) = crate::retry_after::of_response(&response) {
+                    // The server asked for room: reconnect no sooner than it said.
+                    backoff = Some(wait.max(min));
+                } else if response.status() == reqwest::StatusCode::UNAUTHORIZED {
                     live.sessions.invalidate(&account, &token);
                 } else if is_gateway_failure(response.status()) {
                     live.sessions.note_unreachable(&account);

@@ -15,6 +15,7 @@ pub mod core;
 pub mod events;
 pub mod model;
 pub mod proxy;
+pub mod retry_after;
 pub mod sessions;
 pub mod sse;
 pub mod transport;

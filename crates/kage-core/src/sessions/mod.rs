@@ -60,6 +60,10 @@ pub enum TokenError {
     WrongSubject,
     #[error("the account was signed out or signed in again meanwhile")]
     Superseded,
+    /// The server asked this account to wait before refreshing again (429, or 503 with `Retry-After`). The
+    /// account stays as it was (I11); no refresh is sent for it until the wait is over.
+    #[error("the server asks to wait {} s before trying again", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,11 +103,21 @@ struct SlotState {
     /// Refresh attempts finished, and how the last one ended: lets queued callers share its result.
     attempts: u64,
     last_failure: Option<TokenError>,
+    /// The server asked for no refresh before this instant: callers get `RateLimited` without a request.
+    wait_until: Option<Instant>,
 }
 
 impl SlotState {
     fn usable_access(&self) -> Option<AccessToken> {
         self.access.as_ref().filter(|a| a.refresh_after > Instant::now()).cloned()
+    }
+
+    /// `RateLimited` with the time left, while the server's wait is not over.
+    fn waiting(&self) -> Result<(), TokenError> {
+        match self.wait_until.map(|until| until.saturating_duration_since(Instant::now())) {
+            Some(left) if !left.is_zero() => Err(TokenError::RateLimited { retry_after: left }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -126,6 +140,9 @@ impl Slot {
 fn token_error(error: AuthError) -> TokenError {
     match error {
         AuthError::WrongSubject => TokenError::WrongSubject,
+        AuthError::Throttled { retry_after_secs } => {
+            TokenError::RateLimited { retry_after: Duration::from_secs(retry_after_secs) }
+        }
         error => TokenError::Offline(error.to_string()),
     }
 }
@@ -209,6 +226,7 @@ impl Sessions {
             state.unsaved = remember;
             state.signed_out_by_player = false;
             state.last_failure = None;
+            state.wait_until = None;
             state.generation
         };
         let _ = self.changes.send((account.clone(), AccountStatus::SignedIn));
@@ -256,6 +274,8 @@ impl Sessions {
             if state.status == AccountStatus::SignedOut {
                 return Err(TokenError::SignedOut);
             }
+            // Asking again before the server's wait is over would only earn another 429.
+            state.waiting()?;
             state.attempts
         };
         let _flight = slot.refreshing.lock().await;
@@ -451,6 +471,10 @@ impl Sessions {
             }
             state.attempts += 1;
             state.last_failure = outcome.as_ref().err().cloned();
+            state.wait_until = match &outcome {
+                Err(TokenError::RateLimited { retry_after }) => Instant::now().checked_add(*retry_after),
+                _ => None,
+            };
             let status = match &outcome {
                 Ok(_) => AccountStatus::SignedIn,
                 Err(TokenError::SignedOut) => {
@@ -461,7 +485,8 @@ impl Sessions {
                 }
                 Err(TokenError::Keychain(_)) => AccountStatus::KeychainLocked,
                 Err(TokenError::Offline(_)) => AccountStatus::Offline,
-                Err(TokenError::WrongSubject | TokenError::Superseded) => state.status,
+                // Waiting is not a state of the account: it stays what it was (I11).
+                Err(TokenError::WrongSubject | TokenError::Superseded | TokenError::RateLimited { .. }) => state.status,
             };
             (std::mem::replace(&mut state.status, status) != status, status)
         };
@@ -494,6 +519,7 @@ impl Sessions {
                         signed_out_by_player: false,
                         attempts: 0,
                         last_failure: None,
+                        wait_until: None,
                     }),
                     refreshing: tokio::sync::Mutex::new(()),
                     keychain: Mutex::new(()),
