@@ -52,7 +52,9 @@ pub struct Refreshed {
 pub enum AuthError {
     #[error("the username or password is wrong")]
     WrongCredentials,
-    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    /// The server asked to be left alone for a while (429, or 503 with `Retry-After`, at most 300 s): for a
+    /// sign-in, too many attempts; for a refresh, too many refreshes. Never a sign-out.
+    #[error("the server asks to wait {retry_after_secs} s before trying again")]
     Throttled { retry_after_secs: u64 },
     /// The server refused the refresh credential: the only answer that means "signed out".
     #[error("the session has ended; sign in again")]
@@ -101,46 +103,50 @@ struct ErrorBody {
     message: String,
 }
 
+/// Every call takes the HTTP client to send with: the account's own route (its proxy, or direct), chosen by
+/// the caller, so the authority never decides which network path an account's credentials take.
+#[derive(Default)]
 pub struct Authority {
-    http: reqwest::Client,
     keys: Mutex<HashMap<ServerOrigin, JwkSet>>,
 }
 
 impl Authority {
-    pub fn new(http: reqwest::Client) -> Self {
-        Self { http, keys: Mutex::new(HashMap::new()) }
+    pub fn new() -> Self {
+        Self::default()
     }
 
     pub async fn sign_in(
         &self,
+        http: &reqwest::Client,
         origin: &ServerOrigin,
         username: &str,
         password: &SecretString,
     ) -> Result<(String, Grant), AuthError> {
         let body = json!({"username": username, "password": password.expose_secret()});
-        let response = self.post(origin, "/v1/sessions", &body).await?;
-        let grant: GrantBody = self.read_grant(response).await?;
+        let response = post(http, origin, "/v1/sessions", &body).await?;
+        let grant: GrantBody = read_grant(response).await?;
         let user_id = grant.user_id.clone();
-        let grant = self.check(origin, &user_id, grant).await?;
+        let grant = self.check(http, origin, &user_id, grant).await?;
         Ok((user_id, grant))
     }
 
     /// Spends `refresh_token` for a new grant for `user_id`. `Err` means no new refresh token was received.
     pub async fn refresh(
         &self,
+        http: &reqwest::Client,
         origin: &ServerOrigin,
         user_id: &str,
         refresh_token: &SecretString,
     ) -> Result<Refreshed, AuthError> {
         let body = json!({"refresh_token": refresh_token.expose_secret()});
-        let response = self.post(origin, "/v1/sessions/refresh", &body).await?;
-        let mut grant = self.read_grant(response).await?;
+        let response = post(http, origin, "/v1/sessions/refresh", &body).await?;
+        let mut grant = read_grant(response).await?;
         if grant.user_id != user_id {
             // Not this account's grant at all: nothing of it may be kept under this account.
             return Err(AuthError::WrongSubject);
         }
         let refresh_token = SecretString::from(std::mem::take(&mut grant.refresh_token));
-        let access = self.check(origin, user_id, grant).await.map(|grant| grant.access);
+        let access = self.check(http, origin, user_id, grant).await.map(|grant| grant.access);
         Ok(Refreshed { refresh_token, access })
     }
 
@@ -149,13 +155,14 @@ impl Authority {
     /// no revocation route. Best effort: a sign-out works locally whatever this returns.
     pub async fn revoke(
         &self,
+        http: &reqwest::Client,
         origin: &ServerOrigin,
         refresh_token: Option<&SecretString>,
         access: Option<&AccessToken>,
     ) -> Result<(), AuthError> {
         if let Some(refresh_token) = refresh_token {
             let body = json!({"refresh_token": refresh_token.expose_secret()});
-            let response = self.post(origin, "/v1/sessions/revoke", &body).await?;
+            let response = post(http, origin, "/v1/sessions/revoke", &body).await?;
             match response.status().as_u16() {
                 200 | 204 => return Ok(()),
                 404 | 405 if access.is_some() => {}
@@ -163,8 +170,7 @@ impl Authority {
             }
         }
         let Some(access) = access else { return Ok(()) };
-        let response = self
-            .http
+        let response = http
             .delete(origin.url("/v1/sessions/current"))
             .bearer_auth(access.secret.expose_secret())
             .send()
@@ -176,26 +182,15 @@ impl Authority {
         }
     }
 
-    async fn post(
+    async fn check(
         &self,
+        http: &reqwest::Client,
         origin: &ServerOrigin,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> Result<reqwest::Response, AuthError> {
-        self.http.post(origin.url(path)).json(body).send().await.map_err(unreachable)
-    }
-
-    async fn read_grant(&self, response: reqwest::Response) -> Result<GrantBody, AuthError> {
-        let status = response.status().as_u16();
-        if status != 200 && status != 201 {
-            return Err(error_of(status, response).await);
-        }
-        response.json().await.map_err(|e| AuthError::Malformed(e.without_url().to_string()))
-    }
-
-    async fn check(&self, origin: &ServerOrigin, user_id: &str, grant: GrantBody) -> Result<Grant, AuthError> {
+        user_id: &str,
+        grant: GrantBody,
+    ) -> Result<Grant, AuthError> {
         let received = Instant::now();
-        let claims = self.verify(origin, &grant.access_token).await?;
+        let claims = self.verify(http, origin, &grant.access_token).await?;
         if claims.sub != user_id {
             return Err(AuthError::WrongSubject);
         }
@@ -210,14 +205,14 @@ impl Authority {
         })
     }
 
-    async fn verify(&self, origin: &ServerOrigin, token: &str) -> Result<Claims, AuthError> {
+    async fn verify(&self, http: &reqwest::Client, origin: &ServerOrigin, token: &str) -> Result<Claims, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed("access token".into()))?;
         let kid = header.kid.ok_or(AuthError::WrongSubject)?;
         let key = match self.key(origin, &kid) {
             Some(key) => key,
             None => {
                 // Unknown kid: the server may have rotated its key. Fetch once; still unknown means not its token.
-                self.fetch_keys(origin).await?;
+                self.fetch_keys(http, origin).await?;
                 self.key(origin, &kid).ok_or(AuthError::WrongSubject)?
             }
         };
@@ -236,8 +231,8 @@ impl Authority {
         keys.get(origin)?.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
     }
 
-    async fn fetch_keys(&self, origin: &ServerOrigin) -> Result<(), AuthError> {
-        let response = self.http.get(origin.url("/.well-known/jwks.json")).send().await.map_err(unreachable)?;
+    async fn fetch_keys(&self, http: &reqwest::Client, origin: &ServerOrigin) -> Result<(), AuthError> {
+        let response = http.get(origin.url("/.well-known/jwks.json")).send().await.map_err(unreachable)?;
         if !response.status().is_success() {
             return Err(error_of(response.status().as_u16(), response).await);
         }
@@ -245,6 +240,23 @@ impl Authority {
         self.keys.lock().expect("jwks lock").insert(origin.clone(), set);
         Ok(())
     }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    origin: &ServerOrigin,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<reqwest::Response, AuthError> {
+    http.post(origin.url(path)).json(body).send().await.map_err(unreachable)
+}
+
+async fn read_grant(response: reqwest::Response) -> Result<GrantBody, AuthError> {
+    let status = response.status().as_u16();
+    if status != 200 && status != 201 {
+        return Err(error_of(status, response).await);
+    }
+    response.json().await.map_err(|e| AuthError::Malformed(e.without_url().to_string()))
 }
 
 /// When to stop using a token received at `received` that the server says lives `expires_in` seconds.
@@ -258,13 +270,14 @@ fn unreachable(error: reqwest::Error) -> AuthError {
 }
 
 async fn error_of(status: u16, response: reqwest::Response) -> AuthError {
-    let retry_after =
-        response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(60);
+    // A 429, or a 503 that says when to come back: wait, and the credential is as good as it was (I11).
+    if let Some(wait) = crate::retry_after::of_response(&response) {
+        return AuthError::Throttled { retry_after_secs: wait.as_secs().max(1) };
+    }
     let body: Option<ErrorBody> = response.json().await.ok();
     match (status, body) {
         (401, Some(body)) if body.error == "wrong_credentials" => AuthError::WrongCredentials,
         (401, Some(body)) if body.error == "invalid_grant" => AuthError::Rejected,
-        (429, _) => AuthError::Throttled { retry_after_secs: retry_after },
         (status, Some(body)) => AuthError::Server { status, message: body.message },
         (status, None) => AuthError::Server { status, message: "no details".into() },
     }

@@ -7,6 +7,7 @@
 //! when the request left (I3); only then is it cached, in that account's partition.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
@@ -17,6 +18,7 @@ use crate::account::{AccountKey, WindowLabel};
 use crate::cache::ProfileCache;
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
+use crate::transport::Transport;
 use crate::windows::{Pin, Windows};
 
 pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
@@ -40,7 +42,7 @@ pub enum ClientError {
     #[error("this window is not signed in to an account")]
     NotPinned,
     #[error(transparent)]
-    Token(#[from] TokenError),
+    Token(TokenError),
     #[error("the server cannot be reached: {0}")]
     Unreachable(String),
     /// The server refused the request; `message` is its sentence for the player.
@@ -54,9 +56,32 @@ pub enum ClientError {
     Outdated,
     #[error("the server's answer is not valid: {0}")]
     Malformed(String),
+    /// The server asked to wait (429, or 503 with `Retry-After`; at most 300 s), for this request or for the
+    /// account's refresh. Nothing was cached and the account's state is unchanged: show "busy, retrying in
+    /// N s", never "signed out" or "offline" (I11).
+    #[error("the server asks to wait {} s before trying again", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+}
+
+impl From<TokenError> for ClientError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            // One variant for the shell to act on, whichever request the server turned away.
+            TokenError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            error => Self::Token(error),
+        }
+    }
 }
 
 impl ClientError {
+    /// How long to wait before trying again, when the server asked for a wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// True when the account could not be reached at all: show "offline" with the cached profile.
     pub fn is_offline(&self) -> bool {
         matches!(self, Self::Unreachable(_) | Self::Token(TokenError::Offline(_)))
@@ -78,7 +103,7 @@ struct ErrorBody {
 }
 
 pub struct Client {
-    http: reqwest::Client,
+    transport: Arc<Transport>,
     sessions: Arc<Sessions>,
     windows: Arc<Windows>,
     cache: Arc<ProfileCache>,
@@ -86,12 +111,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(
-        http: reqwest::Client,
+        transport: Arc<Transport>,
         sessions: Arc<Sessions>,
         windows: Arc<Windows>,
         cache: Arc<ProfileCache>,
     ) -> Self {
-        Self { http, sessions, windows, cache }
+        Self { transport, sessions, windows, cache }
     }
 
     pub async fn profile(&self, window: &WindowLabel) -> Result<Profile, ClientError> {
@@ -172,8 +197,10 @@ impl Client {
         let (mut retried_auth, mut retried_lost) = (false, false);
         loop {
             let token = self.sessions.token_for(account).await?;
+            // Taken per try: a proxy changed meanwhile applies from the next request on.
             let mut request = self
-                .http
+                .transport
+                .for_account(account)
                 .request(method.clone(), account.origin().url(path))
                 .bearer_auth(token.secret.expose_secret())
                 .header(AUTH_REQUIRED_HEADER, "1");
@@ -203,6 +230,10 @@ impl Client {
                 }
             };
             let status = response.status();
+            // Checked before the gateway failures: a 503 that says when to come back is a wait, not an outage.
+            if let Some(retry_after) = crate::retry_after::of_response(&response) {
+                return Err(ClientError::RateLimited { retry_after });
+            }
             if is_gateway_failure(status) {
                 self.sessions.note_unreachable(account);
                 return Err(ClientError::Unreachable(format!("the server answered {status}")));

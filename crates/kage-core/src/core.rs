@@ -13,7 +13,9 @@ use crate::cache::ProfileCache;
 use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
 use crate::model::Profile;
+use crate::proxy::{ProxyError, ProxyUrl};
 use crate::sessions::{AccountStatus, KEYCHAIN_TIMEOUT, Sessions, SignInError, SignedIn};
+use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
 use crate::windows::Windows;
 
@@ -66,31 +68,22 @@ pub struct Core {
     pub cache: Arc<ProfileCache>,
     pub client: Arc<Client>,
     pub events: Arc<Events>,
+    transport: Arc<Transport>,
 }
 
 impl Core {
     /// Must be called inside a tokio runtime (live updates run as tasks).
     pub fn new(config: CoreConfig, vault: Arc<dyn CredentialStore>) -> Self {
-        // No cookie store (reqwest's `cookies` feature is not even compiled in): no ambient credential exists.
-        // No redirects: a redirect would carry a token or a password body to wherever it points (I6).
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // Let go of idle connections before a server does (the reference server closes them after 10 s), so
-            // a request never races a server-side close and reads as "offline".
-            .pool_idle_timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(config.request_timeout)
-            .build()
-            .expect("TLS backend initialises");
-        let sessions = Arc::new(Sessions::new(http.clone(), vault, config.keychain_timeout));
+        let transport = Arc::new(Transport::new(config.request_timeout));
+        let sessions = Arc::new(Sessions::new(transport.clone(), vault, config.keychain_timeout));
         let windows = Arc::new(Windows::default());
         let cache = Arc::new(ProfileCache::open(config.data_dir));
-        let client = Arc::new(Client::new(http.clone(), sessions.clone(), windows.clone(), cache.clone()));
-        let events = Events::new(http, client.clone(), sessions.clone(), windows.clone(), config.live);
-        Self { sessions, windows, cache, client, events }
+        let client = Arc::new(Client::new(transport.clone(), sessions.clone(), windows.clone(), cache.clone()));
+        let events = Events::new(transport.clone(), client.clone(), sessions.clone(), windows.clone(), config.live);
+        Self { sessions, windows, cache, client, events, transport }
     }
 
-    /// Signs in with a password and pins `window` to the account signed in.
+    /// Signs in with a password, directly (no proxy), and pins `window` to the account signed in.
     pub async fn sign_in(
         &self,
         window: &WindowLabel,
@@ -99,10 +92,40 @@ impl Core {
         password: &SecretString,
         remember: bool,
     ) -> Result<SignedIn, SignInError> {
-        let signed_in = self.sessions.sign_in(origin, username, password, remember, None).await?;
+        self.sign_in_through(window, origin, username, password, remember, None).await
+    }
+
+    /// Signs in with a password through `proxy` (`None`: direct) and pins `window` to the account signed in.
+    /// The proxy then carries every request of that account, until [`Core::set_proxy`] changes it.
+    pub async fn sign_in_through(
+        &self,
+        window: &WindowLabel,
+        origin: &ServerOrigin,
+        username: &str,
+        password: &SecretString,
+        remember: bool,
+        proxy: Option<ProxyUrl>,
+    ) -> Result<SignedIn, SignInError> {
+        let signed_in = self.sessions.sign_in(origin, username, password, remember, None, proxy.as_ref()).await?;
         self.windows.pin(window, &signed_in.account);
-        self.events.sync_streams();
+        // A stream still open from before (signed in again through another proxy) must not keep the old route.
+        self.events.reconnect(&signed_in.account);
         Ok(signed_in)
+    }
+
+    /// Routes every request of `account` through `proxy` (`None`: direct), from its next request on; its
+    /// event stream reconnects through the new route. Proxy settings are the shell's to keep: after a restart,
+    /// set them before [`Core::open`], so the account's first request already takes its route.
+    pub fn set_proxy(&self, account: &AccountKey, proxy: Option<ProxyUrl>) -> Result<(), ProxyError> {
+        if self.transport.set(account, proxy)? {
+            self.events.reconnect(account);
+        }
+        Ok(())
+    }
+
+    /// The account's proxy, if it has one.
+    pub fn proxy_of(&self, account: &AccountKey) -> Option<ProxyUrl> {
+        self.transport.proxy_of(account)
     }
 
     /// Pins `window` to a saved account (start-up restore, switching, opening in a new window). The account's

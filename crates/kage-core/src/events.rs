@@ -20,6 +20,7 @@ use crate::client::{AUTH_REQUIRED_HEADER, Client, is_gateway_failure};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
+use crate::transport::Transport;
 use crate::windows::Windows;
 
 /// What a window is told about its account.
@@ -68,7 +69,7 @@ struct EventData {
 }
 
 pub struct Events {
-    http: reqwest::Client,
+    transport: Arc<Transport>,
     client: Arc<Client>,
     sessions: Arc<Sessions>,
     windows: Arc<Windows>,
@@ -82,14 +83,14 @@ pub struct Events {
 
 impl Events {
     pub fn new(
-        http: reqwest::Client,
+        transport: Arc<Transport>,
         client: Arc<Client>,
         sessions: Arc<Sessions>,
         windows: Arc<Windows>,
         config: LiveConfig,
     ) -> Arc<Self> {
         let events = Arc::new(Self {
-            http,
+            transport,
             client,
             sessions,
             windows,
@@ -153,6 +154,15 @@ impl Events {
         for account in wanted {
             streams.entry(account.clone()).or_insert_with(|| tokio::spawn(stream_loop(Arc::downgrade(self), account)));
         }
+    }
+
+    /// Ends the account's event stream and, if its windows still listen, opens it again (its route changed:
+    /// a stream left open would keep using the old one).
+    pub fn reconnect(self: &Arc<Self>, account: &AccountKey) {
+        if let Some(task) = self.streams.lock().expect("events lock").remove(account) {
+            task.abort();
+        }
+        self.sync_streams();
     }
 
     /// Sends `update` to every window pinned to `account` right now, and to no other.
@@ -253,10 +263,16 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
         let token = match live.sessions.token_for(&account).await {
             Ok(token) => token,
             Err(TokenError::SignedOut) => return,
+            Err(TokenError::RateLimited { retry_after }) => {
+                backoff = Some(retry_after.max(min));
+                continue;
+            }
             Err(_) => continue,
         };
+        // Taken per connection: a changed proxy applies when the stream reconnects (see `reconnect`).
         let request = live
-            .http
+            .transport
+            .for_account(&account)
             .get(account.origin().url("/v1/events"))
             .query(&[("viewer_id", account.user_id())])
             .bearer_auth(token.secret.expose_secret())
@@ -265,7 +281,10 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
         let response = match request.send().await {
             Ok(response) if response.status().is_success() => response,
             Ok(response) => {
-                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+                if let Some(wait) = crate::retry_after::of_response(&response) {
+                    // The server asked for room: reconnect no sooner than it said.
+                    backoff = Some(wait.max(min));
+                } else if response.status() == reqwest::StatusCode::UNAUTHORIZED {
                     live.sessions.invalidate(&account, &token);
                 } else if is_gateway_failure(response.status()) {
                     live.sessions.note_unreachable(&account);

@@ -14,11 +14,15 @@ pub mod client;
 pub mod core;
 pub mod events;
 pub mod model;
+pub mod proxy;
+pub mod retry_after;
 pub mod sessions;
 pub mod sse;
+pub mod transport;
 pub mod vault;
 pub mod windows;
 
 pub use crate::core::{Core, CoreConfig, WindowView};
 pub use account::{AccountKey, OriginError, ServerOrigin, WindowLabel};
+pub use proxy::{ProxyError, ProxyUrl};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -39,6 +39,8 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("too many sign-ups from this address; try again in {retry_after_secs} s")]
     TooManySignUps { retry_after_secs: u64 },
+    #[error("too many session refreshes from this address; try again in {retry_after_secs} s")]
+    TooManyRefreshes { retry_after_secs: u64 },
     #[error("at most {limit} event streams may be open per player; close one first")]
     TooManyStreams { limit: usize },
     #[error("this sandbox server answers only to {expected}")]
@@ -81,9 +83,10 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyAttempts { .. } | Self::TooManySignUps { .. } | Self::TooManyStreams { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TooManyAttempts { .. }
+            | Self::TooManySignUps { .. }
+            | Self::TooManyRefreshes { .. }
+            | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MisdirectedRequest { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::Busy { .. } | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,6 +107,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::TooManySignUps { .. } => "too_many_sign_ups",
+            Self::TooManyRefreshes { .. } => "too_many_refreshes",
             Self::TooManyStreams { .. } => "too_many_streams",
             Self::MisdirectedRequest { .. } => "misdirected_request",
             Self::Busy { .. } => "busy",
@@ -149,6 +153,7 @@ impl IntoResponse for ApiError {
             }
             Self::TooManyAttempts { retry_after_secs }
             | Self::TooManySignUps { retry_after_secs }
+            | Self::TooManyRefreshes { retry_after_secs }
             | Self::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }

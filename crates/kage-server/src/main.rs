@@ -54,6 +54,12 @@ struct Args {
     /// Seconds without a byte in either direction after which a connection is closed.
     #[arg(long, env = "KAGE_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     idle_timeout_secs: u64,
+    /// Session refreshes one client address may make at once (token bucket size); more get 429.
+    #[arg(long, env = "KAGE_REFRESH_BURST", default_value_t = 20)]
+    refresh_burst: u32,
+    /// Session refreshes one client address gets back per minute (token bucket refill rate).
+    #[arg(long, env = "KAGE_REFRESH_PER_MINUTE", default_value_t = 60)]
+    refresh_per_minute: u32,
     /// Take each client's address from the last X-Forwarded-For entry (only behind a proxy that sets it).
     #[arg(long, env = "KAGE_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
@@ -78,6 +84,8 @@ async fn main() -> std::process::ExitCode {
         lifetime: Duration::from_secs(args.session_lifetime_days.max(1) * DAY),
     };
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.throttle.refresh_burst = args.refresh_burst.max(1);
+    config.throttle.refresh_per_minute = args.refresh_per_minute.max(1);
     config.timeouts = Timeouts {
         header_read: Duration::from_secs(args.header_read_timeout_secs.max(1)),
         request: Duration::from_secs(args.request_timeout_secs.max(1)),

@@ -13,6 +13,12 @@
 //! Usernames are lower-cased, so unknown and known names are throttled alike and a 429 reveals nothing about
 //! which exist. Sign-ups are counted per address, successful or not. Addresses come from
 //! [`crate::client_addr`].
+//!
+//! Refreshes (`POST /v1/sessions/refresh`) cost no password work but a database write each; they are limited
+//! per address by a token bucket instead of a window, because their normal traffic is bursty (a computer
+//! waking up refreshes every account at once) and a window would make such a burst wait out a whole window.
+//! The bucket holds `refresh_burst` refreshes and refills at `refresh_per_minute`; an empty bucket answers 429
+//! with `Retry-After` (the time until one refresh is back). Refusals are not counted.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,6 +37,10 @@ pub struct ThrottlePolicy {
     /// Sign-ups from one address per `sign_up_window`.
     pub sign_ups_per_address: u32,
     pub sign_up_window: Duration,
+    /// Refreshes one address may make at once (the bucket's size).
+    pub refresh_burst: u32,
+    /// Refreshes one address gets back per minute (the bucket's refill rate).
+    pub refresh_per_minute: u32,
 }
 
 impl Default for ThrottlePolicy {
@@ -41,6 +51,8 @@ impl Default for ThrottlePolicy {
             window: Duration::from_secs(300),
             sign_ups_per_address: 10,
             sign_up_window: Duration::from_secs(3600),
+            refresh_burst: 20,
+            refresh_per_minute: 60,
         }
     }
 }
@@ -60,9 +72,16 @@ struct Window {
     started: Instant,
 }
 
+/// A token bucket: `tokens` as of `at`.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
 pub struct Throttle {
     policy: ThrottlePolicy,
     windows: Mutex<HashMap<Key, Window>>,
+    refreshes: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
 /// A counted sign-in attempt. Dropping it leaves it counted (a failure); [`SignInAttempt::succeeded`] gives
@@ -96,7 +115,30 @@ impl SignInAttempt<'_> {
 
 impl Throttle {
     pub fn new(policy: ThrottlePolicy) -> Self {
-        Self { policy, windows: Mutex::new(HashMap::new()) }
+        Self { policy, windows: Mutex::new(HashMap::new()), refreshes: Mutex::new(HashMap::new()) }
+    }
+
+    /// Takes one refresh from `address`'s bucket, or refuses it with 429 and the seconds until one is back.
+    /// Call before the refresh token is looked at, so a refused refresh spends nothing (I11: the client may
+    /// present the same token again after the wait).
+    pub fn refresh_attempt(&self, address: IpAddr) -> Result<(), ApiError> {
+        let size = f64::from(self.policy.refresh_burst.max(1));
+        let per_second = f64::from(self.policy.refresh_per_minute.max(1)) / 60.0;
+        let now = Instant::now();
+        let mut buckets = self.refreshes.lock().expect("throttle lock");
+        if buckets.len() > SWEEP_ABOVE {
+            // A bucket full again is the same as no bucket.
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < size);
+        }
+        let bucket = buckets.entry(address).or_insert(Bucket { tokens: size, at: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second).min(size);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            return Ok(());
+        }
+        let retry_after_secs = ((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64;
+        Err(ApiError::TooManyRefreshes { retry_after_secs })
     }
 
     /// Counts a sign-in attempt, or refuses it with 429 if the username from this address, or this address
@@ -210,6 +252,20 @@ mod tests {
         assert!(throttle.sign_in_attempt("main", HOME).is_err());
         std::thread::sleep(Duration::from_millis(30));
         assert!(throttle.sign_in_attempt("main", HOME).is_ok());
+    }
+
+    #[test]
+    fn refreshes_come_in_bursts_per_address_and_refill_at_the_rate() {
+        let throttle =
+            Throttle::new(ThrottlePolicy { refresh_burst: 3, refresh_per_minute: 600, ..Default::default() });
+        for _ in 0..3 {
+            throttle.refresh_attempt(HOME).unwrap();
+        }
+        assert!(matches!(throttle.refresh_attempt(HOME), Err(ApiError::TooManyRefreshes { retry_after_secs: 1 })));
+        assert!(throttle.refresh_attempt(AWAY).is_ok(), "another address has its own bucket");
+        std::thread::sleep(Duration::from_millis(120)); // 600 a minute: one back every 100 ms
+        throttle.refresh_attempt(HOME).unwrap();
+        assert!(throttle.refresh_attempt(HOME).is_err(), "refused attempts were not counted, none saved up");
     }
 
     #[test]

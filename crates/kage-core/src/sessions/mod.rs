@@ -28,6 +28,8 @@ use tokio::sync::broadcast;
 
 use crate::account::{AccountKey, ServerOrigin};
 use crate::authority::{AccessToken, AuthError, Authority};
+use crate::proxy::{ProxyError, ProxyUrl};
+use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
 use keychain::Keychain;
 
@@ -58,6 +60,10 @@ pub enum TokenError {
     WrongSubject,
     #[error("the account was signed out or signed in again meanwhile")]
     Superseded,
+    /// The server asked this account to wait before refreshing again (429, or 503 with `Retry-After`). The
+    /// account stays as it was (I11); no refresh is sent for it until the wait is over.
+    #[error("the server asks to wait {} s before trying again", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +72,8 @@ pub enum SignInError {
     Auth(#[from] AuthError),
     #[error("that sign-in was for another account than the one being signed in again")]
     OtherAccount,
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
 }
 
 /// A successful sign-in. `remembered` says whether the keychain took the credential; if not, the session
@@ -95,11 +103,21 @@ struct SlotState {
     /// Refresh attempts finished, and how the last one ended: lets queued callers share its result.
     attempts: u64,
     last_failure: Option<TokenError>,
+    /// The server asked for no refresh before this instant: callers get `RateLimited` without a request.
+    wait_until: Option<Instant>,
 }
 
 impl SlotState {
     fn usable_access(&self) -> Option<AccessToken> {
         self.access.as_ref().filter(|a| a.refresh_after > Instant::now()).cloned()
+    }
+
+    /// `RateLimited` with the time left, while the server's wait is not over.
+    fn waiting(&self) -> Result<(), TokenError> {
+        match self.wait_until.map(|until| until.saturating_duration_since(Instant::now())) {
+            Some(left) if !left.is_zero() => Err(TokenError::RateLimited { retry_after: left }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -122,6 +140,9 @@ impl Slot {
 fn token_error(error: AuthError) -> TokenError {
     match error {
         AuthError::WrongSubject => TokenError::WrongSubject,
+        AuthError::Throttled { retry_after_secs } => {
+            TokenError::RateLimited { retry_after: Duration::from_secs(retry_after_secs) }
+        }
         error => TokenError::Offline(error.to_string()),
     }
 }
@@ -131,16 +152,17 @@ pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Sessions {
     authority: Authority,
+    transport: Arc<Transport>,
     keychain: Keychain,
     slots: Mutex<HashMap<AccountKey, Arc<Slot>>>,
     changes: broadcast::Sender<(AccountKey, AccountStatus)>,
 }
 
 impl Sessions {
-    pub fn new(http: reqwest::Client, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
+    pub fn new(transport: Arc<Transport>, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
         let (changes, _) = broadcast::channel(256);
         let keychain = Keychain { vault, timeout: keychain_timeout, changes: changes.clone(), closed: Arc::default() };
-        Self { authority: Authority::new(http), keychain, slots: Mutex::new(HashMap::new()), changes }
+        Self { authority: Authority::new(), transport, keychain, slots: Mutex::new(HashMap::new()), changes }
     }
 
     /// The app is quitting: background keychain retries stop.
@@ -171,8 +193,9 @@ impl Sessions {
         self.keychain.bounded(move || vault.list()).await
     }
 
-    /// Signs in with a password. With `expected`, the sign-in must be for that account (signing a known
-    /// account in again); a different account is refused and its new session ended.
+    /// Signs in with a password, through `proxy` (`None`: direct), which then carries all of the account's
+    /// requests. With `expected`, the sign-in must be for that account (signing a known account in again); a
+    /// different account is refused and its new session ended.
     pub async fn sign_in(
         &self,
         origin: &ServerOrigin,
@@ -180,13 +203,17 @@ impl Sessions {
         password: &SecretString,
         remember: bool,
         expected: Option<&AccountKey>,
+        proxy: Option<&ProxyUrl>,
     ) -> Result<SignedIn, SignInError> {
-        let (user_id, grant) = self.authority.sign_in(origin, username, password).await?;
+        let http = self.transport.through(origin, proxy)?;
+        let (user_id, grant) = self.authority.sign_in(&http, origin, username, password).await?;
         let account = AccountKey::new(origin.clone(), user_id);
         if expected.is_some_and(|expected| expected != &account) {
-            let _ = self.authority.revoke(origin, Some(&grant.refresh_token), Some(&grant.access)).await;
+            let _ = self.authority.revoke(&http, origin, Some(&grant.refresh_token), Some(&grant.access)).await;
             return Err(SignInError::OtherAccount);
         }
+        // Before anything else can send for this account: its route is the one its password took.
+        self.transport.set(&account, proxy.cloned())?;
         let slot = self.slot_or_new(&account);
         let generation = {
             let mut state = slot.state();
@@ -199,6 +226,7 @@ impl Sessions {
             state.unsaved = remember;
             state.signed_out_by_player = false;
             state.last_failure = None;
+            state.wait_until = None;
             state.generation
         };
         let _ = self.changes.send((account.clone(), AccountStatus::SignedIn));
@@ -246,6 +274,8 @@ impl Sessions {
             if state.status == AccountStatus::SignedOut {
                 return Err(TokenError::SignedOut);
             }
+            // Asking again before the server's wait is over would only earn another 429.
+            state.waiting()?;
             state.attempts
         };
         let _flight = slot.refreshing.lock().await;
@@ -339,7 +369,10 @@ impl Sessions {
             self.keychain.retry_delete(&slot, account, generation);
         }
         if (refresh.is_some() || access.is_some())
-            && let Err(error) = self.authority.revoke(account.origin(), refresh.as_ref(), access.as_ref()).await
+            && let Err(error) = self
+                .authority
+                .revoke(&self.transport.for_account(account), account.origin(), refresh.as_ref(), access.as_ref())
+                .await
         {
             tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
         }
@@ -374,7 +407,8 @@ impl Sessions {
                 }
             },
         };
-        let refreshed = match self.authority.refresh(account.origin(), account.user_id(), &refresh_token).await {
+        let http = self.transport.for_account(account);
+        let refreshed = match self.authority.refresh(&http, account.origin(), account.user_id(), &refresh_token).await {
             Ok(refreshed) => refreshed,
             Err(AuthError::Rejected) => {
                 let outcome = self.finish(account, slot, generation, Err(TokenError::SignedOut));
@@ -437,6 +471,10 @@ impl Sessions {
             }
             state.attempts += 1;
             state.last_failure = outcome.as_ref().err().cloned();
+            state.wait_until = match &outcome {
+                Err(TokenError::RateLimited { retry_after }) => Instant::now().checked_add(*retry_after),
+                _ => None,
+            };
             let status = match &outcome {
                 Ok(_) => AccountStatus::SignedIn,
                 Err(TokenError::SignedOut) => {
@@ -447,7 +485,8 @@ impl Sessions {
                 }
                 Err(TokenError::Keychain(_)) => AccountStatus::KeychainLocked,
                 Err(TokenError::Offline(_)) => AccountStatus::Offline,
-                Err(TokenError::WrongSubject | TokenError::Superseded) => state.status,
+                // Waiting is not a state of the account: it stays what it was (I11).
+                Err(TokenError::WrongSubject | TokenError::Superseded | TokenError::RateLimited { .. }) => state.status,
             };
             (std::mem::replace(&mut state.status, status) != status, status)
         };
@@ -480,6 +519,7 @@ impl Sessions {
                         signed_out_by_player: false,
                         attempts: 0,
                         last_failure: None,
+                        wait_until: None,
                     }),
                     refreshing: tokio::sync::Mutex::new(()),
                     keychain: Mutex::new(()),

@@ -8,5 +8,7 @@ mod model;
 mod no_false_sign_out;
 mod own_data;
 mod own_token;
+mod proxies;
+mod proxy;
 mod refresh;
 mod sign_out;

@@ -167,3 +167,39 @@ async fn i11_a_killed_server_shows_offline_within_5_s_at_default_settings_and_he
     let back = || [&w_main, &w_alt].iter().all(|w| h.core.view(w).status == AccountStatus::SignedIn);
     assert!(eventually(Duration::from_secs(15), back).await, "signed in again by itself");
 }
+
+#[tokio::test]
+async fn i11_a_refresh_answered_429_is_a_wait_with_the_servers_retry_after_never_a_sign_out() {
+    // One refresh at once per address, one back every two seconds.
+    let configure = |config: &mut kage_server::Config| {
+        config.throttle.refresh_burst = 1;
+        config.throttle.refresh_per_minute = 30;
+    };
+    let h = Harness::start_with(configure, Default::default()).await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+    let saved = h.vault.peek(&main).expect("saved");
+    h.core.sessions.expire_access_token(&main);
+    h.core.client.profile(&w).await.expect("the first refresh fits in the bucket");
+
+    h.core.sessions.expire_access_token(&main);
+    h.clear_records();
+    let error = h.core.client.profile(&w).await.unwrap_err();
+    assert_eq!(error, ClientError::RateLimited { retry_after: Duration::from_secs(2) }, "the server's Retry-After");
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(h.core.sessions.status(&main), AccountStatus::SignedIn, "not signed out, not offline");
+    assert_ne!(h.vault.peek(&main), None, "the credential is kept");
+    assert_ne!(h.vault.peek(&main), Some(saved), "(the first refresh rotated it)");
+    assert_eq!(h.refreshes(), 1);
+
+    // Asking again before the wait is over sends nothing: the answer is known.
+    let again = h.core.client.profile(&w).await.unwrap_err();
+    assert!(matches!(again, ClientError::RateLimited { retry_after } if retry_after <= Duration::from_secs(2)));
+    assert_eq!(h.refreshes(), 1, "no refresh sent during the wait");
+    assert!(matches!(h.core.sessions.token_for(&main).await, Err(TokenError::RateLimited { .. })));
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main", "works after the wait");
+    assert_eq!(h.core.sessions.status(&main), AccountStatus::SignedIn);
+}

@@ -153,8 +153,10 @@ pub async fn sign_in(
 
 pub async fn refresh(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Json<SessionGrant>, ApiError> {
+    state.throttle.refresh_attempt(address)?;
     let rotated = state.sessions.rotate(&request.refresh_token).await?;
     if rotated.replayed {
         tracing::info!(session = %rotated.session_id, "spent refresh token presented again within grace; same successor");

@@ -129,10 +129,17 @@ pub static ROUTES: &[Route] = &[
         summary: "Trade a refresh token for a new access token and a new refresh token (the old one is spent)",
         request: Some("RefreshRequest"),
         response: (200, Some("SessionGrant")),
-        errors: &[answer(
-            401,
-            "`invalid_grant`: unknown, revoked, or spent outside the grace period (which revokes the session)",
-        )],
+        errors: &[
+            answer(
+                401,
+                "`invalid_grant`: unknown, revoked, or spent outside the grace period (which revokes the session)",
+            ),
+            retry_later(
+                429,
+                "`too_many_refreshes`: this address refreshed too often; the refresh token was not spent, so present \
+                 it again after Retry-After",
+            ),
+        ],
         idempotent: false,
         mount: || post(accounts::refresh),
     },

@@ -135,3 +135,33 @@ async fn trusted_forwarded_for_counts_each_client_behind_the_proxy() {
     let response = sign_in_forwarded(&server, "10.0.0.2", "main-password").await;
     assert_eq!(response.status(), StatusCode::CREATED, "another client behind the proxy signs in");
 }
+
+#[tokio::test]
+async fn i11_a_burst_of_refreshes_from_one_address_gets_429_with_retry_after_and_recovers() {
+    let server = TestServer::start_with(|config| {
+        config.throttle.refresh_burst = 3;
+        config.throttle.refresh_per_minute = 60;
+    })
+    .await;
+    let grant = server.main().await;
+    let home = server.client_from(HOME);
+    let refresh = |client: &Client, token: &str| {
+        client.post(server.url("/v1/sessions/refresh")).json(&json!({"refresh_token": token})).send()
+    };
+    // Three unknown tokens use up the bucket (a refusal for another reason still costs a refresh).
+    for _ in 0..3 {
+        let response = refresh(&home, "not-a-refresh-token").await.unwrap();
+        expect_error(response, StatusCode::UNAUTHORIZED, "invalid_grant").await;
+    }
+    let refused = refresh(&home, &grant.refresh_token).await.unwrap();
+    assert_eq!(retry_after(&refused), 1, "one refresh is back within a second at 60 a minute");
+    expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_refreshes").await;
+    // Another address has its own bucket.
+    let away = server.client_from(AWAY);
+    expect_error(refresh(&away, "not-a-refresh-token").await.unwrap(), StatusCode::UNAUTHORIZED, "invalid_grant").await;
+
+    // After the wait, the same refresh token works: the refused refresh did not spend it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let response = refresh(&home, &grant.refresh_token).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
