@@ -42,6 +42,7 @@ impl From<TokenError> for CommandError {
                 Self::new("wrong_account", "The server answered for another account; nothing was shown.")
             }
             TokenError::Superseded => Self::new("superseded", "The account changed meanwhile. Try again."),
+            TokenError::RateLimited { retry_after } => rate_limited(retry_after),
         }
     }
 }
@@ -60,7 +61,20 @@ impl From<ClientError> for CommandError {
             }
             ClientError::Outdated => Self::new("outdated", "This window changed account meanwhile."),
             ClientError::Malformed(_) => Self::new("bad_answer", "The game server sent an answer Kage cannot read."),
+            ClientError::RateLimited { retry_after } => rate_limited(retry_after),
         }
+    }
+}
+
+/// The server asked Kage to slow down: a wait, never "signed out" (I11).
+fn rate_limited(retry_after: std::time::Duration) -> CommandError {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    CommandError::new("rate_limited", format!("The game server asked Kage to wait {secs} s. Kage tries again then."))
+}
+
+impl From<kage_core::ProxyError> for CommandError {
+    fn from(error: kage_core::ProxyError) -> Self {
+        Self::invalid(format!("That proxy cannot be used: {error}."))
     }
 }
 
@@ -82,6 +96,7 @@ impl From<SignInError> for CommandError {
             SignInError::OtherAccount => {
                 Self::new("other_account", "That sign-in was for a different account than this window's.")
             }
+            SignInError::Proxy(error) => error.into(),
             SignInError::Auth(error) => match error {
                 AuthError::WrongCredentials => Self::new("wrong_credentials", "The username or password is wrong."),
                 AuthError::Throttled { retry_after_secs } => Self::new(

@@ -53,9 +53,10 @@ impl Launcher {
 
 /// How long the server asked to wait, if this failure is a rate limit.
 fn retry_after(error: &TokenError) -> Option<Duration> {
-    // MERGE: TokenError::RateLimited from core-work
-    let _ = error;
-    None::<Duration>.map(|d| d.min(MAX_WAIT))
+    match error {
+        TokenError::RateLimited { retry_after } => Some((*retry_after).min(MAX_WAIT)),
+        _ => None,
+    }
 }
 
 /// The saved accounts of `group` (every saved account for `None`), in the roster's order.
@@ -147,7 +148,6 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(any())] // MERGE
     fn a_rate_limit_is_waited_out_for_at_most_five_minutes_and_nothing_else_is_waited_on() {
         let long = TokenError::RateLimited { retry_after: Duration::from_secs(3_600) };
         assert_eq!(retry_after(&long), Some(MAX_WAIT));

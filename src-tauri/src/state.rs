@@ -9,7 +9,7 @@ use std::time::Duration;
 use kage_core::core::AccountProfile;
 use kage_core::events::LiveConfig;
 use kage_core::vault::{CredentialStore, KeychainStore};
-use kage_core::{AccountKey, Core, CoreConfig, ServerOrigin, WindowLabel};
+use kage_core::{AccountKey, Core, CoreConfig, ProxyUrl, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
 
@@ -158,14 +158,16 @@ impl AppState {
 
     /// Routes `account`'s requests through `proxy` (or directly for `None`), from its next request on.
     pub fn apply_proxy(&self, account: &AccountKey, proxy: Option<&str>) -> Result<(), CommandError> {
-        // MERGE: kage-core's per-account proxy (core-work)
-        let _ = account;
-        match proxy {
-            Some(p) if !["http://", "https://", "socks5://", "socks5h://"].iter().any(|s| p.starts_with(s)) => {
-                Err(CommandError::invalid("A proxy address starts with http://, https://, socks5:// or socks5h://."))
-            }
-            _ => Ok(()),
-        }
+        let proxy = proxy.map(ProxyUrl::parse).transpose()?;
+        Ok(self.core.set_proxy(account, proxy)?)
+    }
+
+    /// The proxy saved for the account `username` has on this server, for signing in to it again.
+    pub fn saved_proxy(&self, username: &str) -> Option<ProxyUrl> {
+        let entry = self.roster.list().into_iter().find(|e| {
+            e.origin == self.origin.as_str() && e.username.eq_ignore_ascii_case(username) && e.proxy.is_some()
+        })?;
+        ProxyUrl::parse(entry.proxy.as_deref()?).ok()
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -206,10 +208,15 @@ impl AppState {
     /// accounts list never calls a saved account "signed out" just because no window has opened it yet (I11).
     pub fn restore_saved(&self) {
         for entry in self.roster.list() {
-            match self.saved_account(&entry) {
-                Ok(account) if entry.signed_out => self.core.sessions.mark_signed_out(&account),
-                Ok(account) => self.core.sessions.restore(&account),
-                Err(_) => {}
+            let Ok(account) = self.saved_account(&entry) else { continue };
+            // Before anything is sent for the account: its requests go only the way the player set.
+            if let Err(error) = self.apply_proxy(&account, entry.proxy.as_deref()) {
+                log::warn!("a saved account's proxy is not used: {error}");
+            }
+            if entry.signed_out {
+                self.core.sessions.mark_signed_out(&account);
+            } else {
+                self.core.sessions.restore(&account);
             }
         }
     }

@@ -79,7 +79,9 @@ pub async fn sign_in<R: Runtime>(
     let password = SecretString::from(password);
     let signed_in = state
         .once(&label, "sign_in", async {
-            Ok(state.core.sign_in(&label, &state.origin, &username, &password, remember).await?)
+            // A saved account signing in again keeps its proxy from the first request (the sign-in itself).
+            let proxy = state.saved_proxy(&username);
+            Ok(state.core.sign_in_through(&label, &state.origin, &username, &password, remember, proxy).await?)
         })
         .await?;
     let mut notice = match &signed_in.remembered {
