@@ -150,6 +150,29 @@ impl Authority {
         Ok(Refreshed { refresh_token, access })
     }
 
+    /// Forks the session of `access` on the server: a new, independent session of the same player, whose
+    /// refresh token is returned (for another computer; its access token is not needed here and is dropped).
+    pub async fn fork(
+        &self,
+        http: &reqwest::Client,
+        origin: &ServerOrigin,
+        user_id: &str,
+        access: &AccessToken,
+    ) -> Result<SecretString, AuthError> {
+        let response = http
+            .post(origin.url("/v1/sessions/fork"))
+            .bearer_auth(access.secret.expose_secret())
+            .header(crate::client::AUTH_REQUIRED_HEADER, "1")
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let grant = read_grant(response).await?;
+        if grant.user_id != user_id {
+            return Err(AuthError::WrongSubject);
+        }
+        Ok(SecretString::from(grant.refresh_token))
+    }
+
     /// Ends the session of `refresh_token` on the server (RFC 7009 style: no access token needed, so this works
     /// when the access token has expired). Falls back to ending the access token's session on a server that has
     /// no revocation route. Best effort: a sign-out works locally whatever this returns.

@@ -14,7 +14,7 @@ use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
 use crate::model::Profile;
 use crate::proxy::{ProxyError, ProxyUrl};
-use crate::sessions::{AccountStatus, KEYCHAIN_TIMEOUT, Sessions, SignInError, SignedIn};
+use crate::sessions::{AccountStatus, ForkError, ImportOutcome, KEYCHAIN_TIMEOUT, Sessions, SignInError, SignedIn};
 use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
 use crate::windows::Windows;
@@ -126,6 +126,27 @@ impl Core {
     /// The account's proxy, if it has one.
     pub fn proxy_of(&self, account: &AccountKey) -> Option<ProxyUrl> {
         self.transport.proxy_of(account)
+    }
+
+    /// A refresh credential of a new, independent session of `account`, for moving it to another computer
+    /// (an export file): the two computers never share one refresh-token family, so neither one's rotation
+    /// reads as reuse and signs the other out. Goes through the account's route, with a fresh access token.
+    pub async fn fork_credential(&self, account: &AccountKey) -> Result<SecretString, ForkError> {
+        self.sessions.fork(account).await
+    }
+
+    /// Takes in an account from an export file: its credential is saved in the keychain only if this computer
+    /// has none for it yet (otherwise `AlreadySaved`, and the existing one is kept), and the account is
+    /// restored as a saved account is at start-up. Set its proxy first, if it has one.
+    pub async fn import_credential(
+        &self,
+        account: &AccountKey,
+        username: &str,
+        refresh_token: SecretString,
+    ) -> Result<ImportOutcome, VaultError> {
+        let outcome = self.sessions.import(account, username, refresh_token).await?;
+        self.events.sync_streams();
+        Ok(outcome)
     }
 
     /// Pins `window` to a saved account (start-up restore, switching, opening in a new window). The account's

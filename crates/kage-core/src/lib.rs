@@ -13,6 +13,7 @@ pub mod cache;
 pub mod client;
 pub mod core;
 pub mod events;
+pub mod export;
 pub mod model;
 pub mod proxy;
 pub mod retry_after;

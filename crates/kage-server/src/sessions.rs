@@ -180,6 +180,39 @@ impl SessionStore {
         Ok(NewSession { id, refresh_token, ends_at: self.limits.ends_at(now, now) })
     }
 
+    /// A new API session for the player of `parent`, independent of it (its own refresh-token family, so
+    /// rotation and reuse detection in one never touch the other), for moving an account to another computer.
+    /// The new session keeps `parent`'s creation time: its absolute lifetime ends when the parent's does, so a
+    /// chain of forks cannot keep a player signed in past the limit a password sign-in has.
+    pub async fn fork(&self, user_id: &str, parent: &str) -> Result<NewSession, ApiError> {
+        let now = OffsetDateTime::now_utc();
+        let now_text = now.format(&Rfc3339).expect("UTC formats");
+        let mut tx = self.db.writer.begin().await?;
+        let created: Option<(String,)> =
+            sqlx::query_as("SELECT created_at FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+                .bind(parent)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((created_text,)) = created else { return Err(ApiError::Unauthenticated) };
+        let created_at = parse_time(&created_text)?;
+        if now >= self.limits.ends_at(created_at, now) {
+            return Err(ApiError::Unauthenticated);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(SessionKind::Api.as_str())
+            .bind(&created_text)
+            .bind(&now_text)
+            .execute(&mut *tx)
+            .await?;
+        let refresh_token = insert_refresh_token(&mut tx, &id, &now_text).await?.text;
+        tx.commit().await?;
+        Ok(NewSession { id, refresh_token: Some(refresh_token), ends_at: self.limits.ends_at(created_at, now) })
+    }
+
     /// Spends `presented` and returns its successor. A token spent less than the grace period ago whose
     /// successor is still unused returns that same successor; any other spent token revokes its session, and
     /// so does any token of a session past its idle or absolute limit.

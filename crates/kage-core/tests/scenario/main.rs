@@ -3,6 +3,7 @@
 mod support;
 
 mod events;
+mod handover;
 mod lost_answers;
 mod model;
 mod no_false_sign_out;

@@ -166,6 +166,20 @@ pub async fn refresh(
     Ok(Json(grant(&state, rotated.session_id, rotated.user_id, rotated.refresh_token, rotated.ends_at)))
 }
 
+/// Forks the calling session: a new, independent session of the same player with its own refresh token,
+/// answered like a sign-in. For moving an account to another computer without the two sharing one
+/// refresh-token family (rotation would sign one of them out). Bearer only: a cookie is ambient, and a request
+/// a page did not mean to send must not mint a credential.
+pub async fn fork(State(state): State<AppState>, viewer: Viewer) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
+    if viewer.credential != Credential::Bearer {
+        return Err(ApiError::Unauthenticated);
+    }
+    let session = state.sessions.fork(&viewer.user_id, &viewer.session_id).await?;
+    tracing::info!(user = %viewer.user_id, session = %session.id, from = %viewer.session_id, "session forked");
+    let refresh = session.refresh_token.expect("forked sessions have refresh tokens");
+    Ok((StatusCode::CREATED, Json(grant(&state, session.id, viewer.user_id, refresh, session.ends_at))))
+}
+
 /// RFC 7009-style revocation: whoever holds a refresh token may end its session, without an access token (the
 /// app signing out offline-then-online, or a player revoking a lost device's saved token). The answer is 200
 /// whether or not the token was known, spent or already revoked, so it tells a guesser nothing.

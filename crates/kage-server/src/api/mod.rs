@@ -145,6 +145,19 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: Method::POST,
+        path: "/v1/sessions/fork",
+        access: Access::Protected,
+        summary: "Fork the calling session: a new independent session of the same player (its own refresh token, \
+                  the same absolute end), for moving an account to another computer. Bearer token only, never the cookie",
+        request: None,
+        response: (201, Some("SessionGrant")),
+        // A cookie-authenticated request gets the protected routes' 401 (`unauthenticated`): a cookie is ambient.
+        errors: &[],
+        idempotent: false,
+        mount: || post(accounts::fork),
+    },
+    Route {
+        method: Method::POST,
         path: "/v1/sessions/revoke",
         access: Access::Public,
         summary: "Revoke the session a refresh token belongs to (RFC 7009 style): 200 whether or not the token was known",

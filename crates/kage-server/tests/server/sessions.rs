@@ -232,3 +232,61 @@ async fn tokens_signed_before_a_key_rotation_still_verify() {
     assert_eq!(response.status(), StatusCode::OK);
     rotated.shutdown().await.unwrap();
 }
+
+async fn fork(server: &TestServer, access_token: &str) -> reqwest::Response {
+    server.request(Method::POST, "/v1/sessions/fork").bearer_auth(access_token).send().await.unwrap()
+}
+
+/// Refreshes `refresh_token` and returns the new grant; panics unless 200.
+async fn refreshed(server: &TestServer, refresh_token: &str) -> crate::support::Grant {
+    let response = server.refresh(refresh_token).await;
+    assert_eq!(response.status(), StatusCode::OK, "refresh");
+    grant(body(response).await)
+}
+
+#[tokio::test]
+async fn i11_a_forked_session_is_independent_neither_signs_the_other_out() {
+    let server = TestServer::start().await;
+    let original = server.main().await;
+    let response = fork(&server, &original.access_token).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let forked = grant(body(response).await);
+    assert_eq!(forked.user_id, original.user_id, "the same player");
+    assert_ne!(forked.session_id, original.session_id, "another session");
+    assert_ne!(forked.refresh_token, original.refresh_token);
+    assert_eq!(server.profile(&forked).await["username"], "main");
+
+    // Each computer refreshes on its own schedule: rotation in one family never reads as reuse in the other.
+    let (mut here, mut there) = (original, forked);
+    for _ in 0..4 {
+        here = refreshed(&server, &here.refresh_token).await;
+        there = refreshed(&server, &there.refresh_token).await;
+    }
+    assert_eq!(server.profile(&here).await["username"], "main");
+    assert_eq!(server.profile(&there).await["username"], "main");
+
+    // The fork keeps the original's creation time (same absolute end), and ending one leaves the other.
+    let list = body(server.get_as("/v1/sessions", &here.access_token).await).await;
+    let created: Vec<&str> =
+        list["sessions"].as_array().unwrap().iter().map(|s| s["created_at"].as_str().unwrap()).collect();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[0], created[1]);
+    let revoked = server.post_json("/v1/sessions/revoke", json!({"refresh_token": there.refresh_token})).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    expect_error(server.refresh(&there.refresh_token).await, StatusCode::UNAUTHORIZED, "invalid_grant").await;
+    let here = refreshed(&server, &here.refresh_token).await;
+    assert_eq!(server.profile(&here).await["username"], "main");
+}
+
+#[tokio::test]
+async fn fork_needs_a_bearer_token_of_a_live_session() {
+    let server = TestServer::start().await;
+    let cookie = server.browser_sign_in("main", "main-password").await;
+    let response =
+        server.request(Method::POST, "/v1/sessions/fork").header("cookie", format!("__session={cookie}")).send().await;
+    expect_error(response.unwrap(), StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let main = server.main().await;
+    let signed_out = server.request(Method::DELETE, "/v1/sessions/current").bearer_auth(&main.access_token);
+    assert_eq!(signed_out.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    expect_error(fork(&server, &main.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
