@@ -21,6 +21,8 @@ fn main() {
         "update_account",
         "prefs",
         "set_prefs",
+        "export_accounts",
+        "import_accounts",
     ];
     let manifest = tauri_build::AppManifest::new().commands(commands);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");

@@ -7,6 +7,7 @@ pub mod display;
 pub mod durable;
 pub mod error;
 pub mod launcher;
+pub mod moving;
 pub mod notify;
 pub mod prefs;
 pub mod proxy;

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use kage_core::export::{self, ExportBundle, ExportedAccount, ImportError};
+use kage_core::sessions::ImportOutcome;
 use kage_core::{AccountKey, SecretString, ServerOrigin};
 use serde::Serialize;
 
@@ -59,7 +60,7 @@ pub async fn export_to(
     passphrase: SecretString,
     include_credentials: bool,
 ) -> Result<Exported, CommandError> {
-    use secrecy::ExposeSecret;
+    use kage_core::ExposeSecret;
     check_passphrase(passphrase.expose_secret())?;
     let presenter = state.presenter();
     let mut accounts = Vec::new();
@@ -146,13 +147,13 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
         }
         let Some(token) = account.refresh_token else { continue };
         match state.core.import_credential(&key, &account.username, token).await {
-            Ok(kage_core::core::ImportOutcome::Saved) => {
+            Ok(ImportOutcome::Imported) => {
                 imported.credentials += 1;
                 if let Err(error) = state.roster.set_signed_out(key.id(), false) {
                     log::warn!("import: {error}");
                 }
             }
-            Ok(kage_core::core::ImportOutcome::AlreadySaved) => {}
+            Ok(ImportOutcome::AlreadySaved) => {}
             Err(error) => imported.problems.push(format!("{}: {error}", account.username)),
         }
     }

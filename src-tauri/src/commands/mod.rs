@@ -15,6 +15,7 @@ use crate::windows::label_of;
 
 pub mod accounts;
 pub mod actions;
+pub mod moving;
 pub mod profile;
 pub mod settings;
 pub mod windows;
@@ -41,6 +42,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         settings::update_account,
         settings::prefs,
         settings::set_prefs,
+        moving::export_accounts,
+        moving::import_accounts,
     ]
 }
 
