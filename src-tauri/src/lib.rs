@@ -8,6 +8,7 @@ pub mod durable;
 pub mod error;
 pub mod launcher;
 pub mod notify;
+pub mod placement;
 pub mod prefs;
 pub mod proxy;
 pub mod roster;
@@ -85,8 +86,12 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| {
+            if let WindowEvent::Moved(_) | WindowEvent::Resized(_) = event {
+                windows::note_place(window);
+            }
             if let WindowEvent::CloseRequested { .. } = event {
                 let app = window.app_handle();
+                windows::save_places(app);
                 // Closing the last window quits: its place in the layout is kept for the next start.
                 if app.webview_windows().len() > 1
                     && let Err(error) = app.state::<AppState>().roster.remove_from_layout(window.label())
@@ -104,6 +109,7 @@ pub fn run() {
     app.run(|app, event| {
         if let RunEvent::Exit = event {
             log::info!("Kage exiting");
+            windows::save_places(app);
             tauri::async_runtime::block_on(app.state::<AppState>().shutdown());
         }
     });

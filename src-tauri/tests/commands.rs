@@ -337,3 +337,23 @@ async fn a_sign_out_stands_across_a_restart_even_when_the_keychain_could_not_del
     assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap()["profile"]["username"], "main");
     assert!(!state.roster.find(main["id"].as_str().unwrap()).unwrap().signed_out, "signing in clears the mark");
 }
+
+/// "Tile windows" is granted to account windows and answers in words when there is no screen to tile on (the
+/// mock runtime has no monitors), rather than failing the call or panicking.
+#[tokio::test(flavor = "multi_thread")]
+async fn tile_windows_is_callable_and_says_plainly_when_it_sees_no_screen() {
+    let app = TestApp::start().await;
+    let (first, _second) = (app.window("acct-1"), app.window("acct-2"));
+    sign_in(&first, "main");
+    let error = invoke(&first, "tile_windows", json!({})).unwrap_err();
+    assert_eq!(error["code"], "no_screen", "{error}");
+    assert_eq!(error["message"], "Kage cannot see a screen to arrange the windows on.");
+    assert_eq!(invoke(&first, "refresh_profile", json!({})).unwrap()["profile"]["username"], "main", "still works");
+
+    // A remembered place on no connected screen (the mock has none) leaves the new window where it opens.
+    let state = app.app.state::<AppState>();
+    let main_id = state.roster.list()[0].id.clone();
+    state.roster.note_place(&main_id, kage_app::roster::Place { x: 5000, y: 40, width: 460, height: 720 });
+    let label = invoke(&first, "open_window", json!({"accountId": main_id})).unwrap();
+    assert!(app.app.get_webview_window(label.as_str().unwrap()).is_some(), "{label}");
+}
