@@ -71,6 +71,11 @@ pub fn run() {
             state.restore_saved();
             app.manage(state);
             windows::restore(&handle)?;
+            tray::install(&handle);
+            // Kage works without its global shortcuts: one another program holds is reported, not fatal.
+            if let Err(notice) = shortcuts::apply(&handle) {
+                log::warn!("{notice}");
+            }
             // Off the start-up path: a keychain that is slow to answer must not hold up the first window.
             let rebuild = handle.clone();
             tauri::async_runtime::spawn(async move {
