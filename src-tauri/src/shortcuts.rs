@@ -52,7 +52,16 @@ pub fn apply<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
             .collect(),
         Err(problems) => problems.iter().map(ToString::to_string).collect(),
     };
-    if problems.is_empty() { Ok(()) } else { Err(problems.join(" ")) }
+    if problems.is_empty() {
+        log::info!(
+            "global shortcuts on: {} and {}",
+            for_the_player(&prefs.shortcut_next),
+            for_the_player(&prefs.shortcut_previous)
+        );
+        Ok(())
+    } else {
+        Err(problems.join(" "))
+    }
 }
 
 fn register<R: Runtime>(

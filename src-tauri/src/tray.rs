@@ -137,7 +137,10 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) {
     // On Linux the tray library is loaded when first used, and its loader panics when the desktop has none
     // (no libayatana-appindicator): that must cost the tray, not the app.
     match std::panic::catch_unwind(AssertUnwindSafe(|| build(app))) {
-        Ok(Ok(())) => follow_statuses(app),
+        Ok(Ok(())) => {
+            log::info!("tray icon up");
+            follow_statuses(app);
+        }
         Ok(Err(error)) => log::warn!("no tray icon: {error}"),
         Err(_) => log::warn!("no tray icon: this desktop's tray library could not be loaded"),
     }
