@@ -83,7 +83,8 @@ pub fn run() {
                 rebuild.state::<AppState>().finish_sign_outs().await;
                 match rebuild.state::<AppState>().rebuild_roster_from_keychain().await {
                     Ok(added) if !added.is_empty() => {
-                        log::info!("{} saved account(s) put back into the roster from the keychain", added.len())
+                        log::info!("{} saved account(s) put back into the roster from the keychain", added.len());
+                        accounts_changed(&rebuild);
                     }
                     Ok(_) => {}
                     Err(error) => log::warn!("could not check the keychain for saved accounts: {error}"),
