@@ -3,7 +3,6 @@
 
 use kage_core::AccountKey;
 use tauri::{Manager, Runtime, WebviewWindow};
-use tauri_plugin_notification::NotificationExt;
 
 use crate::display::Presenter;
 use crate::roster::RosterEntry;
@@ -54,7 +53,43 @@ pub fn transfer_received<R: Runtime>(
     else {
         return;
     };
-    if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
+    show(app, notice, account.clone());
+}
+
+/// Shows `notice`; a click on it brings `account`'s window forward where the desktop reports clicks (the
+/// freedesktop notification service on Linux and the BSDs). Elsewhere it is shown by tauri-plugin-notification.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, account: AccountKey) {
+    let app = app.clone();
+    // The service answers a click or a close on D-Bus; waiting for it blocks, so off the async runtime. The
+    // thread ends when the notification is clicked, dismissed or expires.
+    let spawned = std::thread::Builder::new().name("kage-notification".into()).spawn(move || {
+        let shown = notify_rust::Notification::new()
+            .appname("Kage")
+            .summary(&notice.title)
+            .body(&notice.body)
+            .action("default", "Show")
+            .show();
+        match shown {
+            Ok(handle) => handle.wait_for_action(|action| {
+                if action == "default"
+                    && let Some(window) = crate::windows::window_of(&app, &account)
+                {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+            }),
+            Err(error) => log::warn!("could not show a notification: {error}"),
+        }
+    });
+    if let Err(error) = spawned {
+        log::warn!("could not show a notification: {error}");
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, _account: AccountKey) {
+        if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
         log::warn!("could not show a notification: {error}");
     }
 }
