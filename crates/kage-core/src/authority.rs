@@ -283,7 +283,7 @@ async fn read_grant(response: reqwest::Response) -> Result<GrantBody, AuthError>
 }
 
 /// When to stop using a token received at `received` that the server says lives `expires_in` seconds.
-fn refresh_after(received: Instant, expires_in: u64) -> Instant {
+pub(crate) fn refresh_after(received: Instant, expires_in: u64) -> Instant {
     let lifetime = Duration::from_secs(expires_in).min(MAX_LIFETIME).saturating_sub(EXPIRY_MARGIN);
     received.checked_add(lifetime).unwrap_or(received)
 }

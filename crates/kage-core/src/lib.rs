@@ -15,6 +15,7 @@ pub mod core;
 pub mod events;
 pub mod export;
 pub mod model;
+pub mod oidc;
 pub mod proxy;
 pub mod retry_after;
 pub mod sessions;
