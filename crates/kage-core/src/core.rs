@@ -13,6 +13,10 @@ use crate::cache::ProfileCache;
 use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
 use crate::model::Profile;
+use crate::oidc::flow::Begin;
+use crate::oidc::loopback::Page;
+use crate::oidc::under_way::SignInsUnderWay;
+use crate::oidc::{AuthConfig, BrowserSignIn, OidcError};
 use crate::proxy::{ProxyError, ProxyUrl};
 use crate::sessions::{AccountStatus, ForkError, ImportOutcome, KEYCHAIN_TIMEOUT, Sessions, SignInError, SignedIn};
 use crate::transport::Transport;
@@ -28,6 +32,8 @@ pub struct CoreConfig {
     pub request_timeout: Duration,
     /// Bound on every keychain call (an unlock prompt nobody answers must not hold an account for ever).
     pub keychain_timeout: Duration,
+    /// How long a browser sign-in waits for the browser to come back before giving up.
+    pub browser_sign_in_timeout: Duration,
 }
 
 impl CoreConfig {
@@ -37,6 +43,7 @@ impl CoreConfig {
             live: LiveConfig::default(),
             request_timeout: Duration::from_secs(15),
             keychain_timeout: KEYCHAIN_TIMEOUT,
+            browser_sign_in_timeout: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -69,6 +76,8 @@ pub struct Core {
     pub client: Arc<Client>,
     pub events: Arc<Events>,
     transport: Arc<Transport>,
+    sign_ins: SignInsUnderWay,
+    browser_sign_in_timeout: Duration,
 }
 
 impl Core {
@@ -80,7 +89,16 @@ impl Core {
         let cache = Arc::new(ProfileCache::open(config.data_dir));
         let client = Arc::new(Client::new(transport.clone(), sessions.clone(), windows.clone(), cache.clone()));
         let events = Events::new(transport.clone(), client.clone(), sessions.clone(), windows.clone(), config.live);
-        Self { sessions, windows, cache, client, events, transport }
+        Self {
+            sessions,
+            windows,
+            cache,
+            client,
+            events,
+            transport,
+            sign_ins: SignInsUnderWay::default(),
+            browser_sign_in_timeout: config.browser_sign_in_timeout,
+        }
     }
 
     /// Signs in with a password, directly (no proxy), and pins `window` to the account signed in.
@@ -111,6 +129,106 @@ impl Core {
         // A stream still open from before (signed in again through another proxy) must not keep the old route.
         self.events.reconnect(&signed_in.account);
         Ok(signed_in)
+    }
+
+    /// How `origin` lets players sign in: with a password, with the browser (through which provider), or both.
+    pub async fn auth_config(&self, origin: &ServerOrigin) -> Result<AuthConfig, OidcError> {
+        crate::oidc::game::auth_config(&self.transport.through(origin, None)?, origin).await
+    }
+
+    /// Starts signing `window` in with the browser: returns the handle whose
+    /// [`BrowserSignIn::authorization_url`] the shell opens in the system browser, then passes to
+    /// [`Core::finish_browser_sign_in`]. With `expected` (signing a known account in again), the provider's
+    /// login page offers that player's name, and a sign-in as anyone else is refused. The login page is shown
+    /// every time, whatever the browser's provider session (see [`crate::oidc`]). A sign-in already under way
+    /// in this window is cancelled.
+    pub async fn begin_browser_sign_in(
+        &self,
+        window: &WindowLabel,
+        origin: &ServerOrigin,
+        expected: Option<&AccountKey>,
+    ) -> Result<BrowserSignIn, OidcError> {
+        if expected.is_some_and(|account| account.origin() != origin) {
+            return Err(OidcError::Malformed("the account to sign in again is on another server".into()));
+        }
+        let http = self.flow_http(origin, expected)?;
+        let config = crate::oidc::game::auth_config(&http, origin).await?.oidc.ok_or(OidcError::NotOffered)?;
+        let expected = match expected {
+            Some(account) => Some(self.sessions.expected_account(account).await),
+            None => None,
+        };
+        let (flow_id, cancel, cancelled) = self.sign_ins.prepare();
+        let sign_in = BrowserSignIn::begin(Begin {
+            providers: self.sessions.providers(),
+            http: &http,
+            origin,
+            config,
+            window,
+            expected,
+            timeout: self.browser_sign_in_timeout,
+            cancel: cancelled,
+            flow_id,
+        })
+        .await?;
+        self.sign_ins.start(window, flow_id, cancel);
+        Ok(sign_in)
+    }
+
+    /// Waits for the browser to come back, then completes the sign-in: checks the redirect, exchanges the code
+    /// (PKCE), verifies the ID token, learns the player id from the game server with the new access token, saves
+    /// the provider's refresh token in the keychain if `remember`, and pins the window that began it. The
+    /// browser tab is answered last, with "Signed in" or the reason it failed.
+    pub async fn finish_browser_sign_in(&self, sign_in: BrowserSignIn, remember: bool) -> Result<SignedIn, OidcError> {
+        let (window, flow_id) = (sign_in.window.clone(), sign_in.flow_id);
+        let waited = sign_in.wait().await;
+        self.sign_ins.done(&window, flow_id);
+        let (arrived, redirect) = waited?;
+        let outcome = self.complete_browser_sign_in(&arrived, &redirect.query, remember).await;
+        let page = match &outcome {
+            Ok(_) => Page::SignedIn,
+            Err(error) => Page::Failed(error.to_string()),
+        };
+        redirect.answer(page).await;
+        outcome
+    }
+
+    /// Cancels the window's browser sign-in under way: its `finish_browser_sign_in` returns
+    /// [`OidcError::Cancelled`]. Returns whether there was one.
+    pub fn cancel_browser_sign_in(&self, window: &WindowLabel) -> bool {
+        self.sign_ins.cancel(window)
+    }
+
+    async fn complete_browser_sign_in(
+        &self,
+        arrived: &crate::oidc::flow::Arrived,
+        query: &[(String, String)],
+        remember: bool,
+    ) -> Result<SignedIn, OidcError> {
+        let expected = arrived.expected.as_ref().map(|e| &e.account);
+        let http = self.flow_http(&arrived.origin, expected)?;
+        let providers = self.sessions.providers();
+        let grant = arrived.exchange(providers, &http, query).await?;
+        // The account is the game's player, whoever the provider says signed in: ask the game server.
+        let profile = crate::oidc::game::viewer(&http, &arrived.origin, &grant.access.secret).await?;
+        let account = AccountKey::new(arrived.origin.clone(), profile.id.clone());
+        if let Some(expected) = &arrived.expected
+            && expected.account != account
+        {
+            let _ = providers.revoke(&http, &grant.link, &grant.refresh_token).await;
+            return Err(OidcError::OtherAccount { signed_in_as: profile.username, expected: expected.name.clone() });
+        }
+        let signed_in = self.sessions.sign_in_with_provider(account, profile.username, grant, remember).await;
+        self.windows.pin(&arrived.window, &signed_in.account);
+        self.events.reconnect(&signed_in.account);
+        Ok(signed_in)
+    }
+
+    /// The route a browser sign-in's requests take: a known account's own, else direct.
+    fn flow_http(&self, origin: &ServerOrigin, expected: Option<&AccountKey>) -> Result<reqwest::Client, ProxyError> {
+        match expected {
+            Some(account) => Ok(self.transport.for_account(account)),
+            None => self.transport.through(origin, None),
+        }
     }
 
     /// Routes every request of `account` through `proxy` (`None`: direct), from its next request on; its
@@ -203,6 +321,7 @@ impl Core {
 
     /// The window closed.
     pub fn close(&self, window: &WindowLabel) {
+        self.sign_ins.cancel(window);
         self.windows.unpin(window);
         self.events.detach(window);
     }

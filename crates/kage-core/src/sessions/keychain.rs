@@ -160,7 +160,8 @@ fn save_current(vault: &dyn CredentialStore, account: &AccountKey, slot: &Slot) 
         let state = slot.state();
         match (&state.refresh, state.remember, state.status) {
             (Some(token), true, status) if status != AccountStatus::SignedOut => {
-                (state.generation, SavedCredential::new(token.clone(), state.username.clone()))
+                let credential = SavedCredential::new(token.clone(), state.username.clone());
+                (state.generation, credential.with_provider(state.provider.clone()))
             }
             // Signed out, or not remembered (any more): nothing to save.
             _ => return Ok(()),

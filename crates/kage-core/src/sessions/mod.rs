@@ -15,6 +15,10 @@
 //!   signs an account out. A network error, timeout or 5xx makes it `Offline`; a locked, missing or slow
 //!   keychain makes it `KeychainLocked`; neither deletes anything or touches another account.
 //! - Several windows of one account share its one session here; windows are not known to this module.
+//! - **Two kinds of refresh credential.** A password sign-in holds the game server's refresh token; a browser
+//!   sign-in holds its identity provider's ([`ProviderLink`] says which provider, client and player). Both go
+//!   through the same single flight, the same keeping of every grant received, and the same rule: only the
+//!   issuer's explicit rejection (`invalid_grant`) signs the account out.
 
 mod keychain;
 
@@ -28,6 +32,8 @@ use tokio::sync::broadcast;
 
 use crate::account::{AccountKey, ServerOrigin};
 use crate::authority::{AccessToken, AuthError, Authority};
+use crate::oidc::flow::ExpectedAccount;
+use crate::oidc::{ProviderGrant, ProviderLink, Providers};
 use crate::proxy::{ProxyError, ProxyUrl};
 use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
@@ -109,6 +115,8 @@ struct SlotState {
     refresh: Option<SecretString>,
     /// For the keychain record, so saved accounts can be rebuilt from the keychain.
     username: Option<String>,
+    /// The identity provider whose refresh token `refresh` is (a browser sign-in); `None`: the game server's.
+    provider: Option<ProviderLink>,
     remember: bool,
     /// The newest refresh credential of a remembered account is not in the keychain yet.
     unsaved: bool,
@@ -170,6 +178,7 @@ pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Sessions {
     authority: Authority,
+    providers: Arc<Providers>,
     transport: Arc<Transport>,
     keychain: Keychain,
     slots: Mutex<HashMap<AccountKey, Arc<Slot>>>,
@@ -180,7 +189,19 @@ impl Sessions {
     pub fn new(transport: Arc<Transport>, vault: Arc<dyn CredentialStore>, keychain_timeout: Duration) -> Self {
         let (changes, _) = broadcast::channel(256);
         let keychain = Keychain { vault, timeout: keychain_timeout, changes: changes.clone(), closed: Arc::default() };
-        Self { authority: Authority::new(), transport, keychain, slots: Mutex::new(HashMap::new()), changes }
+        Self {
+            authority: Authority::new(),
+            providers: Arc::default(),
+            transport,
+            keychain,
+            slots: Mutex::new(HashMap::new()),
+            changes,
+        }
+    }
+
+    /// What this run knows of identity providers (metadata, keys), shared with browser sign-ins.
+    pub fn providers(&self) -> &Arc<Providers> {
+        &self.providers
     }
 
     /// The app is quitting: background keychain retries stop.
@@ -232,14 +253,41 @@ impl Sessions {
         }
         // Before anything else can send for this account: its route is the one its password took.
         self.transport.set(&account, proxy.cloned())?;
+        let username = username.to_owned();
+        Ok(self.install(account, grant.access, grant.refresh_token, username, None, remember).await)
+    }
+
+    /// Signs in an account whose grant came from its identity provider (a browser sign-in, checked and tied to
+    /// the game's player id by the caller). Its requests keep the route the account already has.
+    pub async fn sign_in_with_provider(
+        &self,
+        account: AccountKey,
+        username: String,
+        grant: ProviderGrant,
+        remember: bool,
+    ) -> SignedIn {
+        self.install(account, grant.access, grant.refresh_token, username, Some(grant.link), remember).await
+    }
+
+    /// Makes a fresh sign-in the account's session (a new generation), and saves or forgets its credential.
+    async fn install(
+        &self,
+        account: AccountKey,
+        access: AccessToken,
+        refresh: SecretString,
+        username: String,
+        provider: Option<ProviderLink>,
+        remember: bool,
+    ) -> SignedIn {
         let slot = self.slot_or_new(&account);
         let generation = {
             let mut state = slot.state();
             state.generation += 1;
             state.status = AccountStatus::SignedIn;
-            state.access = Some(grant.access);
-            state.refresh = Some(grant.refresh_token);
-            state.username = Some(username.to_owned());
+            state.access = Some(access);
+            state.refresh = Some(refresh);
+            state.username = Some(username);
+            state.provider = provider;
             state.remember = remember;
             state.unsaved = remember;
             state.signed_out_by_player = false;
@@ -256,7 +304,30 @@ impl Sessions {
             self.keychain.note(&slot, &account, deleted.as_ref().err().cloned());
             deleted.map(|()| false)
         };
-        Ok(SignedIn { account, remembered })
+        SignedIn { account, remembered }
+    }
+
+    /// Who `account` is, for a browser sign-in meant to sign it in again: its name, and its provider `sub` if
+    /// it signed in through a provider before (from memory, else from its keychain record).
+    pub async fn expected_account(&self, account: &AccountKey) -> ExpectedAccount {
+        let slot = self.slot_or_new(account);
+        let (mut username, mut provider) = {
+            let state = slot.state();
+            (state.username.clone(), state.provider.clone())
+        };
+        if (username.is_none() || provider.is_none())
+            && let Ok(Some(saved)) = self.keychain.read(&slot, account).await
+        {
+            username = username.or(saved.username);
+            provider = provider.or(saved.provider);
+        }
+        let login_hint = provider.as_ref().and_then(|p| p.login_name.clone()).or_else(|| username.clone());
+        ExpectedAccount {
+            account: account.clone(),
+            name: username.unwrap_or_else(|| account.user_id().to_owned()),
+            subject: provider.map(|p| p.subject),
+            login_hint,
+        }
     }
 
     /// A refresh credential of a new, independent session of `account` (for another computer), through the
@@ -310,6 +381,7 @@ impl Sessions {
                 state.access = None;
                 state.refresh = None;
                 state.username = credential.username.clone();
+                state.provider = None;
                 state.remember = true;
                 state.unsaved = false;
                 state.signed_out_by_player = false;
@@ -378,7 +450,7 @@ impl Sessions {
                 return Err(failure.clone());
             }
             // Read under the same lock as the status: a sign-out right after makes this refresh superseded.
-            (state.generation, state.refresh.clone())
+            (state.generation, state.refresh.clone().map(|token| (token, state.provider.clone())))
         };
         self.refresh(account, &slot, generation, known_refresh).await
     }
@@ -431,7 +503,7 @@ impl Sessions {
     /// effort, with the refresh credential, so it works even when the access token has expired).
     pub async fn sign_out(&self, account: &AccountKey) -> Result<(), VaultError> {
         let slot = self.slot_or_new(account);
-        let (generation, access, refresh) = {
+        let (generation, access, refresh, provider) = {
             let mut state = slot.state();
             state.generation += 1;
             state.status = AccountStatus::SignedOut;
@@ -439,24 +511,30 @@ impl Sessions {
             state.keychain_problem = None;
             state.signed_out_by_player = true;
             state.last_failure = Some(TokenError::SignedOut);
-            (state.generation, state.access.take(), state.refresh.take())
+            (state.generation, state.access.take(), state.refresh.take(), state.provider.clone())
         };
         let _ = self.changes.send((account.clone(), AccountStatus::SignedOut));
         // A restored account that never refreshed has its credential only in the keychain.
-        let refresh = match refresh {
-            Some(refresh) => Some(refresh),
-            None => self.keychain.read(&slot, account).await.ok().flatten().map(|saved| saved.refresh_token),
+        let (refresh, provider) = match refresh {
+            Some(refresh) => (Some(refresh), provider),
+            None => match self.keychain.read(&slot, account).await.ok().flatten() {
+                Some(saved) => (Some(saved.refresh_token), saved.provider),
+                None => (None, provider),
+            },
         };
         let deleted = self.keychain.delete(&slot, account, generation).await;
         if deleted.is_err() {
             // The credential must not outlive the sign-out: delete it once the keychain answers again.
             self.keychain.retry_delete(&slot, account, generation);
         }
-        if (refresh.is_some() || access.is_some())
-            && let Err(error) = self
-                .authority
-                .revoke(&self.transport.for_account(account), account.origin(), refresh.as_ref(), access.as_ref())
-                .await
+        let http = self.transport.for_account(account);
+        if let (Some(link), Some(refresh)) = (&provider, &refresh) {
+            // RFC 7009 at the provider, if it offers it: the game server holds no session of this account.
+            if let Err(error) = self.providers.revoke(&http, link, refresh).await {
+                tracing::info!(account = %account, %error, "provider sign-out failed; the local sign-out stands");
+            }
+        } else if (refresh.is_some() || access.is_some())
+            && let Err(error) = self.authority.revoke(&http, account.origin(), refresh.as_ref(), access.as_ref()).await
         {
             tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
         }
@@ -468,10 +546,10 @@ impl Sessions {
         account: &AccountKey,
         slot: &Arc<Slot>,
         generation: u64,
-        known_refresh: Option<SecretString>,
+        known: Option<(SecretString, Option<ProviderLink>)>,
     ) -> Result<AccessToken, TokenError> {
-        let refresh_token = match known_refresh {
-            Some(token) => token,
+        let (refresh_token, provider) = match known {
+            Some(known) => known,
             None => match self.keychain.read(slot, account).await {
                 Ok(Some(saved)) => {
                     self.keychain.note(slot, account, None);
@@ -479,8 +557,9 @@ impl Sessions {
                     if state.generation == generation {
                         state.refresh = Some(saved.refresh_token.clone());
                         state.username = state.username.take().or(saved.username);
+                        state.provider = saved.provider.clone();
                     }
-                    saved.refresh_token
+                    (saved.refresh_token, saved.provider)
                 }
                 // Only a keychain that answered "no such entry" means signed out (I9).
                 Ok(None) => return self.finish(account, slot, generation, Err(TokenError::SignedOut)),
@@ -492,7 +571,11 @@ impl Sessions {
             },
         };
         let http = self.transport.for_account(account);
-        let refreshed = match self.authority.refresh(&http, account.origin(), account.user_id(), &refresh_token).await {
+        let refreshed = match &provider {
+            None => self.authority.refresh(&http, account.origin(), account.user_id(), &refresh_token).await,
+            Some(link) => self.providers.refresh(&http, link, &refresh_token).await,
+        };
+        let refreshed = match refreshed {
             Ok(refreshed) => refreshed,
             Err(AuthError::Rejected) => {
                 let outcome = self.finish(account, slot, generation, Err(TokenError::SignedOut));
@@ -596,6 +679,7 @@ impl Sessions {
                         access: None,
                         refresh: None,
                         username: None,
+                        provider: None,
                         remember: false,
                         unsaved: false,
                         keychain_problem: None,

@@ -19,6 +19,7 @@ pub mod record;
 use secrecy::SecretString;
 
 use crate::account::AccountKey;
+use crate::oidc::ProviderLink;
 
 pub use keychain::KeychainStore;
 pub use memory::MemoryStore;
@@ -28,17 +29,29 @@ pub struct SavedCredential {
     pub refresh_token: SecretString,
     /// `None` for entries written before usernames were stored.
     pub username: Option<String>,
+    /// Set when the refresh token is an identity provider's (a browser sign-in), not the game server's: where
+    /// and as whom to refresh it. `None`: the game server's own session.
+    pub provider: Option<ProviderLink>,
 }
 
 impl SavedCredential {
     pub fn new(refresh_token: SecretString, username: Option<String>) -> Self {
-        Self { refresh_token, username }
+        Self { refresh_token, username, provider: None }
+    }
+
+    /// The same credential, as an identity provider's refresh token.
+    pub fn with_provider(mut self, provider: Option<ProviderLink>) -> Self {
+        self.provider = provider;
+        self
     }
 }
 
 impl std::fmt::Debug for SavedCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SavedCredential").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("SavedCredential")
+            .field("username", &self.username)
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
     }
 }
 
