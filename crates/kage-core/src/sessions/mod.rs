@@ -102,6 +102,7 @@ pub enum ForkError {
 
 /// A successful sign-in. `remembered` says whether the keychain took the credential; if not, the session
 /// works from memory while the save is retried, and the shell should say why.
+#[derive(Debug)]
 pub struct SignedIn {
     pub account: AccountKey,
     pub remembered: Result<bool, VaultError>,

@@ -166,7 +166,7 @@ async fn i11_lost_sign_in_answer_is_just_a_failed_sign_in() {
     let w = window("acct-1");
     let password = SecretString::from("main-password".to_owned());
     h.lose_answers("/v1/sessions", Lost::Truncated, 1);
-    let error = h.core.sign_in(&w, &h.origin, "main", &password, true).await.err().expect("the answer was lost");
+    let error = h.core.sign_in(&w, &h.origin, "main", &password, true).await.expect_err("the answer was lost");
     assert!(!error.to_string().contains("password is wrong"), "{error}");
     assert!(h.vault.is_empty());
     h.core.sign_in(&w, &h.origin, "main", &password, true).await.expect("signing in again works");

@@ -1,5 +1,6 @@
 //! kage-core against a real kage-server over loopback HTTP (SQLite in a temp dir), one module per invariant.
 
+mod oidc_support;
 mod support;
 
 mod events;
@@ -7,6 +8,7 @@ mod handover;
 mod lost_answers;
 mod model;
 mod no_false_sign_out;
+mod oidc;
 mod own_data;
 mod own_token;
 mod proxies;

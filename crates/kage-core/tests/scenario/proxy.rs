@@ -124,8 +124,7 @@ async fn i6_plain_http_server_through_a_remote_proxy_is_refused_before_anything_
         .core
         .sign_in_through(&WindowLabel::new("acct-1"), &h.origin, "main", &password, true, Some(remote.clone()))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(refused, SignInError::Proxy(ProxyError::ClearTextThroughRemoteProxy { .. })), "{refused:?}");
     assert!(!refused.to_string().contains("secret"));
     assert!(h.records().is_empty(), "no password left for the server");
