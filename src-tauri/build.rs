@@ -6,6 +6,8 @@ fn main() {
         "subscribe",
         "refresh_profile",
         "sign_in",
+        "sign_in_browser",
+        "cancel_browser_sign_in",
         "open_saved",
         "sign_out",
         "forget_account",

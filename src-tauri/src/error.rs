@@ -78,6 +78,35 @@ impl From<kage_core::ProxyError> for CommandError {
     }
 }
 
+impl From<kage_core::oidc::OidcError> for CommandError {
+    fn from(error: kage_core::oidc::OidcError) -> Self {
+        use kage_core::oidc::OidcError;
+        match error {
+            OidcError::OtherAccount { signed_in_as, expected } => Self::new(
+                "other_account",
+                format!(
+                    "You signed in as {signed_in_as} in the browser; this window is for {expected}. Sign in as {expected} there, or use another window."
+                ),
+            ),
+            OidcError::TimedOut { .. } => Self::new(
+                "timed_out",
+                "The browser sign-in was not finished in time. Start it again when you are ready.",
+            ),
+            OidcError::Cancelled => Self::new("cancelled", "The browser sign-in was cancelled."),
+            OidcError::NotOffered => {
+                Self::new("not_offered", "This server does not offer signing in with the browser.")
+            }
+            OidcError::Unreachable(_) => Self::new("unreachable", "The identity provider cannot be reached."),
+            OidcError::Throttled { retry_after_secs } => Self::new(
+                "rate_limited",
+                format!("The identity provider asked Kage to wait {retry_after_secs} s. Try again then."),
+            ),
+            OidcError::Proxy(error) => error.into(),
+            other => Self::new("browser_sign_in", format!("Browser sign-in failed: {other}.")),
+        }
+    }
+}
+
 /// The server's codes the page may branch on; anything else is passed on as a plain refusal.
 fn refused_code(code: &str) -> &'static str {
     match code {

@@ -89,7 +89,7 @@ fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, account: AccountK
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, _account: AccountKey) {
-        if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
+    if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
         log::warn!("could not show a notification: {error}");
     }
 }

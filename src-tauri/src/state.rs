@@ -47,6 +47,8 @@ pub struct AppState {
     pub prefs: PrefsFile,
     /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
     pub startup_notice: Option<String>,
+    /// How the server lets players sign in (password, browser), once it has said so.
+    auth: Mutex<Option<kage_core::oidc::AuthConfig>>,
     /// Actions running per window, so a double click sends once.
     running: Mutex<HashSet<RunningKey>>,
 }
@@ -130,6 +132,7 @@ impl AppState {
             launcher: Launcher::default(),
             prefs,
             startup_notice,
+            auth: Mutex::default(),
             running: Mutex::default(),
         })
     }
@@ -168,6 +171,28 @@ impl AppState {
             e.origin == self.origin.as_str() && e.username.eq_ignore_ascii_case(username) && e.proxy.is_some()
         })?;
         ProxyUrl::parse(entry.proxy.as_deref()?).ok()
+    }
+
+    /// How the server lets players sign in, asked once per run (the sandbox: passwords only). A server that
+    /// cannot be asked now is taken to offer passwords, and asked again next time.
+    pub async fn auth_config(&self) -> kage_core::oidc::AuthConfig {
+        let password_only = kage_core::oidc::AuthConfig { password: true, oidc: None };
+        if self.is_sandbox() {
+            return password_only;
+        }
+        if let Some(known) = self.auth.lock().unwrap_or_else(PoisonError::into_inner).clone() {
+            return known;
+        }
+        match self.core.auth_config(&self.origin).await {
+            Ok(config) => {
+                *self.auth.lock().unwrap_or_else(PoisonError::into_inner) = Some(config.clone());
+                config
+            }
+            Err(error) => {
+                log::info!("could not ask the server how to sign in: {error}");
+                password_only
+            }
+        }
     }
 
     pub fn is_sandbox(&self) -> bool {

@@ -85,6 +85,8 @@ export interface ServerInfo {
   keychain: { available: boolean; message: string | null };
   /** Something the player must know about this start (a damaged file kept aside), or null. */
   startupNotice: string | null;
+  passwordSignIn: boolean;
+  browserSignIn: boolean;
 }
 
 /** A channel message; `account` is the id of the account it is about. */
@@ -120,6 +122,8 @@ export const api = {
   refreshProfile: () => invoke<AccountProfile>("refresh_profile"),
   signIn: (username: string, password: string, remember: boolean) =>
     invoke<WindowState>("sign_in", { username, password, remember }),
+  signInBrowser: (remember: boolean) => invoke<WindowState>("sign_in_browser", { remember }),
+  cancelBrowserSignIn: () => invoke<boolean>("cancel_browser_sign_in"),
   openSaved: (accountId: string) => invoke<WindowState>("open_saved", { accountId }),
   signOut: () => invoke<WindowState>("sign_out"),
   forgetAccount: (accountId: string) => invoke<SavedAccount[]>("forget_account", { accountId }),

@@ -39,10 +39,14 @@ pub struct ServerInfo {
     pub keychain: KeychainNote,
     /// Something the player must know about this start, such as a damaged list of saved accounts kept aside.
     pub startup_notice: Option<String>,
+    /// The server takes passwords; it offers signing in through its identity provider in the browser.
+    pub password_sign_in: bool,
+    pub browser_sign_in: bool,
 }
 
 #[tauri::command]
 pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, CommandError> {
+    let auth = state.auth_config().await;
     let presenter = state.presenter();
     // The demo players' names are usernames too: not on screen in streamer mode.
     let demo_players = if state.is_sandbox() && !presenter.streamer() {
@@ -59,6 +63,8 @@ pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, Comma
         demo_players,
         keychain: state.keychain.clone(),
         startup_notice: state.startup_notice.clone(),
+        password_sign_in: auth.password,
+        browser_sign_in: auth.oidc.is_some(),
     })
 }
 
@@ -102,6 +108,59 @@ pub async fn sign_in<R: Runtime>(
     }
     retitle(&window);
     Ok(window_state_of(&state, &window, notice))
+}
+
+/// Signs this window in through the server's identity provider, in the system browser (authorization code with
+/// PKCE, redirected to a one-off listener on 127.0.0.1). The sign-in is bound to this window: its answer pins
+/// this window and no other. A window showing a signed-out account signs that account in again, and a browser
+/// that answers as another player is refused (its provider session must not choose the account, I3).
+#[tauri::command]
+pub async fn sign_in_browser<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    remember: bool,
+) -> Result<WindowState, CommandError> {
+    use tauri_plugin_opener::OpenerExt;
+    let label = label_of(&window);
+    let expected = state.core.windows.pin_of(&label).map(|pin| pin.account);
+    let signed_in = state
+        .once(&label, "sign_in", async {
+            let flow = state.core.begin_browser_sign_in(&label, &state.origin, expected.as_ref()).await?;
+            if let Err(error) = window.opener().open_url(flow.authorization_url(), None::<&str>) {
+                state.core.cancel_browser_sign_in(&label);
+                return Err(CommandError::new("no_browser", format!("Kage could not open your browser: {error}.")));
+            }
+            Ok(state.core.finish_browser_sign_in(flow, remember).await?)
+        })
+        .await?;
+    // The name the player goes by in the game, from the game server (the provider's name may differ).
+    let username = match state.core.client.refetch_account(&signed_in.account).await {
+        Ok(profile) => profile.username,
+        Err(_) => "Player".to_owned(),
+    };
+    let mut notice = signed_in.remembered.as_ref().err().map(|error| {
+        format!(
+            "{} This account stays signed in and is saved to the keychain as soon as it answers.",
+            error.user_message()
+        )
+    });
+    if let Err(error) = state.roster.save(RosterEntry::new(&signed_in.account, &username)) {
+        notice.get_or_insert(format!("Signed in, but not added to the saved accounts: {error}."));
+    }
+    if let Err(error) = state.roster.set_layout(window.label(), Some(signed_in.account.id())) {
+        log::warn!("window layout: {error}");
+    }
+    retitle(&window);
+    Ok(window_state_of(&state, &window, notice))
+}
+
+/// Stops this window's browser sign-in (the page's Cancel); its listener closes.
+#[tauri::command]
+pub async fn cancel_browser_sign_in<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+) -> Result<bool, CommandError> {
+    Ok(state.core.cancel_browser_sign_in(&label_of(&window)))
 }
 
 /// Switches the calling window to a saved account the player picked; its credential comes from the keychain,

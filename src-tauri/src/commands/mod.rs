@@ -24,6 +24,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
     tauri::generate_handler![
         accounts::server_info,
         accounts::sign_in,
+        accounts::sign_in_browser,
+        accounts::cancel_browser_sign_in,
         accounts::open_saved,
         accounts::sign_out,
         accounts::forget_account,

@@ -77,6 +77,43 @@ export function signInView(context: SignInContext): HTMLElement {
     });
   });
 
+  // Browser sign-in: the provider's page opens in the system browser; this window waits for its answer.
+  const browserButton = h("button", { type: "button", testid: "signin-browser", class: "primary" }, "Sign in with browser");
+  const waiting = h("p", { class: "muted", testid: "signin-browser-waiting", hidden: true }, "Waiting for the browser… finish signing in there.");
+  const cancelBrowser = h("button", { type: "button", class: "ghost small", testid: "signin-browser-cancel", hidden: true }, "Cancel");
+  cancelBrowser.addEventListener("click", () => void api.cancelBrowserSignIn());
+  browserButton.addEventListener("click", () => {
+    showError(null);
+    waiting.hidden = false;
+    cancelBrowser.hidden = false;
+    void busy(browserButton, async () => {
+      try {
+        context.onSignedIn(await api.signInBrowser(remember.checked));
+      } catch (e) {
+        showError(errorMessage(e));
+      } finally {
+        waiting.hidden = true;
+        cancelBrowser.hidden = true;
+      }
+    });
+  });
+  const browserCard = info.browserSignIn
+    ? h(
+        "section",
+        { class: "card", testid: "signin-browser-card" },
+        h("h2", {}, previous ? `Sign in again as ${previous.username}` : "Sign in with your game account"),
+        h("p", { class: "muted" }, "Your browser opens the game's sign-in page; come back here when it says so."),
+        browserButton,
+        waiting,
+        cancelBrowser,
+      )
+    : null;
+  if (!info.passwordSignIn) {
+    // The form stays for its "remember" box; the server takes no passwords.
+    for (const field of [username, password, submit]) field.closest("label")?.setAttribute("hidden", "");
+    submit.hidden = true;
+  }
+
   const saved = h("ul", { class: "saved" });
   const listSaved = (accounts: SavedAccount[]) => {
     saved.replaceChildren(...accounts.map((account) => savedItem(account)));
@@ -154,6 +191,7 @@ export function signInView(context: SignInContext): HTMLElement {
     startupNotice,
     keychain,
     savedCard,
+    browserCard,
     form,
     sandbox,
   );
