@@ -1,8 +1,10 @@
 //! Who is asking: the [`Viewer`] extractor, the only way a handler learns which player it serves.
 //!
 //! Authentication order (DESIGN.md section 4, I8):
-//! 1. An `Authorization` header, if present, decides alone. A valid `Bearer` API token authenticates; anything
-//!    else (another scheme, `Bearer null`, an expired or forged token) is a 401 and the cookie is not consulted.
+//! 1. An `Authorization` header, if present, decides alone. A valid `Bearer` API token authenticates: one of
+//!    ours, or, with `--oidc-issuer`, one of that provider's (chosen by the token's `iss`, then fully checked
+//!    by [`crate::oidc`]). Anything else (another scheme, `Bearer null`, an expired, forged or foreign token)
+//!    is a 401 and the cookie is not consulted.
 //! 2. With no `Authorization` header, `X-Kage-Auth-Required: 1` is the client saying "I could not get my own
 //!    token": the request is unauthenticated, whatever cookie the shared jar holds.
 //! 3. Otherwise the browser's shared `__session` cookie is used.
@@ -20,6 +22,7 @@ use serde_json::{Map, Value};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::idempotency;
+use crate::oidc::verifier::claimed_issuer;
 use crate::tokens::{Audience, TokenRejection};
 
 pub const SESSION_COOKIE: &str = "__session";
@@ -51,7 +54,7 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let viewer = authenticate(&parts.headers, state)?;
+        let viewer = authenticate(&parts.headers, state).await?;
         let query: Query<Vec<(String, String)>> = Query::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::bad_request("malformed_query", "the query string is not valid"))?;
         for (_, asserted) in query.0.iter().filter(|(name, _)| name == VIEWER_ID) {
@@ -61,7 +64,7 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
-fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Viewer, ApiError> {
+async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Viewer, ApiError> {
     let (token, audience, credential) = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -78,6 +81,20 @@ fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Viewer, ApiErro
     } else {
         return Err(ApiError::Unauthenticated);
     };
+    // The provider's tokens travel only as `Authorization: Bearer`: the shared cookie holds our tokens alone.
+    if let Some(provider) = state.oidc.as_ref().filter(|_| credential == Credential::Bearer)
+        && claimed_issuer(token).as_deref() == Some(provider.issuer())
+    {
+        let external = provider.verify(token).await?;
+        if state.sessions.is_revoked(&external.session_id) {
+            return Err(TokenRejection::SessionRevoked.into());
+        }
+        let user_id = state
+            .identities
+            .player_for(&state.db, provider.issuer(), &external.subject, external.preferred_username.as_deref())
+            .await?;
+        return Ok(Viewer { user_id, session_id: external.session_id, credential });
+    }
     let claims = state.tokens.verify(token, audience)?;
     if state.sessions.is_revoked(&claims.sid) {
         return Err(TokenRejection::SessionRevoked.into());

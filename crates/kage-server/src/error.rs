@@ -25,6 +25,8 @@ pub enum ApiError {
     InvalidGrant,
     #[error("viewer_id does not match the signed-in account")]
     ViewerMismatch,
+    #[error("this server does not take passwords: sign in with its identity provider (see /v1/auth-config)")]
+    PasswordSignInDisabled,
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
@@ -77,7 +79,7 @@ impl ApiError {
             Self::Unauthenticated | Self::InvalidToken(_) | Self::WrongCredentials | Self::InvalidGrant => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::ViewerMismatch => StatusCode::FORBIDDEN,
+            Self::ViewerMismatch | Self::PasswordSignInDisabled => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,6 +103,7 @@ impl ApiError {
             Self::WrongCredentials => "wrong_credentials",
             Self::InvalidGrant => "invalid_grant",
             Self::ViewerMismatch => "viewer_mismatch",
+            Self::PasswordSignInDisabled => "password_sign_in_disabled",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",

@@ -80,9 +80,22 @@ pub async fn create_player(
     village: &str,
     ryo: i64,
 ) -> Result<Profile, ApiError> {
+    let mut connection = db.writer.acquire().await?;
+    let inserted = insert_player(&mut connection, username, password_hash, village, ryo).await?;
+    inserted.ok_or_else(|| ApiError::conflict("username_taken", format!("the username {username:?} is taken")))
+}
+
+/// A new player on `connection`, or `None` if the username is taken (compared without case).
+pub async fn insert_player(
+    connection: &mut SqliteConnection,
+    username: &str,
+    password_hash: &str,
+    village: &str,
+    ryo: i64,
+) -> Result<Option<Profile>, sqlx::Error> {
     let now = now_rfc3339();
     let id = uuid::Uuid::new_v4().to_string();
-    let inserted = sqlx::query_as::<_, Profile>(concat!(
+    sqlx::query_as::<_, Profile>(concat!(
         "INSERT INTO users (id, username, password_hash, village, ryo, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING RETURNING ",
         profile_columns!()
@@ -94,16 +107,17 @@ pub async fn create_player(
     .bind(ryo)
     .bind(&now)
     .bind(&now)
-    .fetch_optional(&db.writer)
-    .await?;
-    inserted.ok_or_else(|| ApiError::conflict("username_taken", format!("the username {username:?} is taken")))
+    .fetch_optional(connection)
+    .await
 }
 
+/// A player's password hash, if the player has a password (players of external identities have none).
 pub async fn credentials(db: &Database, username: &str) -> Result<Option<Credentials>, ApiError> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE username = ?")
-        .bind(username)
-        .fetch_optional(&db.reader)
-        .await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE username = ? AND password_hash <> ''")
+            .bind(username)
+            .fetch_optional(&db.reader)
+            .await?;
     Ok(row.map(|(user_id, password_hash)| Credentials { user_id, password_hash }))
 }
 

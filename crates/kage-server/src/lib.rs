@@ -5,7 +5,8 @@
 //! - [`api`]: the route table, the one place routes are declared.
 //! - [`auth`]: the `Viewer` extractor: header-first authentication, fail-closed marker, viewer guard.
 //! - [`host_guard`], [`client_addr`]: which Host a sandbox answers to; which client address a request counts for.
-//! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS.
+//! - [`tokens`], [`keys`]: EdDSA access tokens and the JWKS; [`oidc`]: an external OpenID Connect provider whose
+//!   access tokens are accepted too, and the players its identities are.
 //! - [`sessions`], [`refresh_token`]: refresh-token rotation, reuse detection with a grace period for lost
 //!   answers, revocation visible on the next request; [`session_lifetime`]: idle and absolute limits, and
 //!   pruning what ended sessions leave behind.
@@ -26,6 +27,7 @@ pub mod host_guard;
 pub mod idempotency;
 pub mod keys;
 pub mod observe;
+pub mod oidc;
 pub mod openapi;
 pub mod passwords;
 pub mod private_files;
@@ -50,6 +52,8 @@ use tower_http::trace::TraceLayer;
 use crate::db::Database;
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
+use crate::oidc::identities::Identities;
+use crate::oidc::{ExternalIssuer, OidcConfig};
 use crate::passwords::{PasswordWorkLimits, Passwords};
 use crate::serve::Timeouts;
 use crate::session_lifetime::SessionLimits;
@@ -88,6 +92,11 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// Called with a record of every request, after its response is ready.
     pub observer: Option<observe::RequestObserver>,
+    /// Also accept access tokens of this OpenID Connect provider (see [`oidc`]).
+    pub oidc: Option<OidcConfig>,
+    /// Sign-up and password sign-in are open. Off, players sign in only through `oidc`; sessions that already
+    /// exist keep refreshing.
+    pub password_sign_in: bool,
 }
 
 impl Config {
@@ -109,6 +118,8 @@ impl Config {
             trust_forwarded_for: false,
             timeouts: Timeouts::default(),
             observer: None,
+            oidc: None,
+            password_sign_in: true,
         }
     }
 }
@@ -129,6 +140,10 @@ pub enum StartError {
     Prune(#[source] sqlx::Error),
     #[error("cannot create the demo players: {0}")]
     Demo(#[source] error::ApiError),
+    #[error("the OpenID Connect issuer {0} is this server's own issuer")]
+    OidcIssuerIsOurs(String),
+    #[error("the OpenID Connect provider cannot be trusted: {0}")]
+    Oidc(#[source] oidc::keys::FetchError),
 }
 
 /// Everything a handler may use, shared by reference.
@@ -143,6 +158,10 @@ pub struct Shared {
     pub throttle: Throttle,
     pub trust_forwarded_for: bool,
     pub events: EventHub,
+    /// The external provider whose access tokens are accepted too, if any.
+    pub oidc: Option<ExternalIssuer>,
+    pub identities: Identities,
+    pub password_sign_in: bool,
     /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
     pub event_keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
@@ -201,6 +220,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         demo::seed(&db, &passwords).await.map_err(StartError::Demo)?;
     }
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let oidc = match &config.oidc {
+        Some(oidc) => Some(trust_provider(oidc, &issuer).await?),
+        None => None,
+    };
     let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
     let keep_ended_for = tokens.max_lifetime();
     let pruned = session_lifetime::prune(&db, config.sessions, keep_ended_for, time::OffsetDateTime::now_utc())
@@ -228,6 +251,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         throttle: Throttle::new(config.throttle),
         trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
+        oidc,
+        identities: Identities::default(),
+        password_sign_in: config.password_sign_in,
         event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
     }));
@@ -262,4 +288,19 @@ fn private_database_url(data_dir: &std::path::Path) -> Result<String, StartError
         private_files::restrict(std::path::Path::new(&companion)).map_err(error)?;
     }
     Ok(format!("sqlite://{}", path.display()))
+}
+
+/// The external provider, with its keys loaded if it answers. A discovery document naming another issuer is a
+/// configuration error and stops the start; a provider that does not answer yet is retried on the first token.
+async fn trust_provider(config: &OidcConfig, own_issuer: &str) -> Result<ExternalIssuer, StartError> {
+    if config.issuer == own_issuer {
+        return Err(StartError::OidcIssuerIsOurs(config.issuer.clone()));
+    }
+    let provider = ExternalIssuer::new(config.clone());
+    match provider.load().await {
+        Ok(keys) => tracing::info!(issuer = %config.issuer, keys, "trusting an OpenID Connect provider"),
+        Err(error @ oidc::keys::FetchError::IssuerMismatch { .. }) => return Err(StartError::Oidc(error)),
+        Err(error) => tracing::warn!(issuer = %config.issuer, %error, "OpenID Connect provider not reachable yet"),
+    }
+    Ok(provider)
 }

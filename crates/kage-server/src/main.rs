@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use kage_server::oidc::OidcConfig;
 use kage_server::serve::Timeouts;
 use kage_server::session_lifetime::SessionLimits;
 use kage_server::{Config, demo::DEMO_PLAYERS};
@@ -63,6 +64,24 @@ struct Args {
     /// Take each client's address from the last X-Forwarded-For entry (only behind a proxy that sets it).
     #[arg(long, env = "KAGE_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Also accept access tokens of this OpenID Connect provider (its issuer URL, exactly as in its tokens).
+    #[arg(long, env = "KAGE_OIDC_ISSUER", requires_all = ["oidc_audience", "oidc_client_id"])]
+    oidc_issuer: Option<String>,
+    /// The audience the provider's access tokens must be for (this API's resource identifier there).
+    #[arg(long, env = "KAGE_OIDC_AUDIENCE", requires = "oidc_issuer")]
+    oidc_audience: Option<String>,
+    /// The client id Kage apps use at the provider (published in /v1/auth-config).
+    #[arg(long, env = "KAGE_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    oidc_client_id: Option<String>,
+    /// Seconds of clock difference allowed on the provider's tokens' exp and nbf.
+    #[arg(long, env = "KAGE_OIDC_LEEWAY_SECS", default_value_t = 30)]
+    oidc_leeway_secs: u64,
+    /// A token with an unknown key id refetches the provider's JWKS at most once per this many seconds.
+    #[arg(long, env = "KAGE_OIDC_JWKS_REFETCH_SECS", default_value_t = 30)]
+    oidc_jwks_refetch_secs: u64,
+    /// Turn off sign-up and password sign-in (403 password_sign_in_disabled): players use the provider.
+    #[arg(long, env = "KAGE_NO_PASSWORD_SIGN_IN")]
+    no_password_sign_in: bool,
 }
 
 #[tokio::main]
@@ -91,6 +110,14 @@ async fn main() -> std::process::ExitCode {
         request: Duration::from_secs(args.request_timeout_secs.max(1)),
         idle: Duration::from_secs(args.idle_timeout_secs.max(1)),
     };
+    if let (Some(issuer), Some(audience), Some(client_id)) = (args.oidc_issuer, args.oidc_audience, args.oidc_client_id)
+    {
+        let mut oidc = OidcConfig::new(issuer, audience, client_id);
+        oidc.leeway = Duration::from_secs(args.oidc_leeway_secs);
+        oidc.min_refetch_interval = Duration::from_secs(args.oidc_jwks_refetch_secs);
+        config.oidc = Some(oidc);
+    }
+    config.password_sign_in = !args.no_password_sign_in;
     let server = match kage_server::start(config).await {
         Ok(server) => server,
         Err(error) => {

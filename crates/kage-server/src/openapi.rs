@@ -133,7 +133,7 @@ fn operation_id(method: &str, path: &str) -> String {
 
 fn security_schemes() -> Value {
     json!({
-        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA, 60 s)"},
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA, 60 s); or the OpenID Connect provider's access token (see /v1/auth-config)"},
         "cookie": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}
     })
 }
@@ -146,6 +146,13 @@ fn schemas() -> Value {
     json!({
         "Error": {"type": "object", "required": ["error", "message"],
             "properties": {"error": string, "message": string}},
+        "AuthConfig": {"type": "object", "required": ["password", "oidc"],
+            "properties": {"password": {"type": "boolean", "description": "password sign-up and sign-in are open"},
+                "oidc": {"oneOf": [{"type": "null"}, {"type": "object",
+                    "required": ["issuer", "clientId", "audience", "scopes"],
+                    "properties": {"issuer": string, "clientId": string, "audience": string,
+                                   "scopes": {"const": crate::oidc::CLIENT_SCOPES}}}],
+                    "description": "the OpenID Connect provider whose access tokens (for `audience`) are accepted as Bearer tokens"}}},
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
         "Jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {
             "type": "object", "required": ["kty", "crv", "x", "kid", "alg", "use"],

@@ -86,6 +86,7 @@ pub async fn sign_up(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<UsernamePassword>,
 ) -> Result<(StatusCode, Json<SignedUp>), ApiError> {
+    password_sign_in_open(&state)?;
     validate_username(&request.username)?;
     validate_password_length(&request.password, PASSWORD_MIN)?;
     state.throttle.sign_up_attempt(address)?;
@@ -95,6 +96,11 @@ pub async fn sign_up(
     Ok((StatusCode::CREATED, Json(SignedUp { user_id: profile.id, username: profile.username })))
 }
 
+/// With `--no-password-sign-in`, players sign in only through the identity provider.
+fn password_sign_in_open(state: &AppState) -> Result<(), ApiError> {
+    if state.password_sign_in { Ok(()) } else { Err(ApiError::PasswordSignInDisabled) }
+}
+
 /// Checks a username and password. The attempt is counted by the throttle before any password work, and
 /// given back only if it succeeds. Unknown user and wrong password give the same error after the same work.
 async fn check_password(
@@ -102,6 +108,7 @@ async fn check_password(
     address: std::net::IpAddr,
     request: UsernamePassword,
 ) -> Result<String, ApiError> {
+    password_sign_in_open(state)?;
     validate_username(&request.username)?;
     validate_password_length(&request.password, 1)?;
     let attempt = state.throttle.sign_in_attempt(&request.username, address)?;

@@ -43,6 +43,9 @@ const fn retry_later(status: u16, description: &'static str) -> Answer {
 
 const SIGN_IN_THROTTLED: Answer =
     retry_later(429, "`too_many_attempts`: too many failed sign-ins for this username, or at all, from this address");
+/// With `--no-password-sign-in`, the routes that take a password refuse.
+const PASSWORDS_OFF: Answer =
+    answer(403, "`password_sign_in_disabled`: this server signs players in through its OpenID Connect provider only");
 /// Routes that hash or check a password can be turned away while that work is at its bound (`passwords`).
 const BUSY: Answer = retry_later(503, "`busy`: too much password work in progress");
 
@@ -87,6 +90,18 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: Method::GET,
+        path: "/v1/auth-config",
+        access: Access::Public,
+        summary: "How to sign in here: whether passwords are taken, and the OpenID Connect provider (issuer, client \
+                  id, audience, scopes) whose access tokens this server accepts",
+        request: None,
+        response: (200, Some("AuthConfig")),
+        errors: &[],
+        idempotent: false,
+        mount: || get(meta::auth_config),
+    },
+    Route {
+        method: Method::GET,
         path: "/openapi.json",
         access: Access::Public,
         summary: "This API description",
@@ -105,6 +120,7 @@ pub static ROUTES: &[Route] = &[
         response: (201, Some("SignedUp")),
         errors: &[
             answer(409, "`username_taken`"),
+            PASSWORDS_OFF,
             retry_later(429, "`too_many_sign_ups`: too many sign-ups from this address"),
             BUSY,
         ],
@@ -118,7 +134,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Sign in: start a session, get an access token and a refresh token",
         request: Some("UsernamePassword"),
         response: (201, Some("SessionGrant")),
-        errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
+        errors: &[answer(401, "`wrong_credentials`"), PASSWORDS_OFF, SIGN_IN_THROTTLED, BUSY],
         idempotent: false,
         mount: || post(accounts::sign_in),
     },
@@ -210,7 +226,7 @@ pub static ROUTES: &[Route] = &[
         summary: "Web sign-in: sets the shared __session cookie (last sign-in wins, as in a browser)",
         request: Some("UsernamePassword"),
         response: (201, Some("BrowserSession")),
-        errors: &[answer(401, "`wrong_credentials`"), SIGN_IN_THROTTLED, BUSY],
+        errors: &[answer(401, "`wrong_credentials`"), PASSWORDS_OFF, SIGN_IN_THROTTLED, BUSY],
         idempotent: false,
         mount: || post(accounts::browser_sign_in),
     },

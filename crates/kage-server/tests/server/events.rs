@@ -9,19 +9,24 @@ use serde_json::{Value, json};
 use crate::support::{Grant, TestServer};
 
 /// A parsed Server-Sent Events stream.
-struct EventStream {
+pub(crate) struct EventStream {
     bytes: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buffer: String,
 }
 
 impl EventStream {
     async fn open(server: &TestServer, grant: &Grant) -> Self {
-        let response = server.get_as("/v1/events", &grant.access_token).await;
+        Self::open_with(server, &grant.access_token, &grant.user_id).await
+    }
+
+    /// A stream opened with any bearer token (ours or the OpenID Connect provider's) of `user_id`.
+    pub(crate) async fn open_with(server: &TestServer, token: &str, user_id: &str) -> Self {
+        let response = server.get_as("/v1/events", token).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
         let mut stream = Self { bytes: response.bytes_stream().boxed(), buffer: String::new() };
         let (name, data) = stream.next().await.expect("ready event");
-        assert_eq!((name.as_str(), &data["user_id"]), ("ready", &json!(grant.user_id)));
+        assert_eq!((name.as_str(), &data["user_id"]), ("ready", &json!(user_id)));
         stream
     }
 
@@ -45,7 +50,7 @@ impl EventStream {
         }
     }
 
-    async fn next_within(&mut self, limit: Duration) -> Option<Option<(String, Value)>> {
+    pub(crate) async fn next_within(&mut self, limit: Duration) -> Option<Option<(String, Value)>> {
         tokio::time::timeout(limit, self.next()).await.ok()
     }
 }

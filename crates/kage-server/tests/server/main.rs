@@ -10,6 +10,7 @@ mod fuzz;
 mod host_guard;
 mod idempotency;
 mod memory;
+mod oidc;
 mod openapi;
 mod password_work;
 mod refresh_grace;

@@ -1,0 +1,332 @@
+//! An external OpenID Connect provider's access tokens, against a real provider (tests/oidc-provider):
+//! players sign in through its login page, and its tokens open the API under the same rules as ours.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kage_oidc_support::flow::{unverified_claims, unverified_header};
+use kage_oidc_support::{
+    ALT, Account, AuthorizationRequest, Browser, CLIENT_ID, DEFAULT_AUDIENCE, MAIN, OTHER_AUDIENCE, ProviderOptions,
+    TWIN, TestProvider, TokenSet,
+};
+use kage_server::Config;
+use kage_server::oidc::OidcConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::events::EventStream;
+use crate::support::{TestServer, body, expect_error};
+
+fn trust(provider: &TestProvider) -> OidcConfig {
+    let mut oidc = OidcConfig::new(provider.issuer(), DEFAULT_AUDIENCE, CLIENT_ID);
+    oidc.leeway = Duration::ZERO;
+    oidc
+}
+
+/// A server (no demo players) trusting `provider`, adjusted by `configure`.
+async fn server_trusting(provider: &TestProvider, configure: impl FnOnce(&mut Config)) -> TestServer {
+    let oidc = trust(provider);
+    TestServer::start_with(|config| {
+        config.demo = false;
+        config.oidc = Some(oidc);
+        configure(config);
+    })
+    .await
+}
+
+/// `account` signs in at the provider in a browser of its own, for `resource` (default: the game's audience).
+async fn sign_in(provider: &TestProvider, account: Account, resource: Option<&str>) -> TokenSet {
+    let mut request = AuthorizationRequest::new(43210);
+    if let Some(resource) = resource {
+        request = request.with_resource(resource);
+    }
+    provider.sign_in(&Browser::new(), &request, Some(&account.credentials())).await.expect("provider sign-in")
+}
+
+async fn viewer(server: &TestServer, token: &str) -> Value {
+    let response = server.get_as("/v1/viewer", token).await;
+    assert_eq!(response.status(), StatusCode::OK, "GET /v1/viewer with a provider token");
+    body(response).await
+}
+
+async fn start_provider(options: ProviderOptions) -> Option<TestProvider> {
+    TestProvider::start_or_skip(options).await
+}
+
+#[tokio::test]
+async fn provider_tokens_read_their_own_profiles_and_transfers_conserve_ryo() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    let main = sign_in(&provider, MAIN, None).await;
+    let alt = sign_in(&provider, ALT, None).await;
+    let main_profile = viewer(&server, &main.access_token).await;
+    let alt_profile = viewer(&server, &alt.access_token).await;
+    assert_eq!((main_profile["username"].as_str(), alt_profile["username"].as_str()), (Some("main"), Some("alt")));
+    assert_ne!(main_profile["id"], alt_profile["id"]);
+    let total = main_profile["ryo"].as_i64().unwrap() + alt_profile["ryo"].as_i64().unwrap();
+
+    let response = server
+        .request(Method::POST, "/v1/transfers")
+        .bearer_auth(&main.access_token)
+        .json(&json!({"viewer_id": main_profile["id"], "to": "alt", "amount": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let main_after = viewer(&server, &main.access_token).await;
+    let alt_after = viewer(&server, &alt.access_token).await;
+    assert_eq!(alt_after["ryo"].as_i64().unwrap(), alt_profile["ryo"].as_i64().unwrap() + 7);
+    assert_eq!(main_after["ryo"].as_i64().unwrap() + alt_after["ryo"].as_i64().unwrap(), total);
+}
+
+#[tokio::test]
+async fn viewer_guard_rejects_a_provider_token_asserting_the_other_players_id() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    let main = sign_in(&provider, MAIN, None).await;
+    let alt = sign_in(&provider, ALT, None).await;
+    let alt_id = viewer(&server, &alt.access_token).await["id"].as_str().unwrap().to_owned();
+    let main_id = viewer(&server, &main.access_token).await["id"].as_str().unwrap().to_owned();
+
+    let query = server.get_as(&format!("/v1/viewer?viewer_id={alt_id}"), &main.access_token).await;
+    expect_error(query, StatusCode::FORBIDDEN, "viewer_mismatch").await;
+    let action = server
+        .request(Method::POST, "/v1/viewer/train")
+        .bearer_auth(&main.access_token)
+        .json(&json!({"viewer_id": alt_id}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(action, StatusCode::FORBIDDEN, "viewer_mismatch").await;
+    let own = server.get_as(&format!("/v1/viewer?viewer_id={main_id}"), &main.access_token).await;
+    assert_eq!(own.status(), StatusCode::OK);
+}
+
+/// Sends `token` as Bearer together with a valid `__session` cookie of another player: must be a 401.
+async fn assert_refused_without_cookie_fallback(server: &TestServer, token: &str, cookie: &str, what: &str) {
+    let response = server
+        .request(Method::GET, "/v1/viewer")
+        .bearer_auth(token)
+        .header("cookie", format!("__session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"), "{what}");
+    assert_eq!(body(response).await["error"], "invalid_token", "{what}");
+}
+
+#[tokio::test]
+async fn foreign_audience_issuer_or_tampered_provider_tokens_are_401_and_never_fall_back_to_the_cookie() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let Some(stranger) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    server.sign_up("cookie-player", "cookie-password").await;
+    let cookie = server.browser_sign_in("cookie-player", "cookie-password").await;
+
+    let other_audience = sign_in(&provider, MAIN, Some(OTHER_AUDIENCE)).await;
+    assert_eq!(unverified_claims(&other_audience.access_token)["aud"], OTHER_AUDIENCE);
+    assert_refused_without_cookie_fallback(&server, &other_audience.access_token, &cookie, "another audience").await;
+
+    let other_issuer = sign_in(&stranger, MAIN, None).await;
+    assert_refused_without_cookie_fallback(&server, &other_issuer.access_token, &cookie, "another issuer").await;
+
+    let good = sign_in(&provider, MAIN, None).await.access_token;
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    signature[10] ^= 0x01;
+    let bad_signature = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(signature));
+    assert_refused_without_cookie_fallback(&server, &bad_signature, &cookie, "tampered signature").await;
+
+    let mut claims = unverified_claims(&good);
+    claims["sub"] = json!(ALT.sub);
+    let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
+    assert_refused_without_cookie_fallback(&server, &forged, &cookie, "another sub under main's signature").await;
+
+    let mut header = unverified_header(&good);
+    header["alg"] = json!("HS256");
+    let confused = format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), parts[1], parts[2]);
+    assert_refused_without_cookie_fallback(&server, &confused, &cookie, "HS256 with the provider's kid").await;
+
+    // The provider's token is not taken from the cookie either: the shared jar holds our tokens only.
+    let response = server.request(Method::GET, "/v1/viewer").header("cookie", format!("__session={good}")).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // And the real token still works, so the refusals above were about the tokens.
+    viewer(&server, &good).await;
+}
+
+#[tokio::test]
+async fn an_expired_provider_token_is_401_and_never_falls_back_to_the_cookie() {
+    let options = ProviderOptions { access_ttl_secs: 1, ..ProviderOptions::default() };
+    let Some(provider) = start_provider(options).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    server.sign_up("cookie-player", "cookie-password").await;
+    let cookie = server.browser_sign_in("cookie-player", "cookie-password").await;
+    let main = sign_in(&provider, MAIN, None).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_refused_without_cookie_fallback(&server, &main.access_token, &cookie, "expired").await;
+}
+
+async fn player_id(server: &TestServer, provider: &TestProvider, account: Account) -> String {
+    let tokens = sign_in(provider, account, None).await;
+    viewer(server, &tokens.access_token).await["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_same_sub_is_always_the_same_player_also_after_a_restart() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    let first = player_id(&server, &provider, MAIN).await;
+    assert_eq!(player_id(&server, &provider, MAIN).await, first, "a second login");
+    assert_ne!(player_id(&server, &provider, ALT).await, first);
+
+    let TestServer { server: running, dir, .. } = server;
+    running.shutdown().await.unwrap();
+    let oidc = trust(&provider);
+    let mut config = Config::new(dir.path());
+    config.oidc = Some(oidc);
+    let restarted = kage_server::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let tokens = sign_in(&provider, MAIN, None).await;
+    let response =
+        http.get(format!("{}/v1/viewer", restarted.base_url())).bearer_auth(&tokens.access_token).send().await.unwrap();
+    assert_eq!(body(response).await["id"], first.as_str(), "after a restart");
+    restarted.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_taken_preferred_username_gets_a_unique_username() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    // Demo mode: the password players `main` and `alt` exist already.
+    let server = server_trusting(&provider, |config| config.demo = true).await;
+    let password_main = server.main().await;
+    let main = viewer(&server, &sign_in(&provider, MAIN, None).await.access_token).await;
+    let twin = viewer(&server, &sign_in(&provider, TWIN, None).await.access_token).await;
+    assert_eq!(main["username"], "main-2");
+    assert_eq!(twin["username"], "main-3", "another person named main");
+    assert_ne!(main["id"], password_main.user_id.as_str());
+    // A player made for an external identity has no password to guess.
+    let response = server.post_json("/v1/sessions", json!({"username": "main-2", "password": "main-password"})).await;
+    expect_error(response, StatusCode::UNAUTHORIZED, "wrong_credentials").await;
+}
+
+#[tokio::test]
+async fn no_password_sign_in_refuses_password_sign_in_and_sign_up_but_takes_provider_tokens() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |config| config.password_sign_in = false).await;
+    let credentials = json!({"username": "main", "password": "main-password"});
+    for path in ["/v1/sessions", "/v1/sign-up", "/v1/browser/sessions"] {
+        let response = server.post_json(path, credentials.clone()).await;
+        expect_error(response, StatusCode::FORBIDDEN, "password_sign_in_disabled").await;
+    }
+    let config = body(server.request(Method::GET, "/v1/auth-config").send().await.unwrap()).await;
+    assert_eq!(
+        config,
+        json!({"password": false, "oidc": {"issuer": provider.issuer(), "clientId": CLIENT_ID,
+            "audience": DEFAULT_AUDIENCE, "scopes": "openid profile offline_access"}})
+    );
+    viewer(&server, &sign_in(&provider, MAIN, None).await.access_token).await;
+}
+
+#[tokio::test]
+async fn auth_config_without_a_provider_offers_passwords_only() {
+    let server = TestServer::start().await;
+    let config = body(server.request(Method::GET, "/v1/auth-config").send().await.unwrap()).await;
+    assert_eq!(config, json!({"password": true, "oidc": null}));
+}
+
+#[tokio::test]
+async fn the_provider_rotating_its_signing_key_still_works() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |config| {
+        config.oidc.as_mut().unwrap().min_refetch_interval = Duration::ZERO;
+    })
+    .await;
+    let before = sign_in(&provider, MAIN, None).await;
+    let id = viewer(&server, &before.access_token).await["id"].clone();
+    let new_kids = provider.rotate_signing_key().await.unwrap();
+    let after = provider.refresh(before.refresh_token.as_deref().unwrap(), None).await.unwrap();
+    let kid = unverified_header(&after.access_token)["kid"].as_str().unwrap().to_owned();
+    assert!(new_kids.contains(&kid), "the refreshed token is signed with the new key");
+    let fetches = server.server.state.oidc.as_ref().unwrap().fetches().await;
+    assert_eq!(viewer(&server, &after.access_token).await["id"], id, "the new kid is fetched");
+    assert_eq!(server.server.state.oidc.as_ref().unwrap().fetches().await, fetches + 1);
+    assert_eq!(viewer(&server, &before.access_token).await["id"], id, "the old key is still published");
+}
+
+#[tokio::test]
+async fn unknown_kids_refetch_the_jwks_at_most_once_per_interval() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |config| {
+        config.oidc.as_mut().unwrap().min_refetch_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let good = sign_in(&provider, MAIN, None).await.access_token;
+    let fetches = || async { server.server.state.oidc.as_ref().unwrap().fetches().await };
+    assert_eq!(fetches().await, 1, "once at start");
+    let parts: Vec<&str> = good.split('.').collect();
+    for n in 0..5 {
+        let mut header = unverified_header(&good);
+        header["kid"] = json!(format!("made-up-{n}"));
+        let token = format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), parts[1], parts[2]);
+        expect_error(server.get_as("/v1/viewer", &token).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    }
+    assert_eq!(fetches().await, 1, "made-up kids within the interval fetch nothing");
+    // A real rotation within the interval is not seen yet: the provider's new key waits for the interval.
+    provider.rotate_signing_key().await.unwrap();
+    viewer(&server, &good).await;
+}
+
+#[tokio::test]
+async fn the_event_stream_works_with_a_provider_token() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    let main = sign_in(&provider, MAIN, None).await;
+    let alt = sign_in(&provider, ALT, None).await;
+    let main_id = viewer(&server, &main.access_token).await["id"].as_str().unwrap().to_owned();
+    viewer(&server, &alt.access_token).await;
+    let mut stream = EventStream::open_with(&server, &main.access_token, &main_id).await;
+    let response = server
+        .request(Method::POST, "/v1/transfers")
+        .bearer_auth(&alt.access_token)
+        .json(&json!({"to": "main", "amount": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut names = Vec::new();
+    while let Some(Some((name, data))) = stream.next_within(Duration::from_secs(5)).await {
+        if name == "transfer.received" {
+            assert_eq!((data["from"].as_str(), data["amount"].as_i64()), (Some("alt"), Some(3)));
+            return;
+        }
+        names.push(name);
+    }
+    panic!("no transfer.received event, got {names:?}");
+}
+
+#[tokio::test]
+async fn signing_out_with_a_provider_token_stops_that_token_at_once() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    let main = sign_in(&provider, MAIN, None).await;
+    let alt = sign_in(&provider, ALT, None).await;
+    let response = server.request(Method::DELETE, "/v1/sessions/current").bearer_auth(&main.access_token).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::NO_CONTENT);
+    expect_error(server.get_as("/v1/viewer", &main.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token")
+        .await;
+    viewer(&server, &alt.access_token).await;
+}
+
+#[tokio::test]
+async fn es256_and_eddsa_provider_tokens_are_accepted() {
+    for alg in ["ES256", "EdDSA", "PS256"] {
+        let options = ProviderOptions { alg: alg.into(), ..ProviderOptions::default() };
+        let Some(provider) = start_provider(options).await else { return };
+        let server = server_trusting(&provider, |_| {}).await;
+        let main = sign_in(&provider, MAIN, None).await;
+        assert_eq!(unverified_header(&main.access_token)["alg"], alg);
+        assert_eq!(viewer(&server, &main.access_token).await["username"], "main", "{alg}");
+    }
+}
