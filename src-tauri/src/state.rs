@@ -47,6 +47,8 @@ pub struct AppState {
     pub prefs: PrefsFile,
     /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
     pub startup_notice: Option<String>,
+    /// Where the provider's sign-in page is shown (`None`: the system browser).
+    pub browser: Option<Arc<dyn OpenBrowser>>,
     /// How the server lets players sign in (password, browser), once it has said so.
     auth: Mutex<Option<kage_core::oidc::AuthConfig>>,
     /// Actions running per window, so a double click sends once.
@@ -67,11 +69,19 @@ pub enum StartError {
     Sandbox(#[from] kage_server::StartError),
 }
 
+/// Shows the player a web page: the identity provider's sign-in page. The app uses the system browser
+/// (tauri-plugin-opener); tests put a scripted browser here that signs in on the real provider's pages.
+pub trait OpenBrowser: Send + Sync {
+    fn open(&self, url: &str) -> Result<(), String>;
+}
+
 pub struct StartOptions {
     pub data_dir: PathBuf,
     /// `None`: run the sandbox.
     pub server_url: Option<String>,
     pub vault: Option<Arc<dyn CredentialStore>>,
+    /// `None`: the system browser.
+    pub browser: Option<Arc<dyn OpenBrowser>>,
     pub live: LiveConfig,
     /// Sentences for the player found while gathering these options (a settings file that could not be read).
     pub notices: Vec<String>,
@@ -94,7 +104,7 @@ impl StartOptions {
         if let Some(ms) = std::env::var("KAGE_REFETCH_INTERVAL_MS").ok().and_then(|v| v.parse().ok()) {
             live.refetch_interval = Duration::from_millis(ms);
         }
-        Self { data_dir, server_url, vault: None, live, notices }
+        Self { data_dir, server_url, vault: None, browser: None, live, notices }
     }
 }
 
@@ -132,6 +142,7 @@ impl AppState {
             launcher: Launcher::default(),
             prefs,
             startup_notice,
+            browser: options.browser,
             auth: Mutex::default(),
             running: Mutex::default(),
         })
@@ -394,6 +405,7 @@ mod tests {
             data_dir: dir.to_path_buf(),
             server_url: Some("https://game.example".into()),
             vault: Some(Arc::new(kage_core::vault::MemoryStore::default())),
+            browser: None,
             live: LiveConfig::default(),
             notices: Vec::new(),
         };

@@ -126,7 +126,11 @@ pub async fn sign_in_browser<R: Runtime>(
     let signed_in = state
         .once(&label, "sign_in", async {
             let flow = state.core.begin_browser_sign_in(&label, &state.origin, expected.as_ref()).await?;
-            if let Err(error) = window.opener().open_url(flow.authorization_url(), None::<&str>) {
+            let opened = match &state.browser {
+                Some(browser) => browser.open(flow.authorization_url()),
+                None => window.opener().open_url(flow.authorization_url(), None::<&str>).map_err(|e| e.to_string()),
+            };
+            if let Err(error) = opened {
                 state.core.cancel_browser_sign_in(&label);
                 return Err(CommandError::new("no_browser", format!("Kage could not open your browser: {error}.")));
             }

@@ -46,11 +46,22 @@ impl TestApp {
 
     /// Starts talking to the server at `server_url` (`None`: the sandbox), on `dir` with `vault` as the keychain.
     pub async fn start_against(server_url: Option<&str>, dir: tempfile::TempDir, vault: Arc<MemoryStore>) -> Self {
+        Self::start_with_browser(server_url, dir, vault, None).await
+    }
+
+    /// As [`TestApp::start_against`], with `browser` showing the identity provider's pages.
+    pub async fn start_with_browser(
+        server_url: Option<&str>,
+        dir: tempfile::TempDir,
+        vault: Arc<MemoryStore>,
+        browser: Option<Arc<dyn kage_app::state::OpenBrowser>>,
+    ) -> Self {
         isolate_data_dirs();
         let options = StartOptions {
             data_dir: dir.path().to_path_buf(),
             server_url: server_url.map(str::to_owned),
             vault: Some(vault as Arc<dyn CredentialStore>),
+            browser,
             live: Default::default(),
             notices: Vec::new(),
         };
