@@ -11,7 +11,11 @@
 // - access tokens for a resource (RFC 8707) are JWTs whose `aud` is the resource and which carry
 //   `preferred_username`; with no `resource` parameter the first audience is used, so a client asking only for
 //   `openid profile offline_access` still gets a token the game server accepts.
-// - refresh tokens whether or not `offline_access` survived (see issueRefreshToken), rotated on every use (public client); revocation on.
+// - refresh tokens whether or not `offline_access` survived (see issueRefreshToken); revocation on. By default
+//   they rotate on every use with reuse detection (oidc-provider's default for a public client): presenting a
+//   spent one revokes the whole grant. KAGE_OIDC_ROTATE_REFRESH=0 turns rotation off for the `kage` client,
+//   as a provider that trusts its native clients' refresh tokens to stay on one computer may do: the token
+//   then stays valid until it expires or is revoked.
 // - POST /__admin/rotate-signing-key: a new signing key is put first (it signs from now on) while every earlier
 //   key stays in the JWKS, as a provider does in a real rotation. Sessions, grants and refresh tokens survive it.
 //
@@ -23,6 +27,7 @@
 //   KAGE_OIDC_ACCESS_TTL    access-token lifetime in seconds (default 300)
 //   KAGE_OIDC_REFRESH_TTL   refresh-token lifetime in seconds (default 86400)
 //   KAGE_OIDC_SESSION_TTL   provider (browser) session lifetime in seconds (default 86400)
+//   KAGE_OIDC_ROTATE_REFRESH  0: refresh tokens of client `kage` are not rotated on use (default 1: rotated)
 // The process exits when its stdin closes, so a test runner that dies never leaves it behind.
 
 import crypto from 'node:crypto';
@@ -37,6 +42,7 @@ const alg = env.KAGE_OIDC_ALG ?? 'RS256';
 const accessTtl = Number(env.KAGE_OIDC_ACCESS_TTL ?? 300);
 const refreshTtl = Number(env.KAGE_OIDC_REFRESH_TTL ?? 86400);
 const sessionTtl = Number(env.KAGE_OIDC_SESSION_TTL ?? 86400);
+const rotateRefresh = (env.KAGE_OIDC_ROTATE_REFRESH ?? '1') !== '0';
 
 const ACCOUNTS = [
   { login: 'main', password: 'main-password', sub: '2f0c7c52-6a43-4e1b-9d55-0a1d6c1e0001', preferred_username: 'main' },
@@ -128,6 +134,8 @@ function configuration() {
       return client.grantTypeAllowed('refresh_token');
     },
     expiresWithSession: async () => false,
+    // Only when switched off: otherwise oidc-provider's own default decides (rotate for public clients).
+    ...(rotateRefresh ? {} : { rotateRefreshToken: (ctx) => ctx.oidc.client.clientId !== 'kage' }),
     ttl: {
       AccessToken: accessTtl,
       AuthorizationCode: 60,

@@ -43,6 +43,9 @@ pub struct ProviderOptions {
     pub refresh_ttl_secs: u64,
     /// `None`: any free port.
     pub port: Option<u16>,
+    /// Refresh tokens rotate on every use, with reuse detection (oidc-provider's default for a public client).
+    /// `false`: client `kage`'s refresh token stays the same until it expires or is revoked.
+    pub rotate_refresh_tokens: bool,
 }
 
 impl Default for ProviderOptions {
@@ -53,6 +56,7 @@ impl Default for ProviderOptions {
             access_ttl_secs: 300,
             refresh_ttl_secs: 86400,
             port: None,
+            rotate_refresh_tokens: true,
         }
     }
 }
@@ -123,6 +127,7 @@ impl TestProvider {
             .env("KAGE_OIDC_ALG", &options.alg)
             .env("KAGE_OIDC_ACCESS_TTL", options.access_ttl_secs.to_string())
             .env("KAGE_OIDC_REFRESH_TTL", options.refresh_ttl_secs.to_string())
+            .env("KAGE_OIDC_ROTATE_REFRESH", if options.rotate_refresh_tokens { "1" } else { "0" })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);

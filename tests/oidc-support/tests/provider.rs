@@ -28,6 +28,20 @@ async fn login_gives_a_jwt_access_token_for_the_audience_with_the_stable_sub() {
 }
 
 #[tokio::test]
+async fn with_rotation_off_a_refresh_token_stays_valid_after_use() {
+    let options = ProviderOptions { rotate_refresh_tokens: false, ..ProviderOptions::default() };
+    let Some(provider) = TestProvider::start_or_skip(options).await else { return };
+    let (browser, request, login) = (Browser::new(), AuthorizationRequest::new(49152), MAIN.credentials());
+    let tokens = provider.sign_in(&browser, &request, Some(&login)).await.unwrap();
+    let refresh_token = tokens.refresh_token.as_deref().unwrap();
+    for _ in 0..2 {
+        let refreshed = provider.refresh(refresh_token, None).await.expect("the same token works again");
+        assert_eq!(refreshed.refresh_token.as_deref(), Some(refresh_token), "not rotated");
+        assert_eq!(unverified_claims(&refreshed.access_token)["sub"], MAIN.sub);
+    }
+}
+
+#[tokio::test]
 async fn the_provider_session_skips_the_login_page_until_prompt_login() {
     let Some(provider) = TestProvider::start_or_skip(ProviderOptions::default()).await else { return };
     let browser = Browser::new();

@@ -24,7 +24,23 @@ pub struct OidcConfig {
     pub client_id: String,
     /// The game API's audience: asked for as the RFC 8707 `resource`, checked as the access tokens' `aud`.
     pub audience: String,
+    /// Read from the protocol's space-separated string (`"openid profile offline_access"`, as OAuth writes a
+    /// `scope`); a JSON array of scopes is accepted too.
+    #[serde(deserialize_with = "scope_list")]
     pub scopes: Vec<String>,
+}
+
+fn scope_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scopes {
+        Spaced(String),
+        List(Vec<String>),
+    }
+    Ok(match Scopes::deserialize(deserializer)? {
+        Scopes::Spaced(spaced) => spaced.split_ascii_whitespace().map(str::to_owned).collect(),
+        Scopes::List(list) => list,
+    })
 }
 
 pub async fn auth_config(http: &reqwest::Client, origin: &ServerOrigin) -> Result<AuthConfig, OidcError> {
@@ -73,4 +89,27 @@ pub async fn viewer(
         return Err(OidcError::GameServer(message));
     }
     response.json().await.map_err(|e| OidcError::Malformed(format!("viewer: {}", e.without_url())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_read_from_the_servers_spaced_string_or_a_list() {
+        let spaced: AuthConfig = serde_json::from_value(serde_json::json!({
+            "password": false,
+            "oidc": {"issuer": "https://id.example", "clientId": "kage", "audience": "https://api.example",
+                     "scopes": "openid profile  offline_access"}
+        }))
+        .unwrap();
+        let scopes = spaced.oidc.unwrap().scopes;
+        assert_eq!(scopes, ["openid", "profile", "offline_access"]);
+        let listed: OidcConfig = serde_json::from_value(serde_json::json!({
+            "issuer": "https://id.example", "clientId": "kage", "audience": "https://api.example",
+            "scopes": ["openid", "profile"]
+        }))
+        .unwrap();
+        assert_eq!(listed.scopes, ["openid", "profile"]);
+    }
 }

@@ -88,6 +88,15 @@ impl Harness {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut kage_server::Config), live: LiveConfig) -> Self {
+        Self::start_configured(configure, |core| core.live = live).await
+    }
+
+    /// As [`Harness::start_with`], with the client's configuration adjusted by `configure_core` too (its
+    /// defaults here: 3 s request timeout, 500 ms keychain timeout).
+    pub async fn start_configured(
+        configure: impl FnOnce(&mut kage_server::Config),
+        configure_core: impl FnOnce(&mut CoreConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
         let proxy_url = format!("http://{}", listener.local_addr().unwrap());
@@ -116,9 +125,9 @@ impl Harness {
 
         let vault = Arc::new(MemoryStore::default());
         let mut core_config = CoreConfig::new(dir.path().join("client"));
-        core_config.live = live;
         core_config.request_timeout = Duration::from_secs(3);
         core_config.keychain_timeout = Duration::from_millis(500);
+        configure_core(&mut core_config);
         let core = Core::new(core_config, vault.clone() as Arc<dyn CredentialStore>);
         let origin = ServerOrigin::parse(&proxy_url).unwrap();
         let server_config = config;
@@ -156,6 +165,11 @@ impl Harness {
     pub async fn restart_server(&self) {
         let server = kage_server::start(self.server_config.clone()).await.expect("server starts again");
         *self.server.lock().unwrap() = Some(server);
+    }
+
+    /// The running server's state (`None` while killed), for looking inside it.
+    pub fn server_state(&self) -> Option<kage_server::AppState> {
+        self.server.lock().unwrap().as_ref().map(|server| server.state.clone())
     }
 
     pub fn garble_next_bearers(&self, count: usize) {
