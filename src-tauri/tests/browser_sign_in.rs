@@ -54,8 +54,9 @@ async fn i3_each_window_signs_in_through_the_browser_as_its_own_player_and_a_bro
         runtime: tokio::runtime::Handle::current(),
     });
     let vault = Arc::new(MemoryStore::default());
-    let app = TestApp::start_with_browser(Some(&url), tempfile::tempdir().unwrap(), vault.clone(), Some(browser.clone()))
-        .await;
+    let app =
+        TestApp::start_with_browser(Some(&url), tempfile::tempdir().unwrap(), vault.clone(), Some(browser.clone()))
+            .await;
     let (first, second) = (app.window("acct-1"), app.window("acct-2"));
     let info = invoke(&first, "server_info", json!({})).unwrap();
     assert_eq!((info["browserSignIn"].as_bool(), info["passwordSignIn"].as_bool()), (Some(true), Some(true)));
@@ -76,7 +77,12 @@ async fn i3_each_window_signs_in_through_the_browser_as_its_own_player_and_a_bro
     browser.signs_in_as(MAIN);
     let refused = invoke(&second, "sign_in_browser", json!({"remember": true})).unwrap_err();
     assert_eq!(refused["code"], "other_account", "{refused}");
-    assert!(refused["message"].as_str().unwrap().starts_with("You signed in as main in the browser; this window is for alt"));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("You signed in as main in the browser; this window is for alt")
+    );
     let state = invoke(&second, "window_state", json!({})).unwrap();
     assert_eq!((state["account"]["username"].as_str(), state["status"].as_str()), (Some("alt"), Some("signed_out")));
 

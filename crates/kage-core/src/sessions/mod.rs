@@ -530,9 +530,16 @@ impl Sessions {
         }
         let http = self.transport.for_account(account);
         if let (Some(link), Some(refresh)) = (&provider, &refresh) {
-            // RFC 7009 at the provider, if it offers it: the game server holds no session of this account.
+            // RFC 7009 at the provider, if it offers it: no new access tokens for this grant.
             if let Err(error) = self.providers.revoke(&http, link, refresh).await {
                 tracing::info!(account = %account, %error, "provider sign-out failed; the local sign-out stands");
+            }
+            // The provider's access tokens are checked by the game server on their own and stay valid there
+            // until they expire: the server ends this provider session at once when told so.
+            if access.is_some()
+                && let Err(error) = self.authority.revoke(&http, account.origin(), None, access.as_ref()).await
+            {
+                tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
             }
         } else if (refresh.is_some() || access.is_some())
             && let Err(error) = self.authority.revoke(&http, account.origin(), refresh.as_ref(), access.as_ref()).await

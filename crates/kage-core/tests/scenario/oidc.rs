@@ -309,16 +309,24 @@ async fn a_browser_signed_window_keeps_working_after_the_provider_rotates_its_si
 }
 
 #[tokio::test]
-async fn sign_out_revokes_the_refresh_token_at_the_provider() {
+async fn sign_out_revokes_the_refresh_token_at_the_provider_and_ends_the_session_on_the_game_server() {
     let Some(h) = OidcHarness::start().await else { return };
     let w = window("acct-1");
     let main = h.sign_in(&w, Some(MAIN), None).await.unwrap().account;
     let saved = h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned();
+    let access = h.core.sessions.token_for(&main).await.unwrap().secret.expose_secret().to_owned();
+    let viewer = |token: String| {
+        let url = h.origin.url("/v1/viewer");
+        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(viewer(access.clone()).await, 200);
     h.core.sign_out(&w).await.unwrap();
     assert!(h.vault.read(&main).unwrap().is_none());
     assert_eq!(h.core.view(&w).status, AccountStatus::SignedOut);
     let refused = h.provider.refresh(&saved, None).await.expect_err("revoked at the provider");
     assert!(refused.to_string().contains("invalid_grant"), "{refused}");
+    // The game server was told too: the last access token no longer opens the API, though it has not expired.
+    assert_eq!(viewer(access).await, 401);
 }
 
 #[tokio::test]
