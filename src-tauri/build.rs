@@ -18,6 +18,7 @@ fn main() {
         "open_accounts",
         "focus_account",
         "cycle_windows",
+        "tile_windows",
         "update_account",
         "prefs",
         "set_prefs",

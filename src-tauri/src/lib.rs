@@ -9,6 +9,7 @@ pub mod error;
 pub mod launcher;
 pub mod moving;
 pub mod notify;
+pub mod placement;
 pub mod prefs;
 pub mod proxy;
 pub mod roster;
@@ -71,13 +72,19 @@ pub fn run() {
             state.restore_saved();
             app.manage(state);
             windows::restore(&handle)?;
+            tray::install(&handle);
+            // Kage works without its global shortcuts: one another program holds is reported, not fatal.
+            if let Err(notice) = shortcuts::apply(&handle) {
+                log::warn!("{notice}");
+            }
             // Off the start-up path: a keychain that is slow to answer must not hold up the first window.
             let rebuild = handle.clone();
             tauri::async_runtime::spawn(async move {
                 rebuild.state::<AppState>().finish_sign_outs().await;
                 match rebuild.state::<AppState>().rebuild_roster_from_keychain().await {
                     Ok(added) if !added.is_empty() => {
-                        log::info!("{} saved account(s) put back into the roster from the keychain", added.len())
+                        log::info!("{} saved account(s) put back into the roster from the keychain", added.len());
+                        accounts_changed(&rebuild);
                     }
                     Ok(_) => {}
                     Err(error) => log::warn!("could not check the keychain for saved accounts: {error}"),
@@ -86,8 +93,12 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| {
+            if let WindowEvent::Moved(_) | WindowEvent::Resized(_) = event {
+                windows::note_place(window);
+            }
             if let WindowEvent::CloseRequested { .. } = event {
                 let app = window.app_handle();
+                windows::save_places(app);
                 // Closing the last window quits: its place in the layout is kept for the next start.
                 if app.webview_windows().len() > 1
                     && let Err(error) = app.state::<AppState>().roster.remove_from_layout(window.label())
@@ -105,6 +116,7 @@ pub fn run() {
     app.run(|app, event| {
         if let RunEvent::Exit = event {
             log::info!("Kage exiting");
+            windows::save_places(app);
             tauri::async_runtime::block_on(app.state::<AppState>().shutdown());
         }
     });

@@ -102,9 +102,8 @@ pub async fn export_to(
         .await
         .map_err(|error| CommandError::new("export_failed", format!("The export stopped: {error}.")))?
         .map_err(|error| CommandError::new("export_failed", format!("The file could not be encrypted: {error}.")))?;
-    durable::write_atomic(path, &sealed).map_err(|error| {
-        CommandError::new("export_failed", format!("Could not write {}: {error}.", path.display()))
-    })?;
+    durable::write_atomic(path, &sealed)
+        .map_err(|error| CommandError::new("export_failed", format!("Could not write {}: {error}.", path.display())))?;
     Ok(Exported { path: path.display().to_string(), accounts: count, with_credentials, without_credentials: without })
 }
 
@@ -141,7 +140,10 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
                 entry.proxy = settings.proxy;
             }
             state.roster.save(entry).map_err(|error| {
-                CommandError::new("import_failed", format!("Kage could not update its list of saved accounts: {error}."))
+                CommandError::new(
+                    "import_failed",
+                    format!("Kage could not update its list of saved accounts: {error}."),
+                )
             })?;
             imported.added += 1;
         }

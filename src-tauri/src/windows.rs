@@ -1,9 +1,14 @@
 //! Account windows: labels `acct-<n>`, created from Rust only (pages cannot create or steer windows).
 
 use kage_core::{AccountKey, WindowLabel};
-use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{
+    AppHandle, Manager, Monitor, PhysicalPosition, PhysicalSize, Runtime, WebviewUrl, WebviewWindow,
+    WebviewWindowBuilder, Window,
+};
 
 use crate::launcher::Launch;
+use crate::placement::{self, Area};
+use crate::roster::Place;
 use crate::state::AppState;
 
 pub const LABEL_PREFIX: &str = "acct-";
@@ -53,12 +58,20 @@ pub fn open<R: Runtime>(
     account: Option<&AccountKey>,
 ) -> tauri::Result<WebviewWindow<R>> {
     let label = label.unwrap_or_else(|| next_label(app));
+    let state = app.state::<AppState>();
+    let place = account.and_then(|account| state.roster.place(account.id()));
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::App("index.html".into()))
         .title("Kage")
         .inner_size(460.0, 720.0)
         .min_inner_size(380.0, 560.0)
+        // A window going back to its remembered place is shown once it is there, not first where the
+        // desktop puts new windows.
+        .visible(place.is_none())
         .build()?;
-    let state = app.state::<AppState>();
+    if let Some(place) = place {
+        put_at(&window, place);
+        window.show()?;
+    }
     if let Some(account) = account {
         state.core.open(&WindowLabel::new(&label), account);
     }
@@ -145,4 +158,107 @@ pub fn cycle<R: Runtime>(app: &AppHandle<R>, from: Option<&str>, forward: bool) 
     let window = &windows[next];
     let _ = window.unminimize();
     let _ = window.set_focus();
+}
+
+/// Puts `window` at a remembered place if that place is on a monitor connected now; otherwise it stays where the
+/// desktop put it. Places are outer position and inner size, as [`note_place`] records them.
+fn put_at<R: Runtime>(window: &WebviewWindow<R>, place: Place) {
+    let screens: Vec<Area> = window.available_monitors().unwrap_or_default().iter().map(screen_of).collect();
+    if !placement::is_on_screen(place, &screens) {
+        return;
+    }
+    let _ = window.set_position(PhysicalPosition::new(place.x, place.y));
+    let _ = window.set_size(PhysicalSize::new(place.width, place.height));
+}
+
+/// Remembers where a window pinned to an account is (it moved or was resized), for that account's next window,
+/// whichever label it gets. Not while minimised (some desktops report a far-off position then) or maximised:
+/// the place to come back to is the one the player gave the window.
+pub fn note_place<R: Runtime>(window: &Window<R>) {
+    let state = window.state::<AppState>();
+    let Some(pin) = state.core.windows.pin_of(&WindowLabel::new(window.label())) else {
+        return;
+    };
+    if window.is_minimized().unwrap_or(true) || window.is_maximized().unwrap_or(true) {
+        return;
+    }
+    let (Ok(position), Ok(size)) = (window.outer_position(), window.inner_size()) else {
+        return;
+    };
+    // A window being torn down reports a zero size; it is no place to come back to.
+    if size.width == 0 || size.height == 0 {
+        return;
+    }
+    let place = Place { x: position.x, y: position.y, width: size.width, height: size.height };
+    state.roster.note_place(pin.account.id(), place);
+}
+
+/// Writes the places noted since the last write; a failure only loses where windows were.
+pub fn save_places<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(error) = app.state::<AppState>().roster.flush() {
+        log::warn!("could not save where the windows are: {error}");
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TileError {
+    #[error("Kage cannot see a screen to arrange the windows on.")]
+    NoScreen,
+    #[error("The windows could not be arranged: {0}.")]
+    Window(#[from] tauri::Error),
+}
+
+/// "Tile windows": every account window in a grid (see [`placement::grid`]) on the work area of the monitor
+/// `near` is on; with no `near` (the tray), the focused account window's monitor, else the primary one. Returns
+/// how many windows were arranged, and remembers each account's new place.
+pub fn tile<R: Runtime>(app: &AppHandle<R>, near: Option<&WebviewWindow<R>>) -> Result<usize, TileError> {
+    let windows = in_order(app);
+    if windows.is_empty() {
+        return Ok(0);
+    }
+    let monitor = monitor_for(near, &windows).ok_or(TileError::NoScreen)?;
+    let work_area = monitor.work_area();
+    let area = Area {
+        x: work_area.position.x,
+        y: work_area.position.y,
+        width: work_area.size.width,
+        height: work_area.size.height,
+    };
+    // Some desktops report no work area: then the whole screen.
+    let area = if area.width == 0 || area.height == 0 { screen_of(&monitor) } else { area };
+    let state = app.state::<AppState>();
+    for (window, cell) in windows.iter().zip(placement::grid(area, windows.len())) {
+        window.unmaximize()?;
+        window.unminimize()?;
+        // The cell is the whole window, frame included; sizes are set without it.
+        let (outer, inner) = (window.outer_size()?, window.inner_size()?);
+        let frame = (outer.width.saturating_sub(inner.width), outer.height.saturating_sub(inner.height));
+        let size = PhysicalSize::new(cell.width.saturating_sub(frame.0), cell.height.saturating_sub(frame.1));
+        window.set_position(PhysicalPosition::new(cell.x, cell.y))?;
+        window.set_size(size)?;
+        // Noted here rather than from the move events, which arrive later than the flush below.
+        if let Some(pin) = state.core.windows.pin_of(&label_of(window)) {
+            let place = Place { x: cell.x, y: cell.y, width: size.width, height: size.height };
+            state.roster.note_place(pin.account.id(), place);
+        }
+    }
+    save_places(app);
+    Ok(windows.len())
+}
+
+/// The monitor to tile on: the one `near` is on, else the focused account window's, else the primary one.
+/// Asked of windows, never of the app handle: a window answers `None` when it cannot tell.
+fn monitor_for<R: Runtime>(near: Option<&WebviewWindow<R>>, windows: &[WebviewWindow<R>]) -> Option<Monitor> {
+    let current = |window: &WebviewWindow<R>| window.current_monitor().ok().flatten();
+    let primary = |window: &WebviewWindow<R>| window.primary_monitor().ok().flatten();
+    let focused = windows.iter().find(|window| window.is_focused().unwrap_or(false));
+    near.and_then(current)
+        .or_else(|| focused.and_then(current))
+        .or_else(|| windows.first().and_then(primary))
+        .or_else(|| windows.first().and_then(current))
+}
+
+fn screen_of(monitor: &Monitor) -> Area {
+    let (position, size) = (monitor.position(), monitor.size());
+    Area { x: position.x, y: position.y, width: size.width, height: size.height }
 }

@@ -5,9 +5,10 @@ mod support;
 
 use std::sync::Arc;
 
+use kage_app::prefs::Prefs;
 use kage_app::roster::RosterEntry;
 use kage_app::state::AppState;
-use kage_core::vault::{CredentialStore, MemoryStore};
+use kage_core::vault::MemoryStore;
 use serde_json::{Value, json};
 use tauri::Manager;
 
@@ -254,4 +255,57 @@ async fn a_sign_out_stands_across_a_restart_even_when_the_keychain_could_not_del
     sign_in(&window, "main");
     assert_eq!(invoke(&window, "refresh_profile", json!({})).unwrap()["profile"]["username"], "main");
     assert!(!state.roster.find(main["id"].as_str().unwrap()).unwrap().signed_out, "signing in clears the mark");
+}
+
+/// "Tile windows" is granted to account windows and answers in words when there is no screen to tile on (the
+/// mock runtime has no monitors), rather than failing the call or panicking.
+#[tokio::test(flavor = "multi_thread")]
+async fn tile_windows_is_callable_and_says_plainly_when_it_sees_no_screen() {
+    let app = TestApp::start().await;
+    let (first, _second) = (app.window("acct-1"), app.window("acct-2"));
+    sign_in(&first, "main");
+    let error = invoke(&first, "tile_windows", json!({})).unwrap_err();
+    assert_eq!(error["code"], "no_screen", "{error}");
+    assert_eq!(error["message"], "Kage cannot see a screen to arrange the windows on.");
+    assert_eq!(invoke(&first, "refresh_profile", json!({})).unwrap()["profile"]["username"], "main", "still works");
+
+    // A remembered place on no connected screen (the mock has none) leaves the new window where it opens.
+    let state = app.app.state::<AppState>();
+    let main_id = state.roster.list()[0].id.clone();
+    state.roster.note_place(&main_id, kage_app::roster::Place { x: 5000, y: 40, width: 460, height: 720 });
+    let label = invoke(&first, "open_window", json!({"accountId": main_id})).unwrap();
+    assert!(app.app.get_webview_window(label.as_str().unwrap()).is_some(), "{label}");
+}
+
+/// The tray lists every saved account by its on-screen name: never a user id or a server address, and in
+/// streamer mode never a username, in what it shows or in its menu ids.
+#[tokio::test(flavor = "multi_thread")]
+async fn tray_entries_never_show_a_user_id_and_hide_usernames_in_streamer_mode() {
+    let app = TestApp::start().await;
+    sign_in(&app.window("acct-1"), "main");
+    sign_in(&app.window("acct-2"), "alt");
+    let state = app.app.state::<AppState>();
+    let saved = state.roster.list();
+    assert_eq!(saved.len(), 2);
+    let shown = |entries: Vec<kage_app::tray::TrayEntry>| -> Vec<String> {
+        entries.iter().map(|entry| format!("{} | {}", entry.label, entry.id())).collect()
+    };
+
+    let plain = shown(kage_app::tray::entries(&state));
+    assert!(plain[0].starts_with("main · signed in"), "{plain:?}");
+    assert!(plain[1].starts_with("alt · signed in"), "{plain:?}");
+    let streaming = Prefs { streamer_mode: true, ..state.prefs.get() };
+    state.prefs.set(streaming).unwrap();
+    let streamed = shown(kage_app::tray::entries(&state));
+    assert!(streamed[0].starts_with("Account 1 · signed in"), "{streamed:?}");
+
+    for line in plain.iter().chain(&streamed) {
+        for entry in &saved {
+            assert!(!line.contains(&entry.user_id), "a user id in the tray: {line}");
+            assert!(!line.contains(&entry.origin) && !line.contains("127.0.0.1"), "a server in the tray: {line}");
+        }
+    }
+    for line in &streamed {
+        assert!(saved.iter().all(|entry| !line.contains(&entry.username)), "a username while streaming: {line}");
+    }
 }

@@ -193,3 +193,160 @@ async fn the_accounts_panel_signs_out_one_account_and_leaves_the_other_signed_in
     assert_eq!(invoke(&second, "refresh_profile", json!({})).unwrap()["profile"]["username"], "alt");
     assert!(app.app.state::<AppState>().roster.find(&main).unwrap().signed_out, "recorded for the next start");
 }
+
+/// A kage-server of its own on loopback with the demo players, so two "computers" (two app data dirs and two
+/// keychains) can talk to the same game.
+async fn shared_server(
+    dir: &std::path::Path,
+    policy: impl FnOnce(&mut kage_server::Config),
+) -> kage_server::RunningServer {
+    let mut config = kage_server::Config::new(dir);
+    config.demo = true;
+    policy(&mut config);
+    kage_server::start(config).await.expect("server starts")
+}
+
+fn id_of(answer: &Value) -> String {
+    answer["account"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moving_to_a_new_computer_opens_without_passwords_and_a_bad_file_or_passphrase_changes_nothing() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = shared_server(server_dir.path(), |_| {}).await;
+    let url = server.base_url();
+    let old = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), Default::default()).await;
+    let (first, second) = (old.window("acct-1"), old.window("acct-2"));
+    let main = id_of(&sign_in(&first, "main"));
+    sign_in(&second, "alt");
+    invoke(&first, "update_account", json!({"accountId": main, "settings": settings("Shadow", &["Raid"])})).unwrap();
+
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("accounts.kage");
+    let path = file.to_str().unwrap();
+    let short =
+        invoke(&first, "export_accounts", json!({"passphrase": "short", "includeCredentials": true, "path": path}));
+    assert_eq!(short.unwrap_err()["code"], "invalid_input");
+    let args = json!({"passphrase": "correct horse battery", "includeCredentials": true, "path": path});
+    let exported = invoke(&first, "export_accounts", args).unwrap();
+    assert_eq!((exported["accounts"].as_u64(), exported["withCredentials"].as_u64()), (Some(2), Some(2)));
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("main"), "the file is encrypted");
+
+    // The new computer: its own data dir and an empty keychain.
+    let new = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), Default::default()).await;
+    let window = new.window("acct-1");
+    let wrong = invoke(&window, "import_accounts", json!({"passphrase": "wrong horse battery", "path": path}));
+    assert_eq!(wrong.unwrap_err()["code"], "wrong_passphrase");
+    let damaged = files.path().join("damaged.kage");
+    std::fs::write(&damaged, &sealed[..sealed.len() - 40]).unwrap();
+    let args = json!({"passphrase": "correct horse battery", "path": damaged.to_str().unwrap()});
+    assert_eq!(invoke(&window, "import_accounts", args).unwrap_err()["code"], "import_damaged");
+    assert_eq!(invoke(&window, "saved_accounts", json!({})).unwrap(), json!([]), "nothing changed");
+
+    let args = json!({"passphrase": "correct horse battery", "path": path});
+    let imported = invoke(&window, "import_accounts", args.clone()).unwrap();
+    assert_eq!((imported["added"].as_u64(), imported["credentials"].as_u64()), (Some(2), Some(2)), "{imported}");
+    let opened = invoke(&window, "open_saved", json!({"accountId": main})).unwrap();
+    assert_eq!(opened["account"]["alias"], "Shadow", "settings came along");
+    let answer = invoke(&window, "refresh_profile", json!({})).unwrap();
+    assert_eq!(answer["profile"]["username"], "main", "opened with the imported sign-in, no password");
+    // The old computer's own session was not the one exported: it keeps working (I11).
+    let state = old.app.state::<AppState>();
+    let account = state.roster.find(&main).and_then(|e| e.account()).unwrap();
+    state.core.sessions.expire_access_token(&account);
+    assert_eq!(invoke(&first, "refresh_profile", json!({})).unwrap()["profile"]["username"], "main");
+    // Importing again merges: nothing is duplicated.
+    let again = invoke(&window, "import_accounts", args).unwrap();
+    assert_eq!(
+        (again["added"].as_u64(), again["merged"].as_u64(), again["credentials"].as_u64()),
+        (Some(0), Some(2), Some(0))
+    );
+    assert_eq!(invoke(&window, "saved_accounts", json!({})).unwrap().as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn i11_open_all_waits_out_the_servers_retry_after_shows_it_and_signs_no_one_out() {
+    let server_dir = tempfile::tempdir().unwrap();
+    // One refresh at once, then one every 2 s: the second account of "Open all" is told to wait.
+    let server = shared_server(server_dir.path(), |config| {
+        config.throttle.refresh_burst = 1;
+        config.throttle.refresh_per_minute = 30;
+    })
+    .await;
+    let url = server.base_url();
+    let vault = std::sync::Arc::new(kage_core::vault::MemoryStore::default());
+    let app = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), vault.clone()).await;
+    let (first, second) = (app.window("acct-1"), app.window("acct-2"));
+    let (main, alt) = (id_of(&sign_in(&first, "main")), id_of(&sign_in(&second, "alt")));
+    let mut prefs = invoke(&first, "prefs", json!({})).unwrap();
+    prefs["staggerMs"] = json!(0);
+    invoke(&first, "set_prefs", json!({ "prefs": prefs })).unwrap();
+    let dir = app.quit_remote().await;
+
+    // A new start: no access tokens in memory, every account needs a refresh.
+    let app = TestApp::start_against(Some(&url), dir, vault).await;
+    let panel = app.window("acct-9");
+    invoke(&panel, "open_accounts", json!({"group": null})).unwrap();
+    let state = app.app.state::<AppState>();
+    let mut saw_wait = None;
+    eventually("the second account told to wait", || {
+        saw_wait = state.launcher.waiting_notice(&alt).or_else(|| state.launcher.waiting_notice(&main));
+        saw_wait.is_some()
+    })
+    .await;
+    let notice = saw_wait.unwrap();
+    assert!(notice.starts_with("Waiting ") && notice.contains("slow down"), "{notice}");
+    // The waiting window says so in its own state.
+    let waiting = state.core.windows.pinned_accounts().into_iter().find(|a| a.id() == alt || a.id() == main).unwrap();
+    let label = state.core.windows.windows_of(&waiting)[0].clone();
+    let window_state = invoke(&app.app.get_webview_window(label.as_str()).unwrap(), "window_state", json!({})).unwrap();
+    assert_ne!(window_state["status"], "signed_out", "a wait is never a sign-out");
+    eventually("both accounts signed in", || {
+        [&main, &alt].iter().all(|id| {
+            let account = state.roster.find(id).and_then(|e| e.account()).unwrap();
+            state.core.sessions.status(&account) == kage_core::sessions::AccountStatus::SignedIn
+        })
+    })
+    .await;
+    assert_eq!(state.launcher.waiting_notice(&alt), None, "the countdown is gone once it is over");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn i2_no_new_command_hands_a_page_any_accounts_credential() {
+    let vault = std::sync::Arc::new(kage_core::vault::MemoryStore::default());
+    let app = TestApp::start_on(tempfile::tempdir().unwrap(), vault.clone()).await;
+    let (first, second) = (app.window("acct-1"), app.window("acct-2"));
+    let (main, alt) = (id_of(&sign_in(&first, "main")), id_of(&sign_in(&second, "alt")));
+    let file = tempfile::tempdir().unwrap();
+    let path = file.path().join("out.kage");
+    let path = path.to_str().unwrap();
+    // From main's window, everything the new commands offer about alt too.
+    let results = [
+        invoke(&first, "update_account", json!({"accountId": alt, "settings": settings("Alt", &["All"])})).unwrap(),
+        invoke(&first, "prefs", json!({})).unwrap(),
+        invoke(&first, "open_accounts", json!({"group": "All"})).unwrap(),
+        invoke(&first, "focus_account", json!({"position": 2})).unwrap(),
+        invoke(
+            &first,
+            "export_accounts",
+            json!({"passphrase": "long enough pass", "includeCredentials": true, "path": path}),
+        )
+        .unwrap(),
+        invoke(&first, "import_accounts", json!({"passphrase": "long enough pass", "path": path})).unwrap(),
+        invoke(&first, "saved_accounts", json!({})).unwrap(),
+        invoke(&first, "sign_out_account", json!({"accountId": main})).unwrap(),
+    ];
+    let state = app.app.state::<AppState>();
+    let accounts: Vec<_> =
+        [&main, &alt].iter().map(|id| state.roster.find(id).and_then(|e| e.account()).unwrap()).collect();
+    let secrets: Vec<String> = accounts.iter().filter_map(|account| vault.peek(account)).collect();
+    assert!(!secrets.is_empty(), "alt's credential is in the keychain to look for");
+    for result in results {
+        let text = result.to_string();
+        assert!(!text.contains("eyJ"), "a JWT in a command result: {text}");
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a refresh token in a command result: {text}");
+        }
+    }
+}

@@ -39,6 +39,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         windows::open_accounts,
         windows::focus_account,
         windows::cycle_windows,
+        windows::tile_windows,
         settings::update_account,
         settings::prefs,
         settings::set_prefs,

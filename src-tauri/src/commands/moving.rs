@@ -11,12 +11,14 @@ use crate::error::CommandError;
 use crate::moving::{self, Exported, Imported};
 use crate::state::AppState;
 
-fn chosen(path: Option<String>) -> Option<PathBuf> {
-    path.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).map(PathBuf::from)
-}
-
-fn cancelled() -> CommandError {
-    CommandError::new("cancelled", "No file was chosen; nothing was changed.")
+/// The file given, or the one the player picks in the system's dialog (to save to, or to open).
+async fn file<R: Runtime>(app: &AppHandle<R>, given: Option<String>, save: bool) -> Result<PathBuf, CommandError> {
+    match given.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => moving::ask_path(app, save)
+            .await
+            .ok_or_else(|| CommandError::new("cancelled", "No file was chosen; nothing was changed.")),
+    }
 }
 
 #[tauri::command]
@@ -26,11 +28,8 @@ pub async fn export_accounts<R: Runtime>(
     include_credentials: bool,
     path: Option<String>,
 ) -> Result<Exported, CommandError> {
+    let path = file(&app, path, true).await?;
     let passphrase = SecretString::from(passphrase);
-    let path = match chosen(path) {
-        Some(path) => path,
-        None => moving::ask_path(&app, true).await.ok_or_else(cancelled)?,
-    };
     let state = app.state::<AppState>();
     moving::export_to(&state, &path, passphrase, include_credentials).await
 }
@@ -41,11 +40,8 @@ pub async fn import_accounts<R: Runtime>(
     passphrase: String,
     path: Option<String>,
 ) -> Result<Imported, CommandError> {
+    let path = file(&app, path, false).await?;
     let passphrase = SecretString::from(passphrase);
-    let path = match chosen(path) {
-        Some(path) => path,
-        None => moving::ask_path(&app, false).await.ok_or_else(cancelled)?,
-    };
     let state = app.state::<AppState>();
     let imported = moving::import_from(&state, &path, passphrase).await?;
     state.restore_saved();

@@ -1,4 +1,4 @@
-//! Opening and finding windows: Ctrl+N, "Open all" and groups, Ctrl+1..9, Ctrl+Tab.
+//! Opening, finding and arranging windows: Ctrl+N, "Open all" and groups, Ctrl+1..9, Ctrl+Tab, "Tile windows".
 
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
 
@@ -54,4 +54,17 @@ pub async fn focus_account<R: Runtime>(app: AppHandle<R>, position: usize) -> Re
 pub async fn cycle_windows<R: Runtime>(window: WebviewWindow<R>, forward: bool) -> Result<(), CommandError> {
     crate::windows::cycle(window.app_handle(), Some(window.label()), forward);
     Ok(())
+}
+
+/// "Tile windows": every account window in a grid on the calling window's monitor. Returns how many were
+/// arranged (0 when there are none).
+#[tauri::command]
+pub async fn tile_windows<R: Runtime>(window: WebviewWindow<R>) -> Result<usize, CommandError> {
+    crate::windows::tile(window.app_handle(), Some(&window)).map_err(|error| {
+        let code = match error {
+            crate::windows::TileError::NoScreen => "no_screen",
+            crate::windows::TileError::Window(_) => "window",
+        };
+        CommandError::new(code, error.to_string())
+    })
 }

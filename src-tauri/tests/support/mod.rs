@@ -76,6 +76,14 @@ impl TestApp {
         dir
     }
 
+    /// Quits an app that talks to a server of the test's own, handing back the data dir.
+    pub async fn quit_remote(self) -> tempfile::TempDir {
+        self.app.state::<AppState>().shutdown().await;
+        let Self { app, _dir: dir } = self;
+        drop(app);
+        dir
+    }
+
     pub fn window(&self, label: &str) -> WebviewWindow<MockRuntime> {
         WebviewWindowBuilder::new(&self.app, label, Default::default()).build().expect("window")
     }
