@@ -399,8 +399,13 @@ impl GameServer {
     /// Starts the server on `port` with its data in `data`, logging to `target/e2e/<log>.log`, with the demo
     /// players (main, alt) when `demo`; returns once it listens.
     pub fn start(data: &Path, port: u16, log: &str, demo: bool) -> Self {
+        Self::start_binary(&debug_binary("kage-server"), data, port, log, demo)
+    }
+
+    /// [`GameServer::start`] with another build of `kage-server` (a benchmark's release build).
+    pub fn start_binary(binary: &Path, data: &Path, port: u16, log: &str, demo: bool) -> Self {
         let log = std::fs::File::create(artifacts_dir().join(format!("{log}.log"))).unwrap();
-        let mut command = Command::new(debug_binary("kage-server"));
+        let mut command = Command::new(binary);
         if demo {
             command.arg("--demo");
         }

@@ -327,17 +327,12 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     }
     log(&format!("players: tiled {tiled} windows; (x, y, width, height): {rects:?}"));
     assert_eq!(tiled.as_u64(), Some(rects.len() as u64), "every window tiled");
-    for (label, &(x, y, width, height)) in &rects {
-        assert!(x + width <= SCREEN.0 && y + height <= SCREEN.1, "{label} reaches off the screen: {rects:?}");
+    for label in rects.keys() {
+        app.focus(label).await;
+        app.screenshot(&format!("players-3-tiled-{label}")).await;
     }
-    let cells: Vec<(&String, (u64, u64, u64, u64))> = rects.iter().map(|(label, &rect)| (label, rect)).collect();
-    for (i, &(a, (ax, ay, aw, ah))) in cells.iter().enumerate() {
-        for &(b, (bx, by, bw, bh)) in &cells[i + 1..] {
-            let apart = ax + aw <= bx || bx + bw <= ax || ay + ah <= by || by + bh <= ay;
-            assert!(apart, "{a} and {b} overlap after tiling: {rects:?}");
-        }
-    }
-    app.screenshot("players-3-tiled").await;
+    // Checked at the end, so that a tiling fault does not hide what the later steps find.
+    let tiling = tiling_problems(&rects);
 
     // 4. Streamer mode, switched on in the second player's panel: no username or server anywhere on screen.
     app.focus(second).await;
@@ -350,41 +345,58 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
         assert!(Instant::now() < deadline, "streamer mode did not switch on");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Every window follows within a few refetches (700 ms each), or the leak is recorded.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let seen = loop {
+    let (seen, mut streamer) = loop {
         let mut seen = Vec::new();
+        let mut problems = Vec::new();
         for (label, handle) in app.windows().await {
             app.client.switch_to_window(handle).await.unwrap();
             let (title, text) = on_screen(&app).await;
-            let found = leaks(&format!("{title}\n{text}"), &server_address);
-            seen.push((label, title, found));
+            let shown = format!("{title}\n{text}");
+            problems.extend(leaks(&shown, &server_address).into_iter().map(|leak| {
+                let lines: Vec<&str> = shown.lines().filter(|l| l.to_lowercase().contains(&leak)).collect();
+                format!("{label} shows {leak:?} in {lines:?} (page title {title:?})")
+            }));
+            seen.push(format!("{label}: {title}"));
         }
         let x_titles = x11::visible_titles();
-        let x_leaks: Vec<String> = x_titles.iter().flat_map(|t| leaks(t, &server_address)).collect();
-        if seen.iter().all(|(_, _, found)| found.is_empty()) && x_leaks.is_empty() {
-            log(&format!("players: streamer mode: page titles {:?}; X titles {x_titles:?}", {
-                seen.iter().map(|(label, title, _)| format!("{label}: {title}")).collect::<Vec<_>>()
-            }));
-            break seen;
+        for title in &x_titles {
+            problems.extend(leaks(title, &server_address).into_iter().map(|leak| format!("X title {title:?} shows {leak:?}")));
         }
-        assert!(
-            Instant::now() < deadline,
-            "streamer mode shows a username or the server: {seen:?}; X window titles {x_titles:?}"
-        );
+        if problems.is_empty() || Instant::now() > deadline {
+            log(&format!("players: streamer mode: page titles {seen:?}; X titles {x_titles:?}"));
+            break (seen, problems);
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    for (label, _, _) in &seen {
+    for line in &seen {
+        let label = line.split(':').next().unwrap();
         app.focus(label).await;
         app.screenshot(&format!("players-4-streamer-{label}")).await;
     }
-    let names: Vec<String> = ALIASES
-        .iter()
-        .enumerate()
-        .map(|(i, alias)| alias.map_or_else(|| format!("Account {}", i + 1), str::to_owned))
-        .collect();
-    for (player, name) in PLAYERS.iter().zip(&names) {
+    for (n, player) in PLAYERS.iter().enumerate() {
+        let name = ALIASES[n].map_or_else(|| format!("Account {}", n + 1), str::to_owned);
         app.focus(&window_of[player]).await;
-        assert_eq!(app.text("profile-username").await, *name, "{player}'s window in streamer mode");
+        let shown = app.text("profile-username").await;
+        if shown != name {
+            streamer.push(format!("{player}'s window names its player {shown:?}, not {name:?}"));
+        }
+    }
+    for problem in &streamer {
+        log(&format!("players: streamer mode: {problem}"));
+    }
+    if !streamer.is_empty() {
+        // Tells a window that was never repainted apart from one that paints the name afresh.
+        let mut after_reload = Vec::new();
+        for (label, handle) in app.windows().await {
+            app.client.switch_to_window(handle).await.unwrap();
+            app.client.refresh().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let (title, text) = on_screen(&app).await;
+            after_reload.extend(leaks(&format!("{title}\n{text}"), &server_address).into_iter().map(|l| format!("{label}: {l}")));
+        }
+        log(&format!("players: streamer mode, each window reloaded: leaks {after_reload:?}"));
     }
 
     // 5. Export with sign-ins, then a fresh install: no data dir, no keychain entries.
@@ -459,6 +471,27 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     app.quit().await;
     drop(server);
     clear_keychain_entries(ids.iter().map(String::as_str));
+    assert!(streamer.is_empty(), "in streamer mode: {streamer:#?}");
+    assert!(tiling.is_empty(), "after \"Tile windows\": {tiling:?}; (x, y, width, height): {rects:?}");
+}
+
+/// What is wrong with the windows' places after tiling: a window reaching off the screen, two overlapping.
+fn tiling_problems(rects: &BTreeMap<String, (u64, u64, u64, u64)>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (label, &(x, y, width, height)) in rects {
+        if x + width > SCREEN.0 || y + height > SCREEN.1 {
+            problems.push(format!("{label} reaches off the {}x{} screen", SCREEN.0, SCREEN.1));
+        }
+    }
+    let cells: Vec<_> = rects.iter().collect();
+    for (i, (a, &(ax, ay, aw, ah))) in cells.iter().copied().enumerate() {
+        for (b, &(bx, by, bw, bh)) in cells[i + 1..].iter().copied() {
+            if !(ax + aw <= bx || bx + bw <= ax || ay + ah <= by || by + bh <= ay) {
+                problems.push(format!("{a} and {b} overlap"));
+            }
+        }
+    }
+    problems
 }
 
 /// What a fresh install has: no data, configuration or cache of Kage's.
