@@ -450,6 +450,9 @@ impl Drop for GameServer {
 /// only read a window after switching to it, and WebKit's switch may itself bring that window forward; these
 /// read the display without touching any window.
 pub mod x11 {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::{Duration, Instant};
+
     use x11rb::connection::Connection;
     use x11rb::protocol::xproto::{
         Atom, AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, InputFocus, MapState, Window,
@@ -521,6 +524,27 @@ pub mod x11 {
     /// Every top-level window shown on the display: (X window id, title).
     pub fn shown_windows() -> Vec<(u32, String)> {
         Display::open().map(|display| display.shown()).unwrap_or_default()
+    }
+
+    /// Watches the display from `since` until `count` windows not in `before` (X window ids) are shown, or 30 s
+    /// passed: when each first appeared, and its title a second later (windows are titled after their account a
+    /// moment after they appear), in order of appearance. Polls every 5 ms, on the calling thread.
+    pub fn appearances(before: &BTreeSet<u32>, count: usize, since: Instant) -> Vec<(Duration, String)> {
+        let mut first_seen: BTreeMap<u32, Duration> = BTreeMap::new();
+        while first_seen.len() < count && since.elapsed() < Duration::from_secs(30) {
+            for (id, _) in shown_windows() {
+                if !before.contains(&id) {
+                    first_seen.entry(id).or_insert_with(|| since.elapsed());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let titles: BTreeMap<u32, String> = shown_windows().into_iter().collect();
+        let mut seen: Vec<(Duration, String)> =
+            first_seen.into_iter().map(|(id, at)| (at, titles.get(&id).cloned().unwrap_or_default())).collect();
+        seen.sort();
+        seen
     }
 
     /// Gives the window titled `title` the keyboard focus, as a player's click on it would (there is no window

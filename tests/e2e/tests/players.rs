@@ -114,27 +114,6 @@ fn labels(windows: &BTreeMap<String, fantoccini::wd::WindowHandle>) -> BTreeSet<
     windows.keys().cloned().collect()
 }
 
-/// Watches the display from `since` until `count` windows besides `before` are shown (or 30 s passed): when
-/// each first appeared, and its title by then, in order of appearance.
-fn appearances(before: &BTreeSet<u32>, count: usize, since: Instant) -> Vec<(Duration, String)> {
-    let mut first_seen: BTreeMap<u32, Duration> = BTreeMap::new();
-    while first_seen.len() < count && since.elapsed() < Duration::from_secs(30) {
-        for (id, _) in x11::shown_windows() {
-            if !before.contains(&id) {
-                first_seen.entry(id).or_insert_with(|| since.elapsed());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // Titled after their accounts a moment after they appear: read the titles once everything settled.
-    std::thread::sleep(Duration::from_secs(1));
-    let titles: BTreeMap<u32, String> = x11::shown_windows().into_iter().collect();
-    let mut seen: Vec<(Duration, String)> =
-        first_seen.into_iter().map(|(id, at)| (at, titles.get(&id).cloned().unwrap_or_default())).collect();
-    seen.sort();
-    seen
-}
-
 /// Polls `read` (the X server's answer) until it returns `Some`, for up to `within`.
 async fn until<T>(within: Duration, read: impl Fn() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + within;
@@ -265,7 +244,7 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     app.screenshot("players-1-panel").await;
     let shown_before: BTreeSet<u32> = x11::shown_windows().into_iter().map(|(id, _)| id).collect();
     let clicked = Instant::now();
-    let mapped = std::thread::spawn(move || appearances(&shown_before, PLAYERS.len(), clicked));
+    let mapped = std::thread::spawn(move || x11::appearances(&shown_before, PLAYERS.len(), clicked));
     button.click().await.unwrap();
     let opened = wait_opened(&app, &labels(&left), PLAYERS.len(), clicked).await;
     let mapped = mapped.join().expect("the display watch");
@@ -362,7 +341,9 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
         }
         let x_titles = x11::visible_titles();
         for title in &x_titles {
-            problems.extend(leaks(title, &server_address).into_iter().map(|leak| format!("X title {title:?} shows {leak:?}")));
+            problems.extend(
+                leaks(title, &server_address).into_iter().map(|leak| format!("X title {title:?} shows {leak:?}")),
+            );
         }
         if problems.is_empty() || Instant::now() > deadline {
             log(&format!("players: streamer mode: page titles {seen:?}; X titles {x_titles:?}"));
@@ -394,7 +375,9 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
             app.client.refresh().await.unwrap();
             tokio::time::sleep(Duration::from_secs(1)).await;
             let (title, text) = on_screen(&app).await;
-            after_reload.extend(leaks(&format!("{title}\n{text}"), &server_address).into_iter().map(|l| format!("{label}: {l}")));
+            after_reload.extend(
+                leaks(&format!("{title}\n{text}"), &server_address).into_iter().map(|l| format!("{label}: {l}")),
+            );
         }
         log(&format!("players: streamer mode, each window reloaded: leaks {after_reload:?}"));
     }
