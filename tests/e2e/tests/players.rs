@@ -3,7 +3,7 @@
 //!
 //! 1. Three players (signed up over HTTP) sign in, one window each, with "remember", and go into one launch
 //!    group. Their windows are closed; from the one window left (on the sign-in screen) the panel's group
-//!    button opens the three again, paced by `staggerMs` (the windows' page loads are that far apart), each
+//!    button opens the three again, paced by `staggerMs` (shown on the display that far apart), each
 //!    window with its own player's profile.
 //! 2. Ctrl+2, typed into the third player's window, gives the second saved account's window the keyboard focus
 //!    (asked of the X server, which reading through WebDriver could change).
