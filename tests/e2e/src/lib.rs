@@ -5,7 +5,9 @@
 //! the debug app binary; `scripts/e2e-test` sets all of that up.
 //!
 //! Besides the WebDriver session ([`App`]) it can start the app as a bare process ([`spawn_app`]), find the
-//! app's process under the drivers and kill it with SIGKILL ([`App::kill`]): the crash test's tools.
+//! app's process under the drivers and kill it with SIGKILL ([`App::kill`]): the crash test's tools. It runs a
+//! `kage-server` of a test's own ([`GameServer`]), and asks the X server itself which window has the focus and
+//! what every window is titled ([`x11`]), which reading through WebDriver could change.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -383,6 +385,191 @@ pub fn http_json(port: u16, method: &str, path: &str, body: &Value) -> std::io::
     let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
     Ok((status, body))
+}
+
+/// A `kage-server` of a test's own, as a separate process (the app's built-in sandbox runs inside the app and
+/// cannot be stopped apart from it): the app is pointed at it with `KAGE_SERVER_URL`, so the app's data dir
+/// holds only client state. Killed with SIGKILL when dropped, a failed assertion included.
+pub struct GameServer {
+    process: Child,
+    pub port: u16,
+}
+
+impl GameServer {
+    /// Starts the server on `port` with its data in `data`, logging to `target/e2e/<log>.log`, with the demo
+    /// players (main, alt) when `demo`; returns once it listens.
+    pub fn start(data: &Path, port: u16, log: &str, demo: bool) -> Self {
+        Self::start_binary(&debug_binary("kage-server"), data, port, log, demo)
+    }
+
+    /// [`GameServer::start`] with another build of `kage-server` (a benchmark's release build).
+    pub fn start_binary(binary: &Path, data: &Path, port: u16, log: &str, demo: bool) -> Self {
+        let log = std::fs::File::create(artifacts_dir().join(format!("{log}.log"))).unwrap();
+        let mut command = Command::new(binary);
+        if demo {
+            command.arg("--demo");
+        }
+        let process = command
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("kage-server starts (cargo build --bin kage-server)");
+        let server = Self { process, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "kage-server did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// What the app is given as `KAGE_SERVER_URL`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a player through the public sign-up route (the app has no sign-up screen).
+    pub fn sign_up(&self, username: &str, password: &str) {
+        let body = json!({ "username": username, "password": password });
+        let (status, answer) = http_json(self.port, "POST", "/v1/sign-up", &body).expect("kage-server answers");
+        assert_eq!(status, 201, "sign-up of {username}: {answer}");
+    }
+}
+
+impl Drop for GameServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The X server's own view of the app's windows (on `DISPLAY`, Xvfb under `scripts/e2e-test`). WebDriver can
+/// only read a window after switching to it, and WebKit's switch may itself bring that window forward; these
+/// read the display without touching any window.
+pub mod x11 {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::{Duration, Instant};
+
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{
+        Atom, AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, InputFocus, MapState, Window,
+    };
+    use x11rb::rust_connection::RustConnection;
+
+    struct Display {
+        conn: RustConnection,
+        root: Window,
+        net_wm_name: Atom,
+        utf8: Atom,
+    }
+
+    impl Display {
+        fn open() -> Option<Self> {
+            let (conn, screen) = x11rb::connect(None).ok()?;
+            let root = conn.setup().roots.get(screen)?.root;
+            let atom = |name: &[u8]| conn.intern_atom(false, name).ok()?.reply().ok().map(|reply| reply.atom);
+            let (net_wm_name, utf8) = (atom(b"_NET_WM_NAME")?, atom(b"UTF8_STRING")?);
+            Some(Self { conn, root, net_wm_name, utf8 })
+        }
+
+        /// The top-level windows shown on the display, with their titles.
+        fn shown(&self) -> Vec<(Window, String)> {
+            let Some(tree) = self.conn.query_tree(self.root).ok().and_then(|c| c.reply().ok()) else {
+                return Vec::new();
+            };
+            tree.children
+                .into_iter()
+                .filter(|&window| {
+                    let attributes = self.conn.get_window_attributes(window).ok().and_then(|c| c.reply().ok());
+                    attributes.is_some_and(|a| a.map_state == MapState::VIEWABLE)
+                })
+                .filter_map(|window| Some((window, self.title(window)?)))
+                .collect()
+        }
+
+        /// `_NET_WM_NAME`, else `WM_NAME`, if the window has a non-empty one.
+        fn title(&self, window: Window) -> Option<String> {
+            let read = |property: Atom, kind: Atom| {
+                let reply = self.conn.get_property(false, window, property, kind, 0, 4096).ok()?.reply().ok()?;
+                Some(String::from_utf8_lossy(&reply.value).into_owned()).filter(|t| !t.is_empty())
+            };
+            read(self.net_wm_name, self.utf8).or_else(|| read(AtomEnum::WM_NAME.into(), AtomEnum::STRING.into()))
+        }
+    }
+
+    /// The title of the top-level window that holds the keyboard focus, walking up from the focused X window;
+    /// `None` when no titled window has it (or there is no display).
+    pub fn focused_title() -> Option<String> {
+        let display = Display::open()?;
+        let mut window = display.conn.get_input_focus().ok()?.reply().ok()?.focus;
+        // 0 is None, 1 is PointerRoot: no window holds the focus.
+        while window > 1 && window != display.root {
+            if let Some(title) = display.title(window) {
+                return Some(title);
+            }
+            window = display.conn.query_tree(window).ok()?.reply().ok()?.parent;
+        }
+        None
+    }
+
+    /// The titles of every top-level window shown on the display (what a screen-capture would show in title
+    /// bars and task lists).
+    pub fn visible_titles() -> Vec<String> {
+        Display::open().map(|display| display.shown().into_iter().map(|(_, title)| title).collect()).unwrap_or_default()
+    }
+
+    /// Every top-level window shown on the display: (X window id, title).
+    pub fn shown_windows() -> Vec<(u32, String)> {
+        Display::open().map(|display| display.shown()).unwrap_or_default()
+    }
+
+    /// Watches the display from `since` until `count` windows not in `before` (X window ids) are shown, or 30 s
+    /// passed: when each first appeared, and its title a second later (windows are titled after their account a
+    /// moment after they appear), in order of appearance. Polls every 5 ms, on the calling thread.
+    pub fn appearances(before: &BTreeSet<u32>, count: usize, since: Instant) -> Vec<(Duration, String)> {
+        let mut first_seen: BTreeMap<u32, Duration> = BTreeMap::new();
+        while first_seen.len() < count && since.elapsed() < Duration::from_secs(30) {
+            for (id, _) in shown_windows() {
+                if !before.contains(&id) {
+                    first_seen.entry(id).or_insert_with(|| since.elapsed());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let titles: BTreeMap<u32, String> = shown_windows().into_iter().collect();
+        let mut seen: Vec<(Duration, String)> =
+            first_seen.into_iter().map(|(id, at)| (at, titles.get(&id).cloned().unwrap_or_default())).collect();
+        seen.sort();
+        seen
+    }
+
+    /// Gives the window titled `title` the keyboard focus, as a player's click on it would (there is no window
+    /// manager under Xvfb to do it). False when no such window is shown.
+    pub fn focus(title: &str) -> bool {
+        let Some(display) = Display::open() else { return false };
+        let Some((window, _)) = display.shown().into_iter().find(|(_, t)| t == title) else { return false };
+        let raised = display.conn.configure_window(
+            window,
+            &x11rb::protocol::xproto::ConfigureWindowAux::new().stack_mode(x11rb::protocol::xproto::StackMode::ABOVE),
+        );
+        let focused = display.conn.set_input_focus(InputFocus::PARENT, window, x11rb::CURRENT_TIME);
+        raised.is_ok() && focused.is_ok() && display.conn.flush().is_ok()
+    }
+
+    /// Asks the window titled `title` to close, as a desktop's close button does (`WM_DELETE_WINDOW`): the app
+    /// sees a player closing it, which WebDriver's "close window" is not. False when no such window is shown.
+    pub fn close(title: &str) -> bool {
+        let Some(display) = Display::open() else { return false };
+        let Some((window, _)) = display.shown().into_iter().find(|(_, t)| t == title) else { return false };
+        let atom = |name: &[u8]| display.conn.intern_atom(false, name).ok()?.reply().ok().map(|reply| reply.atom);
+        let (Some(protocols), Some(delete)) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW")) else { return false };
+        let message = ClientMessageEvent::new(32, window, protocols, [delete, x11rb::CURRENT_TIME, 0, 0, 0]);
+        display.conn.send_event(false, window, EventMask::NO_EVENT, message).is_ok() && display.conn.flush().is_ok()
+    }
 }
 
 /// The digits of a displayed number ("1,000 ryo" -> 1000).

@@ -8,11 +8,12 @@
 //! `kage-server` binary and points the app at it with `KAGE_SERVER_URL`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use kage_e2e::{App, artifacts_dir, clear_keychain_entries, debug_binary, digits, enabled, free_port, report, sign_in};
+use kage_e2e::{
+    App, GameServer, artifacts_dir, clear_keychain_entries, debug_binary, digits, enabled, free_port, report, sign_in,
+};
 
 const DRIVER_PORT: u16 = 4470;
 /// The bound for the banner at default settings; with a 700 ms refetch it should come much sooner.
@@ -20,34 +21,9 @@ const OFFLINE_WITHIN: Duration = Duration::from_secs(5);
 const RECOVERED_WITHIN: Duration = Duration::from_secs(15);
 const WINDOWS: [(&str, &str); 2] = [("acct-1", "main"), ("acct-2", "alt")];
 
-/// The reference server's process, killed with SIGKILL when dropped (a failed assertion included).
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The reference server in demo mode, as its own process, logging to `target/e2e/kage-server-<n>.log`.
-fn start_server(data: &Path, port: u16, run: u32) -> Server {
-    let log = std::fs::File::create(artifacts_dir().join(format!("kage-server-{run}.log"))).unwrap();
-    let server = Command::new(debug_binary("kage-server"))
-        .args(["--demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .map(Server)
-        .expect("kage-server starts (cargo build --bin kage-server)");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "kage-server did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+fn start_server(data: &Path, port: u16, run: u32) -> GameServer {
+    GameServer::start(data, port, &format!("kage-server-{run}"), true)
 }
 
 /// What one window shows at one poll.
@@ -115,7 +91,7 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
     let server_data = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = start_server(server_data.path(), port, 1);
-    let url = format!("http://127.0.0.1:{port}");
+    let url = server.url();
 
     let app = App::launch_binary(&debug_binary("kage"), home.path(), DRIVER_PORT, &[("KAGE_SERVER_URL", &url)]).await;
     app.focus("acct-1").await;
