@@ -4,6 +4,7 @@ fn main() {
         "server_info",
         "window_state",
         "subscribe",
+        "watch_display",
         "refresh_profile",
         "sign_in",
         "sign_in_browser",

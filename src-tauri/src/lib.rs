@@ -33,6 +33,7 @@ pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
 pub fn accounts_changed<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     windows::retitle_all(app);
     tray::refresh(app);
+    app.state::<AppState>().display_changed();
 }
 
 pub fn run() {

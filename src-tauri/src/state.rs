@@ -49,6 +49,8 @@ pub struct AppState {
     pub startup_notice: Option<String>,
     /// Where the provider's sign-in page is shown (`None`: the system browser).
     pub browser: Option<Arc<dyn OpenBrowser>>,
+    /// Each window's channel for "names on screen changed" (streamer mode, an alias): every page repaints.
+    display_watchers: Mutex<std::collections::HashMap<String, tauri::ipc::Channel<bool>>>,
     /// How the server lets players sign in (password, browser), once it has said so.
     auth: Mutex<Option<kage_core::oidc::AuthConfig>>,
     /// Actions running per window, so a double click sends once.
@@ -143,6 +145,7 @@ impl AppState {
             prefs,
             startup_notice,
             browser: options.browser,
+            display_watchers: Mutex::default(),
             auth: Mutex::default(),
             running: Mutex::default(),
         })
@@ -182,6 +185,19 @@ impl AppState {
             e.origin == self.origin.as_str() && e.username.eq_ignore_ascii_case(username) && e.proxy.is_some()
         })?;
         ProxyUrl::parse(entry.proxy.as_deref()?).ok()
+    }
+
+    /// Tells `label`'s page when names on screen change.
+    pub fn watch_display(&self, label: &str, channel: tauri::ipc::Channel<bool>) {
+        self.display_watchers.lock().unwrap_or_else(PoisonError::into_inner).insert(label.to_owned(), channel);
+    }
+
+    /// Every page repaints (streamer mode or an alias changed); windows that are gone are forgotten.
+    pub fn display_changed(&self) {
+        self.display_watchers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, channel| channel.send(true).is_ok());
     }
 
     /// How the server lets players sign in, asked once per run (the sandbox: passwords only). A server that

@@ -63,7 +63,8 @@ pub fn open<R: Runtime>(
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::App("index.html".into()))
         .title("Kage")
         .inner_size(460.0, 720.0)
-        .min_inner_size(380.0, 560.0)
+        // Small enough for "Tile windows" to fit nine on a laptop screen; the page scrolls below this.
+        .min_inner_size(320.0, 300.0)
         // A window going back to its remembered place is shown once it is there, not first where the
         // desktop puts new windows.
         .visible(place.is_none())

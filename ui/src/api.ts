@@ -21,6 +21,8 @@ export interface Profile {
 export interface SavedAccount {
   id: string;
   username: string;
+  /** The name to show (alias and username, or only the alias in streamer mode). */
+  name: string;
   alias: string | null;
   server: string;
   colour: string;
@@ -118,6 +120,11 @@ export const api = {
     const channel = new Channel<WindowUpdate>();
     channel.onmessage = onUpdate;
     return invoke<void>("subscribe", { onUpdate: channel });
+  },
+  watchDisplay: (onChange: () => void) => {
+    const channel = new Channel<boolean>();
+    channel.onmessage = onChange;
+    return invoke<void>("watch_display", { onChange: channel });
   },
   refreshProfile: () => invoke<AccountProfile>("refresh_profile"),
   signIn: (username: string, password: string, remember: boolean) =>

@@ -18,7 +18,7 @@ function showsAccount(current: WindowState): boolean {
 
 function render(): void {
   root.dataset.status = state.status;
-  document.title = state.account && showsAccount(state) ? `${state.account.username} · Kage` : "Kage";
+  document.title = state.account && showsAccount(state) ? `${state.account.name} · Kage` : "Kage";
   if (showsAccount(state) && state.account) {
     if (mounted?.id !== state.account.id) {
       const view = accountView({ account: state.account, onState: setState, onProfile: setProfile, onPanel: showPanel });
@@ -82,9 +82,11 @@ function onUpdate(update: WindowUpdate): void {
 
 /** Repaints from the shell's state (names follow streamer mode and aliases, so the view is rebuilt). */
 async function repaint(): Promise<void> {
-  const latest = await api.windowState();
+  const [latestInfo, latest] = await Promise.all([api.serverInfo(), api.windowState()]);
+  info = latestInfo;
   mounted = null;
   setState({ ...latest, profile: latest.profile ?? state.profile });
+  window.dispatchEvent(new CustomEvent("kage:display"));
 }
 
 export function showPanel(): void {
@@ -105,12 +107,14 @@ document.addEventListener("keydown", (event) => {
   else if (key === "tab") act(() => api.cycleWindows(!event.shiftKey));
   else if (key === "a" && event.shiftKey) act(async () => showPanel());
 });
-window.addEventListener("kage:prefs", () => void repaint());
+
 
 async function start(): Promise<void> {
   [info, state] = await Promise.all([api.serverInfo(), api.windowState()]);
   render();
   await api.subscribe(onUpdate);
+  // Streamer mode or an alias changed, in this window or another: repaint every name on screen.
+  await api.watchDisplay(() => void repaint());
   if (showsAccount(state)) await refresh();
 }
 

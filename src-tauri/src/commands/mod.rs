@@ -33,6 +33,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         accounts::saved_accounts,
         profile::window_state,
         profile::subscribe,
+        profile::watch_display,
         profile::refresh_profile,
         actions::train,
         actions::travel,
@@ -56,8 +57,10 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
 #[serde(rename_all = "camelCase")]
 pub struct SavedAccount {
     pub id: String,
-    /// The name to show: the username, or in streamer mode the alias (or "Account N").
+    /// The username, or in streamer mode the alias (or "Account N").
     pub username: String,
+    /// The name to show: as `username`, with the alias in front when there is one ("Scout (kiba)").
+    pub name: String,
     pub alias: Option<String>,
     pub server: String,
     pub colour: String,
@@ -87,6 +90,7 @@ fn saved(state: &AppState, presenter: &Presenter, entry: RosterEntry) -> SavedAc
     let status = entry.account().map_or(AccountStatus::SignedOut, |account| state.core.sessions.status(&account));
     let username = if presenter.streamer() { presenter.name(&entry) } else { entry.username.clone() };
     SavedAccount {
+        name: presenter.name(&entry),
         server: presenter.server(&entry.origin),
         proxy: entry.proxy.as_deref().map(crate::proxy::masked),
         id: entry.id,

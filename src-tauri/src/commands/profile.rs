@@ -33,6 +33,18 @@ pub async fn subscribe<R: Runtime>(
     Ok(())
 }
 
+/// Connects this window's channel for "names on screen changed": streamer mode turned on in one window must
+/// reach every other page at once, sign-in screens and open panels included.
+#[tauri::command]
+pub async fn watch_display<R: Runtime>(
+    window: WebviewWindow<R>,
+    state: State<'_, AppState>,
+    on_change: Channel<bool>,
+) -> Result<(), CommandError> {
+    state.watch_display(window.label(), on_change);
+    Ok(())
+}
+
 /// The window's profile, fresh from the server, labelled with the account it is for.
 #[tauri::command]
 pub async fn refresh_profile<R: Runtime>(

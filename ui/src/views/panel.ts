@@ -89,7 +89,7 @@ export function openPanel(onClose: () => void): void {
         h(
           "div",
           { class: "who" },
-          h("strong", { testid: "panel-name" }, account.username),
+          h("strong", { testid: "panel-name" }, account.name),
           h("span", { class: "muted small-text" }, [statusText(account.status), ...account.groups].join(" · ")),
         ),
         open,
@@ -122,9 +122,8 @@ export function openPanel(onClose: () => void): void {
       const applied = await api.setPrefs(next);
       prefs = applied.prefs;
       say(applied.notice, applied.notice !== null);
-      // Names change with streamer mode: the list and this window's page are repainted from the shell.
+      // Names change with streamer mode: the shell tells every window (this one too) to repaint.
       render(await api.savedAccounts());
-      window.dispatchEvent(new CustomEvent("kage:prefs"));
     });
   };
   for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey]) {
@@ -166,12 +165,16 @@ export function openPanel(onClose: () => void): void {
   function dismiss() {
     element.remove();
     document.removeEventListener("keydown", onKey);
+    window.removeEventListener("kage:display", onDisplay);
     onClose();
   }
   const onKey = (event: KeyboardEvent) => {
     if (event.key === "Escape") dismiss();
   };
   document.addEventListener("keydown", onKey);
+  // Another window turned streamer mode on or renamed an account: repaint the list here too.
+  const onDisplay = () => void api.savedAccounts().then(render, () => undefined);
+  window.addEventListener("kage:display", onDisplay);
   element.addEventListener("click", (event) => {
     if (event.target === element) dismiss();
   });
