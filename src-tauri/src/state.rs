@@ -412,11 +412,10 @@ async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartEr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A state talking to a configured server that is never contacted: enough for the shell's own logic.
-    async fn remote_state(dir: &Path) -> Arc<AppState> {
+impl AppState {
+    /// A state talking to a configured server that is never contacted, with an in-memory keychain: enough for
+    /// the shell's own logic.
+    pub(crate) async fn for_tests(dir: &Path) -> Self {
         let options = StartOptions {
             data_dir: dir.to_path_buf(),
             server_url: Some("https://game.example".into()),
@@ -425,7 +424,16 @@ mod tests {
             live: LiveConfig::default(),
             notices: Vec::new(),
         };
-        Arc::new(AppState::start(options).await.expect("state"))
+        AppState::start(options).await.expect("state")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn remote_state(dir: &Path) -> Arc<AppState> {
+        Arc::new(AppState::for_tests(dir).await)
     }
 
     async fn done() -> Result<&'static str, CommandError> {

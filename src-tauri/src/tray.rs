@@ -251,24 +251,15 @@ fn bring_forward<R: Runtime>(window: &tauri::WebviewWindow<R>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use kage_core::{AccountKey, ServerOrigin};
 
     use super::*;
     use crate::prefs::Prefs;
     use crate::roster::{AccountSettings, RosterEntry};
-    use crate::state::StartOptions;
 
     async fn state_with_accounts(dir: &std::path::Path) -> (AppState, Vec<RosterEntry>) {
-        let options = StartOptions {
-            data_dir: dir.to_path_buf(),
-            server_url: Some("https://game.example".into()),
-            vault: Some(Arc::new(kage_core::vault::MemoryStore::default())),
-            live: Default::default(),
-            notices: Vec::new(),
-        };
-        let state = AppState::start(options).await.expect("state");
+        let state = AppState::for_tests(dir).await;
         let origin = ServerOrigin::parse("https://game.example").unwrap();
         for (user_id, username) in [("u-7f3a91", "naruto"), ("u-0c22d4", "sasuke"), ("u-99e1b0", "sakura")] {
             state.roster.save(RosterEntry::new(&AccountKey::new(origin.clone(), user_id), username)).unwrap();
@@ -340,14 +331,7 @@ mod tests {
     #[tokio::test]
     async fn with_no_saved_account_the_tray_says_so_and_offers_no_launch() {
         let dir = tempfile::tempdir().unwrap();
-        let options = StartOptions {
-            data_dir: dir.path().to_path_buf(),
-            server_url: Some("https://game.example".into()),
-            vault: Some(Arc::new(kage_core::vault::MemoryStore::default())),
-            live: Default::default(),
-            notices: Vec::new(),
-        };
-        let state = AppState::start(options).await.unwrap();
+        let state = AppState::for_tests(dir.path()).await;
         let entries = entries(&state);
         assert_eq!(labels(&entries), ["No saved accounts yet", "Show all windows", "Tile windows", "Quit Kage"]);
         assert_eq!(entries[0].action, None);
