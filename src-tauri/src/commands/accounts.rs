@@ -90,6 +90,16 @@ pub async fn sign_in<R: Runtime>(
             Ok(state.core.sign_in_through(&label, &state.origin, &username, &password, remember, proxy).await?)
         })
         .await?;
+    Ok(signed_in_here(&state, &window, &signed_in, &username))
+}
+
+/// After a sign-in pinned `window`: the account is saved and shown, and the window says what did not work.
+fn signed_in_here<R: Runtime>(
+    state: &AppState,
+    window: &WebviewWindow<R>,
+    signed_in: &kage_core::sessions::SignedIn,
+    username: &str,
+) -> WindowState {
     let mut notice = match &signed_in.remembered {
         Ok(_) => None,
         // The session works from memory and the save is retried; "remember" is not dropped (I11).
@@ -99,15 +109,15 @@ pub async fn sign_in<R: Runtime>(
         )),
     };
     // In memory even when the file cannot be written, so this window shows its account for this run.
-    if let Err(error) = state.roster.save(RosterEntry::new(&signed_in.account, &username)) {
+    if let Err(error) = state.roster.save(RosterEntry::new(&signed_in.account, username)) {
         log::warn!("saving the account to the roster: {error}");
         notice.get_or_insert(format!("Signed in, but not added to the saved accounts: {error}."));
     }
     if let Err(error) = state.roster.set_layout(window.label(), Some(signed_in.account.id())) {
         log::warn!("window layout: {error}");
     }
-    retitle(&window);
-    Ok(window_state_of(&state, &window, notice))
+    retitle(window);
+    window_state_of(state, window, notice)
 }
 
 /// Signs this window in through the server's identity provider, in the system browser (authorization code with
@@ -142,20 +152,7 @@ pub async fn sign_in_browser<R: Runtime>(
         Ok(profile) => profile.username,
         Err(_) => "Player".to_owned(),
     };
-    let mut notice = signed_in.remembered.as_ref().err().map(|error| {
-        format!(
-            "{} This account stays signed in and is saved to the keychain as soon as it answers.",
-            error.user_message()
-        )
-    });
-    if let Err(error) = state.roster.save(RosterEntry::new(&signed_in.account, &username)) {
-        notice.get_or_insert(format!("Signed in, but not added to the saved accounts: {error}."));
-    }
-    if let Err(error) = state.roster.set_layout(window.label(), Some(signed_in.account.id())) {
-        log::warn!("window layout: {error}");
-    }
-    retitle(&window);
-    Ok(window_state_of(&state, &window, notice))
+    Ok(signed_in_here(&state, &window, &signed_in, &username))
 }
 
 /// Stops this window's browser sign-in (the page's Cancel); its listener closes.

@@ -320,6 +320,12 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     }
     // Checked at the end, so that a tiling fault does not hide what the later steps find.
     let tiling = tiling_problems(&rects);
+    // `scripts/readme-screenshot` photographs the whole desktop here (tray included): it is told the windows
+    // are tiled, and the test waits while it takes the picture.
+    if let Ok(marker) = std::env::var("KAGE_E2E_TILED_MARKER") {
+        std::fs::write(&marker, b"tiled").expect("marker");
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    }
 
     // 4. Streamer mode, switched on in the second player's panel: no username or server anywhere on screen.
     app.focus(second).await;
