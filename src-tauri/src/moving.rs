@@ -133,11 +133,7 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
             if let Ok(settings) = serde_json::from_value::<AccountSettings>(account.settings.clone())
                 && let Ok(settings) = settings.validated()
             {
-                entry.alias = settings.alias;
-                entry.colour = settings.colour;
-                entry.notifications = settings.notifications;
-                entry.groups = settings.groups;
-                entry.proxy = settings.proxy;
+                settings.apply_to(&mut entry);
             }
             state.roster.save(entry).map_err(|error| {
                 CommandError::new(

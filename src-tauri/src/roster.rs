@@ -79,6 +79,15 @@ impl AccountSettings {
         }
     }
 
+    /// Puts these settings on `entry` (the inverse of [`AccountSettings::of`]).
+    pub fn apply_to(self, entry: &mut RosterEntry) {
+        entry.alias = self.alias;
+        entry.colour = self.colour;
+        entry.notifications = self.notifications;
+        entry.groups = self.groups;
+        entry.proxy = self.proxy;
+    }
+
     /// Trims and checks what the player typed; `Err` is a sentence for them. The proxy is checked by the caller
     /// (kage-core knows which proxies it accepts).
     pub fn validated(self) -> Result<Self, String> {
@@ -236,11 +245,7 @@ impl Roster {
         self.files().roster.change(|doc| {
             if let Some(entry) = doc.accounts.iter_mut().find(|e| e.id == id) {
                 found = true;
-                entry.alias = settings.alias;
-                entry.colour = settings.colour;
-                entry.notifications = settings.notifications;
-                entry.groups = settings.groups;
-                entry.proxy = settings.proxy;
+                settings.apply_to(entry);
             }
         })?;
         Ok(found)
