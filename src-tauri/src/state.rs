@@ -62,6 +62,8 @@ type RunningKey = (WindowLabel, &'static str);
 /// The sandbox keeps its port across runs, so saved sandbox accounts (whose keys include the address) reopen.
 const SANDBOX_PORT_FILE: &str = "port";
 const DEFAULT_SANDBOX_PORT: u16 = 48787;
+/// How long the sign-in screen waits for the server to say how it takes sign-ins (see `auth_config`).
+const AUTH_CONFIG_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -210,13 +212,19 @@ impl AppState {
         if let Some(known) = self.auth.lock().unwrap_or_else(PoisonError::into_inner).clone() {
             return known;
         }
-        match self.core.auth_config(&self.origin).await {
-            Ok(config) => {
+        // Bounded well below the request timeout: the sign-in screen waits on this answer, and a server that is
+        // down would otherwise hold it on a spinner.
+        match tokio::time::timeout(AUTH_CONFIG_WAIT, self.core.auth_config(&self.origin)).await {
+            Ok(Ok(config)) => {
                 *self.auth.lock().unwrap_or_else(PoisonError::into_inner) = Some(config.clone());
                 config
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 log::info!("could not ask the server how to sign in: {error}");
+                password_only
+            }
+            Err(_) => {
+                log::info!("the server did not say how to sign in within {} s", AUTH_CONFIG_WAIT.as_secs());
                 password_only
             }
         }

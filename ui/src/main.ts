@@ -110,8 +110,17 @@ document.addEventListener("keydown", (event) => {
 
 
 async function start(): Promise<void> {
-  [info, state] = await Promise.all([api.serverInfo(), api.windowState()]);
-  render();
+  const loadingInfo = api.serverInfo();
+  state = await api.windowState();
+  // An account window paints from its cache at once: server_info may have to ask the server how it takes
+  // sign-ins, and a server that is down must not keep the cached profile off the screen.
+  if (showsAccount(state)) {
+    render();
+    info = await loadingInfo;
+  } else {
+    info = await loadingInfo;
+    render();
+  }
   await api.subscribe(onUpdate);
   // Streamer mode or an alias changed, in this window or another: repaint every name on screen.
   await api.watchDisplay(() => void repaint());
