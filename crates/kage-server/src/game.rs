@@ -4,12 +4,13 @@
 //! of two profiles it holds is newer. The actions run on a connection the caller holds in a transaction on
 //! the single writer (see `db` and `idempotency`), which makes each action's check-then-write atomic, and
 //! lets the caller record the action's idempotency key in the same transaction. An action that fails with
-//! an [`ApiError`] has written nothing before failing.
+//! an [`ApiError`] may have written part of itself: the caller rolls its transaction back (as
+//! `idempotency::Pending::finish` does), so nothing of it stays.
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
@@ -87,7 +88,7 @@ pub async fn create_player(
 
 /// A new player on `connection`, or `None` if the username is taken (compared without case).
 pub async fn insert_player(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     username: &str,
     password_hash: &str,
     village: &str,
@@ -97,7 +98,7 @@ pub async fn insert_player(
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query_as::<_, Profile>(concat!(
         "INSERT INTO users (id, username, password_hash, village, ryo, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(username) DO NOTHING RETURNING ",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(username) DO NOTHING RETURNING ",
         profile_columns!()
     ))
     .bind(&id)
@@ -114,7 +115,7 @@ pub async fn insert_player(
 /// A player's password hash, if the player has a password (players of external identities have none).
 pub async fn credentials(db: &Database, username: &str) -> Result<Option<Credentials>, ApiError> {
     let row: Option<(String, String)> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE username = ? AND password_hash <> ''")
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1 AND password_hash <> ''")
             .bind(username)
             .fetch_optional(&db.reader)
             .await?;
@@ -122,7 +123,7 @@ pub async fn credentials(db: &Database, username: &str) -> Result<Option<Credent
 }
 
 pub async fn profile(db: &Database, user_id: &str) -> Result<Profile, ApiError> {
-    sqlx::query_as::<_, Profile>(concat!("SELECT ", profile_columns!(), " FROM users WHERE id = ?"))
+    sqlx::query_as::<_, Profile>(concat!("SELECT ", profile_columns!(), " FROM users WHERE id = $1"))
         .bind(user_id)
         .fetch_optional(&db.reader)
         .await?
@@ -131,17 +132,17 @@ pub async fn profile(db: &Database, user_id: &str) -> Result<Profile, ApiError> 
 
 pub async fn user_id_by_name(db: &Database, username: &str) -> Result<Option<String>, ApiError> {
     let row: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE username = ?").bind(username).fetch_optional(&db.reader).await?;
+        sqlx::query_as("SELECT id FROM users WHERE username = $1").bind(username).fetch_optional(&db.reader).await?;
     Ok(row.map(|(id,)| id))
 }
 
-pub async fn train(conn: &mut SqliteConnection, user_id: &str, stat: Stat) -> Result<Profile, ApiError> {
-    // A comparison is 0 or 1 in SQLite, so exactly the trained stat gains a point.
+pub async fn train(conn: &mut AnyConnection, user_id: &str, stat: Stat) -> Result<Profile, ApiError> {
     sqlx::query_as::<_, Profile>(concat!(
-        "UPDATE users SET xp = xp + ?1, level = 1 + (xp + ?1) / ?2,
-                          strength = strength + (?3 = 'strength'), agility = agility + (?3 = 'agility'),
-                          chakra = chakra + (?3 = 'chakra'), version = version + 1, updated_at = ?4
-         WHERE id = ?5 RETURNING ",
+        "UPDATE users SET xp = xp + $1, level = 1 + (xp + $1) / $2,
+                          strength = strength + CASE WHEN $3 = 'strength' THEN 1 ELSE 0 END,
+                          agility = agility + CASE WHEN $3 = 'agility' THEN 1 ELSE 0 END,
+                          chakra = chakra + CASE WHEN $3 = 'chakra' THEN 1 ELSE 0 END, version = version + 1, updated_at = $4
+         WHERE id = $5 RETURNING ",
         profile_columns!()
     ))
     .bind(XP_PER_TRAINING)
@@ -154,39 +155,38 @@ pub async fn train(conn: &mut SqliteConnection, user_id: &str, stat: Stat) -> Re
     .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))
 }
 
-pub async fn travel(conn: &mut SqliteConnection, user_id: &str, village: &str) -> Result<Profile, ApiError> {
+pub async fn travel(conn: &mut AnyConnection, user_id: &str, village: &str) -> Result<Profile, ApiError> {
     let Some(village) = VILLAGES.iter().find(|v| v.eq_ignore_ascii_case(village)) else {
         return Err(ApiError::unprocessable(
             "unknown_village",
             format!("there is no village {village:?}; choose one of {}", VILLAGES.join(", ")),
         ));
     };
-    let (current, ryo): (String, i64) = sqlx::query_as("SELECT village, ryo FROM users WHERE id = ?")
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))?;
-    if current == *village {
-        return Err(ApiError::conflict("already_there", format!("you are already in {village}")));
-    }
-    if ryo < TRAVEL_COST {
-        return Err(ApiError::conflict(
-            "insufficient_ryo",
-            format!("travel costs {TRAVEL_COST} ryo and you have {ryo}"),
-        ));
-    }
-    let profile = sqlx::query_as::<_, Profile>(concat!(
-        "UPDATE users SET village = ?, ryo = ryo - ?, version = version + 1, updated_at = ?
-         WHERE id = ? RETURNING ",
+    // One conditional statement, so two travels at once (on two server instances, say) cannot both pass the
+    // checks; when it changes nothing, a read says why.
+    let moved = sqlx::query_as::<_, Profile>(concat!(
+        "UPDATE users SET village = $1, ryo = ryo - $2, version = version + 1, updated_at = $3
+         WHERE id = $4 AND village <> $1 AND ryo >= $2 RETURNING ",
         profile_columns!()
     ))
     .bind(*village)
     .bind(TRAVEL_COST)
     .bind(now_rfc3339())
     .bind(user_id)
-    .fetch_one(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(profile)
+    if let Some(profile) = moved {
+        return Ok(profile);
+    }
+    let (current, ryo): (String, i64) = sqlx::query_as("SELECT village, ryo FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("this player no longer exists".into()))?;
+    if current == *village {
+        return Err(ApiError::conflict("already_there", format!("you are already in {village}")));
+    }
+    Err(ApiError::conflict("insufficient_ryo", format!("travel costs {TRAVEL_COST} ryo and you have {ryo}")))
 }
 
 pub struct Transfer {
@@ -197,7 +197,7 @@ pub struct Transfer {
 
 /// Moves `amount` ryo from `from_id` to the player named `to`, both rows in the caller's transaction: the
 /// debit only happens if the balance covers it, and the credit only together with the debit.
-pub async fn transfer(conn: &mut SqliteConnection, from_id: &str, to: &str, amount: i64) -> Result<Transfer, ApiError> {
+pub async fn transfer(conn: &mut AnyConnection, from_id: &str, to: &str, amount: i64) -> Result<Transfer, ApiError> {
     if !(1..=MAX_TRANSFER).contains(&amount) {
         return Err(ApiError::unprocessable(
             "invalid_amount",
@@ -205,7 +205,7 @@ pub async fn transfer(conn: &mut SqliteConnection, from_id: &str, to: &str, amou
         ));
     }
     let recipient: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE username = ?").bind(to).fetch_optional(&mut *conn).await?;
+        sqlx::query_as("SELECT id FROM users WHERE username = $1").bind(to).fetch_optional(&mut *conn).await?;
     let Some((recipient_id,)) = recipient else {
         return Err(ApiError::NotFound(format!("there is no player named {to:?}")));
     };
@@ -213,9 +213,17 @@ pub async fn transfer(conn: &mut SqliteConnection, from_id: &str, to: &str, amou
         return Err(ApiError::unprocessable("self_transfer", "you cannot send ryo to yourself"));
     }
     let now = now_rfc3339();
+    // Both rows are written in the order of their ids, so that on PostgreSQL, where each write locks its row
+    // until the commit, a transfer from a to b and one from b to a at the same moment wait for each other
+    // instead of deadlocking. A refused debit after the credit is undone by the caller's rollback.
+    let recipient_version = if from_id < recipient_id.as_str() {
+        None
+    } else {
+        Some(credit(&mut *conn, &recipient_id, amount, &now).await?)
+    };
     let sender = sqlx::query_as::<_, Profile>(concat!(
-        "UPDATE users SET ryo = ryo - ?1, version = version + 1, updated_at = ?2
-         WHERE id = ?3 AND ryo >= ?1 RETURNING ",
+        "UPDATE users SET ryo = ryo - $1, version = version + 1, updated_at = $2
+         WHERE id = $3 AND ryo >= $1 RETURNING ",
         profile_columns!()
     ))
     .bind(amount)
@@ -226,13 +234,22 @@ pub async fn transfer(conn: &mut SqliteConnection, from_id: &str, to: &str, amou
     let Some(sender) = sender else {
         return Err(ApiError::conflict("insufficient_ryo", format!("you have fewer than {amount} ryo")));
     };
-    let (recipient_version,): (i64,) = sqlx::query_as(
-        "UPDATE users SET ryo = ryo + ?, version = version + 1, updated_at = ? WHERE id = ? RETURNING version",
+    let recipient_version = match recipient_version {
+        Some(version) => version,
+        None => credit(conn, &recipient_id, amount, &now).await?,
+    };
+    Ok(Transfer { sender, recipient_id, recipient_version })
+}
+
+/// Adds `amount` ryo to `user_id`, returning the new profile version.
+async fn credit(conn: &mut AnyConnection, user_id: &str, amount: i64, now: &str) -> Result<i64, sqlx::Error> {
+    let (version,): (i64,) = sqlx::query_as(
+        "UPDATE users SET ryo = ryo + $1, version = version + 1, updated_at = $2 WHERE id = $3 RETURNING version",
     )
     .bind(amount)
-    .bind(&now)
-    .bind(&recipient_id)
+    .bind(now)
+    .bind(user_id)
     .fetch_one(conn)
     .await?;
-    Ok(Transfer { sender, recipient_id, recipient_version })
+    Ok(version)
 }

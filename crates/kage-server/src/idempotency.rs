@@ -14,8 +14,10 @@
 //! remembered like successes, so a retry cannot turn a refusal into a transfer after the balance changed.
 //! Internal failures (500) are not: the transaction is rolled back, nothing was done, and a retry runs anew.
 //!
-//! Concurrency: every claim runs on the single writer connection (see `db`), so of twenty requests sent at
-//! once with one key, the first does the action and records it before the next even looks.
+//! Concurrency: on SQLite every claim runs on the single writer connection (see `db`), so of twenty requests
+//! sent at once with one key, the first does the action and records it before the next even looks. On
+//! PostgreSQL, where those twenty may reach different server instances, a claim first takes a transaction
+//! lock on (player, key), to the same effect.
 
 use std::time::Duration;
 
@@ -24,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::db::Database;
 use crate::error::ApiError;
@@ -126,7 +128,7 @@ pub enum Claim {
 
 /// An action about to run: an open transaction on the writer, and the key to record with its answer.
 pub struct Pending {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     record: Option<(String, IdempotencyKey, String)>,
 }
 
@@ -142,8 +144,9 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     let mut tx = db.writer.begin().await?;
     let Some(key) = key else { return Ok(Claim::Run(Pending { tx, record: None })) };
+    db.lock_for_transaction(&mut tx, &format!("idempotency\n{user_id}\n{}", key.0)).await?;
     let found: Option<(String, i64, String, i64)> = sqlx::query_as(
-        "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = ? AND key = ?",
+        "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
     )
     .bind(user_id)
     .bind(&key.0)
@@ -160,7 +163,7 @@ pub async fn claim(
             let status = u16::try_from(status).map_err(ApiError::internal)?;
             return Ok(Claim::Replay(StoredAnswer { status, body }));
         }
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?")
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2")
             .bind(user_id)
             .bind(&key.0)
             .execute(&mut *tx)
@@ -170,13 +173,22 @@ pub async fn claim(
     Ok(Claim::Run(Pending { tx, record: Some((user_id.to_owned(), key, fingerprint.to_owned())) }))
 }
 
+/// Deletes every player's keys older than [`REMEMBER_FOR`]; returns how many.
+pub async fn prune(db: &Database) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+        .bind(forget_before())
+        .execute(&db.writer)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 fn forget_before() -> i64 {
     i64::try_from(unix_now().saturating_sub(REMEMBER_FOR.as_secs())).unwrap_or(i64::MAX)
 }
 
 impl Pending {
     /// Where the action runs: inside the claim's transaction.
-    pub fn connection(&mut self) -> &mut SqliteConnection {
+    pub fn connection(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 
@@ -204,13 +216,16 @@ impl Pending {
             Err(_) => return result,
         };
         sqlx::query("RELEASE idempotent_action").execute(&mut *self.tx).await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= ?")
+        // This player's old keys only: their row is locked by the action already, so on PostgreSQL two players'
+        // actions never wait on each other here (everyone's old keys go with the periodic prune).
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at <= $2")
+            .bind(&user_id)
             .bind(forget_before())
             .execute(&mut *self.tx)
             .await?;
         sqlx::query(
             "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&user_id)
         .bind(&key.0)

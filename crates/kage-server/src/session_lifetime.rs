@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -65,10 +66,10 @@ pub async fn prune(
         // Ended before `before`: revoked, idle too long, or too old. A NULL `revoked_at` compares as false.
         let ended: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM sessions
-             WHERE unixepoch(revoked_at, 'subsec') < ?1
-                OR unixepoch(created_at, 'subsec') + ?2 < ?1
-                OR unixepoch(COALESCE(last_used_at, created_at), 'subsec') + ?3 < ?1
-             LIMIT ?4",
+             WHERE unixepoch(revoked_at, 'subsec') < $1
+                OR unixepoch(created_at, 'subsec') + $2 < $1
+                OR unixepoch(COALESCE(last_used_at, created_at), 'subsec') + $3 < $1
+             LIMIT $4",
         )
         .bind(before)
         .bind(limits.lifetime.as_secs_f64())
@@ -76,15 +77,21 @@ pub async fn prune(
         .bind(BATCH)
         .fetch_all(&mut *tx)
         .await?;
-        let ids = serde_json::to_string(&ended.iter().map(|(id,)| id).collect::<Vec<_>>()).expect("ids serialise");
-        let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE session_id IN (SELECT value FROM json_each(?))")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        let sessions = sqlx::query("DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
+        if ended.is_empty() {
+            return Ok(pruned);
+        }
+        // Only placeholders are formatted into the statements; the ids are bound.
+        let list = crate::db::placeholders(1, ended.len());
+        let delete_tokens = format!("DELETE FROM refresh_tokens WHERE session_id IN ({list})");
+        let delete_sessions = format!("DELETE FROM sessions WHERE id IN ({list})");
+        let mut tokens = sqlx::query(AssertSqlSafe(delete_tokens));
+        let mut sessions = sqlx::query(AssertSqlSafe(delete_sessions));
+        for (id,) in &ended {
+            tokens = tokens.bind(id);
+            sessions = sessions.bind(id);
+        }
+        let tokens = tokens.execute(&mut *tx).await?;
+        let sessions = sessions.execute(&mut *tx).await?;
         tx.commit().await?;
         pruned.refresh_tokens += tokens.rows_affected();
         pruned.sessions += sessions.rows_affected();
@@ -109,6 +116,9 @@ pub async fn prune_periodically(
         tokio::select! {
             _ = ticks.tick() => {}
             _ = shutdown.wait_for(|stopped| *stopped) => return,
+        }
+        if let Err(error) = crate::idempotency::prune(&db).await {
+            tracing::warn!(%error, "cannot forget old idempotency keys; trying again next time");
         }
         match prune(&db, limits, keep_ended_for, OffsetDateTime::now_utc()).await {
             Ok(pruned) if pruned.sessions > 0 => {

@@ -16,8 +16,10 @@
 //! session ids in memory. Every revocation is written to the database *first* and enters the set after its
 //! commit, so nothing is in force that a restart would forget; the set is reloaded from the database on start.
 //! Entries older than the longest token lifetime are pruned, since every token of such a session has expired
-//! anyway. (With several server instances the set would be fed by PostgreSQL LISTEN/NOTIFY; see DESIGN.md,
-//! growth path.)
+//! anyway. With several server instances on PostgreSQL, a revocation's transaction also sends its session id
+//! on [`REVOKED_CHANNEL`] (`NOTIFY`, delivered at commit), and every instance's listener (see
+//! [`crate::cluster`]) enters it into that instance's set; a listener that lost its connection reloads the set
+//! from the database before it listens again.
 //!
 //! Sessions also end by themselves, idle or too old ([`crate::session_lifetime`]): each sign-in and refresh
 //! says when its session ends, so tokens can be capped there, and a refresh of an ended session is refused and
@@ -27,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::broadcast;
@@ -117,12 +119,15 @@ pub struct SessionStore {
     limits: SessionLimits,
 }
 
+/// The PostgreSQL `NOTIFY` channel revoked session ids travel on between instances.
+pub const REVOKED_CHANNEL: &str = "kage_revoked";
+
 /// A presented refresh token's row, with what rotation needs to decide.
 #[derive(sqlx::FromRow)]
 struct PresentedRow {
     session_id: String,
     user_id: String,
-    session_revoked: bool,
+    session_revoked_at: Option<String>,
     created_at: String,
     last_used_at: String,
     used_at: Option<String>,
@@ -139,15 +144,31 @@ impl SessionStore {
         refresh_grace: Duration,
         limits: SessionLimits,
     ) -> Result<Self, sqlx::Error> {
-        let since = (OffsetDateTime::now_utc() - keep_revoked_for).unix_timestamp();
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions WHERE unixepoch(revoked_at) >= ?")
-            .bind(since)
-            .fetch_all(&db.reader)
-            .await?;
-        // Loaded entries count from now: they are kept at most one extra lifetime, never too short.
-        let revoked = rows.into_iter().map(|(id,)| (id, Instant::now())).collect();
+        let revoked = recently_revoked(&db, keep_revoked_for).await?;
         let (revocations, _) = broadcast::channel(256);
         Ok(Self { db, revoked: RwLock::new(revoked), revocations, keep_revoked_for, refresh_grace, limits })
+    }
+
+    /// Reads every recent revocation from the database again, for an instance that may have missed some
+    /// notifications (its listener lost its connection). Sessions new to the set are announced as if revoked
+    /// now, so event streams of theirs on this instance end.
+    pub async fn reload_revoked(&self) -> Result<usize, sqlx::Error> {
+        let loaded = recently_revoked(&self.db, self.keep_revoked_for).await?;
+        let missed: Vec<String> = {
+            let revoked = self.revoked.read().expect("revocation lock");
+            loaded.into_keys().filter(|id| !revoked.contains_key(id)).collect()
+        };
+        for id in &missed {
+            self.remember_revoked(id);
+        }
+        Ok(missed.len())
+    }
+
+    /// A revocation another instance committed (its notification), in force here from now on.
+    pub fn revoked_elsewhere(&self, session_id: &str) {
+        if !self.is_revoked(session_id) {
+            self.remember_revoked(session_id);
+        }
     }
 
     pub fn limits(&self) -> SessionLimits {
@@ -164,7 +185,7 @@ impl SessionStore {
         let now = OffsetDateTime::now_utc();
         let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
-        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(user_id)
             .bind(kind.as_str())
@@ -189,7 +210,7 @@ impl SessionStore {
         let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
         let created: Option<(String,)> =
-            sqlx::query_as("SELECT created_at FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            sqlx::query_as("SELECT created_at FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
                 .bind(parent)
                 .bind(user_id)
                 .fetch_optional(&mut *tx)
@@ -200,7 +221,7 @@ impl SessionStore {
             return Err(ApiError::Unauthenticated);
         }
         let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(user_id)
             .bind(SessionKind::Api.as_str())
@@ -221,25 +242,27 @@ impl SessionStore {
         let now = OffsetDateTime::now_utc();
         let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
-        let row: Option<PresentedRow> = sqlx::query_as(
-            "SELECT t.session_id, s.user_id, s.revoked_at IS NOT NULL AS session_revoked, s.created_at,
+        // Locked on PostgreSQL: the same token presented to two instances at once is decided one after the other.
+        let row: Option<PresentedRow> = sqlx::query_as(crate::locked!(
+            self.db,
+            "SELECT t.session_id, s.user_id, s.revoked_at AS session_revoked_at, s.created_at,
                     COALESCE(s.last_used_at, s.created_at) AS last_used_at, t.used_at, t.successor_hash,
                     t.successor_sealed
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-             WHERE t.token_hash = ?",
-        )
+             WHERE t.token_hash = $1"
+        ))
         .bind(&hash)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Err(ApiError::InvalidGrant) };
-        if row.session_revoked || self.is_revoked(&row.session_id) {
+        if row.session_revoked_at.is_some() || self.is_revoked(&row.session_id) {
             return Err(ApiError::InvalidGrant);
         }
         let created_at = parse_time(&row.created_at)?;
         let ends_at = self.limits.ends_at(created_at, parse_time(&row.last_used_at)?);
         if now >= ends_at {
             tracing::info!(session = %row.session_id, "refresh of a session past its idle or absolute limit");
-            write_revocation(&mut tx, &row.session_id, RevokeReason::Expired).await?;
+            write_revocation(&self.db, &mut tx, &row.session_id, RevokeReason::Expired).await?;
             tx.commit().await?;
             self.remember_revoked(&row.session_id);
             return Err(ApiError::InvalidGrant);
@@ -250,7 +273,7 @@ impl SessionStore {
             let successor_hash = refresh_token::hash(successor.text.expose());
             let sealed = refresh_token::seal(&successor.bytes, presented.expose());
             sqlx::query(
-                "UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ? WHERE token_hash = ?",
+                "UPDATE refresh_tokens SET used_at = $1, successor_hash = $2, successor_sealed = $3 WHERE token_hash = $4",
             )
             .bind(&now_text)
             .bind(&successor_hash)
@@ -259,11 +282,11 @@ impl SessionStore {
             .execute(&mut *tx)
             .await?;
             // The presented token is itself a successor now in use: its predecessor's grace ends here.
-            sqlx::query("UPDATE refresh_tokens SET successor_sealed = NULL WHERE successor_hash = ?")
+            sqlx::query("UPDATE refresh_tokens SET successor_sealed = NULL WHERE successor_hash = $1")
                 .bind(&hash)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+            sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
                 .bind(&now_text)
                 .bind(&session_id)
                 .execute(&mut *tx)
@@ -283,7 +306,7 @@ impl SessionStore {
             return Ok(Rotated { session_id, user_id, refresh_token: successor, replayed: true, ends_at });
         }
         tracing::warn!(session = %session_id, "refresh token reused; revoking its session");
-        write_revocation(&mut tx, &session_id, RevokeReason::RefreshTokenReused).await?;
+        write_revocation(&self.db, &mut tx, &session_id, RevokeReason::RefreshTokenReused).await?;
         tx.commit().await?;
         self.remember_revoked(&session_id);
         Err(ApiError::InvalidGrant)
@@ -300,7 +323,7 @@ impl SessionStore {
     /// Ends a session: written to the database first, then in force in memory and on open event streams.
     pub async fn revoke(&self, session_id: &str, reason: RevokeReason) -> Result<(), ApiError> {
         let mut connection = self.db.writer.acquire().await?;
-        write_revocation(&mut connection, session_id, reason).await?;
+        write_revocation(&self.db, &mut connection, session_id, reason).await?;
         drop(connection);
         self.remember_revoked(session_id);
         Ok(())
@@ -309,7 +332,7 @@ impl SessionStore {
     /// Ends the session `presented` belongs to, whether the token is live, spent or already revoked; an
     /// unknown token does nothing. Returns whether a session was found.
     pub async fn revoke_by_refresh_token(&self, presented: &Secret) -> Result<bool, ApiError> {
-        let session: Option<(String,)> = sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = ?")
+        let session: Option<(String,)> = sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
             .bind(refresh_token::hash(presented.expose()))
             .fetch_optional(&self.db.writer)
             .await?;
@@ -322,7 +345,7 @@ impl SessionStore {
     pub async fn list(&self, user_id: &str, current_session: &str) -> Result<Vec<SessionInfo>, ApiError> {
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT id, kind, created_at, COALESCE(last_used_at, created_at) FROM sessions
-             WHERE user_id = ? AND revoked_at IS NULL ORDER BY unixepoch(created_at, 'subsec'), id",
+             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY unixepoch(created_at, 'subsec'), id",
         )
         .bind(user_id)
         .fetch_all(&self.db.reader)
@@ -351,7 +374,7 @@ impl SessionStore {
     pub async fn revoke_own(&self, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT created_at, COALESCE(last_used_at, created_at) FROM sessions
-             WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
         )
         .bind(session_id)
         .bind(user_id)
@@ -385,32 +408,45 @@ impl SessionStore {
     }
 }
 
+/// Sessions revoked within `keep_revoked_for`. Entries count from now: they are kept at most one extra
+/// lifetime, never too short.
+async fn recently_revoked(db: &Database, keep_revoked_for: Duration) -> Result<HashMap<String, Instant>, sqlx::Error> {
+    let since = (OffsetDateTime::now_utc() - keep_revoked_for).unix_timestamp();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM sessions WHERE unixepoch(revoked_at) >= $1")
+        .bind(since)
+        .fetch_all(&db.reader)
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| (id, Instant::now())).collect())
+}
+
 fn parse_time(text: &str) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::parse(text, &Rfc3339).map_err(ApiError::internal)
 }
 
 /// Marks a session revoked; the first reason is kept if it already was.
 async fn write_revocation(
-    connection: &mut SqliteConnection,
+    db: &Database,
+    connection: &mut AnyConnection,
     session_id: &str,
     reason: RevokeReason,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND revoked_at IS NULL")
+    sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_why = $2 WHERE id = $3 AND revoked_at IS NULL")
         .bind(now_rfc3339())
         .bind(reason.as_str())
         .bind(session_id)
-        .execute(connection)
+        .execute(&mut *connection)
         .await?;
+    db.notify(connection, REVOKED_CHANNEL, session_id).await?;
     Ok(())
 }
 
 async fn insert_refresh_token(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     session_id: &str,
     now: &str,
 ) -> Result<refresh_token::NewToken, sqlx::Error> {
     let token = refresh_token::generate();
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)")
         .bind(refresh_token::hash(token.text.expose()))
         .bind(session_id)
         .bind(now)

@@ -35,7 +35,7 @@ impl Identities {
             return Ok(user_id.clone());
         }
         let found: Option<(String,)> =
-            sqlx::query_as("SELECT user_id FROM external_identities WHERE issuer = ? AND subject = ?")
+            sqlx::query_as("SELECT user_id FROM external_identities WHERE issuer = $1 AND subject = $2")
                 .bind(issuer)
                 .bind(subject)
                 .fetch_optional(&db.reader)
@@ -49,11 +49,13 @@ impl Identities {
     }
 }
 
-/// One transaction on the single writer: two first requests of the same person at once make one player.
+/// One transaction on the single writer (SQLite) or under a lock on the identity (PostgreSQL, where the two
+/// may reach two server instances): two first requests of the same person at once make one player.
 async fn create(db: &Database, issuer: &str, subject: &str, preferred: Option<&str>) -> Result<String, ApiError> {
     let mut tx = db.writer.begin().await?;
+    db.lock_for_transaction(&mut tx, &format!("identity\n{issuer}\n{subject}")).await?;
     let existing: Option<(String,)> =
-        sqlx::query_as("SELECT user_id FROM external_identities WHERE issuer = ? AND subject = ?")
+        sqlx::query_as("SELECT user_id FROM external_identities WHERE issuer = $1 AND subject = $2")
             .bind(issuer)
             .bind(subject)
             .fetch_optional(&mut *tx)
@@ -70,7 +72,7 @@ async fn create(db: &Database, issuer: &str, subject: &str, preferred: Option<&s
         }
     }
     let profile = profile.ok_or_else(|| ApiError::internal("no free username for a new external player"))?;
-    sqlx::query("INSERT INTO external_identities (issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO external_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
         .bind(issuer)
         .bind(subject)
         .bind(&profile.id)

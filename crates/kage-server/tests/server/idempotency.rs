@@ -4,7 +4,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Grant, TestServer, expect_error};
+use crate::support::{Grant, TestServer, expect_error, on_postgres};
 
 async fn act(server: &TestServer, grant: &Grant, path: &str, key: &str, value: Value) -> Response {
     let request = server.request(reqwest::Method::POST, path).bearer_auth(&grant.access_token);
@@ -161,10 +161,13 @@ async fn an_action_whose_key_cannot_be_recorded_is_not_applied() {
     let main = server.main().await;
     let before = server.profile(&main).await;
     // The key's row cannot be written: the action in the same transaction must not stay applied either.
-    sqlx::query("CREATE TRIGGER refuse_keys BEFORE INSERT ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'full'); END")
-        .execute(&server.server.state.db.writer)
-        .await
-        .unwrap();
+    let refuse = if on_postgres() {
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'full'; END $$;
+         CREATE TRIGGER refuse_keys BEFORE INSERT ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION refuse();"
+    } else {
+        "CREATE TRIGGER refuse_keys BEFORE INSERT ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'full'); END"
+    };
+    sqlx::raw_sql(refuse).execute(&server.server.state.db.writer).await.unwrap();
     let response = act(&server, &main, "/v1/transfers", "lost", json!({"to": "alt", "amount": 10})).await;
     expect_error(response, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
     assert_eq!(server.profile(&main).await, before, "no ryo moved without its key recorded");

@@ -181,11 +181,12 @@ async fn the_same_sub_is_always_the_same_player_also_after_a_restart() {
     assert_eq!(player_id(&server, &provider, MAIN).await, first, "a second login");
     assert_ne!(player_id(&server, &provider, ALT).await, first);
 
-    let TestServer { server: running, dir, .. } = server;
+    let TestServer { server: running, dir, database_url, .. } = server;
     running.shutdown().await.unwrap();
     let oidc = trust(&provider);
     let mut config = Config::new(dir.path());
     config.oidc = Some(oidc);
+    config.database_url = database_url;
     let restarted = kage_server::start(config).await.unwrap();
     let http = reqwest::Client::new();
     let tokens = sign_in(&provider, MAIN, None).await;

@@ -41,8 +41,8 @@ async fn count(server: &kage_server::RunningServer, sql: &'static str, session_i
 }
 
 async fn rows_of(server: &kage_server::RunningServer, session_id: &str) -> (i64, i64) {
-    let sessions = count(server, "SELECT COUNT(*) FROM sessions WHERE id = ?", session_id).await;
-    let tokens = count(server, "SELECT COUNT(*) FROM refresh_tokens WHERE session_id = ?", session_id).await;
+    let sessions = count(server, "SELECT COUNT(*) FROM sessions WHERE id = $1", session_id).await;
+    let tokens = count(server, "SELECT COUNT(*) FROM refresh_tokens WHERE session_id = $1", session_id).await;
     (sessions, tokens)
 }
 

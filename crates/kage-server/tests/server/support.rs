@@ -1,4 +1,7 @@
 //! A real kage-server on 127.0.0.1:0 with SQLite in a temp dir, and a plain HTTP client to talk to it.
+//!
+//! With `KAGE_TEST_POSTGRES` set to a PostgreSQL server's URL, each test's server gets a fresh database of its
+//! own there instead, so the same tests prove the PostgreSQL path (`scripts/test` runs them both ways).
 
 use std::time::Duration;
 
@@ -10,6 +13,8 @@ pub struct TestServer {
     pub server: RunningServer,
     pub http: Client,
     pub dir: tempfile::TempDir,
+    /// Set when the server is on PostgreSQL (`KAGE_TEST_POSTGRES`): a restart must reopen the same database.
+    pub database_url: Option<String>,
 }
 
 pub struct Grant {
@@ -28,11 +33,13 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::new(dir.path());
         config.demo = true;
+        config.database_url = fresh_postgres_database().await;
         configure(&mut config);
+        let database_url = config.database_url.clone();
         let server = kage_server::start(config).await.expect("server starts");
         // No cookie store: every credential a test sends is one it put there itself.
         let http = Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        Self { server, http, dir }
+        Self { server, http, dir, database_url }
     }
 
     /// A client whose connections come from `ip` (any 127.x.y.z works on loopback): another player's address.
@@ -96,6 +103,22 @@ impl TestServer {
         assert_eq!(response.status(), StatusCode::OK);
         body(response).await
     }
+}
+
+/// A new, empty database on the PostgreSQL server `KAGE_TEST_POSTGRES` names, if it names one.
+pub async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    let server = std::env::var("KAGE_TEST_POSTGRES").ok()?;
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&server).await.expect("KAGE_TEST_POSTGRES accepts connections");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create");
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+    Some(format!("{base}/{name}"))
+}
+
+/// Whether the tests run on PostgreSQL (`KAGE_TEST_POSTGRES`).
+pub fn on_postgres() -> bool {
+    std::env::var_os("KAGE_TEST_POSTGRES").is_some()
 }
 
 pub fn grant(value: Value) -> Grant {

@@ -1,0 +1,2 @@
+-- See ../sqlite/0004_session_lifetimes.sql.
+ALTER TABLE sessions ADD COLUMN last_used_at TEXT;
