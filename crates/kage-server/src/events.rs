@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// An event as sent on the wire: `event:` is [`GameEvent::name`], `data:` is this value as JSON. Every
@@ -14,21 +14,72 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum GameEvent {
-    ProfileChanged { user_id: String, version: i64 },
-    TransferReceived { user_id: String, from: String, amount: i64, version: i64 },
+    ProfileChanged {
+        user_id: String,
+        version: i64,
+    },
+    TransferReceived {
+        user_id: String,
+        from: String,
+        amount: i64,
+        version: i64,
+    },
+    /// Events of this player may have been missed (a listener lost its database connection): refetch.
+    Resync {
+        user_id: String,
+    },
 }
+
+/// The PostgreSQL `NOTIFY` channel events travel on between server instances.
+pub const EVENTS_CHANNEL: &str = "kage_events";
 
 impl GameEvent {
     pub fn name(&self) -> &'static str {
         match self {
             Self::ProfileChanged { .. } => "profile.changed",
             Self::TransferReceived { .. } => "transfer.received",
+            Self::Resync { .. } => "resync",
+        }
+    }
+
+    /// The event as a notification payload: its name, a newline, its data.
+    pub fn to_notification(&self) -> String {
+        format!("{}\n{}", self.name(), serde_json::to_string(self).expect("events serialise"))
+    }
+
+    /// An event from [`GameEvent::to_notification`]; `None` for anything else.
+    pub fn from_notification(payload: &str) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Changed {
+            user_id: String,
+            version: i64,
+        }
+        #[derive(Deserialize)]
+        struct Received {
+            user_id: String,
+            from: String,
+            amount: i64,
+            version: i64,
+        }
+        let (name, data) = payload.split_once('\n')?;
+        match name {
+            "profile.changed" => {
+                let Changed { user_id, version } = serde_json::from_str(data).ok()?;
+                Some(Self::ProfileChanged { user_id, version })
+            }
+            "transfer.received" => {
+                let Received { user_id, from, amount, version } = serde_json::from_str(data).ok()?;
+                Some(Self::TransferReceived { user_id, from, amount, version })
+            }
+            _ => None,
         }
     }
 
     pub fn user_id(&self) -> &str {
         match self {
-            Self::ProfileChanged { user_id, .. } | Self::TransferReceived { user_id, .. } => user_id,
+            Self::ProfileChanged { user_id, .. }
+            | Self::TransferReceived { user_id, .. }
+            | Self::Resync { user_id } => user_id,
         }
     }
 }
@@ -82,6 +133,14 @@ impl EventHub {
         channels.entry(user_id.to_owned()).or_insert_with(|| broadcast::channel(PER_PLAYER_BUFFER).0).subscribe()
     }
 
+    /// Tells every player with an open stream here to refetch: events may have been missed.
+    pub fn resync_all(&self) {
+        let players: Vec<String> = self.channels.lock().expect("event hub lock").keys().cloned().collect();
+        for user_id in players {
+            self.publish(GameEvent::Resync { user_id });
+        }
+    }
+
     pub fn publish(&self, event: GameEvent) {
         let mut channels = self.channels.lock().expect("event hub lock");
         let user_id = event.user_id().to_owned();
@@ -116,5 +175,27 @@ mod tests {
         hub.publish(GameEvent::ProfileChanged { user_id: "a".into(), version: 2 });
         assert_eq!(a.recv().await.unwrap().user_id(), "a");
         assert!(matches!(b.try_recv(), Err(broadcast::error::TryRecvError::Empty)));
+    }
+
+    #[test]
+    fn events_survive_the_trip_between_instances() {
+        for event in [
+            GameEvent::ProfileChanged { user_id: "a".into(), version: 7 },
+            GameEvent::TransferReceived { user_id: "b".into(), from: "a".into(), amount: 25, version: 3 },
+        ] {
+            assert_eq!(GameEvent::from_notification(&event.to_notification()), Some(event));
+        }
+        assert_eq!(GameEvent::from_notification("resync\n{\"user_id\":\"a\"}"), None, "never sent between instances");
+        assert_eq!(GameEvent::from_notification("profile.changed\n{}"), None);
+    }
+
+    #[tokio::test]
+    async fn resync_reaches_every_listening_player() {
+        let hub = EventHub::default();
+        let mut a = hub.subscribe("a");
+        let mut b = hub.subscribe("b");
+        hub.resync_all();
+        assert_eq!(a.recv().await.unwrap(), GameEvent::Resync { user_id: "a".into() });
+        assert_eq!(b.recv().await.unwrap(), GameEvent::Resync { user_id: "b".into() });
     }
 }

@@ -29,6 +29,12 @@ pub enum KeyError {
     Io { dir: PathBuf, source: std::io::Error },
     #[error("signing key file {path} is not a valid Ed25519 PKCS#8 key")]
     Corrupt { path: PathBuf },
+    #[error("the signing key {kid} in the database is not a valid Ed25519 PKCS#8 key")]
+    CorruptShared { kid: String },
+    #[error("the database holds no signing key")]
+    NoSharedKey,
+    #[error("cannot read or write the signing keys in the database: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
 pub struct SigningKeys {
@@ -78,7 +84,7 @@ impl SigningKeys {
         Ok(Self::from_keys(&key, Some(old_public)))
     }
 
-    fn from_keys(current: &SigningKey, previous: Option<[u8; 32]>) -> Self {
+    pub(crate) fn from_keys(current: &SigningKey, previous: Option<[u8; 32]>) -> Self {
         let der = current.to_pkcs8_der().expect("an Ed25519 key always encodes as PKCS#8");
         let encoding = EncodingKey::from_ed_der(der.as_bytes());
         let mut publics = vec![current.verifying_key().to_bytes()];
@@ -93,6 +99,11 @@ impl SigningKeys {
         }
         let current_kid = thumbprint(&URL_SAFE_NO_PAD.encode(publics[0]));
         Self { current_kid, encoding, decoding, jwks: json!({ "keys": jwks_keys }) }
+    }
+
+    /// The `kid` of a public key: its RFC 7638 thumbprint.
+    pub fn kid_of(public: &[u8; 32]) -> String {
+        thumbprint(&URL_SAFE_NO_PAD.encode(public))
     }
 
     fn public_key_of(&self, kid: &str) -> [u8; 32] {

@@ -13,11 +13,14 @@
 //! - [`game`], [`idempotency`], [`events`]: profiles, actions (each at most once per idempotency key), and
 //!   per-player event channels.
 //! - [`serve`]: the accept loop, and the header-read, request and idle timeouts every connection lives under.
-//! - [`db`]: SQLite with one writer; [`private_files`]: the data directory readable by its owner only.
+//! - [`db`]: SQLite with one writer, or PostgreSQL for several instances; [`cluster`], [`shared_keys`]: what
+//!   instances on one PostgreSQL database tell each other, and the signing keys they share;
+//!   [`private_files`]: the data directory readable by its owner only.
 
 pub mod api;
 pub mod auth;
 pub mod client_addr;
+pub mod cluster;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -36,6 +39,7 @@ pub mod secret;
 pub mod serve;
 pub mod session_lifetime;
 pub mod sessions;
+pub mod shared_keys;
 pub mod throttle;
 pub mod tokens;
 
@@ -49,7 +53,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
-use crate::db::Database;
+use crate::db::{Backend, Database};
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
 use crate::oidc::identities::Identities;
@@ -161,6 +165,8 @@ pub struct Shared {
     /// The external provider whose access tokens are accepted too, if any.
     pub oidc: Option<ExternalIssuer>,
     pub identities: Identities,
+    /// On PostgreSQL: whether this instance hears the others' revocations and events (see [`cluster`]).
+    pub hearing: cluster::Hearing,
     pub password_sign_in: bool,
     /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
     pub event_keep_alive: Duration,
@@ -181,6 +187,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
     pruner: JoinHandle<()>,
+    listener: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -193,6 +200,9 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         let served = self.task.await.unwrap_or_else(|join| Err(std::io::Error::other(join)));
         let _ = self.pruner.await;
+        if let Some(listener) = self.listener {
+            let _ = listener.await;
+        }
         served
     }
 }
@@ -204,17 +214,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let data_dir_error = |source| StartError::DataDir { dir: config.data_dir.clone(), source };
     private_files::create_dir(&config.data_dir).map_err(data_dir_error)?;
-    let keys_dir = config.data_dir.join("keys");
-    let keys = if config.rotate_signing_key {
-        SigningKeys::rotate(&keys_dir)?
-    } else {
-        SigningKeys::load_or_create(&keys_dir)?
-    };
     let database_url = match &config.database_url {
         Some(url) => url.clone(),
         None => private_database_url(&config.data_dir)?,
     };
     let db = Database::open(&database_url).await?;
+    let keys = match db.backend() {
+        // Every instance on the database signs with the same keys.
+        Backend::Postgres => shared_keys::load_or_create(&db, config.rotate_signing_key).await?,
+        Backend::Sqlite if config.rotate_signing_key => SigningKeys::rotate(&config.data_dir.join("keys"))?,
+        Backend::Sqlite => SigningKeys::load_or_create(&config.data_dir.join("keys"))?,
+    };
     let passwords = Passwords::new(config.password_work);
     if config.demo {
         demo::seed(&db, &passwords).await.map_err(StartError::Demo)?;
@@ -253,10 +263,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         events: EventHub::default(),
         oidc,
         identities: Identities::default(),
+        hearing: cluster::Hearing::default(),
         password_sign_in: config.password_sign_in,
         event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
     }));
+    let hearing = (state.db.backend() == Backend::Postgres)
+        .then(|| tokio::spawn(cluster::listen(state.clone(), shutdown_rx.clone())));
     let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
     let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {
@@ -272,8 +285,20 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         serve::serve(listener, app, config.timeouts, shutdown_rx).await;
         Ok(())
     });
+    if hearing.is_some() {
+        wait_until_hearing(&state).await;
+    }
     tracing::info!(%addr, "kage-server listening");
-    Ok(RunningServer { addr, state, shutdown: shutdown_tx, task, pruner })
+    Ok(RunningServer { addr, state, shutdown: shutdown_tx, task, pruner, listener: hearing })
+}
+
+/// Gives the listener (see [`cluster`]) a few seconds to hear the other instances, so an instance that starts
+/// healthy stays healthy. If it cannot, the server starts anyway: `/healthz` says 503 until it does.
+async fn wait_until_hearing(state: &AppState) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !state.hearing.is_listening() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The default database, `<data dir>/kage.db`, created 0600 before SQLite opens it so that SQLite gives its

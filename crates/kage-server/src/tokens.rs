@@ -4,7 +4,7 @@
 //! `kage-web` tokens only in the browser's `__session` cookie. A token of one kind is rejected on the other path.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode, errors::ErrorKind};
@@ -65,7 +65,8 @@ pub struct IssuedToken {
 }
 
 pub struct TokenService {
-    keys: SigningKeys,
+    /// Replaced whole when another instance rotates the shared keys (see `shared_keys`).
+    keys: RwLock<Arc<SigningKeys>>,
     issuer: String,
     access_ttl: Duration,
     browser_ttl: Duration,
@@ -91,11 +92,24 @@ impl TokenService {
         let api_validation = validation(Audience::Api);
         let browser_validation = validation(Audience::Browser);
         let verified = VerifiedTokens::default();
-        Self { keys, issuer, access_ttl, browser_ttl, api_validation, browser_validation, verified }
+        Self {
+            keys: RwLock::new(Arc::new(keys)),
+            issuer,
+            access_ttl,
+            browser_ttl,
+            api_validation,
+            browser_validation,
+            verified,
+        }
     }
 
-    pub fn keys(&self) -> &SigningKeys {
-        &self.keys
+    pub fn keys(&self) -> Arc<SigningKeys> {
+        self.keys.read().expect("keys lock").clone()
+    }
+
+    /// Signs with `keys` from now on, and verifies with them.
+    pub fn replace_keys(&self, keys: SigningKeys) {
+        *self.keys.write().expect("keys lock") = Arc::new(keys);
     }
 
     pub fn issuer(&self) -> &str {
@@ -126,8 +140,9 @@ impl TokenService {
             exp,
         };
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.keys.current_kid().to_owned());
-        let token = encode(&header, &claims, self.keys.encoding_key()).expect("signing with our own Ed25519 key");
+        let keys = self.keys();
+        header.kid = Some(keys.current_kid().to_owned());
+        let token = encode(&header, &claims, keys.encoding_key()).expect("signing with our own Ed25519 key");
         IssuedToken { token, expires_in: exp - now }
     }
 
@@ -156,7 +171,8 @@ impl TokenService {
             return Err(TokenRejection::Malformed);
         }
         let kid = header.kid.ok_or(TokenRejection::UnknownKey)?;
-        let key = self.keys.decoding_key(&kid).ok_or(TokenRejection::UnknownKey)?;
+        let keys = self.keys();
+        let key = keys.decoding_key(&kid).ok_or(TokenRejection::UnknownKey)?;
         let validation = match audience {
             Audience::Api => &self.api_validation,
             Audience::Browser => &self.browser_validation,

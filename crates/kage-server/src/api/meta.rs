@@ -2,14 +2,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
+use crate::db::Backend;
 
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+/// Healthy unless this instance is on PostgreSQL and does not hear the others (see [`crate::cluster`]): it
+/// would then miss their revocations, so a load balancer should send players elsewhere.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    if state.db.backend() == Backend::Postgres && !state.hearing.is_listening() {
+        let body = json!({ "error": "not_listening", "message": "not hearing the other instances yet" });
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Json(body)).into_response();
+    }
+    Json(json!({ "status": "ok" })).into_response()
 }
 
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {

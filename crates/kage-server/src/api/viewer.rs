@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Viewer, ViewerJson};
+use crate::db::Backend;
 use crate::error::ApiError;
-use crate::events::GameEvent;
+use crate::events::{EVENTS_CHANNEL, GameEvent};
 use crate::game::{self, Profile, Stat, Transfer};
 use crate::idempotency::{self, Claim, IdempotencyKey, Pending};
 
@@ -39,8 +40,29 @@ pub async fn profile(State(state): State<AppState>, viewer: Viewer) -> Result<Js
     game::profile(&state.db, &viewer.user_id).await.map(Json)
 }
 
-fn changed(state: &AppState, profile: &Profile) {
-    state.events.publish(GameEvent::ProfileChanged { user_id: profile.id.clone(), version: profile.version });
+fn changed(profile: &Profile) -> Vec<GameEvent> {
+    vec![GameEvent::ProfileChanged { user_id: profile.id.clone(), version: profile.version }]
+}
+
+/// Finishes the action (see [`Pending::finish`]) and announces what it changed, exactly when it commits: on
+/// PostgreSQL with `NOTIFY` inside its transaction, which the database delivers to every instance at the
+/// commit and never for a rollback; on SQLite to this process's hub after the commit.
+async fn finish<T, A: serde::Serialize>(
+    state: &AppState,
+    mut pending: Pending,
+    result: Result<T, ApiError>,
+    answer: impl FnOnce(&T) -> &A,
+    announce: impl FnOnce(&T) -> Vec<GameEvent>,
+) -> Result<T, ApiError> {
+    let events = result.as_ref().map(announce).unwrap_or_default();
+    for event in &events {
+        state.db.notify(pending.connection(), EVENTS_CHANNEL, &event.to_notification()).await?;
+    }
+    let value = pending.finish(result, StatusCode::OK, answer).await?;
+    if state.db.backend() == Backend::Sqlite {
+        events.into_iter().for_each(|event| state.events.publish(event));
+    }
+    Ok(value)
 }
 
 /// The action to run, or the remembered answer to give instead.
@@ -72,8 +94,7 @@ pub async fn train(
         Begun::Run(pending) => pending,
     };
     let result = game::train(pending.connection(), &request.viewer.user_id, request.body.stat).await;
-    let profile = pending.finish(result, StatusCode::OK, the_profile).await?;
-    changed(&state, &profile);
+    let profile = finish(&state, pending, result, the_profile, changed).await?;
     Ok(Json(profile).into_response())
 }
 
@@ -87,8 +108,7 @@ pub async fn travel(
         Begun::Run(pending) => pending,
     };
     let result = game::travel(pending.connection(), &request.viewer.user_id, &request.body.village).await;
-    let profile = pending.finish(result, StatusCode::OK, the_profile).await?;
-    changed(&state, &profile);
+    let profile = finish(&state, pending, result, the_profile, changed).await?;
     Ok(Json(profile).into_response())
 }
 
@@ -104,14 +124,17 @@ pub async fn transfer(
     };
     let ViewerJson { viewer, body, .. } = request;
     let result = game::transfer(pending.connection(), &viewer.user_id, &body.to, body.amount).await;
-    let done = pending.finish(result, StatusCode::OK, |done: &Transfer| &done.sender).await?;
-    changed(&state, &done.sender);
-    state.events.publish(GameEvent::TransferReceived {
-        user_id: done.recipient_id.clone(),
-        from: done.sender.username.clone(),
-        amount: body.amount,
-        version: done.recipient_version,
-    });
-    state.events.publish(GameEvent::ProfileChanged { user_id: done.recipient_id, version: done.recipient_version });
+    let announce = |done: &Transfer| {
+        let mut events = changed(&done.sender);
+        events.push(GameEvent::TransferReceived {
+            user_id: done.recipient_id.clone(),
+            from: done.sender.username.clone(),
+            amount: body.amount,
+            version: done.recipient_version,
+        });
+        events.push(GameEvent::ProfileChanged { user_id: done.recipient_id.clone(), version: done.recipient_version });
+        events
+    };
+    let done = finish(&state, pending, result, |done: &Transfer| &done.sender, announce).await?;
     Ok(Json(done.sender).into_response())
 }

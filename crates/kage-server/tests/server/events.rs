@@ -15,7 +15,7 @@ pub(crate) struct EventStream {
 }
 
 impl EventStream {
-    async fn open(server: &TestServer, grant: &Grant) -> Self {
+    pub(crate) async fn open(server: &TestServer, grant: &Grant) -> Self {
         Self::open_with(server, &grant.access_token, &grant.user_id).await
     }
 
@@ -31,7 +31,7 @@ impl EventStream {
     }
 
     /// The next named event, or `None` when the server ended the stream.
-    async fn next(&mut self) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self) -> Option<(String, Value)> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();

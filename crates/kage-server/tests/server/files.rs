@@ -40,8 +40,10 @@ async fn data_dir_files_are_0600_and_directories_0700() {
     walk(&server.dir.path().join("data"), &mut found);
     let names: Vec<String> =
         found.iter().map(|(path, ..)| path.file_name().unwrap().to_string_lossy().into()).collect();
-    let database_files: &[&str] = if on_postgres() { &[] } else { &["kage.db", "kage.db-wal", "kage.db-shm"] };
-    for expected in ["server", "keys", "signing-key.der"].iter().chain(database_files) {
+    // On PostgreSQL the database holds the signing keys too.
+    let local_files: &[&str] =
+        if on_postgres() { &[] } else { &["keys", "signing-key.der", "kage.db", "kage.db-wal", "kage.db-shm"] };
+    for expected in ["server"].iter().chain(local_files) {
         assert!(names.iter().any(|name| name == expected), "{expected} exists: {names:?}");
     }
     for (path, is_dir, mode) in &found {

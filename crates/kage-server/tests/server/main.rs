@@ -9,6 +9,7 @@ mod files;
 mod fuzz;
 mod host_guard;
 mod idempotency;
+mod instances;
 mod memory;
 mod oidc;
 mod openapi;

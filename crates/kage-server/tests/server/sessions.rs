@@ -1,7 +1,7 @@
 //! Sign-in, access tokens against the JWKS, refresh rotation, reuse detection, sign-out, key rotation.
 
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -58,10 +58,10 @@ async fn access_token_verifies_against_the_published_jwks() {
 
 /// Signs claims with the server's own key, as only the server could: proves rejections are about the claims.
 fn forge(server: &TestServer, claims: serde_json::Value) -> String {
-    let der = std::fs::read(server.dir.path().join("keys/signing-key.der")).unwrap();
+    let keys = server.server.state.tokens.keys();
     let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(server.server.state.tokens.keys().current_kid().to_owned());
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der)).unwrap()
+    header.kid = Some(keys.current_kid().to_owned());
+    jsonwebtoken::encode(&header, &claims, keys.encoding_key()).unwrap()
 }
 
 #[tokio::test]
