@@ -1,0 +1,94 @@
+//! The balancer's configuration, as a production deployment of several kage-server instances would have it,
+//! with the reasons next to each choice. Only the health-check timing is test-specific (faster than anyone
+//! would run it in production), so that failover happens within a test's patience.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::haproxy::HaproxyOptions;
+
+/// The backend's name in the config and in `show stat`.
+pub const BACKEND: &str = "instances";
+
+/// The name the balancer gives backend `index`: the index of the instance in [`crate::Cluster`].
+pub fn server_name(index: usize) -> String {
+    format!("instance-{index}")
+}
+
+pub fn render(options: &HaproxyOptions, frontend: SocketAddr, admin_socket: &Path, backends: &[SocketAddr]) -> String {
+    let client = millis(options.client_timeout);
+    let server = millis(options.server_timeout);
+    let admin = admin_socket.display();
+    let mut config = format!(
+        "\
+global
+    # `show stat` for Haproxy::server_states, and `disable server` etc. for whoever debugs a run.
+    stats socket {admin} mode 600 level admin
+    # Traffic and state changes go to stderr, which is the log file: a failed test shows every request, the
+    # server that took it, its retries and the check results.
+    log stderr format raw local0 info
+
+defaults
+    mode http
+    log global
+    option httplog
+    # Connections that carry no request (the harness's own probe of whether it listens yet) are not traffic.
+    option dontlognull
+    # Loopback connects in microseconds; a server that takes a second to accept is as good as down.
+    timeout connect 1s
+    # Silence allowed on either side of a running request. Event streams (GET /v1/events) are plain HTTP
+    # responses that never end, not tunnels: HAProxy applies these two timeouts to them, not `timeout tunnel`.
+    # kage-server writes an SSE comment at least every 15 s (a third of its idle timeout), well within them.
+    timeout client {client}
+    timeout server {server}
+    # Only for upgraded connections (WebSocket); kage has none today, and one would be long-lived.
+    timeout tunnel 1h
+    timeout http-request 10s
+    timeout http-keep-alive 10s
+    timeout queue 5s
+    # A check may take longer than its interval below: a busy instance answering /healthz in 300 ms is up.
+    timeout check 1s
+
+frontend kage
+    bind {frontend}
+    # The instances run with --trust-forwarded-for: per-address limits see the player, not the balancer.
+    option forwardfor
+    default_backend {BACKEND}
+
+backend {BACKEND}
+    balance roundrobin
+    option httpchk GET /healthz
+    http-check expect status 200
+    # Which instance answered, for tests and for whoever reads a client's log.
+    http-response set-header X-Kage-Backend %s
+    # A request that fails to reach an instance is retried, each time on another instance (`redispatch 1`;
+    # the default would wait and retry the dead one until the last attempt).
+    option redispatch 1
+    retries 3
+    # conn-failure: the connection failed, the request was never sent: always safe to resend.
+    # empty-response: the request was sent and the instance closed without a byte of answer (it crashed, or
+    # closed an idle keep-alive connection just as the request arrived). It may have done the work, so only
+    # requests that may be replayed get this retry: safe and idempotent methods, and actions with an
+    # Idempotency-Key. The key's record is written in the action's own transaction, so with a database the
+    # instances share (PostgreSQL) the instance that gets the replay answers from it instead of acting twice.
+    # Sign-up, sign-in and refresh carry no key: they are sent once, and a client retries them itself.
+    retry-on conn-failure empty-response
+    acl replay_safe method GET HEAD OPTIONS PUT DELETE
+    acl has_idempotency_key req.hdr(idempotency-key) -m found
+    http-request disable-l7-retry unless replay_safe || has_idempotency_key
+    # Test timing: a dead instance is out after two failed checks 200 ms apart, a restarted one is back after
+    # one good check. Production would check every few seconds; tests would then wait as long.
+    default-server check inter 200ms fall 2 rise 1
+"
+    );
+    for (index, addr) in backends.iter().enumerate() {
+        let _ = writeln!(config, "    server {} {addr}", server_name(index));
+    }
+    config
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis().max(1))
+}
