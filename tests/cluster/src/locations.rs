@@ -20,10 +20,14 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The debug `kage-server`, which the harness never builds itself (a build inside a test would hold cargo's
-/// lock and take minutes): a missing binary is an error that says how to build it.
+/// The debug `kage-server`, or the one `KAGE_SERVER_BINARY` names (the cluster bench runs the release build).
+/// The harness never builds it itself (a build inside a test would hold cargo's lock and take minutes): a
+/// missing binary is an error that says how to build it.
 pub fn kage_server_binary() -> Result<PathBuf, HarnessError> {
-    let binary = target_dir().join("debug/kage-server");
+    let binary = match std::env::var_os("KAGE_SERVER_BINARY") {
+        Some(path) => PathBuf::from(path),
+        None => target_dir().join("debug/kage-server"),
+    };
     if binary.is_file() { Ok(binary) } else { Err(HarnessError::ServerNotBuilt(binary)) }
 }
 
