@@ -13,6 +13,7 @@
 //! - [`game`], [`idempotency`], [`events`]: profiles, actions (each at most once per idempotency key), and
 //!   per-player event channels.
 //! - [`serve`]: the accept loop, and the header-read, request and idle timeouts every connection lives under.
+//! - [`throttle`]: sign-in, sign-up and refresh limits per client address, shared by every instance on PostgreSQL.
 //! - [`db`]: SQLite with one writer, or PostgreSQL for several instances; [`cluster`], [`shared_keys`]: what
 //!   instances on one PostgreSQL database tell each other, and the signing keys they share;
 //!   [`private_files`]: the data directory readable by its owner only.
@@ -253,12 +254,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         config.prune_every,
         shutdown_rx.clone(),
     ));
+    let throttle = Throttle::for_database(config.throttle, &db);
     let state = AppState(Arc::new(Shared {
         db,
         tokens,
         sessions,
         passwords,
-        throttle: Throttle::new(config.throttle),
+        throttle,
         trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
         oidc,

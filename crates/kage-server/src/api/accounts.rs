@@ -89,7 +89,7 @@ pub async fn sign_up(
     password_sign_in_open(&state)?;
     validate_username(&request.username)?;
     validate_password_length(&request.password, PASSWORD_MIN)?;
-    state.throttle.sign_up_attempt(address)?;
+    state.throttle.sign_up_attempt(address).await?;
     let hash = state.passwords.hash(request.password).await?;
     let profile = game::create_player(&state.db, &request.username, &hash, VILLAGES[0], STARTING_RYO).await?;
     tracing::info!(user = %profile.id, "player signed up");
@@ -111,17 +111,17 @@ async fn check_password(
     password_sign_in_open(state)?;
     validate_username(&request.username)?;
     validate_password_length(&request.password, 1)?;
-    let attempt = state.throttle.sign_in_attempt(&request.username, address)?;
+    let attempt = state.throttle.sign_in_attempt(&request.username, address).await?;
     let stored = game::credentials(&state.db, &request.username).await?;
     let user_id = stored.as_ref().map(|c| c.user_id.clone());
     match state.passwords.verify(request.password, stored.map(|c| c.password_hash)).await {
         Ok(true) => {
-            attempt.succeeded();
+            attempt.succeeded().await;
             Ok(user_id.expect("a verified password belongs to a known user"))
         }
         Ok(false) => Err(ApiError::WrongCredentials),
         Err(busy @ ApiError::Busy { .. }) => {
-            attempt.not_checked();
+            attempt.not_checked().await;
             Err(busy)
         }
         Err(error) => Err(error),
@@ -163,7 +163,7 @@ pub async fn refresh(
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<Json<SessionGrant>, ApiError> {
-    state.throttle.refresh_attempt(address)?;
+    state.throttle.refresh_attempt(address).await?;
     let rotated = state.sessions.rotate(&request.refresh_token).await?;
     if rotated.replayed {
         tracing::info!(session = %rotated.session_id, "spent refresh token presented again within grace; same successor");

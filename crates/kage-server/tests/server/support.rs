@@ -42,6 +42,20 @@ impl TestServer {
         Self { server, http, dir, database_url }
     }
 
+    /// Another server on this one's PostgreSQL database, with a data directory of its own: a second instance
+    /// behind the same load balancer. `configure` should give both the same `issuer`.
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let database_url = self.database_url.clone().expect("instances share a PostgreSQL database only");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::new(dir.path());
+        config.demo = true;
+        config.database_url = Some(database_url.clone());
+        configure(&mut config);
+        let server = kage_server::start(config).await.expect("the second instance starts");
+        let http = Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        TestServer { server, http, dir, database_url: Some(database_url) }
+    }
+
     /// A client whose connections come from `ip` (any 127.x.y.z works on loopback): another player's address.
     pub fn client_from(&self, ip: [u8; 4]) -> Client {
         let ip = std::net::IpAddr::from(ip);

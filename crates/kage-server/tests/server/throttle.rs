@@ -1,10 +1,13 @@
 //! Sign-in and sign-up throttles hold under concurrency and count per client address: a burst of guesses
-//! gets a bounded number of password checks, and another address's failures never lock a player out.
+//! gets a bounded number of password checks, and another address's failures never lock a player out. On
+//! PostgreSQL, instances sharing the database share the limits too.
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::json;
 
-use crate::support::{TestServer, expect_error};
+use kage_server::Config;
+
+use crate::support::{TestServer, expect_error, on_postgres};
 
 const HOME: [u8; 4] = [127, 0, 0, 1];
 const AWAY: [u8; 4] = [127, 0, 0, 2];
@@ -164,4 +167,71 @@ async fn i11_a_burst_of_refreshes_from_one_address_gets_429_with_retry_after_and
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let response = refresh(&home, &grant.refresh_token).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Two instances on one database behind a load balancer sign the same tokens' issuer.
+const CLUSTER_ISSUER: &str = "http://kage-cluster.test";
+
+/// Two instances on one fresh PostgreSQL database, each configured by `configure`; `None`, with a note, on
+/// SQLite, whose database has one server process.
+async fn two_instances(test: &str, configure: impl Fn(&mut Config)) -> Option<(TestServer, TestServer)> {
+    if !on_postgres() {
+        println!("{test}: skipped, two instances need PostgreSQL (set KAGE_TEST_POSTGRES)");
+        return None;
+    }
+    let shared = |config: &mut Config| {
+        configure(config);
+        config.issuer = Some(CLUSTER_ISSUER.to_owned());
+    };
+    let first = TestServer::start_with(shared).await;
+    let second = first.another_instance(shared).await;
+    Some((first, second))
+}
+
+#[tokio::test]
+async fn forty_wrong_guesses_spread_over_two_instances_get_one_limit_of_password_checks() {
+    let test = "forty_wrong_guesses_spread_over_two_instances_get_one_limit_of_password_checks";
+    let Some((first, second)) = two_instances(test, |_| {}).await else { return };
+    let limit = first.server.state.throttle.policy().per_account_and_address as usize;
+    let guesses = (0..40).map(|i| {
+        let server = if i % 2 == 0 { &first } else { &second };
+        let home = server.client_from(HOME);
+        async move { sign_in(server, &home, "main", &format!("guess-{i}")).await.status() }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
+    let throttled = answers.iter().filter(|status| **status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (limit, 40 - limit), "wrong-password answers vs throttled answers: {answers:?}");
+    let password_checks = first.server.state.passwords.checks() + second.server.state.passwords.checks();
+    assert_eq!(password_checks, limit as u64, "argon2 ran for the limit's guesses, on both instances together");
+    // Either instance now refuses the right password from that address too.
+    for server in [&first, &second] {
+        let response = sign_in(server, &server.client_from(HOME), "main", "main-password").await;
+        expect_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_burst_spread_over_two_instances_empties_one_bucket() {
+    let test = "a_refresh_burst_spread_over_two_instances_empties_one_bucket";
+    let configure = |config: &mut Config| {
+        config.throttle.refresh_burst = 6;
+        // Slow enough that no refresh comes back while the burst is answered.
+        config.throttle.refresh_per_minute = 1;
+    };
+    let Some((first, second)) = two_instances(test, configure).await else { return };
+    let refreshes =
+        (0..40).map(|i| {
+            let server = if i % 2 == 0 { &first } else { &second };
+            let home = server.client_from(HOME);
+            let url = server.url("/v1/sessions/refresh");
+            async move {
+                home.post(url).json(&json!({"refresh_token": "not-a-refresh-token"})).send().await.unwrap().status()
+            }
+        });
+    let answers = futures_util::future::join_all(refreshes).await;
+    // A refresh the bucket lets through is looked at, and this token is unknown: 401.
+    let admitted = answers.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
+    let refused = answers.iter().filter(|status| **status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((admitted, refused), (6, 34), "{answers:?}");
 }
