@@ -33,6 +33,10 @@ pub struct HaproxyOptions {
     pub client_timeout: Duration,
     /// Silence allowed on the server side (`timeout server`); an event stream must send something sooner.
     pub server_timeout: Duration,
+    /// Resend an action with an Idempotency-Key to another instance when the first one failed it without a
+    /// word (a crash), as the production setting does. Off, the balancer resends only safe and idempotent
+    /// methods (nginx's default for POST is the same): the client gets the lost answer and must resend itself.
+    pub resend_actions: bool,
 }
 
 impl Default for HaproxyOptions {
@@ -42,6 +46,7 @@ impl Default for HaproxyOptions {
             log_name: None,
             client_timeout: Duration::from_secs(60),
             server_timeout: Duration::from_secs(60),
+            resend_actions: true,
         }
     }
 }
@@ -136,6 +141,20 @@ impl Haproxy {
         Ok(parse_show_stat(&csv))
     }
 
+    /// How long each request under way on server `name` has been running (`show sess`, to the second). An
+    /// event stream is one for as long as it is open: with no other slow request, the ones a second or older
+    /// are the streams.
+    pub fn session_ages_on(&self, name: &str) -> Result<Vec<Duration>, HarnessError> {
+        let sessions = self.admin("show sess")?;
+        let server = format!(" srv={name} ");
+        Ok(sessions
+            .lines()
+            .filter(|line| line.contains(&server))
+            .filter_map(|line| line.split_whitespace().find_map(|field| field.strip_prefix("age=")))
+            .map(parse_age)
+            .collect())
+    }
+
     /// Waits until at least `n` servers are up.
     pub fn wait_backends_up(&mut self, n: usize) -> Result<(), HarnessError> {
         self.wait_for(&format!("{n} servers up"), |states| states.iter().filter(|s| s.is_up()).count() >= n)
@@ -218,6 +237,28 @@ fn find_haproxy() -> Result<PathBuf, HarnessError> {
         .ok_or(HarnessError::ToolMissing { what: "haproxy", looked: "PATH and /usr/sbin".into() })
 }
 
+/// An age as `show sess` writes it: `0s`, `42s`, `3m05s`, `1h2m`, `2d3h`.
+fn parse_age(text: &str) -> Duration {
+    let mut seconds = 0;
+    let mut number = 0;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number = number * 10 + u64::from(c as u8 - b'0'),
+            unit => {
+                seconds += number
+                    * match unit {
+                        'd' => 86_400,
+                        'h' => 3_600,
+                        'm' => 60,
+                        _ => 1,
+                    };
+                number = 0;
+            }
+        }
+    }
+    Duration::from_secs(seconds)
+}
+
 /// The backend's server rows of `show stat`'s CSV, whose first line names the columns (`# pxname,svname,...`).
 fn parse_show_stat(csv: &str) -> Vec<ServerState> {
     let mut lines = csv.lines();
@@ -260,5 +301,14 @@ mod tests {
             ]
         );
         assert!(states[0].is_up() && !states[1].is_up());
+    }
+
+    #[test]
+    fn show_sess_ages_read_as_durations() {
+        assert_eq!(parse_age("0s"), Duration::ZERO);
+        assert_eq!(parse_age("42s"), Duration::from_secs(42));
+        assert_eq!(parse_age("3m05s"), Duration::from_secs(185));
+        assert_eq!(parse_age("1h2m"), Duration::from_secs(3720));
+        assert_eq!(parse_age("2d3h"), Duration::from_secs(2 * 86_400 + 3 * 3600));
     }
 }

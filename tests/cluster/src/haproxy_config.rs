@@ -21,6 +21,7 @@ pub fn render(options: &HaproxyOptions, frontend: SocketAddr, admin_socket: &Pat
     let client = millis(options.client_timeout);
     let server = millis(options.server_timeout);
     let admin = admin_socket.display();
+    let replayable = if options.resend_actions { "replay_safe || has_idempotency_key" } else { "replay_safe" };
     let mut config = format!(
         "\
 global
@@ -55,6 +56,12 @@ frontend kage
     bind {frontend}
     # The instances run with --trust-forwarded-for: per-address limits see the player, not the balancer.
     option forwardfor
+    # Each action's Idempotency-Key and whether its answer was a replay, in its request's log line
+    # (`{{<key>}} {{true}}` before the request line): which actions were resent, and which of those an instance
+    # answered from the idempotency record (the first try had been carried out, its answer lost). The key is
+    # not a credential: it only names an action of a player whose token the request carries.
+    capture request header Idempotency-Key len 64
+    capture response header Idempotent-Replayed len 5
     default_backend {BACKEND}
 
 backend {BACKEND}
@@ -77,7 +84,8 @@ backend {BACKEND}
     retry-on conn-failure empty-response
     acl replay_safe method GET HEAD OPTIONS PUT DELETE
     acl has_idempotency_key req.hdr(idempotency-key) -m found
-    http-request disable-l7-retry unless replay_safe || has_idempotency_key
+    # (HaproxyOptions::resend_actions off: keyed actions are not resent either; the client must do it.)
+    http-request disable-l7-retry unless {replayable}
     # Test timing: a dead instance is out after two failed checks 200 ms apart, a restarted one is back after
     # one good check. Production would check every few seconds; tests would then wait as long.
     default-server check inter 200ms fall 2 rise 1

@@ -107,6 +107,11 @@ impl Instance {
         self.process.as_mut().is_some_and(|process| matches!(process.try_wait(), Ok(None)))
     }
 
+    /// The process id while it runs (`None` after [`Instance::kill`]), to find what belongs to it in `/proc`.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Child::id)
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
