@@ -183,8 +183,8 @@ impl Client {
     }
 
     /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again. A mutation
-    /// carries one idempotency key for all its tries, and is tried once more when its answer was lost (the
-    /// server may have acted: the key makes it act at most once, I12).
+    /// carries one idempotency key for all its tries, and is sent again when its answer was lost (the server may
+    /// have acted: the key makes it act at most once, I12); see [`Resends`].
     async fn send(
         &self,
         window: Option<&WindowLabel>,
@@ -194,9 +194,16 @@ impl Client {
         body: Option<Value>,
     ) -> Result<Profile, ClientError> {
         let idempotency_key = (method != Method::GET).then(new_idempotency_key);
-        let (mut retried_auth, mut retried_lost) = (false, false);
+        let mut resends = Resends::new();
+        let mut retried_auth = false;
         loop {
-            let token = self.sessions.token_for(account).await?;
+            let token = match self.sessions.token_for(account).await {
+                Ok(token) => token,
+                // The previous try's answer was lost and the resend has no token yet (a refresh lost to the same
+                // outage): it may still be carried out, so the window is not told it failed while resends remain.
+                Err(TokenError::Offline(_)) if resends.sent_any() && resends.next().await => continue,
+                Err(error) => return Err(error.into()),
+            };
             // Taken per try: a proxy changed meanwhile applies from the next request on.
             let mut request = self
                 .transport
@@ -220,11 +227,8 @@ impl Client {
             };
             let response = match request.send().await {
                 Ok(response) => response,
+                Err(_) if idempotency_key.is_some() && resends.next().await => continue,
                 Err(error) => {
-                    if idempotency_key.is_some() && !retried_lost {
-                        retried_lost = true;
-                        continue;
-                    }
                     self.sessions.note_unreachable(account);
                     return Err(ClientError::Unreachable(error.without_url().to_string()));
                 }
@@ -235,6 +239,11 @@ impl Client {
                 return Err(ClientError::RateLimited { retry_after });
             }
             if is_gateway_failure(status) {
+                // A gateway answering for a server that failed mid-request (it crashed, say): for a mutation, the
+                // server may have acted before it failed, the same as a lost answer.
+                if idempotency_key.is_some() && resends.next().await {
+                    continue;
+                }
                 self.sessions.note_unreachable(account);
                 return Err(ClientError::Unreachable(format!("the server answered {status}")));
             }
@@ -245,10 +254,7 @@ impl Client {
                         return Ok(profile);
                     }
                     // Cut off on the way: for a mutation, the server may have acted; ask again with the same key.
-                    Err(_) if idempotency_key.is_some() && !retried_lost => {
-                        retried_lost = true;
-                        continue;
-                    }
+                    Err(_) if idempotency_key.is_some() && resends.next().await => continue,
                     Err(error) => return Err(ClientError::Malformed(error.without_url().to_string())),
                 }
             }
@@ -271,5 +277,40 @@ impl Client {
                 },
             });
         }
+    }
+}
+
+/// When a mutation whose answer was lost is sent again (with the same idempotency key, so at most one of its
+/// tries is carried out): always once, as soon as possible; then, while [`Resends::WITHIN`] has not passed
+/// since its first try, after each of [`Resends::PAUSES`]. The pauses give a balancer time to take a crashed
+/// server out of the way, or give back the token a refresh lost to the same outage could not; the time bound
+/// keeps an answer that stalls (each try waits the whole request timeout) from being waited for more than twice.
+struct Resends {
+    started: std::time::Instant,
+    sent: usize,
+}
+
+impl Resends {
+    const WITHIN: Duration = Duration::from_secs(2);
+    const PAUSES: [Duration; 3] = [Duration::ZERO, Duration::from_millis(200), Duration::from_millis(600)];
+
+    fn new() -> Self {
+        Self { started: std::time::Instant::now(), sent: 0 }
+    }
+
+    /// Whether a resend was already decided on (the first try's answer was lost).
+    fn sent_any(&self) -> bool {
+        self.sent > 0
+    }
+
+    /// Whether to send again; if so, waits the pause before it.
+    async fn next(&mut self) -> bool {
+        let Some(pause) = Self::PAUSES.get(self.sent) else { return false };
+        if self.sent > 0 && self.started.elapsed() >= Self::WITHIN {
+            return false;
+        }
+        self.sent += 1;
+        tokio::time::sleep(*pause).await;
+        true
     }
 }

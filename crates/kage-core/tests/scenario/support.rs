@@ -43,6 +43,8 @@ pub enum Lost {
     Truncated,
     /// Nothing arrives until well past the client's timeout.
     Stalled,
+    /// A gateway answers 502 instead (a balancer whose server crashed mid-request, after acting on it).
+    BadGateway,
 }
 
 /// A window's profile request, held by the proxy until released.
@@ -326,6 +328,7 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         // Unwinding the connection's task closes the socket with no answer at all (resume_unwind: no panic
         // message, this is not a bug being reported).
         Some(Lost::Dropped) => std::panic::resume_unwind(Box::new("answer dropped on purpose")),
+        Some(Lost::BadGateway) => return StatusCode::BAD_GATEWAY.into_response(),
         Some(Lost::Stalled) => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             return StatusCode::GATEWAY_TIMEOUT.into_response();
