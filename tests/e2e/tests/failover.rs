@@ -16,6 +16,9 @@ const DRIVER_PORT: u16 = 4472;
 const WINDOWS: [(&str, &str); 2] = [("acct-1", "main"), ("acct-2", "alt")];
 const SETTLED_WITHIN: Duration = Duration::from_secs(20);
 
+/// A fault done to the cluster, and its name.
+type Step = (&'static str, fn(&mut Cluster));
+
 #[derive(Debug)]
 struct Seen {
     status: Option<String>,
@@ -111,7 +114,7 @@ async fn main_and_alt_keep_their_accounts_and_balances_while_instances_die_in_tu
     // Each window must then show exactly the balance one transfer more gives: a transfer applied twice, or
     // one lost, would keep it from settling.
 
-    let steps: [(&str, fn(&mut Cluster)); 4] = [
+    let steps: [Step; 4] = [
         ("instance 0 killed", |c| c.kill(0).unwrap()),
         ("instance 0 restarted", |c| c.restart(0).unwrap()),
         ("instance 1 killed", |c| c.kill(1).unwrap()),
