@@ -44,16 +44,18 @@ pub async fn load_or_create(db: &Database, rotate: bool) -> Result<SigningKeys, 
         keys.truncate(2);
     }
     tx.commit().await?;
-    let mut keys = keys.into_iter().map(|(_, key)| key);
-    let current = keys.next().expect("one key at least");
-    Ok(SigningKeys::from_keys(&current, keys.next().map(|previous| previous.verifying_key().to_bytes())))
+    key_set(keys)
 }
 
 /// The key set as it is now, for an instance told of a rotation.
 pub async fn reload(db: &Database) -> Result<SigningKeys, KeyError> {
     let mut connection = db.reader.acquire().await?;
-    let keys = newest_two(&mut connection).await?;
-    let mut keys = keys.into_iter().map(|(_, key)| key);
+    key_set(newest_two(&mut connection).await?)
+}
+
+/// The newest key signs; the one before it, if any, still verifies.
+fn key_set(newest_first: Vec<(String, SigningKey)>) -> Result<SigningKeys, KeyError> {
+    let mut keys = newest_first.into_iter().map(|(_, key)| key);
     let current = keys.next().ok_or(KeyError::NoSharedKey)?;
     Ok(SigningKeys::from_keys(&current, keys.next().map(|previous| previous.verifying_key().to_bytes())))
 }

@@ -245,6 +245,15 @@ impl App {
         self.client.execute(script, vec![]).await.ok().and_then(|v| v.as_str().map(str::to_owned))
     }
 
+    /// The current window's text of `testid`, if that element exists and is shown.
+    pub async fn visible_text(&self, testid: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await.ok()?;
+        if !element.is_displayed().await.unwrap_or(false) {
+            return None;
+        }
+        Some(element.text().await.ok()?.trim().to_owned())
+    }
+
     /// Polls until `check` holds for the current window's text of `testid`.
     pub async fn wait_text(&self, testid: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);

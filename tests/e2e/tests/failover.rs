@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::Locator;
 use kage_cluster::{Cluster, ClusterOptions};
 use kage_e2e::{App, clear_keychain_entries, debug_binary, digits, enabled, http_json, report, sign_in};
 use serde_json::json;
@@ -27,14 +26,6 @@ struct Seen {
     ryo: Option<i64>,
 }
 
-async fn visible_text(app: &App, testid: &str) -> Option<String> {
-    let element = app.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await.ok()?;
-    if !element.is_displayed().await.unwrap_or(false) {
-        return None;
-    }
-    Some(element.text().await.ok()?.trim().to_owned())
-}
-
 /// What window `label` shows now, checked against its own player: never the sign-in screen, never "signed
 /// out", never another player's name.
 async fn look(app: &App, label: &str, username: &str, false_sign_outs: &mut u32) -> Seen {
@@ -42,9 +33,9 @@ async fn look(app: &App, label: &str, username: &str, false_sign_outs: &mut u32)
     app.client.switch_to_window(handle).await.unwrap();
     let seen = Seen {
         status: app.status().await,
-        signin: visible_text(app, "view-signin").await.is_some(),
-        username: visible_text(app, "profile-username").await,
-        ryo: visible_text(app, "profile-ryo").await.as_deref().and_then(digits),
+        signin: app.visible_text("view-signin").await.is_some(),
+        username: app.visible_text("profile-username").await,
+        ryo: app.visible_text("profile-ryo").await.as_deref().and_then(digits),
     };
     if seen.signin || seen.status.as_deref() == Some("signed_out") {
         *false_sign_outs += 1;

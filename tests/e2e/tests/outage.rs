@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::Locator;
 use kage_e2e::{
     App, GameServer, artifacts_dir, clear_keychain_entries, debug_binary, digits, enabled, free_port, report, sign_in,
 };
@@ -36,23 +35,15 @@ struct Seen {
     ryo: Option<String>,
 }
 
-async fn visible_text(app: &App, testid: &str) -> Option<String> {
-    let element = app.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await.ok()?;
-    if !element.is_displayed().await.unwrap_or(false) {
-        return None;
-    }
-    Some(element.text().await.ok()?.trim().to_owned())
-}
-
 async fn look(app: &App, label: &str) -> Seen {
     let handle = app.windows().await.remove(label).unwrap_or_else(|| panic!("window {label} is gone"));
     app.client.switch_to_window(handle).await.unwrap();
     Seen {
         status: app.status().await,
-        signin: visible_text(app, "view-signin").await.is_some(),
-        banner: visible_text(app, "status-banner").await,
-        username: visible_text(app, "profile-username").await,
-        ryo: visible_text(app, "profile-ryo").await,
+        signin: app.visible_text("view-signin").await.is_some(),
+        banner: app.visible_text("status-banner").await,
+        username: app.visible_text("profile-username").await,
+        ryo: app.visible_text("profile-ryo").await,
     }
 }
 
@@ -193,7 +184,7 @@ async fn killing_the_server_shows_offline_in_every_window_and_both_heal_when_it_
     app.focus("acct-2").await;
     app.wait_text("profile-ryo", |t| digits(t) == Some(alt_ryo + 5)).await;
     // Not asserted (the event stream may still be in its back-off): whether the push reached alt as well.
-    let told = visible_text(&app, "toast").await;
+    let told = app.visible_text("toast").await;
     report("outage", &format!("outage: alt's window after the transfer: balance updated, toast {told:?}"));
     for (label, username) in WINDOWS {
         let seen = look(&app, label).await;
