@@ -36,9 +36,13 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// A binary of the debug build: `kage` (the app) or `kage-server`.
+/// A binary of the debug build, `kage` (the app) or `kage-server`: from the directory `KAGE_E2E_BINARIES` names
+/// when set (scripts/e2e-test keeps there the app as players get it), else from the build's `debug/`.
 pub fn debug_binary(name: &str) -> PathBuf {
-    target_dir().join("debug").join(name)
+    match std::env::var_os("KAGE_E2E_BINARIES").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => target_dir().join("debug").join(name),
+    }
 }
 
 /// Where screenshots and the app's log go (always the workspace's `target/e2e`, wherever the builds are); kept
