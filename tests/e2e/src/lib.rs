@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::WindowHandle;
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 pub fn enabled() -> bool {
@@ -136,7 +137,7 @@ impl App {
         let launched_at = Instant::now();
         let session = async {
             loop {
-                match ClientBuilder::rustls().expect("tls").capabilities(capabilities.clone()).connect(&url).await {
+                match ClientBuilder::new(HttpConnector::new()).capabilities(capabilities.clone()).connect(&url).await {
                     Ok(client) => return Ok(client),
                     Err(error) if Instant::now() < deadline => {
                         let _ = error;
