@@ -1,6 +1,9 @@
 //! Account windows: labels `acct-<n>`, created from Rust only (pages cannot create or steer windows).
 
+use std::time::Duration;
+
 use kage_core::{AccountKey, WindowLabel};
+use tauri::webview::PageLoadEvent;
 use tauri::{
     AppHandle, Manager, Monitor, PhysicalPosition, PhysicalSize, Runtime, WebviewUrl, WebviewWindow,
     WebviewWindowBuilder, Window,
@@ -65,14 +68,18 @@ pub fn open<R: Runtime>(
         .inner_size(460.0, 720.0)
         // Small enough for "Tile windows" to fit nine on a laptop screen; the page scrolls below this.
         .min_inner_size(320.0, 300.0)
-        // A window going back to its remembered place is shown once it is there, not first where the
-        // desktop puts new windows.
-        .visible(place.is_none())
+        // Shown once its page has loaded (see `show_when_loaded`), and at its remembered place by then.
+        .visible(false)
+        .on_page_load(|window, page| {
+            if page.event() == PageLoadEvent::Finished {
+                show(&window);
+            }
+        })
         .build()?;
     if let Some(place) = place {
         put_at(&window, place);
-        window.show()?;
     }
+    show_when_loaded(&window);
     if let Some(account) = account {
         state.core.open(&WindowLabel::new(&label), account);
     }
@@ -159,6 +166,30 @@ pub fn cycle<R: Runtime>(app: &AppHandle<R>, from: Option<&str>, forward: bool) 
     let window = &windows[next];
     let _ = window.unminimize();
     let _ = window.set_focus();
+}
+
+/// Shows `window` when its page has loaded, or after [`SHOW_ANYWAY`] if it has not by then.
+///
+/// Why not at once: on Linux, GTK drawing a window whose web process has not painted yet makes WebKit's UI side
+/// wait for that process (up to a timeout) while the process waits on the UI side. With eight windows opening
+/// together the main thread spent seconds in those waits with both cores idle ("Open all" painted after 5-6 s,
+/// 3 s of it idle); hidden windows are not drawn, so their pages load side by side.
+fn show_when_loaded<R: Runtime>(window: &WebviewWindow<R>) {
+    let window = window.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(SHOW_ANYWAY).await;
+        // A page that never loads (its web process died) still gets its window, with whatever WebKit shows.
+        show(&window);
+    });
+}
+
+/// How long a new window may stay hidden waiting for its page.
+const SHOW_ANYWAY: Duration = Duration::from_secs(5);
+
+fn show<R: Runtime>(window: &WebviewWindow<R>) {
+    if !window.is_visible().unwrap_or(true) {
+        let _ = window.show();
+    }
 }
 
 /// Puts `window` at a remembered place if that place is on a monitor connected now; otherwise it stays where the

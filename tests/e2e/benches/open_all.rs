@@ -49,8 +49,11 @@ const LOOK: &str = "const q = id => document.querySelector(`[data-testid='${id}'
     const ryo = q('profile-ryo'), name = q('profile-username'); \
     const label = window.__TAURI_INTERNALS__.metadata.currentWindow.label; \
     const fcp = performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint'); \
+    const nav = performance.getEntriesByType('navigation')[0]; \
     return [label, ryo && name && /\\d/.test(ryo.textContent) ? name.textContent.trim() : null, \
-            fcp ? performance.timeOrigin + fcp.startTime : null];";
+            fcp ? performance.timeOrigin + fcp.startTime : null, \
+            [0, nav ? nav.responseEnd : null, nav ? nav.domContentLoadedEventEnd : null] \
+              .map(t => t === null ? null : performance.timeOrigin + t)];";
 
 /// Signs the eight players in, one window each, and waits for each profile, so every account is saved and
 /// cached; sets the pause between windows to 0. Returns the saved accounts' ids.
@@ -85,6 +88,8 @@ struct Run {
     shown: Vec<Duration>,
     /// Each window's first contentful paint, by the page's own clock; `None` where WebKit gave no entry.
     painted: Vec<Option<Duration>>,
+    /// Per window, in order of paint, where its time went (from the page's navigation timing; see `stages`).
+    stages: Vec<String>,
     pss_one: u64,
     pss_all: u64,
     processes: usize,
@@ -116,8 +121,9 @@ async fn run(kage: &Path, home: &Path, env: &[(&str, &str)]) -> Run {
     let shown: Vec<Duration> = watch.join().expect("the display watch").into_iter().map(|(at, _)| at).collect();
     assert_eq!(shown.len(), ACCOUNTS, "windows shown on the display");
     tokio::time::sleep(SETTLE.saturating_sub(asked.elapsed())).await;
-    // By handle (as a string: handles have no hash): the label, the name shown, the page's paint time.
-    let mut painted: HashMap<String, (String, String, Option<f64>)> = HashMap::new();
+    // By handle (as a string: handles have no hash): the label, the name shown, the page's paint time, and the
+    // page's navigation start, document loaded and DOM ready (ms since the epoch).
+    let mut painted: HashMap<String, (String, String, Option<f64>, Value)> = HashMap::new();
     while painted.len() < ACCOUNTS {
         assert!(asked.elapsed() < Duration::from_secs(60), "only {} windows painted: {painted:?}", painted.len());
         for handle in app.client.windows().await.unwrap() {
@@ -130,23 +136,37 @@ async fn run(kage: &Path, home: &Path, env: &[(&str, &str)]) -> Run {
             }
             let look = app.client.execute(LOOK, vec![]).await.unwrap_or(Value::Null);
             if let (Some(label), Some(name)) = (look[0].as_str(), look[1].as_str()) {
-                painted.insert(key, (label.to_owned(), name.to_owned(), look[2].as_f64()));
+                painted.insert(key, (label.to_owned(), name.to_owned(), look[2].as_f64(), look[3].clone()));
             }
         }
     }
-    let names: BTreeSet<&str> = painted.values().map(|(_, name, _)| name.as_str()).collect();
+    let names: BTreeSet<&str> = painted.values().map(|(_, name, _, _)| name.as_str()).collect();
     let expected: Vec<String> = (1..=ACCOUNTS).map(player).collect();
     assert_eq!(names, expected.iter().map(String::as_str).collect(), "each account in its own window: {painted:?}");
-    let mut painted: Vec<Option<Duration>> = painted
-        .values()
-        .map(|(_, _, at)| at.map(|at| Duration::from_secs_f64((at - asked_ms).max(0.0) / 1e3)))
-        .collect();
+    let since_asked = |at: f64| Duration::from_secs_f64((at - asked_ms).max(0.0) / 1e3);
+    let mut by_paint: Vec<_> = painted.values().collect();
+    by_paint.sort_by(|a, b| a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal));
+    let stages = by_paint.iter().map(|(_, _, at, marks)| stages(marks, *at, asked_ms)).collect();
+    let mut painted: Vec<Option<Duration>> = painted.values().map(|(_, _, at, _)| at.map(since_asked)).collect();
     painted.sort();
     let pss_all = pss_kib_of_tree(kage);
     // WebKit under automation may share web processes between windows: how many the tree holds tells.
     let processes = app.pid().map_or(0, |pid| descendants(pid).len() + 1);
     app.quit().await;
-    Run { shown, painted, pss_one, pss_all, processes }
+    Run { shown, painted, stages, pss_one, pss_all, processes }
+}
+
+/// "nav 2 310 / doc 2 420 / dom 2 650 / paint 3 100": when the page's navigation started (its web process up and
+/// asking for index.html), its document arrived, its DOM was ready and it painted, in ms after `open_accounts`.
+fn stages(marks: &Value, paint: Option<f64>, asked_ms: f64) -> String {
+    let at = |value: Option<f64>| value.map_or("?".to_owned(), |t| format!("{:.0}", t - asked_ms));
+    format!(
+        "nav {} / doc {} / dom {} / paint {}",
+        at(marks[0].as_f64()),
+        at(marks[1].as_f64()),
+        at(marks[2].as_f64()),
+        at(paint)
+    )
 }
 
 fn ms(d: Duration) -> String {
@@ -193,6 +213,7 @@ async fn main() {
             ACCOUNTS + 1,
             run.processes,
         ));
+        line(&format!("open_all run {n}, each window (ms after open_accounts): {}", run.stages.join("; ")));
         shown_all.push(last_shown);
         painted_all.push(last_painted);
         per_window.push(extra);

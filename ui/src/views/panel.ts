@@ -46,14 +46,14 @@ export function openPanel(onClose: () => void): void {
     const names = [...new Set(accounts.flatMap((a) => a.groups))];
     const openAll = h("button", { testid: "open-all", class: "primary small" }, "Open all");
     openAll.addEventListener("click", () =>
-      busy(openAll, () => attempt(async () => say(`Opening ${await api.openAccounts(null)} account(s)…`))),
+      busy(openAll, () => attempt(async () => say(`Opening ${countAccounts(await api.openAccounts(null))}…`))),
     );
     groups.replaceChildren(
       openAll,
       ...names.map((name) => {
         const open = h("button", { testid: "open-group", class: "small", "data-group": name }, `Open ${name}`);
         open.addEventListener("click", () =>
-          busy(open, () => attempt(async () => say(`Opening ${await api.openAccounts(name)} account(s) of ${name}…`))),
+          busy(open, () => attempt(async () => say(`Opening ${countAccounts(await api.openAccounts(name))} of ${name}…`))),
         );
         return open;
       }),
@@ -255,7 +255,7 @@ function transferSection(
       attempt(async () => {
         const done = await api.exportAccounts(passphrase.value, credentials.checked, null);
         passphrase.value = "";
-        say(`Exported ${done.accounts} account(s) (${done.withCredentials} with their sign-in) to ${done.path}.`);
+        say(`Exported ${countAccounts(done.accounts)} (${done.withCredentials} with their sign-in) to ${done.path}.`);
       }),
     ),
   );
@@ -278,4 +278,9 @@ function transferSection(
     h("label", { class: "check" }, credentials, " Include sign-ins (the file then lets anyone with the passphrase play these accounts)"),
     h("div", { class: "row wrap" }, exportButton, importButton),
   );
+}
+
+/** "1 account", "3 accounts". */
+function countAccounts(count: number): string {
+  return `${count} account${count === 1 ? "" : "s"}`;
 }
