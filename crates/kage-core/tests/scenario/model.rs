@@ -516,10 +516,12 @@ const SHARDS: u32 = 4;
 #[test]
 fn model_windows_accounts_and_faults_keep_the_invariants() {
     let cases: u32 = std::env::var("KAGE_MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
-    let shards: Vec<_> = (0..SHARDS)
+    // One shard when tracing, so the printed steps read as one sequence.
+    let shard_count = if std::env::var_os("KAGE_MODEL_TRACE").is_some() { 1 } else { SHARDS };
+    let shards: Vec<_> = (0..shard_count)
         .map(|shard| {
             // Every shard runs its share, at least one case; proptest seeds each runner on its own.
-            let share = (cases / SHARDS + u32::from(shard < cases % SHARDS)).max(1);
+            let share = (cases / shard_count + u32::from(shard < cases % shard_count)).max(1);
             std::thread::spawn(move || run_cases(share))
         })
         .collect();
