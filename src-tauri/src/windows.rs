@@ -68,7 +68,11 @@ pub fn open<R: Runtime>(
         .inner_size(460.0, 720.0)
         // Small enough for "Tile windows" to fit nine on a laptop screen; the page scrolls below this.
         .min_inner_size(320.0, 300.0)
-        // Shown once its page has loaded (see `show_when_loaded`), and at its remembered place by then.
+        // Hidden until its page has loaded, and at its remembered place by then. Why not shown at once: on Linux,
+        // GTK drawing a window whose web process has not painted yet makes WebKit's UI side wait for that process
+        // (up to a timeout) while the process waits on the UI side. With eight windows opening together the main
+        // thread spent seconds in those waits with both cores idle ("Open all" painted after 5-6 s, 3 s of it
+        // idle); hidden windows are not drawn, so their pages load side by side.
         .visible(false)
         .on_page_load(|window, page| {
             if page.event() == PageLoadEvent::Finished {
@@ -79,7 +83,7 @@ pub fn open<R: Runtime>(
     if let Some(place) = place {
         put_at(&window, place);
     }
-    show_when_loaded(&window);
+    show_if_never_loaded(&window);
     if let Some(account) = account {
         state.core.open(&WindowLabel::new(&label), account);
     }
@@ -168,17 +172,12 @@ pub fn cycle<R: Runtime>(app: &AppHandle<R>, from: Option<&str>, forward: bool) 
     let _ = window.set_focus();
 }
 
-/// Shows `window` when its page has loaded, or after [`SHOW_ANYWAY`] if it has not by then.
-///
-/// Why not at once: on Linux, GTK drawing a window whose web process has not painted yet makes WebKit's UI side
-/// wait for that process (up to a timeout) while the process waits on the UI side. With eight windows opening
-/// together the main thread spent seconds in those waits with both cores idle ("Open all" painted after 5-6 s,
-/// 3 s of it idle); hidden windows are not drawn, so their pages load side by side.
-fn show_when_loaded<R: Runtime>(window: &WebviewWindow<R>) {
+/// Shows `window` after [`SHOW_ANYWAY`] if its page has not loaded by then: a page that never loads (its web
+/// process died, say) still gets its window, with whatever WebKit shows.
+fn show_if_never_loaded<R: Runtime>(window: &WebviewWindow<R>) {
     let window = window.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(SHOW_ANYWAY).await;
-        // A page that never loads (its web process died) still gets its window, with whatever WebKit shows.
         show(&window);
     });
 }
@@ -186,6 +185,7 @@ fn show_when_loaded<R: Runtime>(window: &WebviewWindow<R>) {
 /// How long a new window may stay hidden waiting for its page.
 const SHOW_ANYWAY: Duration = Duration::from_secs(5);
 
+/// Shows `window` unless it is shown already (a later page load, or the fallback after a load, does nothing).
 fn show<R: Runtime>(window: &WebviewWindow<R>) {
     if !window.is_visible().unwrap_or(true) {
         let _ = window.show();

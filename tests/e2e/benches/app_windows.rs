@@ -5,8 +5,9 @@
 //!    DOM, polled every 5 ms. Median of several launches each.
 //! 2. Extra memory per additional window: PSS of the whole process tree (the app and WebKit's processes) with
 //!    two windows minus with one, for Kage account windows (restored: main, then main and alt; Kage never opens
-//!    a second window for an account already on screen) and for bare windows. Both are started directly, not through WebDriver: under an automation session the bare
-//!    build's extra windows got no web process of their own, which made its baseline meaningless.
+//!    a second window for an account already on screen) and for bare windows. Both are started directly, not
+//!    through WebDriver: under an automation session the bare build's extra windows got no web process of their
+//!    own, which made its baseline meaningless.
 //!
 //! Target (issue 4): both at most 1.5x the bare window. Needs Xvfb, a D-Bus session with an unlocked keyring,
 //! and release builds of the app and of `examples/bare_window`; without `KAGE_E2E=1` it only says so.
@@ -14,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kage_e2e::{App, enabled, pss_kib_of_tree, sign_in, target_dir};
+use kage_e2e::{App, enabled, pss_kib_of_tree, sign_in_each, target_dir};
 use serde_json::json;
 
 const LAUNCHES: usize = 5;
@@ -48,20 +49,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
 /// the keychain and the cache. Returns their saved ids, main's first.
 async fn prepare_restored_accounts(home: &Path) -> Vec<String> {
     let app = App::launch_binary(&release("kage"), home, PORT, &[]).await;
-    for (n, player) in ["main", "alt"].into_iter().enumerate() {
-        let label = if n == 0 {
-            "acct-1".to_owned()
-        } else {
-            let opened = app.invoke("open_window", json!({ "accountId": null })).await;
-            opened.as_str().expect("open_window gives a label").to_owned()
-        };
-        app.focus(&label).await;
-        sign_in(&app, player, &format!("{player}-password")).await;
-    }
-    let saved = app.invoke("saved_accounts", json!({})).await;
-    let ids: Vec<String> =
-        saved.as_array().unwrap().iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect();
-    assert_eq!(ids.len(), 2, "saved: {saved}");
+    let ids = sign_in_each(&app, &[("main", "main-password"), ("alt", "alt-password")]).await;
     app.quit().await;
     ids
 }

@@ -19,7 +19,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kage_e2e::{App, GameServer, descendants, enabled, free_port, pss_kib_of_tree, report, sign_in, target_dir, x11};
+use kage_e2e::{
+    App, GameServer, descendants, enabled, free_port, pss_kib_of_tree, report, sign_in_each, target_dir, x11,
+};
 use serde_json::{Value, json};
 
 const ACCOUNTS: usize = 8;
@@ -59,25 +61,13 @@ const LOOK: &str = "const q = id => document.querySelector(`[data-testid='${id}'
 /// cached; sets the pause between windows to 0. Returns the saved accounts' ids.
 async fn prepare(kage: &Path, home: &Path, env: &[(&str, &str)]) -> Vec<String> {
     let app = App::launch_binary(kage, home, PORT, env).await;
-    for n in 1..=ACCOUNTS {
-        let label = if n == 1 {
-            "acct-1".to_owned()
-        } else {
-            let opened = app.invoke("open_window", json!({ "accountId": null })).await;
-            opened.as_str().expect("open_window gives a label").to_owned()
-        };
-        app.focus(&label).await;
-        sign_in(&app, &player(n), PASSWORD).await;
-        app.wait_text("profile-ryo", |t| t.chars().any(|c| c.is_ascii_digit())).await;
-    }
+    let players: Vec<String> = (1..=ACCOUNTS).map(player).collect();
+    let logins: Vec<(&str, &str)> = players.iter().map(|name| (name.as_str(), PASSWORD)).collect();
+    let ids = sign_in_each(&app, &logins).await;
     let mut prefs = app.invoke("prefs", json!({})).await;
     prefs["staggerMs"] = json!(0);
     let applied = app.invoke("set_prefs", json!({ "prefs": prefs })).await;
     assert_eq!(applied["prefs"]["staggerMs"], json!(0), "set_prefs: {applied}");
-    let saved = app.invoke("saved_accounts", json!({})).await;
-    let ids: Vec<String> =
-        saved.as_array().unwrap().iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect();
-    assert_eq!(ids.len(), ACCOUNTS, "saved: {saved}");
     app.quit().await;
     ids
 }

@@ -605,6 +605,28 @@ pub async fn sign_in(app: &App, username: &str, password: &str) {
     app.wait_text("profile-username", |t| t == username).await;
 }
 
+/// Signs each `(username, password)` in with "remember", each in a window of its own (the first in `acct-1`,
+/// the others in windows `open_window` makes), and waits until each shows a balance, so every account is saved
+/// and cached. Returns the saved accounts' ids, in the roster's order.
+pub async fn sign_in_each(app: &App, players: &[(&str, &str)]) -> Vec<String> {
+    for (n, (username, password)) in players.iter().enumerate() {
+        let label = if n == 0 {
+            "acct-1".to_owned()
+        } else {
+            let opened = app.invoke("open_window", json!({ "accountId": null })).await;
+            opened.as_str().expect("open_window gives a label").to_owned()
+        };
+        app.focus(&label).await;
+        sign_in(app, username, password).await;
+        app.wait_text("profile-ryo", |t| t.chars().any(|c| c.is_ascii_digit())).await;
+    }
+    let saved = app.invoke("saved_accounts", json!({})).await;
+    let ids: Vec<String> =
+        saved.as_array().unwrap().iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect();
+    assert_eq!(ids.len(), players.len(), "saved: {saved}");
+    ids
+}
+
 /// Proportional set size (kB) of every process whose executable is `binary`, and of all their descendants
 /// (WebKit's web and network processes): what the app costs in memory, shared pages split fairly.
 pub fn pss_kib_of_tree(binary: &Path) -> u64 {
