@@ -55,6 +55,8 @@ pub enum Stored {
     Updated,
     /// An equal-or-newer version is already there; nothing was changed.
     KeptNewer,
+    /// The caller's condition of [`ProfileCache::put_if`] no longer held; nothing was changed.
+    NotWanted,
 }
 
 /// Messages name the account by its opaque id and the path; never any profile contents.
@@ -117,10 +119,26 @@ impl ProfileCache {
     /// the running app correct) and `Err(CacheError::Io)` tells the caller to log it; the file keeps the older
     /// version until a later write succeeds.
     pub fn put(&self, account: &AccountKey, profile: &Profile) -> Result<Stored, CacheError> {
+        self.put_if(account, profile, || true)
+    }
+
+    /// [`ProfileCache::put`], if `still_wanted` holds when the write starts. It is asked under the lock that
+    /// [`ProfileCache::erase`] takes, so a sign-out that makes it false and then erases cannot fall between the
+    /// question and the write: either the write comes first and is erased, or the question sees the sign-out
+    /// (I4). Asked before the write's I/O, it must be quick and must not touch this cache.
+    pub fn put_if(
+        &self,
+        account: &AccountKey,
+        profile: &Profile,
+        still_wanted: impl FnOnce() -> bool,
+    ) -> Result<Stored, CacheError> {
         if profile.id != account.user_id() {
             return Err(CacheError::WrongAccount { account: account.id().to_owned() });
         }
         let _disk = self.disk();
+        if !still_wanted() {
+            return Ok(Stored::NotWanted);
+        }
         if self.load(account).is_some_and(|current| current.profile.version >= profile.version) {
             return Ok(Stored::KeptNewer);
         }
@@ -529,6 +547,40 @@ mod tests {
         ProfileCache::open(TempDir::new().unwrap().path()).erase(&a).unwrap();
         assert_eq!(cache.put(&a, &profile(&a, 1)).unwrap(), Stored::Updated);
         assert_eq!(cache.get(&b).unwrap().profile, profile(&b, 5));
+    }
+
+    /// The interleaving the model test found: a writer asked "still signed in?", the player's sign-out then
+    /// marked the account and erased it, and only then did the write land, refilling the erased partition.
+    #[test]
+    fn i4_a_write_that_asked_before_a_sign_out_does_not_outlive_its_erase() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = TempDir::new().unwrap();
+        let (a, _) = accounts();
+        let cache = ProfileCache::open(dir.path());
+        let signed_in = &AtomicBool::new(true);
+        let (asked, was_asked) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                cache.put_if(&a, &profile(&a, 1), move || {
+                    let answer = signed_in.load(Ordering::SeqCst);
+                    asked.send(()).unwrap();
+                    // Time for the sign-out below to finish, if it could while this write is under way.
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    answer
+                })
+            });
+            was_asked.recv().unwrap();
+            signed_in.store(false, Ordering::SeqCst);
+            cache.erase(&a).unwrap();
+            assert_eq!(writer.join().unwrap().unwrap(), Stored::Updated, "the write asked before the sign-out");
+        });
+        assert!(cache.get(&a).is_none(), "the erase came after the write, so nothing is left");
+        assert!(!cache.account_dir(&a).exists());
+        assert!(ProfileCache::open(dir.path()).get(&a).is_none());
+
+        // Asked after the sign-out: nothing written at all.
+        assert_eq!(cache.put_if(&a, &profile(&a, 2), || signed_in.load(Ordering::SeqCst)).unwrap(), Stored::NotWanted);
+        assert!(cache.get(&a).is_none());
     }
 
     #[cfg(unix)]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::account::{AccountKey, WindowLabel};
-use crate::cache::ProfileCache;
+use crate::cache::{ProfileCache, Stored};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::transport::Transport;
@@ -171,15 +171,18 @@ impl Client {
         if profile.id != account.user_id() {
             return Err(ClientError::WrongAccount);
         }
-        // Signed out while the answer was on its way: its partition stays erased.
-        if self.sessions.status(account) == AccountStatus::SignedOut {
-            return Err(ClientError::Token(TokenError::SignedOut));
+        // Signed out while the answer was on its way: its partition stays erased. The cache asks under its
+        // erase lock, because sign-out marks the account first and erases after.
+        let signed_in = || self.sessions.status(account) != AccountStatus::SignedOut;
+        match self.cache.put_if(account, profile, signed_in) {
+            Ok(Stored::NotWanted) => Err(ClientError::Token(TokenError::SignedOut)),
+            Ok(Stored::Updated | Stored::KeptNewer) => Ok(()),
+            Err(error) => {
+                // The answer is still right for this account; only the copy on disk is missing.
+                tracing::warn!(account = %account, %error, "profile not cached");
+                Ok(())
+            }
         }
-        if let Err(error) = self.cache.put(account, profile) {
-            // The answer is still right for this account; only the copy on disk is missing.
-            tracing::warn!(account = %account, %error, "profile not cached");
-        }
-        Ok(())
     }
 
     /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again. A mutation
