@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::account::ServerOrigin;
+use crate::resends::Resends;
 
 /// An access token checked to belong to its subject, and when to stop using it.
 #[derive(Clone)]
@@ -131,6 +132,13 @@ impl Authority {
     }
 
     /// Spends `refresh_token` for a new grant for `user_id`. `Err` means no new refresh token was received.
+    ///
+    /// The server rotates the token before it answers, so when the answer is lost (the connection drops after
+    /// the request left, the grant is cut off, the request times out, a gateway answers 502 or 504 for a
+    /// server that died mid-request) the token sent may be spent. The server's grace period answers the same
+    /// token again with the same successor (docs/protocol.md), so it is sent again ([`Resends`]) rather than
+    /// turning the account "offline" over a refresh that worked (I11). A request that never connected spent
+    /// nothing and is not resent: a server that is down shows as offline at once.
     pub async fn refresh(
         &self,
         http: &reqwest::Client,
@@ -139,8 +147,14 @@ impl Authority {
         refresh_token: &SecretString,
     ) -> Result<Refreshed, AuthError> {
         let body = json!({"refresh_token": refresh_token.expose_secret()});
-        let response = post(http, origin, "/v1/sessions/refresh", &body).await?;
-        let mut grant = read_grant(response).await?;
+        let mut resends = Resends::new();
+        let mut grant = loop {
+            match refresh_once(http, origin, &body).await {
+                Ok(grant) => break grant,
+                Err(RefreshFailed { answer_lost: true, .. }) if resends.next().await => continue,
+                Err(RefreshFailed { error, .. }) => return Err(error),
+            }
+        };
         if grant.user_id != user_id {
             // Not this account's grant at all: nothing of it may be kept under this account.
             return Err(AuthError::WrongSubject);
@@ -286,6 +300,33 @@ async fn read_grant(response: reqwest::Response) -> Result<GrantBody, AuthError>
 pub(crate) fn refresh_after(received: Instant, expires_in: u64) -> Instant {
     let lifetime = Duration::from_secs(expires_in).min(MAX_LIFETIME).saturating_sub(EXPIRY_MARGIN);
     received.checked_add(lifetime).unwrap_or(received)
+}
+
+/// A refresh that did not bring a grant, and whether the server may have rotated the token all the same.
+struct RefreshFailed {
+    error: AuthError,
+    answer_lost: bool,
+}
+
+async fn refresh_once(
+    http: &reqwest::Client,
+    origin: &ServerOrigin,
+    body: &serde_json::Value,
+) -> Result<GrantBody, RefreshFailed> {
+    let response = match http.post(origin.url("/v1/sessions/refresh")).json(body).send().await {
+        Ok(response) => response,
+        Err(error) => return Err(RefreshFailed { answer_lost: !error.is_connect(), error: unreachable(error) }),
+    };
+    let success = response.status().is_success();
+    read_grant(response).await.map_err(|error| {
+        let answer_lost = match &error {
+            AuthError::Server { status: 502 | 504, .. } => true,
+            // The server had rotated the token before this grant was cut off on its way.
+            AuthError::Malformed(_) => success,
+            _ => false,
+        };
+        RefreshFailed { error, answer_lost }
+    })
 }
 
 fn unreachable(error: reqwest::Error) -> AuthError {

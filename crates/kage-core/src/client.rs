@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::account::{AccountKey, WindowLabel};
 use crate::cache::{ProfileCache, Stored};
 use crate::model::Profile;
+use crate::resends::Resends;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::transport::Transport;
 use crate::windows::{Pin, Windows};
@@ -280,40 +281,5 @@ impl Client {
                 },
             });
         }
-    }
-}
-
-/// When a mutation whose answer was lost is sent again (with the same idempotency key, so at most one of its
-/// tries is carried out): always once, as soon as possible; then, while [`Resends::WITHIN`] has not passed
-/// since its first try, after each of [`Resends::PAUSES`]. The pauses give a balancer time to take a crashed
-/// server out of the way, or give back the token a refresh lost to the same outage could not; the time bound
-/// keeps an answer that stalls (each try waits the whole request timeout) from being waited for more than twice.
-struct Resends {
-    started: std::time::Instant,
-    sent: usize,
-}
-
-impl Resends {
-    const WITHIN: Duration = Duration::from_secs(2);
-    const PAUSES: [Duration; 3] = [Duration::ZERO, Duration::from_millis(200), Duration::from_millis(600)];
-
-    fn new() -> Self {
-        Self { started: std::time::Instant::now(), sent: 0 }
-    }
-
-    /// Whether a resend was already decided on (the first try's answer was lost).
-    fn sent_any(&self) -> bool {
-        self.sent > 0
-    }
-
-    /// Whether to send again; if so, waits the pause before it.
-    async fn next(&mut self) -> bool {
-        let Some(pause) = Self::PAUSES.get(self.sent) else { return false };
-        if self.sent > 0 && self.started.elapsed() >= Self::WITHIN {
-            return false;
-        }
-        self.sent += 1;
-        tokio::time::sleep(*pause).await;
-        true
     }
 }

@@ -17,6 +17,7 @@ pub mod export;
 pub mod model;
 pub mod oidc;
 pub mod proxy;
+mod resends;
 pub mod retry_after;
 pub mod sessions;
 pub mod sse;

@@ -41,35 +41,74 @@ async fn assert_session_intact(h: &Harness, core: &Core, main: &AccountKey) {
     assert_eq!(again.client.profile(&w).await.expect("the saved credential still works").username, "main");
 }
 
+/// The statuses `changes` announced since it was taken.
+fn announced(changes: &mut tokio::sync::broadcast::Receiver<(AccountKey, AccountStatus)>) -> Vec<AccountStatus> {
+    std::iter::from_fn(|| changes.try_recv().ok()).map(|(_, status)| status).collect()
+}
+
 #[tokio::test]
-async fn i11_lost_refresh_answer_at_start_up_costs_no_session() {
-    for how in [Lost::Dropped, Lost::Truncated, Lost::Stalled] {
+async fn i11_a_refresh_answer_lost_at_start_up_is_resent_and_the_window_never_says_offline() {
+    for how in [Lost::Dropped, Lost::Truncated, Lost::Stalled, Lost::BadGateway] {
         let (h, main, core) = remembered_then_restarted(None).await;
         let w = window("acct-1");
+        let mut changes = core.sessions.status_changes();
+        h.clear_records();
         h.lose_answers(REFRESH, how, 1);
-        let error = core.client.profile(&w).await.unwrap_err();
-        assert!(error.is_offline(), "{how:?}: a lost answer is offline: {error:?}");
-        assert_eq!(core.view(&w).status, AccountStatus::Offline, "{how:?}");
-        assert_eq!(h.answers_left_to_lose(), 0, "{how:?}: the server did act on the refresh");
+        let answer = core.client.profile(&w).await;
+        assert_eq!(answer.expect("the refresh was resent").username, "main", "{how:?}");
+        assert_eq!(h.answers_left_to_lose(), 0, "{how:?}: the server did act on the first refresh");
+        assert_eq!(h.refreshes(), 2, "{how:?}: the same token twice, the grace period answered the second");
+        let statuses = announced(&mut changes);
+        assert!(!statuses.contains(&AccountStatus::Offline), "{how:?}: the window said offline: {statuses:?}");
+        assert_eq!(core.view(&w).status, AccountStatus::SignedIn, "{how:?}");
         assert!(h.vault.read(&main).unwrap().is_some(), "{how:?}: the keychain entry is kept");
         assert_session_intact(&h, &core, &main).await;
     }
 }
 
 #[tokio::test]
-async fn i11_lost_refresh_answers_mid_session_three_times_in_a_row_cost_nothing() {
+async fn i11_refresh_answers_lost_until_the_resends_run_out_cost_an_offline_and_nothing_else() {
+    for how in [Lost::Dropped, Lost::BadGateway] {
+        // A server each: 13 refreshes from one address per case, the refresh throttle's burst is 20.
+        let h = Harness::start().await;
+        let w = window("acct-1");
+        let main = h.sign_in(&w, "main").await;
+        h.core.client.profile(&w).await.unwrap();
+        // Three lost in a row: the resends carry the refresh through.
+        h.lose_answers(REFRESH, how, 3);
+        h.core.sessions.expire_access_token(&main);
+        assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main", "{how:?}");
+        assert_eq!(h.answers_left_to_lose(), 0, "{how:?}");
+
+        // Lost on every try: after four, the window says offline, never signed out, twice over.
+        for _ in 0..2 {
+            h.lose_answers(REFRESH, how, 4);
+            h.core.sessions.expire_access_token(&main);
+            let started = std::time::Instant::now();
+            assert!(h.core.client.profile(&w).await.unwrap_err().is_offline(), "{how:?}");
+            assert!(started.elapsed() < Duration::from_secs(3), "{how:?}: bounded: {:?}", started.elapsed());
+            assert_eq!(h.answers_left_to_lose(), 0, "{how:?}: four tries in all");
+            assert_eq!(h.core.view(&w).status, AccountStatus::Offline, "{how:?}");
+        }
+        assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main", "{how:?}");
+        assert_eq!(h.core.view(&w).status, AccountStatus::SignedIn, "{how:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_no_server_took_is_not_resent_and_says_offline_at_once() {
     let h = Harness::start().await;
     let w = window("acct-1");
     let main = h.sign_in(&w, "main").await;
     h.core.client.profile(&w).await.unwrap();
-    h.lose_answers(REFRESH, Lost::Dropped, 3);
-    for _ in 0..3 {
-        h.core.sessions.expire_access_token(&main);
-        assert!(h.core.client.profile(&w).await.unwrap_err().is_offline());
-    }
+    // 503 without Retry-After: what a balancer answers with no server up. Nothing was spent, nothing to resend.
+    h.set_faults(crate::support::Faults { down: true, ..Default::default() });
     h.core.sessions.expire_access_token(&main);
-    assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main");
-    assert_eq!(h.core.view(&w).status, AccountStatus::SignedIn);
+    let started = std::time::Instant::now();
+    assert!(h.core.client.profile(&w).await.unwrap_err().is_offline());
+    // The resends' pauses alone would add 800 ms.
+    assert!(started.elapsed() < Duration::from_millis(600), "offline at once: {:?}", started.elapsed());
+    assert_eq!(h.core.view(&w).status, AccountStatus::Offline);
 }
 
 #[tokio::test]
