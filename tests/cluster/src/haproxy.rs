@@ -77,8 +77,8 @@ pub struct Haproxy {
 }
 
 impl Haproxy {
-    /// A balancer with the default options over `backends`; returns once its frontend accepts connections
-    /// (not once the servers are up: see [`Haproxy::wait_backends_up`]).
+    /// A balancer with the default options over `backends`; returns once its frontend accepts connections and its
+    /// admin socket answers (not once the servers are up: see [`Haproxy::wait_backends_up`]).
     pub fn start(backends: &[SocketAddr]) -> Result<Self, HarnessError> {
         Self::start_with(&HaproxyOptions::default(), backends)
     }
@@ -195,7 +195,9 @@ impl Haproxy {
         let started = Instant::now();
         loop {
             ensure_running(&mut self.process, "haproxy", &self.log)?;
-            if TcpStream::connect(self.addr).is_ok() {
+            // Both: HAProxy binds its listeners one by one, so the frontend can take connections a moment before
+            // the admin socket that every wait for the servers asks exists.
+            if TcpStream::connect(self.addr).is_ok() && self.admin("show info").is_ok() {
                 return Ok(());
             }
             if started.elapsed() > WAIT_TIMEOUT {
