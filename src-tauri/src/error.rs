@@ -62,6 +62,11 @@ impl From<ClientError> for CommandError {
             ClientError::Outdated => Self::new("outdated", "This window changed account meanwhile."),
             ClientError::Malformed(_) => Self::new("bad_answer", "The game server sent an answer Kage cannot read."),
             ClientError::RateLimited { retry_after } => rate_limited(retry_after),
+            ClientError::Unconfirmed => Self::new(
+                "unconfirmed",
+                "The game server did not confirm this. Kage is finding out whether it went through and will tell you \
+                 here; don't do it again until then.",
+            ),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! travels on Tauri's global events, which every window can hear (I7).
 
 use kage_core::AccountKey;
+use kage_core::actions::{Action, Outcome};
 use kage_core::events::{WindowSink, WindowUpdate};
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -36,6 +37,23 @@ impl<R: Runtime> WindowSink for ChannelSink<R> {
                 crate::notify::transfer_received(&self.window, account, &presenter, &from, amount);
                 let amount = if presenter.hides_balances() { 0 } else { amount };
                 WindowUpdate::TransferReceived { from: presenter.player(&from), amount }
+            }
+            WindowUpdate::ActionSettled { action, outcome } => {
+                let action = match action {
+                    Action::Transfer { to, amount } => Action::Transfer {
+                        to: presenter.player(&to),
+                        amount: if presenter.hides_balances() { 0 } else { amount },
+                    },
+                    other => other,
+                };
+                // A refusal's sentence can quote a balance ("you have fewer than 400 ryo").
+                let outcome = match outcome {
+                    Outcome::Refused { .. } if presenter.hides_balances() => {
+                        Outcome::Refused { message: "the server refused it.".into() }
+                    }
+                    other => other,
+                };
+                WindowUpdate::ActionSettled { action, outcome }
             }
             other => other,
         };

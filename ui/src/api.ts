@@ -96,7 +96,17 @@ export type WindowUpdate = { account: string } & (
   | { kind: "profile"; profile: Profile }
   | { kind: "status"; status: Status }
   | { kind: "transfer_received"; from: string; amount: number }
+  | { kind: "action_settled"; action: Action; outcome: Outcome }
 );
+
+/** An action the window sent (named as the page may show it: `to` follows streamer mode). */
+export type Action =
+  | { type: "train"; stat: StatName }
+  | { type: "travel"; village: string }
+  | { type: "transfer"; to: string; amount: number };
+
+/** What became of an action the server had not confirmed. */
+export type Outcome = { result: "done" } | { result: "refused"; message: string } | { result: "not_done" };
 
 /** What every command rejects with: a code to branch on, a sentence for the player. */
 export interface CommandError {

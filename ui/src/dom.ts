@@ -34,12 +34,12 @@ export async function busy<T>(button: HTMLButtonElement, action: () => Promise<T
   }
 }
 
-export function toast(text: string): void {
+export function toast(text: string, shownFor = 5000): void {
   const holder = document.getElementById("toasts");
   if (!holder) return;
   const item = h("div", { class: "toast", testid: "toast", role: "status" }, text);
   holder.append(item);
-  setTimeout(() => item.remove(), 5000);
+  setTimeout(() => item.remove(), shownFor);
 }
 
 export function initial(name: string): string {

@@ -1,6 +1,6 @@
 // Wiring: paint at once from what the window already has (its cached profile), then listen and refresh.
 // Which screen shows is decided by the window's state from Rust; the page keeps no account of its own.
-import { api, errorMessage, type AccountProfile, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
+import { api, errorMessage, type AccountProfile, type Action, type Outcome, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
 import { toast } from "./dom";
 import { accountView, type AccountView } from "./views/account";
 import { openPanel } from "./views/panel";
@@ -77,6 +77,30 @@ function onUpdate(update: WindowUpdate): void {
     case "transfer_received":
       toast(state.hideBalances ? `${update.from} sent you ryo` : `${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);
       break;
+    case "action_settled":
+      // The "not confirmed" the action left on screen has its answer now.
+      document.querySelector<HTMLElement>('[data-testid="action-error"]')?.setAttribute("hidden", "");
+      toast(settledText(update.action, update.outcome), 20000);
+      break;
+  }
+}
+
+function settledText(action: Action, outcome: Outcome): string {
+  const what =
+    action.type === "transfer"
+      ? state.hideBalances
+        ? `Sending ryo to ${action.to}`
+        : `Sending ${action.amount.toLocaleString("en-US")} ryo to ${action.to}`
+      : action.type === "train"
+        ? `Training ${action.stat}`
+        : `Travelling to ${action.village}`;
+  switch (outcome.result) {
+    case "done":
+      return `${what} went through.`;
+    case "refused":
+      return `${what} was refused: ${outcome.message}`;
+    case "not_done":
+      return `${what} did not go through; nothing happened. You can do it again.`;
   }
 }
 

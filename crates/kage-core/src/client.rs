@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::account::{AccountKey, WindowLabel};
+use crate::actions::{Action, Outcome, UnconfirmedActions};
 use crate::cache::{ProfileCache, Stored};
 use crate::model::Profile;
 use crate::resends::Resends;
@@ -62,6 +63,10 @@ pub enum ClientError {
     /// N s", never "signed out" or "offline" (I11).
     #[error("the server asks to wait {} s before trying again", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
+    /// An action's answers were all lost after it may have reached the server: it may or may not have been
+    /// carried out. Kage finds out and tells the account's windows ([`crate::actions`]).
+    #[error("the server did not confirm the action; Kage is finding out whether it was carried out")]
+    Unconfirmed,
 }
 
 impl From<TokenError> for ClientError {
@@ -87,6 +92,17 @@ impl ClientError {
     pub fn is_offline(&self) -> bool {
         matches!(self, Self::Unreachable(_) | Self::Token(TokenError::Offline(_)))
     }
+
+    /// No answer to go by: after a try that may have reached the server, the action's fate is unknown.
+    fn is_unanswered(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable(_)
+                | Self::Malformed(_)
+                | Self::RateLimited { .. }
+                | Self::Token(TokenError::Offline(_) | TokenError::Keychain(_) | TokenError::Superseded)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -95,6 +111,20 @@ pub enum Stat {
     Strength,
     Agility,
     Chakra,
+}
+
+/// The server's answer to settling a key (`POST /v1/actions/settle`).
+#[derive(Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Settlement {
+    Answered { status: u16, answer: SettledAnswer },
+    Abandoned,
+}
+
+/// Of an action's first answer, only what the player is told of a refusal.
+#[derive(Deserialize)]
+struct SettledAnswer {
+    message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +138,7 @@ pub struct Client {
     sessions: Arc<Sessions>,
     windows: Arc<Windows>,
     cache: Arc<ProfileCache>,
+    pub unconfirmed: Arc<UnconfirmedActions>,
 }
 
 impl Client {
@@ -117,42 +148,71 @@ impl Client {
         windows: Arc<Windows>,
         cache: Arc<ProfileCache>,
     ) -> Self {
-        Self { transport, sessions, windows, cache }
+        Self { transport, sessions, windows, cache, unconfirmed: Arc::default() }
     }
 
     pub async fn profile(&self, window: &WindowLabel) -> Result<Profile, ClientError> {
-        self.call(window, Method::GET, "/v1/viewer", None).await
+        self.call(window, None).await
     }
 
     pub async fn train(&self, window: &WindowLabel, stat: Stat) -> Result<Profile, ClientError> {
-        self.call(window, Method::POST, "/v1/viewer/train", Some(json!({ "stat": stat }))).await
+        self.call(window, Some(Action::Train { stat })).await
     }
 
     pub async fn travel(&self, window: &WindowLabel, village: &str) -> Result<Profile, ClientError> {
-        self.call(window, Method::POST, "/v1/viewer/travel", Some(json!({ "village": village }))).await
+        self.call(window, Some(Action::Travel { village: village.to_owned() })).await
     }
 
     /// Sends ryo from the window's account to the player named `to`.
     pub async fn transfer(&self, window: &WindowLabel, to: &str, amount: i64) -> Result<Profile, ClientError> {
-        self.call(window, Method::POST, "/v1/transfers", Some(json!({ "to": to, "amount": amount }))).await
+        self.call(window, Some(Action::Transfer { to: to.to_owned(), amount })).await
     }
 
     /// Fetches an account's profile for no window in particular (an event said it changed) and caches it.
     pub async fn refetch_account(&self, account: &AccountKey) -> Result<Profile, ClientError> {
-        let profile = self.send(None, account, &Method::GET, "/v1/viewer", None).await?;
+        let profile = self.send(None, account, None).await?;
         self.store(account, &profile)?;
         Ok(profile)
     }
 
-    async fn call(
-        &self,
-        window: &WindowLabel,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Profile, ClientError> {
+    /// Asks the server what became of the account's action sent with `key` (see [`crate::actions`]). `Err`:
+    /// no answer this time; ask again later.
+    pub(crate) async fn settle(&self, account: &AccountKey, key: &str) -> Result<Outcome, ClientError> {
+        let token = self.sessions.token_for(account).await?;
+        let body = json!({ "key": key, "viewer_id": account.user_id() });
+        let response = self
+            .transport
+            .for_account(account)
+            .post(account.origin().url("/v1/actions/settle"))
+            .bearer_auth(token.secret.expose_secret())
+            .header(AUTH_REQUIRED_HEADER, "1")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| ClientError::Unreachable(error.without_url().to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            if status == StatusCode::UNAUTHORIZED {
+                // The next try refreshes first.
+                self.sessions.invalidate(account, &token);
+            }
+            return Err(ClientError::Unreachable(format!("the server answered {status}")));
+        }
+        let settlement: Settlement =
+            response.json().await.map_err(|error| ClientError::Malformed(error.without_url().to_string()))?;
+        Ok(match settlement {
+            Settlement::Abandoned => Outcome::NotDone,
+            Settlement::Answered { status: 200..=299, .. } => Outcome::Done,
+            Settlement::Answered { answer, .. } => {
+                Outcome::Refused { message: answer.message.unwrap_or_else(|| "the server refused it".to_owned()) }
+            }
+        })
+    }
+
+    /// The window's profile (`action` `None`), or the window's account doing `action`.
+    async fn call(&self, window: &WindowLabel, action: Option<Action>) -> Result<Profile, ClientError> {
         let pin = self.windows.pin_of(window).ok_or(ClientError::NotPinned)?;
-        let profile = self.send(Some(window), &pin.account, &method, path, body).await?;
+        let profile = self.send(Some(window), &pin.account, action.as_ref()).await?;
         self.accept(window, &pin, profile)
     }
 
@@ -186,18 +246,48 @@ impl Client {
         }
     }
 
-    /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again. A mutation
-    /// carries one idempotency key for all its tries, and is sent again when its answer was lost (the server may
-    /// have acted: the key makes it act at most once, I12); see [`Resends`].
+    /// Gets the account's profile (`action` `None`) or does `action`, with the account's token. An action whose
+    /// tries may all have reached the server unanswered is kept to be settled, and is [`ClientError::Unconfirmed`].
     async fn send(
         &self,
         window: Option<&WindowLabel>,
         account: &AccountKey,
-        method: &Method,
-        path: &str,
-        body: Option<Value>,
+        action: Option<&Action>,
     ) -> Result<Profile, ClientError> {
-        let idempotency_key = (method != Method::GET).then(new_idempotency_key);
+        let key = action.map(|_| new_idempotency_key());
+        let mut maybe_acted = false;
+        let result = self.send_tries(window, account, action, key.as_deref(), &mut maybe_acted).await;
+        match (result, action, key) {
+            (Err(error), Some(action), Some(key)) if maybe_acted && error.is_unanswered() => {
+                self.unconfirmed.add(account, action.clone(), key);
+                Err(ClientError::Unconfirmed)
+            }
+            (result, ..) => result,
+        }
+    }
+
+    /// Sends with the account's token; after a 401 `invalid_token` refreshes once and tries again. An action
+    /// carries one idempotency key for all its tries, and is sent again when its answer was lost (the server may
+    /// have acted: the key makes it act at most once, I12); see [`Resends`]. `maybe_acted` is set when a try
+    /// may have reached the server without its answer reaching here.
+    async fn send_tries(
+        &self,
+        window: Option<&WindowLabel>,
+        account: &AccountKey,
+        action: Option<&Action>,
+        idempotency_key: Option<&str>,
+        maybe_acted: &mut bool,
+    ) -> Result<Profile, ClientError> {
+        let (method, path, body) = match action {
+            None => (Method::GET, "/v1/viewer", None),
+            Some(Action::Train { stat }) => (Method::POST, "/v1/viewer/train", Some(json!({ "stat": stat }))),
+            Some(Action::Travel { village }) => {
+                (Method::POST, "/v1/viewer/travel", Some(json!({ "village": village })))
+            }
+            Some(Action::Transfer { to, amount }) => {
+                (Method::POST, "/v1/transfers", Some(json!({ "to": to, "amount": amount })))
+            }
+        };
         let mut resends = Resends::new();
         let mut retried_auth = false;
         loop {
@@ -218,7 +308,7 @@ impl Client {
             if let Some(window) = window {
                 request = request.header(WINDOW_HEADER, window.as_str());
             }
-            if let Some(key) = &idempotency_key {
+            if let Some(key) = idempotency_key {
                 request = request.header(IDEMPOTENCY_KEY_HEADER, key);
             }
             request = match &body {
@@ -231,7 +321,15 @@ impl Client {
             };
             let response = match request.send().await {
                 Ok(response) => response,
-                Err(_) if idempotency_key.is_some() && resends.next().await => continue,
+                Err(error) if idempotency_key.is_some() => {
+                    // A request that never connected was not carried out; any other may have been.
+                    *maybe_acted |= !error.is_connect();
+                    if resends.next().await {
+                        continue;
+                    }
+                    self.sessions.note_unreachable(account);
+                    return Err(ClientError::Unreachable(error.without_url().to_string()));
+                }
                 Err(error) => {
                     self.sessions.note_unreachable(account);
                     return Err(ClientError::Unreachable(error.without_url().to_string()));
@@ -244,7 +342,9 @@ impl Client {
             }
             if is_gateway_failure(status) {
                 // A gateway answering for a server that failed mid-request (it crashed, say): for a mutation, the
-                // server may have acted before it failed, the same as a lost answer.
+                // server may have acted before it failed, the same as a lost answer. (A 503 without Retry-After
+                // is a balancer with no server up: nothing was passed on.)
+                *maybe_acted |= status != StatusCode::SERVICE_UNAVAILABLE;
                 if idempotency_key.is_some() && resends.next().await {
                     continue;
                 }
@@ -257,9 +357,14 @@ impl Client {
                         self.sessions.note_reachable(account);
                         return Ok(profile);
                     }
-                    // Cut off on the way: for a mutation, the server may have acted; ask again with the same key.
-                    Err(_) if idempotency_key.is_some() && resends.next().await => continue,
-                    Err(error) => return Err(ClientError::Malformed(error.without_url().to_string())),
+                    // Cut off on the way: for an action, the server may have acted; ask again with the same key.
+                    Err(error) => {
+                        *maybe_acted = true;
+                        if idempotency_key.is_some() && resends.next().await {
+                            continue;
+                        }
+                        return Err(ClientError::Malformed(error.without_url().to_string()));
+                    }
                 }
             }
             self.sessions.note_reachable(account);

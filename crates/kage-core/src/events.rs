@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::account::{AccountKey, WindowLabel};
+use crate::actions::{Action, Outcome, UnconfirmedActions};
 use crate::client::{AUTH_REQUIRED_HEADER, Client, is_gateway_failure};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
@@ -27,9 +28,21 @@ use crate::windows::Windows;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WindowUpdate {
-    Profile { profile: Profile },
-    Status { status: AccountStatus },
-    TransferReceived { from: String, amount: i64 },
+    Profile {
+        profile: Profile,
+    },
+    Status {
+        status: AccountStatus,
+    },
+    TransferReceived {
+        from: String,
+        amount: i64,
+    },
+    /// What became of an action the window was told was not confirmed (see [`crate::actions`]).
+    ActionSettled {
+        action: Action,
+        outcome: Outcome,
+    },
 }
 
 /// Where a window's updates go. Returns false once the window is gone. `account` is the account the update is
@@ -78,6 +91,7 @@ pub struct Events {
     streams: Mutex<HashMap<AccountKey, JoinHandle<()>>>,
     refetchers: Mutex<HashMap<WindowLabel, JoinHandle<()>>>,
     status_task: Mutex<Option<JoinHandle<()>>>,
+    settle_task: Mutex<Option<JoinHandle<()>>>,
     closed: std::sync::atomic::AtomicBool,
 }
 
@@ -99,10 +113,13 @@ impl Events {
             streams: Mutex::default(),
             refetchers: Mutex::default(),
             status_task: Mutex::default(),
+            settle_task: Mutex::default(),
             closed: Default::default(),
         });
         let forwarder = tokio::spawn(forward_status(Arc::downgrade(&events), events.sessions.status_changes()));
         *events.status_task.lock().expect("events lock") = Some(forwarder);
+        let settler = tokio::spawn(settle_loop(Arc::downgrade(&events), events.client.unconfirmed.clone()));
+        *events.settle_task.lock().expect("events lock") = Some(settler);
         events
     }
 
@@ -179,6 +196,33 @@ impl Events {
         }
     }
 
+    /// Asks the server about every action not confirmed yet; tells each account's windows what became of those
+    /// it answered about. Returns how many are still waiting.
+    async fn settle_waiting(&self) -> usize {
+        let mut left = 0;
+        for (account, key) in self.client.unconfirmed.waiting() {
+            if self.sessions.status(&account) == AccountStatus::SignedOut {
+                // No token to ask with, and the windows show the sign-in screen: the profile after the next
+                // sign-in shows what happened.
+                self.client.unconfirmed.settled(&account, &key);
+                continue;
+            }
+            match self.client.settle(&account, &key).await {
+                Ok(outcome) => {
+                    if let Some(action) = self.client.unconfirmed.settled(&account, &key) {
+                        self.deliver(&account, &WindowUpdate::ActionSettled { action, outcome });
+                        self.refetch_and_deliver(&account).await;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(account = %account, %error, "could not settle an action yet");
+                    left += 1;
+                }
+            }
+        }
+        left
+    }
+
     async fn refetch_and_deliver(&self, account: &AccountKey) {
         match self.client.refetch_account(account).await {
             Ok(profile) => self.deliver(account, &WindowUpdate::Profile { profile }),
@@ -202,8 +246,10 @@ impl Events {
         for (_, task) in self.refetchers.lock().expect("events lock").drain() {
             task.abort();
         }
-        if let Some(task) = self.status_task.lock().expect("events lock").take() {
-            task.abort();
+        for task in [&self.status_task, &self.settle_task] {
+            if let Some(task) = task.lock().expect("events lock").take() {
+                task.abort();
+            }
         }
     }
 }
@@ -229,6 +275,26 @@ async fn forward_status(
         if status != AccountStatus::SignedOut {
             events.sync_streams();
         }
+    }
+}
+
+/// Settles actions not confirmed as they come: at once, then with the streams' backoff while the server
+/// cannot answer.
+async fn settle_loop(events: std::sync::Weak<Events>, unconfirmed: Arc<UnconfirmedActions>) {
+    let mut pause = None;
+    loop {
+        match pause {
+            None => unconfirmed.added().await,
+            Some(pause) => {
+                // A new action is worth asking about at once, with the others.
+                let _ = tokio::time::timeout(pause, unconfirmed.added()).await;
+            }
+        }
+        let Some(live) = events.upgrade() else { return };
+        let (min, max) = (live.config.min_backoff, live.config.max_backoff);
+        let left = live.settle_waiting().await;
+        drop(live);
+        pause = (left > 0).then(|| pause.map_or(min, |d: Duration| (d * 2).min(max)));
     }
 }
 

@@ -8,6 +8,7 @@
 //! - the cache ([`cache::ProfileCache`]) is partitioned by [`AccountKey`] and checks what it stores.
 
 pub mod account;
+pub mod actions;
 pub mod authority;
 pub mod cache;
 pub mod client;

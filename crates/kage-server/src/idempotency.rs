@@ -14,6 +14,12 @@
 //! remembered like successes, so a retry cannot turn a refusal into a transfer after the balance changed.
 //! Internal failures (500) are not: the transaction is rolled back, nothing was done, and a retry runs anew.
 //!
+//! Settling (`POST /v1/actions/settle` with a key): a client that gave up resending an action, its answers lost,
+//! asks what became of it. If the key's action was carried out (or refused), the answer is its first answer. If
+//! no request with that key has arrived, the key is recorded as *abandoned*, in the same locked step, so the
+//! action can no longer happen: a try still on its way that arrives later is answered 409 `action_abandoned`
+//! and does nothing. Either way the client can tell its player for certain whether the action happened.
+//!
 //! Concurrency: on SQLite every claim runs on the single writer connection (see `db`), so of twenty requests
 //! sent at once with one key, the first does the action and records it before the next even looks. On
 //! PostgreSQL, where those twenty may reach different server instances, a claim first takes a transaction
@@ -103,6 +109,78 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Stands in the fingerprint column for a key that was settled before any request with it arrived. A real
+/// fingerprint is 64 hex digits, so it cannot be this.
+const ABANDONED: &str = "abandoned";
+
+/// What became of the action a key was sent with (see the module's "Settling").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Settlement {
+    /// It arrived and was answered: `status` and `answer` are its first answer (2xx: carried out; 4xx: refused).
+    Answered { status: u16, answer: Value },
+    /// It never arrived, and now never will be carried out.
+    Abandoned,
+}
+
+/// A valid `Idempotency-Key` value given in a body (as to settle), under the header's rules.
+pub fn parse_key(value: &str) -> Result<IdempotencyKey, ApiError> {
+    let mut headers = HeaderMap::new();
+    let value = HeaderValue::from_str(value).map_err(|_| invalid_key("a key is visible ASCII characters"))?;
+    headers.insert(HEADER, value);
+    IdempotencyKey::from_headers(&headers)?.ok_or_else(|| invalid_key("a key is required"))
+}
+
+fn lock_name(user_id: &str, key: &IdempotencyKey) -> String {
+    format!("idempotency\n{user_id}\n{}", key.0)
+}
+
+/// Tells `user_id` what became of the action sent with `key`; if none arrived, makes sure none ever will.
+pub async fn settle(db: &Database, user_id: &str, key: IdempotencyKey) -> Result<Settlement, ApiError> {
+    let mut tx = db.writer.begin().await?;
+    db.lock_for_transaction(&mut tx, &lock_name(user_id, &key)).await?;
+    let found: Option<(String, i64, String, i64)> = sqlx::query_as(
+        "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+    )
+    .bind(user_id)
+    .bind(&key.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((fingerprint, status, body, created_at)) = found {
+        if created_at > forget_before() {
+            if fingerprint == ABANDONED {
+                return Ok(Settlement::Abandoned);
+            }
+            let status = u16::try_from(status).map_err(ApiError::internal)?;
+            let answer = serde_json::from_str(&body).map_err(ApiError::internal)?;
+            return Ok(Settlement::Answered { status, answer });
+        }
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2")
+            .bind(user_id)
+            .bind(&key.0)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let refusal = ApiError::conflict(
+        "action_abandoned",
+        "this action was given up on before it arrived (the client settled its key): nothing was done",
+    );
+    sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user_id)
+    .bind(&key.0)
+    .bind(ABANDONED)
+    .bind(i64::from(refusal.status().as_u16()))
+    .bind(refusal.body_json())
+    .bind(i64::try_from(unix_now()).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Settlement::Abandoned)
+}
+
 /// A remembered first answer.
 pub struct StoredAnswer {
     status: u16,
@@ -144,7 +222,7 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     let mut tx = db.writer.begin().await?;
     let Some(key) = key else { return Ok(Claim::Run(Pending { tx, record: None })) };
-    db.lock_for_transaction(&mut tx, &format!("idempotency\n{user_id}\n{}", key.0)).await?;
+    db.lock_for_transaction(&mut tx, &lock_name(user_id, &key)).await?;
     let found: Option<(String, i64, String, i64)> = sqlx::query_as(
         "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
     )
@@ -154,13 +232,17 @@ pub async fn claim(
     .await?;
     if let Some((first_fingerprint, status, body, created_at)) = found {
         if created_at > forget_before() {
+            let status = u16::try_from(status).map_err(ApiError::internal)?;
+            // Settled before it arrived: whatever the request, it is answered that it was abandoned.
+            if first_fingerprint == ABANDONED {
+                return Ok(Claim::Replay(StoredAnswer { status, body }));
+            }
             if first_fingerprint != fingerprint {
                 return Err(ApiError::unprocessable(
                     "idempotency_key_reused",
                     "this Idempotency-Key was already used for a different request; use a new key per action",
                 ));
             }
-            let status = u16::try_from(status).map_err(ApiError::internal)?;
             return Ok(Claim::Replay(StoredAnswer { status, body }));
         }
         sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2")

@@ -44,6 +44,7 @@ async fn i7_events_for_one_account_never_reach_another_accounts_window() {
                 WindowUpdate::Profile { profile } => assert_eq!(&profile.id, owner, "{label} got another's profile"),
                 WindowUpdate::TransferReceived { .. } => assert_eq!(*label, "acct-2", "{label} got alt's transfer"),
                 WindowUpdate::Status { .. } => {}
+                WindowUpdate::ActionSettled { .. } => panic!("{label}: no action was left unconfirmed"),
             }
         }
     }

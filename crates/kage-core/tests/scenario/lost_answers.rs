@@ -2,13 +2,18 @@
 //! or moves ryo) and the answer never arrives, arrives cut off, or arrives after the client gave up. None of
 //! these may cost the player a session, a saved account, or ryo.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use kage_core::actions::{Action, Outcome};
+use kage_core::client::ClientError;
+use kage_core::events::WindowUpdate;
 use kage_core::sessions::AccountStatus;
 use kage_core::vault::{CredentialStore, VaultError};
 use kage_core::{AccountKey, Core, SecretString};
+use kage_server::observe::Presented;
 
-use crate::support::{Harness, Lost, eventually, window};
+use crate::support::{Harness, Lost, RecordingSink, eventually, window};
 
 const REFRESH: &str = "/v1/sessions/refresh";
 
@@ -259,19 +264,87 @@ async fn i12_a_transfer_whose_answer_was_lost_happens_exactly_once() {
     }
 }
 
-#[tokio::test]
-async fn i12_resends_of_a_transfer_whose_answers_keep_being_lost_stop_and_say_offline() {
+/// main and alt signed in, a sink on main's window; alt's ryo.
+async fn main_sends_alt() -> (Harness, Arc<RecordingSink>, i64) {
     let h = Harness::start().await;
     let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
     h.sign_in(&w_main, "main").await;
     h.sign_in(&w_alt, "alt").await;
+    let sink = Arc::new(RecordingSink::default());
+    h.core.events.attach(&w_main, sink.clone());
     let before = h.core.client.profile(&w_alt).await.unwrap().ryo;
+    (h, sink, before)
+}
+
+/// The first `ActionSettled` main's window was sent within 5 s.
+async fn settled(sink: &RecordingSink) -> Option<(Action, Outcome)> {
+    let find = || {
+        sink.updates().into_iter().find_map(|update| match update {
+            WindowUpdate::ActionSettled { action, outcome } => Some((action, outcome)),
+            _ => None,
+        })
+    };
+    eventually(Duration::from_secs(5), || find().is_some()).await;
+    find()
+}
+
+#[tokio::test]
+async fn i12_a_transfer_whose_answers_are_all_lost_is_unconfirmed_then_settled_as_done() {
+    let (h, sink, before) = main_sends_alt().await;
+    let main = h.core.windows.pin_of(&window("acct-1")).unwrap().account;
     h.lose_answers("/v1/transfers", Lost::BadGateway, 10);
     let started = std::time::Instant::now();
-    let sent = h.core.client.transfer(&w_main, "alt", 25).await;
-    assert!(sent.as_ref().is_err_and(|e| e.is_offline()), "{sent:?}");
+    let sent = h.core.client.transfer(&window("acct-1"), "alt", 25).await;
+    // Not "offline", not "failed": it may have gone through, and the window must not invite a second one.
+    assert_eq!(sent, Err(ClientError::Unconfirmed));
     assert!(started.elapsed() < Duration::from_secs(3), "bounded: {:?}", started.elapsed());
     assert_eq!(h.answers_left_to_lose(), 10 - 4, "four tries in all");
-    let after = h.core.client.profile(&w_alt).await.unwrap().ryo;
+
+    let transfer = Action::Transfer { to: "alt".into(), amount: 25 };
+    assert_eq!(settled(&sink).await, Some((transfer, Outcome::Done)), "the window is told it went through");
+    assert!(h.core.client.unconfirmed.of(&main).is_empty());
+    let after = h.core.client.profile(&window("acct-2")).await.unwrap().ryo;
     assert_eq!(after, before + 25, "carried out once, by the first try");
+}
+
+#[tokio::test]
+async fn i12_a_transfer_that_never_arrived_is_settled_as_not_done() {
+    let (h, sink, before) = main_sends_alt().await;
+    // Every try is lost on its way: to kage-core, the same silence as answers lost after the server acted.
+    h.lose_answers("/v1/transfers", Lost::NeverArrived, 4);
+    assert_eq!(h.core.client.transfer(&window("acct-1"), "alt", 25).await, Err(ClientError::Unconfirmed));
+    let transfer = Action::Transfer { to: "alt".into(), amount: 25 };
+    assert_eq!(settled(&sink).await, Some((transfer, Outcome::NotDone)), "the window is told it did not");
+    assert_eq!(h.core.client.profile(&window("acct-2")).await.unwrap().ryo, before);
+    // Only the settling reached the server, with main's token (I1).
+    let sent: Vec<_> = h.records().into_iter().filter(|r| r.path.starts_with("/v1/actions")).collect();
+    assert_eq!(sent.len(), 1);
+    let main = h.core.windows.pin_of(&window("acct-1")).unwrap().account;
+    assert!(matches!(&sent[0].authorization, Presented::Bearer { subject: Some(s), .. } if s == main.user_id()));
+}
+
+#[tokio::test]
+async fn i12_an_unconfirmed_action_is_asked_about_until_the_server_answers() {
+    let (h, sink, before) = main_sends_alt().await;
+    h.lose_answers("/v1/transfers", Lost::BadGateway, 4);
+    // The first three askings are lost too (the server still struggling): kage-core asks again, backing off.
+    h.lose_answers("/v1/actions/settle", Lost::Dropped, 3);
+    assert_eq!(h.core.client.transfer(&window("acct-1"), "alt", 25).await, Err(ClientError::Unconfirmed));
+    let transfer = Action::Transfer { to: "alt".into(), amount: 25 };
+    assert_eq!(settled(&sink).await, Some((transfer, Outcome::Done)));
+    assert_eq!(h.answers_left_to_lose(), 0, "four tries and four askings");
+    assert_eq!(h.core.client.profile(&window("acct-2")).await.unwrap().ryo, before + 25);
+    let told = sink.updates().iter().filter(|u| matches!(u, WindowUpdate::ActionSettled { .. })).count();
+    assert_eq!(told, 1, "told once");
+}
+
+#[tokio::test]
+async fn i12_a_refused_action_whose_answer_was_lost_is_settled_as_refused() {
+    let (h, sink, _) = main_sends_alt().await;
+    h.lose_answers("/v1/transfers", Lost::Truncated, 4);
+    let sent = h.core.client.transfer(&window("acct-1"), "alt", 1_000_000).await;
+    // The refusal reached no one whole: the same as any other lost answer.
+    assert_eq!(sent, Err(ClientError::Unconfirmed));
+    let Some((_, Outcome::Refused { message })) = settled(&sink).await else { panic!("not settled as refused") };
+    assert!(message.contains("fewer than"), "the server's own sentence: {message}");
 }

@@ -45,6 +45,9 @@ pub enum Lost {
     Stalled,
     /// A gateway answers 502 instead (a balancer whose server crashed mid-request, after acting on it).
     BadGateway,
+    /// Not an answer lost but the request: the connection drops before it reaches the server, which never
+    /// sees it. To the client it looks just like [`Lost::Dropped`].
+    NeverArrived,
 }
 
 /// A window's profile request, held by the proxy until released.
@@ -64,8 +67,8 @@ struct ProxyState {
     garble_bearers: std::sync::atomic::AtomicUsize,
     held: Mutex<Vec<Held>>,
     next_held: std::sync::atomic::AtomicU64,
-    /// (path, how, how many more): answers to lose after the server has acted.
-    lose: Mutex<Option<(String, Lost, usize)>>,
+    /// (path, how, how many more), one entry per path: answers (or requests) to lose.
+    lose: Mutex<Vec<(String, Lost, usize)>>,
 }
 
 pub struct Harness {
@@ -137,14 +140,18 @@ impl Harness {
     }
 
     /// The next `times` requests to `path` reach the server, which acts on them, but their answers are lost
-    /// on the way back as `how` says (the faults players hit: Wi-Fi blips, proxy timeouts).
+    /// on the way back as `how` says (the faults players hit: Wi-Fi blips, proxy timeouts); with
+    /// [`Lost::NeverArrived`], the requests themselves are lost. Replaces what was set for `path` before;
+    /// other paths keep theirs.
     pub fn lose_answers(&self, path: &str, how: Lost, times: usize) {
-        *self.proxy.lose.lock().unwrap() = Some((path.to_owned(), how, times));
+        let mut lose = self.proxy.lose.lock().unwrap();
+        lose.retain(|(lose_path, ..)| lose_path != path);
+        lose.push((path.to_owned(), how, times));
     }
 
     /// How many answers set by [`Harness::lose_answers`] are still to be lost.
     pub fn answers_left_to_lose(&self) -> usize {
-        self.proxy.lose.lock().unwrap().as_ref().map_or(0, |(_, _, left)| *left)
+        self.proxy.lose.lock().unwrap().iter().map(|(_, _, left)| left).sum()
     }
 
     /// A second app start on the same data dir and vault, as after a restart (or a crash).
@@ -256,6 +263,14 @@ impl Harness {
     }
 }
 
+/// Counts down one loss set by [`Harness::lose_answers`] for `path`, if it is of a kind `when` picks.
+fn take_loss(proxy: &ProxyState, path: &str, when: impl Fn(Lost) -> bool) -> Option<Lost> {
+    let mut lose = proxy.lose.lock().unwrap();
+    let (_, how, left) = lose.iter_mut().find(|(lose_path, how, left)| lose_path == path && *left > 0 && when(*how))?;
+    *left -= 1;
+    Some(*how)
+}
+
 async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Response {
     let faults = proxy.faults.lock().unwrap().clone();
     if faults.down {
@@ -289,6 +304,9 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
     if let (true, Some(delay)) = (path == "/v1/sessions/refresh", faults.delay_refresh) {
         tokio::time::sleep(delay).await;
     }
+    if take_loss(&proxy, &path, |how| how == Lost::NeverArrived).is_some() {
+        std::panic::resume_unwind(Box::new("request dropped on purpose"));
+    }
     let url = format!("{}{}", proxy.upstream, request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
     let mut upstream = proxy.http.request(request.method().clone(), url);
     // Only requests a window sent, so background traffic (event streams) cannot take the garbling.
@@ -314,16 +332,7 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
     };
     let status = response.status();
     // The server has acted; now the answer may be lost.
-    let lost = {
-        let mut lose = proxy.lose.lock().unwrap();
-        match lose.as_mut() {
-            Some((lose_path, how, left)) if *lose_path == path && *left > 0 => {
-                *left -= 1;
-                Some(*how)
-            }
-            _ => None,
-        }
-    };
+    let lost = take_loss(&proxy, &path, |how| how != Lost::NeverArrived);
     match lost {
         // Unwinding the connection's task closes the socket with no answer at all (resume_unwind: no panic
         // message, this is not a bug being reported).
@@ -344,7 +353,7 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
                 .body(Body::from_stream(futures_util::stream::iter(chunks)))
                 .unwrap();
         }
-        None => {}
+        Some(Lost::NeverArrived) | None => {}
     }
     if let (true, Some(swap), true) = (is_profile, &faults.swap_profile, status.is_success()) {
         return (status, axum::Json(swap.clone())).into_response();

@@ -282,6 +282,18 @@ pub static ROUTES: &[Route] = &[
         mount: || post(viewer::transfer),
     },
     Route {
+        method: Method::POST,
+        path: "/v1/actions/settle",
+        access: Access::Protected,
+        summary: "What became of an action whose answers were lost: its first answer, or, if it never arrived, \
+                  `abandoned` (and a later arrival is refused with 409 `action_abandoned`)",
+        request: Some("SettleRequest"),
+        response: (200, Some("Settlement")),
+        errors: &[answer(400, "`invalid_idempotency_key`: not 1 to 64 visible ASCII characters")],
+        idempotent: false,
+        mount: || post(viewer::settle),
+    },
+    Route {
         method: Method::GET,
         path: "/v1/events",
         access: Access::Protected,

@@ -36,6 +36,12 @@ pub struct TransferRequest {
     amount: i64,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettleRequest {
+    key: String,
+}
+
 pub async fn profile(State(state): State<AppState>, viewer: Viewer) -> Result<Json<Profile>, ApiError> {
     game::profile(&state.db, &viewer.user_id).await.map(Json)
 }
@@ -137,4 +143,14 @@ pub async fn transfer(
     };
     let done = finish(&state, pending, result, |done: &Transfer| &done.sender, announce).await?;
     Ok(Json(done.sender).into_response())
+}
+
+/// What became of the viewer's action sent with `key`; one that never arrived is abandoned for good.
+pub async fn settle(
+    State(state): State<AppState>,
+    request: ViewerJson<SettleRequest>,
+) -> Result<Json<idempotency::Settlement>, ApiError> {
+    let ViewerJson { viewer, body, .. } = request;
+    let key = idempotency::parse_key(&body.key)?;
+    idempotency::settle(&state.db, &viewer.user_id, key).await.map(Json)
 }

@@ -172,3 +172,77 @@ async fn an_action_whose_key_cannot_be_recorded_is_not_applied() {
     expect_error(response, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
     assert_eq!(server.profile(&main).await, before, "no ryo moved without its key recorded");
 }
+
+async fn settle(server: &TestServer, grant: &Grant, key: &str) -> (StatusCode, Value) {
+    let request = server.request(reqwest::Method::POST, "/v1/actions/settle").bearer_auth(&grant.access_token);
+    let response = request.json(&json!({ "key": key })).send().await.unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn settling_a_key_whose_action_was_carried_out_or_refused_gives_its_first_answer() {
+    let server = TestServer::start().await;
+    let (main, alt) = (server.main().await, server.alt().await);
+    let sent = answer(act(&server, &main, "/v1/transfers", "done", json!({"to": "alt", "amount": 10})).await).await;
+    let after = ryo(&server, &main).await;
+    let (status, settled) = settle(&server, &main, "done").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(settled["outcome"], "answered");
+    assert_eq!(settled["status"], 200);
+    assert_eq!(settled["answer"], serde_json::from_str::<Value>(&sent.2).unwrap(), "the first answer's body");
+    assert_eq!(ryo(&server, &main).await, after, "settling does nothing to the player");
+
+    // alt has 250 ryo: a refused transfer settles as its refusal.
+    let refused = act(&server, &alt, "/v1/transfers", "too-much", json!({"to": "main", "amount": 400})).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let (_, settled) = settle(&server, &alt, "too-much").await;
+    assert_eq!(
+        (settled["status"].as_i64(), settled["answer"]["error"].as_str()),
+        (Some(409), Some("insufficient_ryo"))
+    );
+}
+
+#[tokio::test]
+async fn settling_a_key_no_action_arrived_with_abandons_it_for_good() {
+    let server = TestServer::start().await;
+    let (main, alt) = (server.main().await, server.alt().await);
+    let (main_before, alt_before) = (ryo(&server, &main).await, ryo(&server, &alt).await);
+    assert_eq!(settle(&server, &main, "late").await, (StatusCode::OK, json!({"outcome": "abandoned"})));
+    // The action's request arrives after all (it was stuck on the way): refused, nothing done.
+    let late = act(&server, &main, "/v1/transfers", "late", json!({"to": "alt", "amount": 10})).await;
+    let (status, replayed, body) = answer(late).await;
+    assert_eq!((status, replayed), (StatusCode::CONFLICT, true));
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "action_abandoned");
+    assert_eq!((ryo(&server, &main).await, ryo(&server, &alt).await), (main_before, alt_before));
+    // Settling again says the same; another player's key of the same name is theirs alone.
+    assert_eq!(settle(&server, &main, "late").await.1, json!({"outcome": "abandoned"}));
+    let alt_sends = act(&server, &alt, "/v1/transfers", "late", json!({"to": "main", "amount": 5})).await;
+    assert_eq!(alt_sends.status(), StatusCode::OK);
+    assert_eq!(settle(&server, &alt, "late").await.1["outcome"], "answered");
+}
+
+#[tokio::test]
+async fn an_action_and_the_settling_of_its_key_sent_at_once_agree() {
+    // Twenty rounds of a transfer racing the settling of its key: either the transfer ran and settling gives its
+    // answer, or settling came first and the transfer was refused; never both, never neither.
+    let server = TestServer::start().await;
+    let main = server.main().await;
+    let before = ryo(&server, &main).await;
+    let mut carried_out = 0;
+    for round in 0..20 {
+        let key = format!("race-{round}");
+        let (sent, (_, settled)) = tokio::join!(
+            act(&server, &main, "/v1/transfers", &key, json!({"to": "alt", "amount": 1})),
+            settle(&server, &main, &key)
+        );
+        let sent = sent.status();
+        match settled["outcome"].as_str() {
+            Some("answered") => assert_eq!((sent, settled["status"].as_i64()), (StatusCode::OK, Some(200))),
+            Some("abandoned") => assert_eq!(sent, StatusCode::CONFLICT, "round {round}"),
+            other => panic!("round {round}: {other:?}"),
+        }
+        carried_out += i64::from(sent == StatusCode::OK);
+    }
+    assert_eq!(ryo(&server, &main).await, before - carried_out);
+    assert_eq!(settle(&server, &main, "bad key").await.0, StatusCode::BAD_REQUEST);
+}
