@@ -8,6 +8,7 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{Manager, Runtime, WebviewWindow};
 
+use crate::display::Presenter;
 use crate::state::AppState;
 
 /// A channel message: the update and the id of the account it is about, so the page can drop anything not for
@@ -27,36 +28,69 @@ pub struct ChannelSink<R: Runtime> {
 impl<R: Runtime> WindowSink for ChannelSink<R> {
     fn send(&self, account: &AccountKey, update: WindowUpdate) -> bool {
         let state = self.window.state::<AppState>();
-        // Named as the page may show it: in streamer mode no username reaches the page, not even a sender's.
         let presenter = state.presenter();
-        let update = match update {
-            WindowUpdate::Profile { profile } => {
-                WindowUpdate::Profile { profile: presenter.profile(account.id(), profile) }
-            }
-            WindowUpdate::TransferReceived { from, amount } => {
-                crate::notify::transfer_received(&self.window, account, &presenter, &from, amount);
-                let amount = if presenter.hides_balances() { 0 } else { amount };
-                WindowUpdate::TransferReceived { from: presenter.player(&from), amount }
-            }
-            WindowUpdate::ActionSettled { action, outcome } => {
-                let action = match action {
-                    Action::Transfer { to, amount } => Action::Transfer {
-                        to: presenter.player(&to),
-                        amount: if presenter.hides_balances() { 0 } else { amount },
-                    },
-                    other => other,
-                };
-                // A refusal's sentence can quote a balance ("you have fewer than 400 ryo").
-                let outcome = match outcome {
-                    Outcome::Refused { .. } if presenter.hides_balances() => {
-                        Outcome::Refused { message: "the server refused it.".into() }
-                    }
-                    other => other,
-                };
-                WindowUpdate::ActionSettled { action, outcome }
-            }
-            other => other,
-        };
+        if let WindowUpdate::TransferReceived { from, amount } = &update {
+            crate::notify::transfer_received(&self.window, account, &presenter, from, *amount);
+        }
+        let update = presented(&presenter, account, update);
         self.channel.send(AccountUpdate { account: account.id().to_owned(), update }).is_ok()
+    }
+}
+
+/// The update named as the page may show it: in streamer mode no username reaches the page, not even another
+/// player's, and hidden balances stay hidden.
+fn presented(presenter: &Presenter, account: &AccountKey, update: WindowUpdate) -> WindowUpdate {
+    let hidden = |amount: i64| if presenter.hides_balances() { 0 } else { amount };
+    match update {
+        WindowUpdate::Profile { profile } => {
+            WindowUpdate::Profile { profile: presenter.profile(account.id(), profile) }
+        }
+        WindowUpdate::TransferReceived { from, amount } => {
+            WindowUpdate::TransferReceived { from: presenter.player(&from), amount: hidden(amount) }
+        }
+        WindowUpdate::ActionSettled { action, outcome } => {
+            let action = match action {
+                Action::Transfer { to, amount } => {
+                    Action::Transfer { to: presenter.player(&to), amount: hidden(amount) }
+                }
+                other => other,
+            };
+            // A refusal's sentence can quote a name the player typed or a balance ("there is no player named
+            // ...", "you have fewer than 400 ryo").
+            let outcome = match outcome {
+                Outcome::Refused { .. } if presenter.streamer() => {
+                    Outcome::Refused { message: "the server refused it.".into() }
+                }
+                other => other,
+            };
+            WindowUpdate::ActionSettled { action, outcome }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kage_core::ServerOrigin;
+
+    use super::*;
+
+    #[test]
+    fn i7_a_settled_transfer_shows_no_username_or_balance_in_streamer_mode() {
+        let account = AccountKey::new(ServerOrigin::parse("http://127.0.0.1:1").unwrap(), "user-1");
+        let settled = |outcome: Outcome| WindowUpdate::ActionSettled {
+            action: Action::Transfer { to: "alt".into(), amount: 400 },
+            outcome,
+        };
+        let refused = || Outcome::Refused { message: "there is no player named \"alt\"".into() };
+        let streaming = Presenter::new(true, true, Vec::new());
+        for outcome in [Outcome::Done, refused()] {
+            let shown = serde_json::to_string(&presented(&streaming, &account, settled(outcome))).unwrap();
+            assert!(!shown.contains("alt") && !shown.contains("400"), "{shown}");
+        }
+        // Off stream, the player sees what they sent, to whom, and the server's own reason.
+        let plain = Presenter::new(false, false, Vec::new());
+        let shown = presented(&plain, &account, settled(refused()));
+        assert_eq!(shown, settled(refused()));
     }
 }
