@@ -350,3 +350,45 @@ async fn i2_no_new_command_hands_a_page_any_accounts_credential() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn i11_starting_while_the_server_is_down_shows_saved_accounts_offline_and_they_open_once_it_is_back() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let server = shared_server(server_dir.path(), |_| {}).await;
+    let url = server.base_url();
+    let listen = url.trim_start_matches("http://").parse::<std::net::SocketAddr>().unwrap();
+    let vault = std::sync::Arc::new(kage_core::vault::MemoryStore::default());
+    let app = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), vault.clone()).await;
+    let first = app.window("acct-1");
+    let main = id_of(&sign_in(&first, "main"));
+    invoke(&first, "refresh_profile", json!({})).unwrap(); // the profile is cached
+    let dir = app.quit_remote().await;
+    server.shutdown().await.unwrap();
+
+    // The computer starts with the game server down: the app comes up, and main is offline with its cached
+    // profile, never "needs sign-in" (I11).
+    let started = Instant::now();
+    let app = TestApp::start_against(Some(&url), dir, vault).await;
+    app.app.state::<AppState>().restore_saved(); // as the app's setup does
+    assert!(started.elapsed() < Duration::from_secs(10), "start-up waited on the server: {:?}", started.elapsed());
+    let window = app.window("acct-1");
+    let info = invoke(&window, "server_info", json!({})).unwrap();
+    assert_eq!(info["passwordSignIn"], true, "a server that cannot be asked is taken to offer passwords");
+    let saved = invoke(&window, "saved_accounts", json!({})).unwrap();
+    assert_eq!(saved[0]["id"], main.as_str());
+    assert_ne!(saved[0]["status"], "signed_out", "{saved}");
+    let opened = invoke(&window, "open_saved", json!({"accountId": main})).unwrap();
+    assert_ne!(opened["status"], "signed_out", "{opened}");
+    assert_eq!(opened["profile"]["username"], "main", "the cached profile is shown");
+    let error = invoke(&window, "refresh_profile", json!({})).unwrap_err();
+    assert_eq!(error["code"], "offline", "{error}");
+    assert_eq!(invoke(&window, "window_state", json!({})).unwrap()["status"], "offline");
+
+    // The server comes back on its address: the account opens without a password.
+    let mut config = kage_server::Config::new(server_dir.path());
+    config.listen = listen;
+    let _server = kage_server::start(config).await.expect("server starts again");
+    let answer = invoke(&window, "refresh_profile", json!({})).unwrap();
+    assert_eq!(answer["profile"]["username"], "main");
+    assert_eq!(invoke(&window, "window_state", json!({})).unwrap()["status"], "signed_in");
+}
