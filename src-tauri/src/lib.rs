@@ -40,7 +40,13 @@ pub fn run() {
     let app = tauri::Builder::default()
         // First, so a second launch is turned into a new window here before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Err(error) = windows::open(app, None, None) {
+            // Running in the tray with no window: the second launch brings back the windows last open.
+            let opened = if app.webview_windows().is_empty() {
+                windows::restore(app)
+            } else {
+                windows::open(app, None, None).map(drop)
+            };
+            if let Err(error) = opened {
                 log::error!("could not open a window for the second launch: {error}");
             }
         }))
@@ -115,11 +121,17 @@ pub fn run() {
         })
         .build(context())
         .expect("Kage failed to start");
-    app.run(|app, event| {
-        if let RunEvent::Exit = event {
+    app.run(|app, event| match event {
+        // The last window closed (no code: not the tray's Quit); the layout it leaves is kept either way.
+        RunEvent::ExitRequested { code: None, api, .. } if app.state::<AppState>().prefs.get().keep_in_tray => {
+            log::info!("last window closed; Kage keeps running in the tray");
+            api.prevent_exit();
+        }
+        RunEvent::Exit => {
             log::info!("Kage exiting");
             windows::save_places(app);
             tauri::async_runtime::block_on(app.state::<AppState>().shutdown());
         }
+        _ => {}
     });
 }

@@ -26,6 +26,9 @@ pub struct Prefs {
     pub global_shortcuts: bool,
     pub shortcut_next: String,
     pub shortcut_previous: String,
+    /// Closing the last window leaves Kage running in the tray (its notifications keep coming). Off by default:
+    /// some desktops (GNOME without an AppIndicator extension) show no tray, and the app would run unseen.
+    pub keep_in_tray: bool,
 }
 
 impl Default for Prefs {
@@ -37,6 +40,7 @@ impl Default for Prefs {
             global_shortcuts: false,
             shortcut_next: "CmdOrCtrl+Alt+PageDown".to_owned(),
             shortcut_previous: "CmdOrCtrl+Alt+PageUp".to_owned(),
+            keep_in_tray: false,
         }
     }
 }

@@ -228,7 +228,16 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
         }
         TrayAction::OpenAll => open_members(app, &state, None),
         TrayAction::OpenGroup(group) => open_members(app, &state, Some(&group)),
-        TrayAction::ShowAll => crate::windows::in_order(app).iter().for_each(bring_forward),
+        TrayAction::ShowAll => {
+            let shown = crate::windows::in_order(app);
+            if app.webview_windows().is_empty() {
+                // Kept running in the tray with every window closed: bring back those last open.
+                if let Err(error) = crate::windows::restore(app) {
+                    log::warn!("reopen windows from the tray: {error}");
+                }
+            }
+            shown.iter().for_each(bring_forward);
+        }
         TrayAction::Tile => {
             if let Err(error) = crate::windows::tile(app, None) {
                 log::warn!("tile windows from the tray: {error}");

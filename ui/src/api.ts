@@ -48,6 +48,7 @@ export interface Prefs {
   globalShortcuts: boolean;
   shortcutNext: string;
   shortcutPrevious: string;
+  keepInTray: boolean;
 }
 
 export interface Exported {

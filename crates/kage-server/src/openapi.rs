@@ -99,6 +99,12 @@ fn add_idempotency(operation: &mut Value, responses: &mut Map<String, Value>, su
     }
     add_answer(responses, 400, "`invalid_idempotency_key`: not 1 to 64 visible ASCII characters", false);
     add_answer(responses, 422, "`idempotency_key_reused`: the key was used for a different request", false);
+    add_answer(
+        responses,
+        409,
+        "`action_abandoned`: the key was settled (`POST /v1/actions/settle`) before this request arrived; nothing was done",
+        false,
+    );
     if let Some(answer) = responses.get_mut(&success.to_string()) {
         answer["headers"] = json!({"Idempotent-Replayed": {"schema": {"const": "true"},
             "description": "present when this is the remembered answer to an earlier request with the same key"}});

@@ -108,6 +108,7 @@ export function openPanel(onClose: () => void): void {
   const globalKeys = h("input", { type: "checkbox", testid: "global-shortcuts" });
   const nextKey = h("input", { testid: "shortcut-next", "aria-label": "Next account shortcut" });
   const previousKey = h("input", { testid: "shortcut-previous", "aria-label": "Previous account shortcut" });
+  const keepInTray = h("input", { type: "checkbox", testid: "keep-in-tray" });
   const savePrefs = async () => {
     if (!prefs) return;
     const next: Prefs = {
@@ -117,6 +118,7 @@ export function openPanel(onClose: () => void): void {
       globalShortcuts: globalKeys.checked,
       shortcutNext: nextKey.value,
       shortcutPrevious: previousKey.value,
+      keepInTray: keepInTray.checked,
     };
     await attempt(async () => {
       const applied = await api.setPrefs(next);
@@ -126,7 +128,7 @@ export function openPanel(onClose: () => void): void {
       render(await api.savedAccounts());
     });
   };
-  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey]) {
+  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray]) {
     input.addEventListener("change", () => void savePrefs());
   }
 
@@ -153,6 +155,7 @@ export function openPanel(onClose: () => void): void {
         h("label", { class: "inline" }, "Seconds between windows when opening several ", stagger),
         h("label", { class: "check" }, globalKeys, " Global shortcuts to cycle accounts from any program"),
         h("div", { class: "row" }, nextKey, previousKey),
+        h("label", { class: "check" }, keepInTray, " Keep Kage in the tray when its last window closes (notifications keep coming)"),
       ),
       transferSection(say, attempt, async () => render(await api.savedAccounts())),
     ),
@@ -189,6 +192,7 @@ export function openPanel(onClose: () => void): void {
     globalKeys.checked = current.globalShortcuts;
     nextKey.value = current.shortcutNext;
     previousKey.value = current.shortcutPrevious;
+    keepInTray.checked = current.keepInTray;
     render(accounts);
   });
 }

@@ -61,6 +61,7 @@ async fn openapi_lists_each_routes_own_error_answers() {
             let responses = &operation["responses"];
             assert!(responses["400"]["description"].as_str().unwrap().contains("invalid_idempotency_key"));
             assert!(responses["422"]["description"].as_str().unwrap().contains("idempotency_key_reused"));
+            assert!(responses["409"]["description"].as_str().unwrap().contains("action_abandoned"));
             assert!(responses["200"]["headers"]["Idempotent-Replayed"].is_object());
         }
     }
