@@ -135,31 +135,51 @@ fn lock_name(user_id: &str, key: &IdempotencyKey) -> String {
     format!("idempotency\n{user_id}\n{}", key.0)
 }
 
-/// Tells `user_id` what became of the action sent with `key`; if none arrived, makes sure none ever will.
-pub async fn settle(db: &Database, user_id: &str, key: IdempotencyKey) -> Result<Settlement, ApiError> {
-    let mut tx = db.writer.begin().await?;
-    db.lock_for_transaction(&mut tx, &lock_name(user_id, &key)).await?;
+/// What is remembered under a (player, key).
+struct Record {
+    fingerprint: String,
+    status: u16,
+    body: String,
+}
+
+/// Takes the (player, key) lock for the rest of `tx` and reads what is remembered under it. A record older than
+/// [`REMEMBER_FOR`] is deleted and counts as none.
+async fn lock_and_read(
+    db: &Database,
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    key: &IdempotencyKey,
+) -> Result<Option<Record>, ApiError> {
+    db.lock_for_transaction(tx, &lock_name(user_id, key)).await?;
     let found: Option<(String, i64, String, i64)> = sqlx::query_as(
         "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
     )
     .bind(user_id)
     .bind(&key.0)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if let Some((fingerprint, status, body, created_at)) = found {
-        if created_at > forget_before() {
-            if fingerprint == ABANDONED {
-                return Ok(Settlement::Abandoned);
-            }
-            let status = u16::try_from(status).map_err(ApiError::internal)?;
-            let answer = serde_json::from_str(&body).map_err(ApiError::internal)?;
-            return Ok(Settlement::Answered { status, answer });
-        }
+    let Some((fingerprint, status, body, created_at)) = found else { return Ok(None) };
+    if created_at <= forget_before() {
         sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2")
             .bind(user_id)
             .bind(&key.0)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
+        return Ok(None);
+    }
+    let status = u16::try_from(status).map_err(ApiError::internal)?;
+    Ok(Some(Record { fingerprint, status, body }))
+}
+
+/// Tells `user_id` what became of the action sent with `key`; if none arrived, makes sure none ever will.
+pub async fn settle(db: &Database, user_id: &str, key: IdempotencyKey) -> Result<Settlement, ApiError> {
+    let mut tx = db.writer.begin().await?;
+    if let Some(record) = lock_and_read(db, &mut tx, user_id, &key).await? {
+        if record.fingerprint == ABANDONED {
+            return Ok(Settlement::Abandoned);
+        }
+        let answer = serde_json::from_str(&record.body).map_err(ApiError::internal)?;
+        return Ok(Settlement::Answered { status: record.status, answer });
     }
     let refusal = ApiError::conflict(
         "action_abandoned",
@@ -222,34 +242,16 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     let mut tx = db.writer.begin().await?;
     let Some(key) = key else { return Ok(Claim::Run(Pending { tx, record: None })) };
-    db.lock_for_transaction(&mut tx, &lock_name(user_id, &key)).await?;
-    let found: Option<(String, i64, String, i64)> = sqlx::query_as(
-        "SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-    )
-    .bind(user_id)
-    .bind(&key.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((first_fingerprint, status, body, created_at)) = found {
-        if created_at > forget_before() {
-            let status = u16::try_from(status).map_err(ApiError::internal)?;
-            // Settled before it arrived: whatever the request, it is answered that it was abandoned.
-            if first_fingerprint == ABANDONED {
-                return Ok(Claim::Replay(StoredAnswer { status, body }));
-            }
-            if first_fingerprint != fingerprint {
-                return Err(ApiError::unprocessable(
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was already used for a different request; use a new key per action",
-                ));
-            }
-            return Ok(Claim::Replay(StoredAnswer { status, body }));
+    if let Some(record) = lock_and_read(db, &mut tx, user_id, &key).await? {
+        // The same request gets its first answer; a key settled before any request arrived answers every
+        // request with its refusal; any other request under a used key is the client's mistake.
+        if record.fingerprint != ABANDONED && record.fingerprint != fingerprint {
+            return Err(ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request; use a new key per action",
+            ));
         }
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-            .bind(user_id)
-            .bind(&key.0)
-            .execute(&mut *tx)
-            .await?;
+        return Ok(Claim::Replay(StoredAnswer { status: record.status, body: record.body }));
     }
     sqlx::query(SAVEPOINT).execute(&mut *tx).await?;
     Ok(Claim::Run(Pending { tx, record: Some((user_id.to_owned(), key, fingerprint.to_owned())) }))
