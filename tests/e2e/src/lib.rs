@@ -259,6 +259,19 @@ impl App {
         Some(element.text().await.ok()?.trim().to_owned())
     }
 
+    /// Polls until `testid` is shown in the current window with a text `check` accepts, for up to `within`.
+    pub async fn wait_text_within(&self, testid: &str, within: Duration, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.visible_text(testid).await;
+            if let Some(text) = text.as_deref().filter(|text| check(text)) {
+                return text.to_owned();
+            }
+            assert!(Instant::now() < deadline, "{testid} stayed {text:?} for {within:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls until `check` holds for the current window's text of `testid`.
     pub async fn wait_text(&self, testid: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -438,6 +451,14 @@ impl GameServer {
             std::thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// Freezes the server (SIGSTOP) or lets it run on (SIGCONT): its connections stay open, nothing is answered
+    /// meanwhile, and what arrived is carried out when it resumes, as after a long stall.
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill").args([signal, &self.process.id().to_string()]).status().expect("kill(1)");
+        assert!(status.success(), "kill {signal}: {status}");
     }
 
     /// What the app is given as `KAGE_SERVER_URL`.
