@@ -41,6 +41,7 @@ pub mod serve;
 pub mod session_lifetime;
 pub mod sessions;
 pub mod shared_keys;
+pub mod stream_slots;
 pub mod throttle;
 pub mod tokens;
 
@@ -102,6 +103,8 @@ pub struct Config {
     /// Sign-up and password sign-in are open. Off, players sign in only through `oidc`; sessions that already
     /// exist keep refreshing.
     pub password_sign_in: bool,
+    /// On PostgreSQL: how long an open event stream's slot lasts after its instance stops renewing it (died).
+    pub stream_slot_lease: Duration,
 }
 
 impl Config {
@@ -125,6 +128,7 @@ impl Config {
             observer: None,
             oidc: None,
             password_sign_in: true,
+            stream_slot_lease: stream_slots::DEFAULT_LEASE,
         }
     }
 }
@@ -163,6 +167,8 @@ pub struct Shared {
     pub throttle: Throttle,
     pub trust_forwarded_for: bool,
     pub events: EventHub,
+    /// On PostgreSQL: the players' event stream slots, counted across instances (see [`stream_slots`]).
+    pub stream_slots: Option<Arc<stream_slots::StreamSlots>>,
     /// The external provider whose access tokens are accepted too, if any.
     pub oidc: Option<ExternalIssuer>,
     pub identities: Identities,
@@ -255,6 +261,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown_rx.clone(),
     ));
     let throttle = Throttle::for_database(config.throttle, &db);
+    let stream_slots = (db.backend() == Backend::Postgres)
+        .then(|| stream_slots::StreamSlots::start(db.clone(), config.stream_slot_lease, shutdown_rx.clone()));
     let state = AppState(Arc::new(Shared {
         db,
         tokens,
@@ -263,6 +271,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         throttle,
         trust_forwarded_for: config.trust_forwarded_for,
         events: EventHub::default(),
+        stream_slots,
         oidc,
         identities: Identities::default(),
         hearing: cluster::Hearing::default(),

@@ -3,7 +3,8 @@
 //! The stream subscribes to the hub by the verified token's subject (so it can only ever carry that player's
 //! events) and ends as soon as the token's session is revoked, the client goes away, or the server shuts
 //! down. It opens with a `ready` event, so a client knows from when on it will miss nothing. A player may hold
-//! at most [`MAX_STREAMS_PER_PLAYER`] streams at once; one more is a 429.
+//! at most [`MAX_STREAMS_PER_PLAYER`] streams at once (across every instance on PostgreSQL, see
+//! [`crate::stream_slots`]); one more is a 429.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use crate::AppState;
 use crate::auth::Viewer;
 use crate::error::ApiError;
 use crate::events::{MAX_STREAMS_PER_PLAYER, StreamSlot};
+use crate::stream_slots;
 
 /// Comments keep a quiet stream alive every 15 s, or more often if the server closes idle connections sooner.
 pub fn keep_alive_for(idle_timeout: Duration) -> Duration {
@@ -31,16 +33,26 @@ pub async fn stream(
     State(state): State<AppState>,
     viewer: Viewer,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let slot =
-        state.events.open_stream(&viewer.user_id).ok_or(ApiError::TooManyStreams { limit: MAX_STREAMS_PER_PLAYER })?;
+    let too_many = || ApiError::TooManyStreams { limit: MAX_STREAMS_PER_PLAYER };
+    let slot = state.events.open_stream(&viewer.user_id).ok_or_else(too_many)?;
+    // Behind a balancer, the limit is the player's across every instance.
+    let shared = match &state.stream_slots {
+        Some(slots) => Some(slots.take(&viewer.user_id).await?.ok_or_else(too_many)?),
+        None => None,
+    };
     let (tx, rx) = mpsc::channel::<Event>(16);
     let keep_alive = KeepAlive::new().interval(state.event_keep_alive);
-    tokio::spawn(forward(state, viewer, tx, slot));
+    tokio::spawn(forward(state, viewer, tx, (slot, shared)));
     Ok(Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(keep_alive))
 }
 
-/// Runs for as long as the stream is open; `_slot` is given back when it returns.
-async fn forward(state: AppState, viewer: Viewer, tx: mpsc::Sender<Event>, _slot: StreamSlot) {
+/// Runs for as long as the stream is open; `_slots` are given back when it returns.
+async fn forward(
+    state: AppState,
+    viewer: Viewer,
+    tx: mpsc::Sender<Event>,
+    _slots: (StreamSlot, Option<stream_slots::StreamSlot>),
+) {
     let mut events = state.events.subscribe(&viewer.user_id);
     let mut revocations = state.sessions.revocations();
     let mut shutdown = state.shutdown.clone();

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::events::EventStream;
-use crate::support::{TestServer, expect_error, fresh_postgres_database};
+use crate::support::{Grant, TestServer, expect_error, fresh_postgres_database};
 
 const ISSUER: &str = "http://kage-cluster.test";
 
@@ -176,4 +176,81 @@ async fn forty_opposite_transfers_at_once_over_two_instances_conserve_ryo_and_ne
         assert_eq!(response.unwrap().status(), StatusCode::OK);
     }
     assert_eq!(total([b.profile(&main).await, b.profile(&alt).await]), before, "ryo conserved");
+}
+
+/// Forty event streams asked for at once by one player, twenty on each instance: sixteen open in all, as on one
+/// instance, and a stream that closes gives its slot back to either instance.
+#[tokio::test]
+async fn forty_streams_at_once_over_two_instances_open_sixteen_in_all() {
+    let Some((a, b)) = two_instances().await else { return };
+    let main = a.main().await;
+    let asks = (0..40).map(|i| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        server.get_as("/v1/events", &main.access_token)
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(reqwest::Response::status).collect();
+    let opened = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((opened, refused), (16, 24), "{statuses:?}");
+    let mut open: Vec<reqwest::Response> = answers.into_iter().filter(|r| r.status() == StatusCode::OK).collect();
+    expect_error(b.get_as("/v1/events", &main.access_token).await, StatusCode::TOO_MANY_REQUESTS, "too_many_streams")
+        .await;
+    // Another player is not affected.
+    let alt = b.alt().await;
+    EventStream::open(&a, &alt).await;
+
+    // A stream that closes gives its slot back, to whichever instance asks next.
+    for server in [&b, &a] {
+        open.pop();
+        open.push(open_when_free(server, &main).await);
+    }
+    expect_error(a.get_as("/v1/events", &main.access_token).await, StatusCode::TOO_MANY_REQUESTS, "too_many_streams")
+        .await;
+}
+
+/// A stream of `grant`'s player on `server`, as soon as one of the player's slots is free (within 5 s).
+async fn open_when_free(server: &TestServer, grant: &Grant) -> reqwest::Response {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = server.get_as("/v1/events", &grant.access_token).await;
+        if response.status() == StatusCode::OK {
+            return response;
+        }
+        assert!(Instant::now() < deadline, "no slot came free: {}", response.status());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An instance killed without a word cannot give its streams' slots back: their rows lapse once it stops
+/// renewing them, and the player's windows (reconnecting elsewhere) get their slots meanwhile anyway.
+#[tokio::test]
+async fn the_stream_slots_of_an_instance_that_died_lapse_by_themselves() {
+    let Some(url) = fresh_postgres_database().await else {
+        eprintln!("KAGE_TEST_POSTGRES is not set: instances on one database need PostgreSQL; skipped");
+        return;
+    };
+    let a = TestServer::start_with(|config| config.database_url = Some(url.clone())).await;
+    let main = a.main().await;
+    // Sixteen slots of main's held by an instance that is gone: its leases run out in about a second.
+    let mut db = a.server.state.db.writer.acquire().await.unwrap();
+    for n in 0..16 {
+        sqlx::query(
+            "INSERT INTO stream_slots (id, user_id, instance, expires_at)
+             VALUES ($1, $2, 'killed', extract(epoch FROM clock_timestamp())::float8 + 1)",
+        )
+        .bind(format!("slot-{n}"))
+        .bind(&main.user_id)
+        .execute(&mut *db)
+        .await
+        .unwrap();
+    }
+    expect_error(a.get_as("/v1/events", &main.access_token).await, StatusCode::TOO_MANY_REQUESTS, "too_many_streams")
+        .await;
+    let _stream = open_when_free(&a, &main).await;
+    let (left,): (i64,) = sqlx::query_as("SELECT count(*) FROM stream_slots WHERE instance = 'killed'")
+        .fetch_one(&mut *db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the lapsed rows are gone");
 }
