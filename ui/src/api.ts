@@ -107,7 +107,7 @@ export type Action =
   | { type: "transfer"; to: string; amount: number };
 
 /** What became of an action the server had not confirmed. */
-export type Outcome = { result: "done" } | { result: "refused"; message: string } | { result: "not_done" };
+export type Outcome = { result: "done" } | { result: "refused"; message: string } | { result: "not_done" } | { result: "unknown" };
 
 /** What every command rejects with: a code to branch on, a sentence for the player. */
 export interface CommandError {

@@ -101,6 +101,8 @@ function settledText(action: Action, outcome: Outcome): string {
       return `${what} was refused: ${outcome.message}`;
     case "not_done":
       return `${what} did not go through; nothing happened. You can do it again.`;
+    case "unknown":
+      return `The game server cannot say whether ${what.charAt(0).toLowerCase()}${what.slice(1)} went through: check your balance before doing it again.`;
   }
 }
 

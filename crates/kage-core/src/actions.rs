@@ -42,6 +42,8 @@ pub enum Outcome {
     Refused { message: String },
     /// It never arrived, and the server will not carry it out if it still does.
     NotDone,
+    /// The server cannot say (it has no `POST /v1/actions/settle`): the refetched profile is all there is to go by.
+    Unknown,
 }
 
 struct Unconfirmed {

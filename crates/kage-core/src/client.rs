@@ -191,6 +191,10 @@ impl Client {
             .await
             .map_err(|error| ClientError::Unreachable(error.without_url().to_string()))?;
         let status = response.status();
+        if matches!(status, StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+            // A server without settling: asking again would get no further.
+            return Ok(Outcome::Unknown);
+        }
         if !status.is_success() {
             if status == StatusCode::UNAUTHORIZED {
                 // The next try refreshes first.

@@ -348,3 +348,15 @@ async fn i12_a_refused_action_whose_answer_was_lost_is_settled_as_refused() {
     let Some((_, Outcome::Refused { message })) = settled(&sink).await else { panic!("not settled as refused") };
     assert!(message.contains("fewer than"), "the server's own sentence: {message}");
 }
+
+#[tokio::test]
+async fn i12_a_server_that_cannot_settle_is_asked_once_and_the_window_told_so() {
+    let (h, sink, _) = main_sends_alt().await;
+    let main = h.core.windows.pin_of(&window("acct-1")).unwrap().account;
+    h.set_faults(crate::support::Faults { missing_route: Some("/v1/actions/settle".into()), ..Default::default() });
+    h.lose_answers("/v1/transfers", Lost::BadGateway, 4);
+    assert_eq!(h.core.client.transfer(&window("acct-1"), "alt", 25).await, Err(ClientError::Unconfirmed));
+    let transfer = Action::Transfer { to: "alt".into(), amount: 25 };
+    assert_eq!(settled(&sink).await, Some((transfer, Outcome::Unknown)));
+    assert!(h.core.client.unconfirmed.of(&main).is_empty(), "not asked again and again");
+}

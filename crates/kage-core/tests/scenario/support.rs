@@ -32,6 +32,8 @@ pub struct Faults {
     pub hold_profiles: bool,
     /// Answer every request with `307 Temporary Redirect` to this base URL (same path).
     pub redirect_to: Option<String>,
+    /// Answer requests to this path 404, as a server without that route would.
+    pub missing_route: Option<String>,
 }
 
 /// How an answer is lost after the server acted on its request.
@@ -277,6 +279,13 @@ async fn forward(State(proxy): State<Arc<ProxyState>>, request: Request) -> Resp
         return (StatusCode::SERVICE_UNAVAILABLE, "down for the test").into_response();
     }
     let path = request.uri().path().to_owned();
+    if faults.missing_route.as_deref() == Some(path.as_str()) {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": "not_found", "message": "no such route"})),
+        )
+            .into_response();
+    }
     if let Some(base) = &faults.redirect_to {
         let location = format!("{base}{path}");
         return (StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)]).into_response();
