@@ -595,6 +595,24 @@ pub mod x11 {
         raised.is_ok() && focused.is_ok() && display.conn.flush().is_ok()
     }
 
+    /// Closes the window titled `title` as a player would ([`close`]), asking again every 2 s while it is still
+    /// shown: a request that comes while GTK is still setting the window up can go unanswered. Returns how many
+    /// requests it took; panics when the window is still there after `within`.
+    pub async fn close_until_gone(title: &str, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        let mut asked = 0;
+        while visible_titles().iter().any(|shown| shown == title) {
+            assert!(Instant::now() < deadline, "{title:?} did not close after {asked} requests");
+            assert!(close(title), "no window titled {title:?}: {:?}", visible_titles());
+            asked += 1;
+            let asked_at = Instant::now();
+            while asked_at.elapsed() < Duration::from_secs(2) && visible_titles().iter().any(|shown| shown == title) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        asked
+    }
+
     /// Asks the window titled `title` to close, as a desktop's close button does (`WM_DELETE_WINDOW`): the app
     /// sees a player closing it, which WebDriver's "close window" is not. False when no such window is shown.
     pub fn close(title: &str) -> bool {

@@ -206,14 +206,7 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     // Closed as a player closes them (the desktop's close button), not through WebDriver; one at a time, each
     // asked again if it is still there after 2 s.
     for n in 0..PLAYERS.len() {
-        let mut asked = 0;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while x11::visible_titles().contains(&title_of(n)) {
-            assert!(Instant::now() < deadline, "{:?} did not close after {asked} requests", title_of(n));
-            assert!(x11::close(&title_of(n)), "no window titled {:?}: {:?}", title_of(n), x11::visible_titles());
-            asked += 1;
-            until(Duration::from_secs(2), || (!x11::visible_titles().contains(&title_of(n))).then_some(())).await;
-        }
+        let asked = x11::close_until_gone(&title_of(n), Duration::from_secs(10)).await;
         if asked > 1 {
             log(&format!("players: {:?} closed after {asked} close requests", title_of(n)));
         }

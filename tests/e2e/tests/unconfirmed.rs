@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use kage_e2e::{App, GameServer, debug_binary, digits, enabled, free_port, report, sign_in};
+use kage_e2e::{App, GameServer, clear_keychain_entries, debug_binary, digits, enabled, free_port, report, sign_in};
+use serde_json::json;
 
 const DRIVER_PORT: u16 = 4530;
 
@@ -62,6 +63,7 @@ async fn a_transfer_lost_to_a_frozen_server_is_shown_unconfirmed_then_as_what_ha
     let app = App::launch_binary(&debug_binary("kage"), home.path(), DRIVER_PORT, &[("KAGE_SERVER_URL", &url)]).await;
     app.focus("acct-1").await;
     sign_in(&app, "main", "main-password").await;
+    let main_id = app.invoke("window_state", json!({})).await["account"]["id"].as_str().unwrap().to_owned();
     let before = settled_ryo(&app).await;
 
     server.freeze(true);
@@ -90,4 +92,7 @@ async fn a_transfer_lost_to_a_frozen_server_is_shown_unconfirmed_then_as_what_ha
         other => panic!("unexpected outcome: {other}"),
     }
     assert!(app.visible_text("action-error").await.is_none(), "the 'not confirmed' line has its answer now");
+    app.quit().await;
+    // The keyring is shared by the tests of one run: the next app must not find main of this server in it.
+    clear_keychain_entries([main_id.as_str()]);
 }
