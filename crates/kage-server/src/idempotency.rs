@@ -171,6 +171,28 @@ async fn lock_and_read(
     Ok(Some(Record { fingerprint, status, body }))
 }
 
+/// Stores `record` under (player, key), now, in `tx` (which holds the lock [`lock_and_read`] took).
+async fn remember(
+    tx: &mut Transaction<'static, Any>,
+    user_id: &str,
+    key: &IdempotencyKey,
+    record: &Record,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user_id)
+    .bind(&key.0)
+    .bind(&record.fingerprint)
+    .bind(i64::from(record.status))
+    .bind(&record.body)
+    .bind(i64::try_from(unix_now()).unwrap_or(i64::MAX))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Tells `user_id` what became of the action sent with `key`; if none arrived, makes sure none ever will.
 pub async fn settle(db: &Database, user_id: &str, key: IdempotencyKey) -> Result<Settlement, ApiError> {
     let mut tx = db.writer.begin().await?;
@@ -185,18 +207,9 @@ pub async fn settle(db: &Database, user_id: &str, key: IdempotencyKey) -> Result
         "action_abandoned",
         "this action was given up on before it arrived (the client settled its key): nothing was done",
     );
-    sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(user_id)
-    .bind(&key.0)
-    .bind(ABANDONED)
-    .bind(i64::from(refusal.status().as_u16()))
-    .bind(refusal.body_json())
-    .bind(i64::try_from(unix_now()).unwrap_or(i64::MAX))
-    .execute(&mut *tx)
-    .await?;
+    let abandoned =
+        Record { fingerprint: ABANDONED.to_owned(), status: refusal.status().as_u16(), body: refusal.body_json() };
+    remember(&mut tx, user_id, &key, &abandoned).await?;
     tx.commit().await?;
     Ok(Settlement::Abandoned)
 }
@@ -307,18 +320,7 @@ impl Pending {
             .bind(forget_before())
             .execute(&mut *self.tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&user_id)
-        .bind(&key.0)
-        .bind(&fingerprint)
-        .bind(i64::from(status.as_u16()))
-        .bind(&body)
-        .bind(i64::try_from(unix_now()).unwrap_or(i64::MAX))
-        .execute(&mut *self.tx)
-        .await?;
+        remember(&mut self.tx, &user_id, &key, &Record { fingerprint, status: status.as_u16(), body }).await?;
         self.tx.commit().await?;
         result
     }

@@ -7,7 +7,7 @@
 //! the rest, and adds one row if there is room, so forty streams opened at once on any instances never hold
 //! more than the limit. A slot is given back when its stream ends (its row deleted), and each row carries a
 //! lease the instance renews while it runs: an instance killed without a word leaves rows that lapse within
-//! [`StreamSlots::lease`], and its players' windows, reconnecting to another instance, find room meanwhile
+//! the lease (`Config::stream_slot_lease`), and its players' windows, reconnecting to another instance, find room meanwhile
 //! since a player's windows hold far fewer streams than the limit.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -59,14 +59,10 @@ impl Drop for StreamSlot {
 impl StreamSlots {
     /// Slots on `db`, with their upkeep (renewing leases, deleting given-back rows) running until `shutdown`.
     pub fn start(db: Database, lease: Duration, shutdown: watch::Receiver<bool>) -> Arc<Self> {
-        let instance = hex(&rand::random::<[u8; 16]>());
+        let instance = uuid::Uuid::new_v4().to_string();
         let slots = Arc::new(Self { db, instance, lease, released: Mutex::default(), wake: Notify::new() });
         tokio::spawn(upkeep(slots.clone(), shutdown));
         slots
-    }
-
-    pub fn lease(&self) -> Duration {
-        self.lease
     }
 
     /// One of `user_id`'s slots, or `None` if every one is held (on any instance).
@@ -81,7 +77,7 @@ impl StreamSlots {
         if usize::try_from(held).unwrap_or(usize::MAX) >= MAX_STREAMS_PER_PLAYER {
             return Ok(None);
         }
-        let id = hex(&rand::random::<[u8; 16]>());
+        let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(HOLD)
             .bind(&id)
             .bind(user_id)
@@ -133,8 +129,4 @@ async fn upkeep(slots: Arc<StreamSlots>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
