@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::account::{AccountKey, WindowLabel};
 use crate::actions::{Action, Outcome, UnconfirmedActions};
+use crate::authority::AccessToken;
 use crate::cache::{ProfileCache, Stored};
 use crate::model::Profile;
 use crate::resends::Resends;
@@ -33,6 +34,22 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// is offline, not refused.
 pub(crate) fn is_gateway_failure(status: StatusCode) -> bool {
     matches!(status.as_u16(), 502..=504)
+}
+
+/// A request for `account` with its token and the fail-closed marker (I1), through the account's own route (its
+/// proxy, if it has one). Built per request, so a proxy changed meanwhile applies from the next request on.
+pub(crate) fn authorized(
+    transport: &Transport,
+    account: &AccountKey,
+    method: Method,
+    path: &str,
+    token: &AccessToken,
+) -> reqwest::RequestBuilder {
+    transport
+        .for_account(account)
+        .request(method, account.origin().url(path))
+        .bearer_auth(token.secret.expose_secret())
+        .header(AUTH_REQUIRED_HEADER, "1")
 }
 
 fn new_idempotency_key() -> String {
@@ -180,12 +197,7 @@ impl Client {
     pub(crate) async fn settle(&self, account: &AccountKey, key: &str) -> Result<Outcome, ClientError> {
         let token = self.sessions.token_for(account).await?;
         let body = json!({ "key": key, "viewer_id": account.user_id() });
-        let response = self
-            .transport
-            .for_account(account)
-            .post(account.origin().url("/v1/actions/settle"))
-            .bearer_auth(token.secret.expose_secret())
-            .header(AUTH_REQUIRED_HEADER, "1")
+        let response = authorized(&self.transport, account, Method::POST, "/v1/actions/settle", &token)
             .json(&body)
             .send()
             .await
@@ -302,13 +314,7 @@ impl Client {
                 Err(TokenError::Offline(_)) if resends.sent_any() && resends.next().await => continue,
                 Err(error) => return Err(error.into()),
             };
-            // Taken per try: a proxy changed meanwhile applies from the next request on.
-            let mut request = self
-                .transport
-                .for_account(account)
-                .request(method.clone(), account.origin().url(path))
-                .bearer_auth(token.secret.expose_secret())
-                .header(AUTH_REQUIRED_HEADER, "1");
+            let mut request = authorized(&self.transport, account, method.clone(), path, &token);
             if let Some(window) = window {
                 request = request.header(WINDOW_HEADER, window.as_str());
             }

@@ -11,13 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::account::{AccountKey, WindowLabel};
 use crate::actions::{Action, Outcome, UnconfirmedActions};
-use crate::client::{AUTH_REQUIRED_HEADER, Client, is_gateway_failure};
+use crate::client::{Client, authorized, is_gateway_failure};
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
@@ -336,13 +335,8 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
             Err(_) => continue,
         };
         // Taken per connection: a changed proxy applies when the stream reconnects (see `reconnect`).
-        let request = live
-            .transport
-            .for_account(&account)
-            .get(account.origin().url("/v1/events"))
+        let request = authorized(&live.transport, &account, reqwest::Method::GET, "/v1/events", &token)
             .query(&[("viewer_id", account.user_id())])
-            .bearer_auth(token.secret.expose_secret())
-            .header(AUTH_REQUIRED_HEADER, "1")
             .timeout(Duration::from_secs(24 * 3600));
         let response = match request.send().await {
             Ok(response) if response.status().is_success() => response,
