@@ -41,11 +41,8 @@ pub fn run() {
         // First, so a second launch is turned into a new window here before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             // Running in the tray with no window: the second launch brings back the windows last open.
-            let opened = if app.webview_windows().is_empty() {
-                windows::restore(app)
-            } else {
-                windows::open(app, None, None).map(drop)
-            };
+            let opened = windows::restore_if_none(app)
+                .and_then(|restored| if restored { Ok(()) } else { windows::open(app, None, None).map(drop) });
             if let Err(error) = opened {
                 log::error!("could not open a window for the second launch: {error}");
             }

@@ -229,14 +229,12 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
         TrayAction::OpenAll => open_members(app, &state, None),
         TrayAction::OpenGroup(group) => open_members(app, &state, Some(&group)),
         TrayAction::ShowAll => {
-            let shown = crate::windows::in_order(app);
-            if app.webview_windows().is_empty() {
-                // Kept running in the tray with every window closed: bring back those last open.
-                if let Err(error) = crate::windows::restore(app) {
-                    log::warn!("reopen windows from the tray: {error}");
-                }
+            // Taken first: windows the restore opens show themselves once their page has loaded.
+            let open = crate::windows::in_order(app);
+            if let Err(error) = crate::windows::restore_if_none(app) {
+                log::warn!("reopen windows from the tray: {error}");
             }
-            shown.iter().for_each(bring_forward);
+            open.iter().for_each(bring_forward);
         }
         TrayAction::Tile => {
             if let Err(error) = crate::windows::tile(app, None) {

@@ -131,6 +131,16 @@ pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
+/// With no window open (Kage kept running in the tray), brings back the windows that were open last ([`restore`]);
+/// `false` when windows are open and nothing was done.
+pub fn restore_if_none<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<bool> {
+    if !app.webview_windows().is_empty() {
+        return Ok(false);
+    }
+    restore(app)?;
+    Ok(true)
+}
+
 /// Account windows in the order hotkeys and the tray walk them: by the saved-accounts order of the account
 /// they show (sign-in windows last), then by label.
 pub fn in_order<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
