@@ -9,11 +9,19 @@
 
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::account::AccountKey;
-use crate::client::Stat;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+/// A stat a player trains.
+pub enum Stat {
+    Strength,
+    Agility,
+    Chakra,
+}
 
 /// What the player asked a window to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

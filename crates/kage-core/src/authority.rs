@@ -176,7 +176,7 @@ impl Authority {
         let response = http
             .post(origin.url("/v1/sessions/fork"))
             .bearer_auth(access.secret.expose_secret())
-            .header(crate::client::AUTH_REQUIRED_HEADER, "1")
+            .header(crate::transport::AUTH_REQUIRED_HEADER, "1")
             .send()
             .await
             .map_err(unreachable)?;

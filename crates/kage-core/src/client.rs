@@ -10,47 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::account::{AccountKey, WindowLabel};
-use crate::actions::{Action, Outcome, UnconfirmedActions};
-use crate::authority::AccessToken;
+use crate::actions::{Action, Outcome, Stat, UnconfirmedActions};
 use crate::cache::{ProfileCache, Stored};
 use crate::model::Profile;
 use crate::resends::Resends;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
-use crate::transport::Transport;
+use crate::transport::{IDEMPOTENCY_KEY_HEADER, Transport, WINDOW_HEADER, is_gateway_failure};
 use crate::windows::{Pin, Windows};
-
-pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
-/// Names the calling window: no credential, but it lets server logs (and tests) attribute requests.
-pub const WINDOW_HEADER: &str = "x-kage-window";
-/// One key per player action, the same on every try of that action, so the server carries it out once (I12).
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
-
-/// An answer from a gateway or load balancer standing in for a server that is down or overloaded: the account
-/// is offline, not refused.
-pub(crate) fn is_gateway_failure(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 502..=504)
-}
-
-/// A request for `account` with its token and the fail-closed marker (I1), through the account's own route (its
-/// proxy, if it has one). Built per request, so a proxy changed meanwhile applies from the next request on.
-pub(crate) fn authorized(
-    transport: &Transport,
-    account: &AccountKey,
-    method: Method,
-    path: &str,
-    token: &AccessToken,
-) -> reqwest::RequestBuilder {
-    transport
-        .for_account(account)
-        .request(method, account.origin().url(path))
-        .bearer_auth(token.secret.expose_secret())
-        .header(AUTH_REQUIRED_HEADER, "1")
-}
 
 fn new_idempotency_key() -> String {
     rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect()
@@ -122,14 +92,6 @@ impl ClientError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stat {
-    Strength,
-    Agility,
-    Chakra,
-}
-
 /// The server's answer to settling a key (`POST /v1/actions/settle`).
 #[derive(Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -197,7 +159,9 @@ impl Client {
     pub(crate) async fn settle(&self, account: &AccountKey, key: &str) -> Result<Outcome, ClientError> {
         let token = self.sessions.token_for(account).await?;
         let body = json!({ "key": key, "viewer_id": account.user_id() });
-        let response = authorized(&self.transport, account, Method::POST, "/v1/actions/settle", &token)
+        let response = self
+            .transport
+            .authorized(account, Method::POST, "/v1/actions/settle", &token.secret)
             .json(&body)
             .send()
             .await
@@ -314,7 +278,7 @@ impl Client {
                 Err(TokenError::Offline(_)) if resends.sent_any() && resends.next().await => continue,
                 Err(error) => return Err(error.into()),
             };
-            let mut request = authorized(&self.transport, account, method.clone(), path, &token);
+            let mut request = self.transport.authorized(account, method.clone(), path, &token.secret);
             if let Some(window) = window {
                 request = request.header(WINDOW_HEADER, window.as_str());
             }

@@ -16,11 +16,11 @@ use tokio::task::JoinHandle;
 
 use crate::account::{AccountKey, WindowLabel};
 use crate::actions::{Action, Outcome, UnconfirmedActions};
-use crate::client::{Client, authorized, is_gateway_failure};
+use crate::client::Client;
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
-use crate::transport::Transport;
+use crate::transport::{Transport, is_gateway_failure};
 use crate::windows::Windows;
 
 /// What a window is told about its account.
@@ -335,7 +335,9 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
             Err(_) => continue,
         };
         // Taken per connection: a changed proxy applies when the stream reconnects (see `reconnect`).
-        let request = authorized(&live.transport, &account, reqwest::Method::GET, "/v1/events", &token)
+        let request = live
+            .transport
+            .authorized(&account, reqwest::Method::GET, "/v1/events", &token.secret)
             .query(&[("viewer_id", account.user_id())])
             .timeout(Duration::from_secs(24 * 3600));
         let response = match request.send().await {

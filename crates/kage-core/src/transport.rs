@@ -10,8 +10,25 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::account::{AccountKey, ServerOrigin};
 use crate::proxy::{ProxyError, ProxyUrl};
+
+/// The fail-closed marker (I1): Kage never relies on a cookie, so a request without its bearer token must be
+/// refused, never answered from an ambient credential.
+pub const AUTH_REQUIRED_HEADER: &str = "x-kage-auth-required";
+/// Names the calling window: no credential, but it lets server logs (and tests) attribute requests.
+pub const WINDOW_HEADER: &str = "x-kage-window";
+/// One key per player action, the same on every try of that action, so the server carries it out once (I12).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// An answer from a gateway or load balancer standing in for a server that is down or overloaded: the account
+/// is offline, not refused.
+pub(crate) fn is_gateway_failure(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 502..=504)
+}
 
 pub struct Transport {
     request_timeout: Duration,
@@ -38,6 +55,22 @@ impl Transport {
             Some(proxy) => routes.clients[proxy].clone(),
             None => self.direct.clone(),
         }
+    }
+
+    /// A request for `account` with its token and the fail-closed marker (I1), through the account's own route
+    /// (its proxy, if it has one). Built per request, so a proxy changed meanwhile applies from the next
+    /// request on.
+    pub(crate) fn authorized(
+        &self,
+        account: &AccountKey,
+        method: Method,
+        path: &str,
+        token: &SecretString,
+    ) -> reqwest::RequestBuilder {
+        self.for_account(account)
+            .request(method, account.origin().url(path))
+            .bearer_auth(token.expose_secret())
+            .header(AUTH_REQUIRED_HEADER, "1")
     }
 
     pub fn proxy_of(&self, account: &AccountKey) -> Option<ProxyUrl> {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kage_core::ExposeSecret;
-use kage_core::client::Stat;
+use kage_core::actions::Stat;
 use kage_core::vault::CredentialStore;
 use support::{Faults, Harness, RecordingSink, eventually, window};
 

@@ -178,6 +178,8 @@ pub struct Shared {
     /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
     pub event_keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
+    /// `GET /openapi.json`, built once at start-up from the route table (see [`openapi`]).
+    pub openapi: Arc<serde_json::Value>,
 }
 
 impl std::ops::Deref for AppState {
@@ -241,6 +243,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Some(oidc) => Some(trust_provider(oidc, &issuer).await?),
         None => None,
     };
+    let issuer_for_docs = issuer.clone();
     let tokens = TokenService::new(keys, issuer, config.access_ttl, config.browser_ttl);
     let keep_ended_for = tokens.max_lifetime();
     let pruned = session_lifetime::prune(&db, config.sessions, keep_ended_for, time::OffsetDateTime::now_utc())
@@ -278,6 +281,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         password_sign_in: config.password_sign_in,
         event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
+        openapi: Arc::new(openapi::document(&issuer_for_docs)),
     }));
     let hearing = (state.db.backend() == Backend::Postgres)
         .then(|| tokio::spawn(cluster::listen(state.clone(), shutdown_rx.clone())));

@@ -1,7 +1,7 @@
 //! What a player does with the window's account. Inputs are checked here first, so a bad amount gets a clear
 //! sentence without a round trip; each action runs at most once at a time per window.
 
-use kage_core::client::Stat;
+use kage_core::actions::Stat;
 use kage_core::core::AccountProfile;
 use tauri::{Runtime, State, WebviewWindow};
 

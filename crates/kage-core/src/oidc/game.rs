@@ -72,7 +72,7 @@ pub async fn viewer(
     let response = http
         .get(origin.url("/v1/viewer"))
         .bearer_auth(access_token.expose_secret())
-        .header(crate::client::AUTH_REQUIRED_HEADER, "1")
+        .header(crate::transport::AUTH_REQUIRED_HEADER, "1")
         .send()
         .await
         .map_err(|e| OidcError::Unreachable(e.without_url().to_string()))?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kage_core::client::Stat;
+use kage_core::actions::Stat;
 use kage_core::events::{LiveConfig, WindowUpdate};
 
 use crate::support::{Harness, RecordingSink, eventually, window};

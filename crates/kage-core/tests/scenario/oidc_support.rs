@@ -123,7 +123,7 @@ impl OidcHarness {
         let profile: serde_json::Value = reqwest::Client::new()
             .get(self.server_url("/v1/viewer"))
             .bearer_auth(&tokens.access_token)
-            .header(kage_core::client::AUTH_REQUIRED_HEADER, "1")
+            .header(kage_core::transport::AUTH_REQUIRED_HEADER, "1")
             .send()
             .await
             .unwrap()

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use kage_core::client::Stat;
+use kage_core::actions::Stat;
 
 use crate::support::{Faults, Harness, window};
 

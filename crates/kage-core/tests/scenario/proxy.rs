@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kage_core::client::Stat;
+use kage_core::actions::Stat;
 use kage_core::sessions::SignInError;
 use kage_core::{AccountKey, ProxyError, ProxyUrl, SecretString, WindowLabel};
 use kage_server::observe::Presented;

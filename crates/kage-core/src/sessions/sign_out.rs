@@ -1,0 +1,56 @@
+//! Signing an account out: locally at once, then its keychain entry, then at its server (and provider).
+
+use super::{AccountStatus, Sessions, TokenError};
+use crate::account::AccountKey;
+use crate::vault::VaultError;
+
+impl Sessions {
+    /// Signs the account out: locally at once (also offline), then in the keychain, then on the server (best
+    /// effort, with the refresh credential, so it works even when the access token has expired).
+    pub async fn sign_out(&self, account: &AccountKey) -> Result<(), VaultError> {
+        let slot = self.slot_or_new(account);
+        let (generation, access, refresh, provider) = {
+            let mut state = slot.state();
+            state.generation += 1;
+            state.status = AccountStatus::SignedOut;
+            state.unsaved = false;
+            state.keychain_problem = None;
+            state.signed_out_by_player = true;
+            state.last_failure = Some(TokenError::SignedOut);
+            (state.generation, state.access.take(), state.refresh.take(), state.provider.clone())
+        };
+        let _ = self.changes.send((account.clone(), AccountStatus::SignedOut));
+        // A restored account that never refreshed has its credential only in the keychain.
+        let (refresh, provider) = match refresh {
+            Some(refresh) => (Some(refresh), provider),
+            None => match self.keychain.read(&slot, account).await.ok().flatten() {
+                Some(saved) => (Some(saved.refresh_token), saved.provider),
+                None => (None, provider),
+            },
+        };
+        let deleted = self.keychain.delete(&slot, account, generation).await;
+        if deleted.is_err() {
+            // The credential must not outlive the sign-out: delete it once the keychain answers again.
+            self.keychain.retry_delete(&slot, account, generation);
+        }
+        let http = self.transport.for_account(account);
+        if let (Some(link), Some(refresh)) = (&provider, &refresh) {
+            // RFC 7009 at the provider, if it offers it: no new access tokens for this grant.
+            if let Err(error) = self.providers.revoke(&http, link, refresh).await {
+                tracing::info!(account = %account, %error, "provider sign-out failed; the local sign-out stands");
+            }
+            // The provider's access tokens are checked by the game server on their own and stay valid there
+            // until they expire: the server ends this provider session at once when told so.
+            if access.is_some()
+                && let Err(error) = self.authority.revoke(&http, account.origin(), None, access.as_ref()).await
+            {
+                tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
+            }
+        } else if (refresh.is_some() || access.is_some())
+            && let Err(error) = self.authority.revoke(&http, account.origin(), refresh.as_ref(), access.as_ref()).await
+        {
+            tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
+        }
+        deleted
+    }
+}
