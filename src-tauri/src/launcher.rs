@@ -1,5 +1,10 @@
 //! "Open all", launch groups and start-up restore: one queue that opens account windows one after another.
 //!
+//! Two purposes go through it ([`Purpose`]): bringing accounts up (Open all, a group, a hotkey, the tray), where
+//! an account already on screen is brought forward rather than opened twice; and putting back the windows of
+//! the last run ([`restore`]), where each remembered window reopens for the account it had, however many
+//! windows of that account there were (I10).
+//!
 //! A player with ten accounts who opens them at once sends ten sign-ins to the server in the same second, which
 //! is what login rate limits are there to stop. So windows open staggered (the player's `stagger_ms`, 1 s by
 //! default), each account's session is brought up before the next window opens, and when the server answers
@@ -23,15 +28,36 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 /// How many times one account may be told to wait before the queue moves on without it.
 const MAX_WAITS: u32 = 5;
 
-/// One window to open: an account, and the label it had last run (start-up restore keeps labels).
+/// One window to open for a saved account, and why.
 #[derive(Debug, Clone)]
 pub struct Launch {
     pub entry: RosterEntry,
-    pub label: Option<String>,
+    pub purpose: Purpose,
+}
+
+/// Why a window is opened: what an account that already has a window on screen means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// Open all, a group, Ctrl+1..9, the tray: an account already on screen is brought forward, not opened twice.
+    Bring,
+    /// A restart putting the last run's layout back: the window `label` reopens for its account, also when that
+    /// account has another window open already (main twice and alt once come back as three windows).
+    Restore { label: String },
+}
+
+impl Launch {
+    pub fn bring(entry: RosterEntry) -> Self {
+        Self { entry, purpose: Purpose::Bring }
+    }
+
+    pub fn restore(entry: RosterEntry, label: String) -> Self {
+        Self { entry, purpose: Purpose::Restore { label } }
+    }
 }
 
 /// The queue's lock (held while a batch opens, so batches take turns in order) and which accounts are waiting
-/// on the server now, until when.
+/// on the server now, until when. Managed by the app on its own (not inside `AppState`), so the state the
+/// launcher reads does not own the launcher.
 #[derive(Default)]
 pub struct Launcher {
     turn: tokio::sync::Mutex<()>,
@@ -79,7 +105,8 @@ pub fn enqueue<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
 /// or has given its answer.
 pub async fn run<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
     let state = app.state::<AppState>();
-    let _turn = state.launcher.turn.lock().await;
+    let launcher = app.state::<Launcher>();
+    let _turn = launcher.turn.lock().await;
     let stagger = state.prefs.get().stagger();
     let mut first = true;
     for launch in launches {
@@ -90,27 +117,82 @@ pub async fn run<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
                 continue;
             }
         };
-        // An account already on screen is brought forward, not opened twice, and costs no pause.
-        if let Some(window) = crate::windows::window_of(app, &account) {
-            let _ = window.unminimize();
-            let _ = window.set_focus();
-            continue;
-        }
+        let label = match launch.purpose {
+            // An account already on screen is brought forward, not opened twice, and costs no pause.
+            Purpose::Bring => match crate::windows::window_of(app, &account) {
+                Some(window) => {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                    continue;
+                }
+                None => None,
+            },
+            // The remembered window itself: only a window with its label already open (a second restore) is
+            // left as it is.
+            Purpose::Restore { label } if app.get_webview_window(&label).is_some() => continue,
+            Purpose::Restore { label } => Some(label),
+        };
         if !first && !stagger.is_zero() {
             tokio::time::sleep(stagger).await;
         }
         first = false;
-        if let Err(error) = crate::windows::open(app, launch.label, Some(&account)) {
+        if let Err(error) = crate::windows::open(app, label, Some(&account)) {
             log::error!("could not open a window: {error}");
             continue;
         }
-        bring_up(&state, &account).await;
+        bring_up(&state, &launcher, &account).await;
     }
+}
+
+/// Reopens the windows of the last run, each with the account it had (or signed out, never another), each at
+/// its place. A saved account Kage may not open on this run (the sandbox moved, see `state::check_saved_origin`)
+/// leaves its window on the sign-in screen.
+///
+/// Windows on the sign-in screen open at once; account windows go through the launch queue, paced like "Open
+/// all", so a restart with ten accounts does not sign ten in within one second.
+pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let state = app.state::<AppState>();
+    let mut launches = Vec::new();
+    let mut opened = 0;
+    for (label, account_id) in state.roster.layout() {
+        if !label.starts_with(crate::windows::LABEL_PREFIX) {
+            continue;
+        }
+        let entry = account_id.and_then(|id| state.roster.find(&id));
+        match entry.filter(|entry| match state.saved_account(entry) {
+            Ok(_) => true,
+            Err(refused) => {
+                log::warn!("{label} reopens signed out: {refused}");
+                false
+            }
+        }) {
+            Some(entry) => launches.push(Launch::restore(entry, label)),
+            None => {
+                crate::windows::open(app, Some(label), None)?;
+                opened += 1;
+            }
+        }
+    }
+    if opened == 0 && launches.is_empty() {
+        crate::windows::open(app, None, None)?;
+    }
+    enqueue(app, launches);
+    Ok(())
+}
+
+/// With no window open (Kage kept running in the tray), brings back the windows that were open last ([`restore`]);
+/// `false` when windows are open and nothing was done.
+pub fn restore_if_none<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<bool> {
+    if !app.webview_windows().is_empty() {
+        return Ok(false);
+    }
+    restore(app)?;
+    Ok(true)
 }
 
 /// Waits until `account`'s session is up (or has failed for a reason its window shows), honouring the server's
 /// `Retry-After`: the account's windows show the countdown, and are given a fresh profile once it is over.
-async fn bring_up(state: &AppState, account: &AccountKey) {
+async fn bring_up(state: &AppState, launcher: &Launcher, account: &AccountKey) {
     let mut waits = 0;
     loop {
         let wait = match state.core.sessions.token_for(account).await {
@@ -122,14 +204,14 @@ async fn bring_up(state: &AppState, account: &AccountKey) {
         };
         waits += 1;
         let until = Instant::now() + wait;
-        state.launcher.waiting().insert(account.id().to_owned(), until);
+        launcher.waiting().insert(account.id().to_owned(), until);
         // Tick the countdown: a status message makes each window fetch its state, waiting notice included.
         while Instant::now() < until {
             ping(state, account);
             tokio::time::sleep(until.saturating_duration_since(Instant::now()).min(Duration::from_secs(1))).await;
         }
     }
-    if state.launcher.waiting().remove(account.id()).is_some() {
+    if launcher.waiting().remove(account.id()).is_some() {
         ping(state, account);
         // The window's own first request may have been told to wait too: hand it the profile now.
         if let Ok(profile) = state.core.client.refetch_account(account).await {

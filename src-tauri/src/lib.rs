@@ -41,7 +41,7 @@ pub fn run() {
         // First, so a second launch is turned into a new window here before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             // Running in the tray with no window: the second launch brings back the windows last open.
-            let opened = windows::restore_if_none(app)
+            let opened = launcher::restore_if_none(app)
                 .and_then(|restored| if restored { Ok(()) } else { windows::open(app, None, None).map(drop) });
             if let Err(error) = opened {
                 log::error!("could not open a window for the second launch: {error}");
@@ -76,7 +76,8 @@ pub fn run() {
             );
             state.restore_saved();
             app.manage(state);
-            windows::restore(&handle)?;
+            app.manage(launcher::Launcher::default());
+            launcher::restore(&handle)?;
             tray::install(&handle);
             // Kage works without its global shortcuts: one another program holds is reported, not fatal.
             if let Err(notice) = shortcuts::apply(&handle) {

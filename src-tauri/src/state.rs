@@ -9,14 +9,14 @@ use std::time::Duration;
 use kage_core::core::AccountProfile;
 use kage_core::events::LiveConfig;
 use kage_core::vault::{CredentialStore, KeychainStore};
-use kage_core::{AccountKey, Core, CoreConfig, ProxyUrl, ServerOrigin, WindowLabel};
+use kage_core::{AccountKey, Core, CoreConfig, ProxyUrl, Reach, ServerOrigin, WindowLabel};
 use kage_server::RunningServer;
 use serde::Serialize;
 
 use crate::display::Presenter;
 use crate::durable;
 use crate::error::CommandError;
-use crate::launcher::Launcher;
+use crate::moving::ChooseFile;
 use crate::prefs::PrefsFile;
 use crate::roster::{Roster, RosterEntry};
 use crate::settings;
@@ -41,14 +41,14 @@ pub struct AppState {
     pub keychain: KeychainNote,
     /// Saved accounts and window layout; the lock every change to them goes through.
     pub roster: Roster,
-    /// The queue "Open all", groups and start-up restore open windows through.
-    pub launcher: Launcher,
     /// Streamer mode, pacing of "Open all", global shortcuts.
     pub prefs: PrefsFile,
     /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
     pub startup_notice: Option<String>,
     /// Where the provider's sign-in page is shown (`None`: the system browser).
     pub browser: Option<Arc<dyn OpenBrowser>>,
+    /// Who picks export and import files (`None`: the player, in the system's file dialog).
+    pub files: Option<Arc<dyn ChooseFile>>,
     /// Each window's channel for "names on screen changed" (streamer mode, an alias): every page repaints.
     display_watchers: Mutex<std::collections::HashMap<String, tauri::ipc::Channel<bool>>>,
     /// How the server lets players sign in (password, browser), once it has said so.
@@ -86,6 +86,8 @@ pub struct StartOptions {
     pub vault: Option<Arc<dyn CredentialStore>>,
     /// `None`: the system browser.
     pub browser: Option<Arc<dyn OpenBrowser>>,
+    /// `None`: the system's file dialog.
+    pub files: Option<Arc<dyn ChooseFile>>,
     pub live: LiveConfig,
     /// Sentences for the player found while gathering these options (a settings file that could not be read).
     pub notices: Vec<String>,
@@ -108,8 +110,18 @@ impl StartOptions {
         if let Some(ms) = std::env::var("KAGE_REFETCH_INTERVAL_MS").ok().and_then(|v| v.parse().ok()) {
             live.refetch_interval = Duration::from_millis(ms);
         }
-        Self { data_dir, server_url, vault: None, browser: None, live, notices }
+        Self { data_dir, server_url, vault: None, browser: None, files: test_file_choice(), live, notices }
     }
+}
+
+/// Debug builds started with `KAGE_E2E_FILE` export to and import from that file without the dialog: the
+/// end-to-end tests drive the real app and cannot click through a GTK file dialog. Release builds never read it.
+fn test_file_choice() -> Option<Arc<dyn ChooseFile>> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let path = std::env::var_os("KAGE_E2E_FILE").filter(|path| !path.is_empty())?;
+    Some(Arc::new(crate::moving::FixedFile::new(path)))
 }
 
 impl AppState {
@@ -143,10 +155,10 @@ impl AppState {
             server,
             keychain,
             roster,
-            launcher: Launcher::default(),
             prefs,
             startup_notice,
             browser: options.browser,
+            files: options.files,
             display_watchers: Mutex::default(),
             auth: Mutex::default(),
             running: Mutex::default(),
@@ -282,12 +294,16 @@ impl AppState {
     }
 
     /// Finishes sign-outs an earlier run could not complete (keychain or server away then): deletes what the
-    /// keychain still holds for those accounts and ends their sessions on the server.
+    /// keychain still holds for those accounts and ends their sessions on the server (only on this computer for
+    /// an account whose server Kage may not send its credential to now, see [`AppState::saved`]).
     pub async fn finish_sign_outs(&self) {
         for entry in self.roster.list().into_iter().filter(|entry| entry.signed_out) {
-            if let Ok(account) = self.saved_account(&entry)
-                && let Err(error) = self.core.sessions.sign_out(&account).await
-            {
+            let Ok(saved) = self.saved(&entry) else { continue };
+            let finished = match saved.reach() {
+                Reach::Server => self.core.sessions.sign_out(&saved.account).await,
+                Reach::ThisComputer => self.core.sessions.sign_out_here(&saved.account).await,
+            };
+            if let Err(error) = finished {
                 log::info!("a sign-out is still not finished in the keychain: {error}");
             }
         }
@@ -319,11 +335,37 @@ impl AppState {
     /// The account a saved roster entry names, if Kage may open it on this run: its address must be valid and,
     /// for a plain-http server, be the one Kage is using now (see [`check_saved_origin`]).
     pub fn saved_account(&self, entry: &RosterEntry) -> Result<AccountKey, CommandError> {
+        let saved = self.saved(entry)?;
+        match saved.refused {
+            Some(refused) => Err(refused),
+            None => Ok(saved.account),
+        }
+    }
+
+    /// The account a saved roster entry names, and whether Kage may send its credential to its server on this
+    /// run. Every path that reads or sends a saved account's credential asks here: opening it (through
+    /// [`AppState::saved_account`]), signing it out and forgetting it (which, for a refused server, reach this
+    /// computer only), exporting it, finishing an earlier sign-out. The one place [`check_saved_origin`] is asked.
+    pub fn saved(&self, entry: &RosterEntry) -> Result<Saved, CommandError> {
         let account = entry
             .account()
             .ok_or_else(|| CommandError::invalid("That saved account's server address is not valid."))?;
-        check_saved_origin(account.origin(), &self.origin, self.is_sandbox())?;
-        Ok(account)
+        let refused = check_saved_origin(account.origin(), &self.origin, self.is_sandbox()).err();
+        Ok(Saved { account, refused })
+    }
+}
+
+/// A saved account as [`AppState::saved`] found it.
+pub struct Saved {
+    pub account: AccountKey,
+    /// Why Kage will not send this account's credential to its server on this run, if it will not.
+    pub refused: Option<CommandError>,
+}
+
+impl Saved {
+    /// How far a sign-out of this account may reach: its server, or this computer only.
+    pub fn reach(&self) -> Reach {
+        if self.refused.is_none() { Reach::Server } else { Reach::ThisComputer }
     }
 }
 
@@ -429,6 +471,7 @@ impl AppState {
             server_url: Some("https://game.example".into()),
             vault: Some(Arc::new(kage_core::vault::MemoryStore::default())),
             browser: None,
+            files: None,
             live: LiveConfig::default(),
             notices: Vec::new(),
         };

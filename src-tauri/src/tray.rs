@@ -223,7 +223,7 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
             let Some(entry) = state.roster.find(&roster_id) else { return };
             match entry.account().and_then(|account| crate::windows::window_of(app, &account)) {
                 Some(window) => bring_forward(&window),
-                None => launcher::enqueue(app, vec![Launch { entry, label: None }]),
+                None => launcher::enqueue(app, vec![Launch::bring(entry)]),
             }
         }
         TrayAction::OpenAll => open_members(app, &state, None),
@@ -231,7 +231,7 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
         TrayAction::ShowAll => {
             // Taken first: windows the restore opens show themselves once their page has loaded.
             let open = crate::windows::in_order(app);
-            if let Err(error) = crate::windows::restore_if_none(app) {
+            if let Err(error) = launcher::restore_if_none(app) {
                 log::warn!("reopen windows from the tray: {error}");
             }
             open.iter().for_each(bring_forward);
@@ -246,7 +246,7 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
 }
 
 fn open_members<R: Runtime>(app: &AppHandle<R>, state: &AppState, group: Option<&str>) {
-    let launches = launcher::members(state, group).into_iter().map(|entry| Launch { entry, label: None });
+    let launches = launcher::members(state, group).into_iter().map(Launch::bring);
     launcher::enqueue(app, launches.collect());
 }
 

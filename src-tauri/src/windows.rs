@@ -9,7 +9,6 @@ use tauri::{
     WebviewWindowBuilder, Window,
 };
 
-use crate::launcher::Launch;
 use crate::placement::{self, Area};
 use crate::roster::Place;
 use crate::state::AppState;
@@ -62,7 +61,9 @@ pub fn open<R: Runtime>(
 ) -> tauri::Result<WebviewWindow<R>> {
     let label = label.unwrap_or_else(|| next_label(app));
     let state = app.state::<AppState>();
-    let place = account.and_then(|account| state.roster.place(account.id()));
+    // Where this very window was (a restart), else where the account's window was last.
+    let place =
+        state.roster.window_place(&label).or_else(|| account.and_then(|account| state.roster.place(account.id())));
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::App("index.html".into()))
         .title("Kage")
         .inner_size(460.0, 720.0)
@@ -93,52 +94,6 @@ pub fn open<R: Runtime>(
         log::warn!("window layout: {error}");
     }
     Ok(window)
-}
-
-/// Reopens the windows of the last run, each with the account it had (or signed out, never another). A saved
-/// account Kage may not open on this run (the sandbox moved, see `state::check_saved_origin`) leaves its window
-/// on the sign-in screen.
-///
-/// Windows on the sign-in screen open at once; account windows go through the launch queue, paced like "Open
-/// all", so a restart with ten accounts does not sign ten in within one second.
-pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    let state = app.state::<AppState>();
-    let mut launches = Vec::new();
-    let mut opened = 0;
-    for (label, account_id) in state.roster.layout() {
-        if !label.starts_with(LABEL_PREFIX) {
-            continue;
-        }
-        let entry = account_id.and_then(|id| state.roster.find(&id));
-        match entry.filter(|entry| match state.saved_account(entry) {
-            Ok(_) => true,
-            Err(refused) => {
-                log::warn!("{label} reopens signed out: {refused}");
-                false
-            }
-        }) {
-            Some(entry) => launches.push(Launch { entry, label: Some(label) }),
-            None => {
-                open(app, Some(label), None)?;
-                opened += 1;
-            }
-        }
-    }
-    if opened == 0 && launches.is_empty() {
-        open(app, None, None)?;
-    }
-    crate::launcher::enqueue(app, launches);
-    Ok(())
-}
-
-/// With no window open (Kage kept running in the tray), brings back the windows that were open last ([`restore`]);
-/// `false` when windows are open and nothing was done.
-pub fn restore_if_none<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<bool> {
-    if !app.webview_windows().is_empty() {
-        return Ok(false);
-    }
-    restore(app)?;
-    Ok(true)
 }
 
 /// Account windows in the order hotkeys and the tray walk them: by the saved-accounts order of the account
@@ -232,7 +187,7 @@ pub fn note_place<R: Runtime>(window: &Window<R>) {
         return;
     }
     let place = Place { x: position.x, y: position.y, width: size.width, height: size.height };
-    state.roster.note_place(pin.account.id(), place);
+    state.roster.note_place(window.label(), pin.account.id(), place);
 }
 
 /// Writes the places noted since the last write; a failure only loses where windows were.
@@ -281,7 +236,7 @@ pub fn tile<R: Runtime>(app: &AppHandle<R>, near: Option<&WebviewWindow<R>>) -> 
         // Noted here rather than from the move events, which arrive later than the flush below.
         if let Some(pin) = state.core.windows.pin_of(&label_of(window)) {
             let place = Place { x: cell.x, y: cell.y, width: size.width, height: size.height };
-            state.roster.note_place(pin.account.id(), place);
+            state.roster.note_place(window.label(), pin.account.id(), place);
         }
     }
     save_places(app);

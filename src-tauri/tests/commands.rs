@@ -171,7 +171,7 @@ async fn a_saved_sandbox_account_from_an_old_port_is_not_opened() {
 
     // A restart with a window that showed it: the window comes back on the sign-in screen.
     state.roster.set_layout("acct-5", Some(&entry.id)).unwrap();
-    kage_app::windows::restore(app.app.handle()).unwrap();
+    kage_app::launcher::restore(app.app.handle()).unwrap();
     let restored = app.app.get_webview_window("acct-5").expect("the window is back");
     assert_eq!(invoke(&restored, "window_state", json!({})).unwrap()["account"], Value::Null);
     assert!(state.roster.layout().contains(&("acct-5".to_owned(), None)), "{:?}", state.roster.layout());
@@ -272,7 +272,7 @@ async fn tile_windows_is_callable_and_says_plainly_when_it_sees_no_screen() {
     // A remembered place on no connected screen (the mock has none) leaves the new window where it opens.
     let state = app.app.state::<AppState>();
     let main_id = state.roster.list()[0].id.clone();
-    state.roster.note_place(&main_id, kage_app::roster::Place { x: 5000, y: 40, width: 460, height: 720 });
+    state.roster.note_place("acct-9", &main_id, kage_app::roster::Place { x: 5000, y: 40, width: 460, height: 720 });
     let label = invoke(&first, "open_window", json!({"accountId": main_id})).unwrap();
     assert!(app.app.get_webview_window(label.as_str().unwrap()).is_some(), "{label}");
 }

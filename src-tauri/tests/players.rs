@@ -223,11 +223,10 @@ async fn moving_to_a_new_computer_opens_without_passwords_and_a_bad_file_or_pass
 
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("accounts.kage");
-    let path = file.to_str().unwrap();
-    let short =
-        invoke(&first, "export_accounts", json!({"passphrase": "short", "includeCredentials": true, "path": path}));
+    old.files.set(&file);
+    let short = invoke(&first, "export_accounts", json!({"passphrase": "short", "includeCredentials": true}));
     assert_eq!(short.unwrap_err()["code"], "invalid_input");
-    let args = json!({"passphrase": "correct horse battery", "includeCredentials": true, "path": path});
+    let args = json!({"passphrase": "correct horse battery", "includeCredentials": true});
     let exported = invoke(&first, "export_accounts", args).unwrap();
     assert_eq!((exported["accounts"].as_u64(), exported["withCredentials"].as_u64()), (Some(2), Some(2)));
     let sealed = std::fs::read(&file).unwrap();
@@ -236,15 +235,18 @@ async fn moving_to_a_new_computer_opens_without_passwords_and_a_bad_file_or_pass
     // The new computer: its own data dir and an empty keychain.
     let new = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), Default::default()).await;
     let window = new.window("acct-1");
-    let wrong = invoke(&window, "import_accounts", json!({"passphrase": "wrong horse battery", "path": path}));
+    new.files.set(&file);
+    let wrong = invoke(&window, "import_accounts", json!({"passphrase": "wrong horse battery"}));
     assert_eq!(wrong.unwrap_err()["code"], "wrong_passphrase");
     let damaged = files.path().join("damaged.kage");
     std::fs::write(&damaged, &sealed[..sealed.len() - 40]).unwrap();
-    let args = json!({"passphrase": "correct horse battery", "path": damaged.to_str().unwrap()});
+    new.files.set(&damaged);
+    let args = json!({"passphrase": "correct horse battery"});
     assert_eq!(invoke(&window, "import_accounts", args).unwrap_err()["code"], "import_damaged");
     assert_eq!(invoke(&window, "saved_accounts", json!({})).unwrap(), json!([]), "nothing changed");
 
-    let args = json!({"passphrase": "correct horse battery", "path": path});
+    new.files.set(&file);
+    let args = json!({"passphrase": "correct horse battery"});
     let imported = invoke(&window, "import_accounts", args.clone()).unwrap();
     assert_eq!((imported["added"].as_u64(), imported["credentials"].as_u64()), (Some(2), Some(2)), "{imported}");
     let opened = invoke(&window, "open_saved", json!({"accountId": main})).unwrap();
@@ -289,9 +291,10 @@ async fn i11_open_all_waits_out_the_servers_retry_after_shows_it_and_signs_no_on
     let panel = app.window("acct-9");
     invoke(&panel, "open_accounts", json!({"group": null})).unwrap();
     let state = app.app.state::<AppState>();
+    let launcher = app.app.state::<kage_app::launcher::Launcher>();
     let mut saw_wait = None;
     eventually("the second account told to wait", || {
-        saw_wait = state.launcher.waiting_notice(&alt).or_else(|| state.launcher.waiting_notice(&main));
+        saw_wait = launcher.waiting_notice(&alt).or_else(|| launcher.waiting_notice(&main));
         saw_wait.is_some()
     })
     .await;
@@ -309,7 +312,7 @@ async fn i11_open_all_waits_out_the_servers_retry_after_shows_it_and_signs_no_on
         })
     })
     .await;
-    assert_eq!(state.launcher.waiting_notice(&alt), None, "the countdown is gone once it is over");
+    assert_eq!(launcher.waiting_notice(&alt), None, "the countdown is gone once it is over");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -319,21 +322,16 @@ async fn i2_no_new_command_hands_a_page_any_accounts_credential() {
     let (first, second) = (app.window("acct-1"), app.window("acct-2"));
     let (main, alt) = (id_of(&sign_in(&first, "main")), id_of(&sign_in(&second, "alt")));
     let file = tempfile::tempdir().unwrap();
-    let path = file.path().join("out.kage");
-    let path = path.to_str().unwrap();
+    app.files.set(file.path().join("out.kage"));
     // From main's window, everything the new commands offer about alt too.
     let results = [
         invoke(&first, "update_account", json!({"accountId": alt, "settings": settings("Alt", &["All"])})).unwrap(),
         invoke(&first, "prefs", json!({})).unwrap(),
         invoke(&first, "open_accounts", json!({"group": "All"})).unwrap(),
         invoke(&first, "focus_account", json!({"position": 2})).unwrap(),
-        invoke(
-            &first,
-            "export_accounts",
-            json!({"passphrase": "long enough pass", "includeCredentials": true, "path": path}),
-        )
-        .unwrap(),
-        invoke(&first, "import_accounts", json!({"passphrase": "long enough pass", "path": path})).unwrap(),
+        invoke(&first, "export_accounts", json!({"passphrase": "long enough pass", "includeCredentials": true}))
+            .unwrap(),
+        invoke(&first, "import_accounts", json!({"passphrase": "long enough pass"})).unwrap(),
         invoke(&first, "saved_accounts", json!({})).unwrap(),
         invoke(&first, "sign_out_account", json!({"accountId": main})).unwrap(),
     ];

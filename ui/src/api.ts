@@ -159,7 +159,8 @@ export const api = {
     invoke<SavedAccount[]>("update_account", { accountId, settings }),
   prefs: () => invoke<Prefs>("prefs"),
   setPrefs: (prefs: Prefs) => invoke<{ prefs: Prefs; notice: string | null }>("set_prefs", { prefs }),
-  exportAccounts: (passphrase: string, includeCredentials: boolean, path: string | null) =>
-    invoke<Exported>("export_accounts", { passphrase, includeCredentials, path }),
-  importAccounts: (passphrase: string, path: string | null) => invoke<Imported>("import_accounts", { passphrase, path }),
+  // The file is the player's choice in the system's file dialog: the page never names one.
+  exportAccounts: (passphrase: string, includeCredentials: boolean) =>
+    invoke<Exported>("export_accounts", { passphrase, includeCredentials }),
+  importAccounts: (passphrase: string) => invoke<Imported>("import_accounts", { passphrase }),
 };

@@ -280,15 +280,15 @@ impl Core {
     /// show "signed out", so they can offer to sign that same account in again.
     pub async fn sign_out(&self, window: &WindowLabel) -> Result<AccountKey, SignOutError> {
         let account = self.windows.pin_of(window).ok_or(SignOutError::NotPinned)?.account;
-        self.sign_out_account(&account).await?;
+        self.sign_out_account(&account, Reach::Server).await?;
         Ok(account)
     }
 
-    /// Removes a saved account from this computer: signs it out as [`Core::sign_out`] does, then unpins its
-    /// windows (they return to the sign-in screen). Returns those windows. Best effort: a keychain or cache
-    /// failure is logged, the account is forgotten all the same.
-    pub async fn forget(&self, account: &AccountKey) -> Vec<WindowLabel> {
-        if let Err(error) = self.sign_out_account(account).await {
+    /// Removes a saved account from this computer: signs it out as [`Core::sign_out_account`] does (as far as
+    /// `reach`), then unpins its windows (they return to the sign-in screen). Returns those windows. Best effort:
+    /// a keychain or cache failure is logged, the account is forgotten all the same.
+    pub async fn forget(&self, account: &AccountKey, reach: Reach) -> Vec<WindowLabel> {
+        if let Err(error) = self.sign_out_account(account, reach).await {
             tracing::warn!(account = %account, %error, "forgetting an account: keychain or cache not fully cleared");
         }
         let windows = self.windows.windows_of(account);
@@ -299,9 +299,12 @@ impl Core {
     }
 
     /// Signs `account` out everywhere it is open, as [`Core::sign_out`] does for a window's account (the
-    /// accounts panel signs out an account from any window).
-    pub async fn sign_out_account(&self, account: &AccountKey) -> Result<(), SignOutError> {
-        let vault = self.sessions.sign_out(account).await;
+    /// accounts panel signs out an account from any window); with [`Reach::ThisComputer`], nothing is sent.
+    pub async fn sign_out_account(&self, account: &AccountKey, reach: Reach) -> Result<(), SignOutError> {
+        let vault = match reach {
+            Reach::Server => self.sessions.sign_out(account).await,
+            Reach::ThisComputer => self.sessions.sign_out_here(account).await,
+        };
         // New epochs for the account's windows: answers still in flight from before the sign-out are dropped
         // instead of refilling the partition erased next (I3, I4).
         for window in self.windows.windows_of(account) {
@@ -368,6 +371,16 @@ impl Core {
 
 fn unix_seconds(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// How far a sign-out reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The session ends at its server (and identity provider) too.
+    Server,
+    /// On this computer only: nothing is sent and the saved credential is not read. For an account Kage may not
+    /// send its credential for on this run (its loopback server moved: whoever holds the old port is not it).
+    ThisComputer,
 }
 
 #[derive(Debug, thiserror::Error)]

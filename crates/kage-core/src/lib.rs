@@ -26,7 +26,7 @@ pub mod transport;
 pub mod vault;
 pub mod windows;
 
-pub use crate::core::{Core, CoreConfig, WindowView};
+pub use crate::core::{Core, CoreConfig, Reach, WindowView};
 pub use account::{AccountKey, OriginError, ServerOrigin, WindowLabel};
 pub use proxy::{ProxyError, ProxyUrl};
 pub use secrecy::{ExposeSecret, SecretString};

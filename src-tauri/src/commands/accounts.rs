@@ -11,7 +11,7 @@
 //! - it never selects a token for anything else: every later request of a window carries the token of that
 //!   window's own pin (kage-core's `Client`), so no id can make another window's requests carry this account's
 //!   token, or this window's requests carry another's. The credential goes only to the server the entry names,
-//!   and only when Kage may send it there on this run (`AppState::saved_account`).
+//!   and only when Kage may send it there on this run (`AppState::saved`, the one place that decides).
 
 use kage_core::SecretString;
 use serde::Serialize;
@@ -208,18 +208,20 @@ pub async fn sign_out<R: Runtime>(
 }
 
 /// Signs out a saved account the player picked in the accounts panel, in every window that shows it; like
-/// `forget_account` it acts by id (see the module comment) and only ever ends that account's session.
+/// `forget_account` it acts by id (see the module comment) and only ever ends that account's session, at its
+/// server only when Kage may send its credential there on this run (`AppState::saved`).
 #[tauri::command]
 pub async fn sign_out_account(
     state: State<'_, AppState>,
     account_id: String,
 ) -> Result<Vec<SavedAccount>, CommandError> {
-    let account = state
+    let entry = state
         .roster
         .find(&account_id)
-        .and_then(|entry| entry.account())
         .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
-    let mut problem = state.core.sign_out_account(&account).await.err().map(|error| error.to_string());
+    let saved = state.saved(&entry)?;
+    let account = &saved.account;
+    let mut problem = state.core.sign_out_account(account, saved.reach()).await.err().map(|error| error.to_string());
     if let Err(error) = state.roster.set_signed_out(account.id(), true) {
         problem.get_or_insert_with(|| format!("Kage could not record it: {error}"));
     }
@@ -232,12 +234,13 @@ pub async fn sign_out_account(
 
 /// Removes a saved account the player picked from this computer: session, keychain entry, cache, roster. Its
 /// windows return to the sign-in screen. Acts on a saved account by id (see the module comment); it sends
-/// nothing on that account's behalf except, when this run holds one, a sign-out with its own access token to
-/// its own server, so it also works for an account Kage may not open (the sandbox moved).
+/// nothing on that account's behalf except a sign-out to its own server, and only to a server Kage may send its
+/// credential to on this run (`AppState::saved`): an account Kage may not open (the sandbox moved) is forgotten
+/// on this computer without a word to whatever holds its old address.
 #[tauri::command]
 pub async fn forget_account(state: State<'_, AppState>, account_id: String) -> Result<Vec<SavedAccount>, CommandError> {
-    if let Some(account) = state.roster.find(&account_id).and_then(|entry| entry.account()) {
-        for window in state.core.forget(&account).await {
+    if let Some(saved) = state.roster.find(&account_id).and_then(|entry| state.saved(&entry).ok()) {
+        for window in state.core.forget(&saved.account, saved.reach()).await {
             if let Err(error) = state.roster.set_layout(window.as_str(), None) {
                 log::warn!("window layout: {error}");
             }

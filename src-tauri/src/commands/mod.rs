@@ -6,9 +6,10 @@
 use kage_core::model::Profile;
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
-use tauri::{Runtime, WebviewWindow};
+use tauri::{Manager, Runtime, WebviewWindow};
 
 use crate::display::Presenter;
+use crate::launcher::Launcher;
 use crate::roster::RosterEntry;
 use crate::state::AppState;
 use crate::windows::label_of;
@@ -119,7 +120,7 @@ pub(crate) fn window_state_of<R: Runtime>(
     let presenter = state.presenter();
     let account_id = view.account.clone();
     let account = account_id.as_deref().and_then(|id| state.roster.find(id)).map(|e| saved(state, &presenter, e));
-    let waiting = account_id.as_deref().and_then(|id| state.launcher.waiting_notice(id));
+    let waiting = account_id.as_deref().and_then(|id| window.state::<Launcher>().waiting_notice(id));
     WindowState {
         account,
         status: view.status,

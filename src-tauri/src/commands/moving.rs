@@ -1,6 +1,8 @@
-//! Export and import of saved accounts (see `moving.rs`). The file is chosen with the system's file dialog;
-//! a `path` argument skips the dialog (scripted moves and tests). Neither command returns a credential: the
-//! page learns counts and the file's path, and the passphrase it typed goes straight to the encryption.
+//! Export and import of saved accounts (see `moving.rs`). The file is always the one the player chooses in the
+//! system's file dialog (`moving::choose_file`): a page cannot name a path, and one that tries is refused, so
+//! the account windows' capability holds no file access in fact as well as on paper. Neither command returns a
+//! credential: the page learns counts and the file's path, and the passphrase it typed goes straight to the
+//! encryption.
 
 use std::path::PathBuf;
 
@@ -11,14 +13,18 @@ use crate::error::CommandError;
 use crate::moving::{self, Exported, Imported};
 use crate::state::AppState;
 
-/// The file given, or the one the player picks in the system's dialog (to save to, or to open).
-async fn file<R: Runtime>(app: &AppHandle<R>, given: Option<String>, save: bool) -> Result<PathBuf, CommandError> {
-    match given.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()) {
-        Some(path) => Ok(PathBuf::from(path)),
-        None => moving::ask_path(app, save)
-            .await
-            .ok_or_else(|| CommandError::new("cancelled", "No file was chosen; nothing was changed.")),
+/// The file the player picks in the system's dialog (to save to, or to open). `named` is a path the page sent:
+/// refused, whatever it is.
+async fn file<R: Runtime>(app: &AppHandle<R>, named: Option<String>, save: bool) -> Result<PathBuf, CommandError> {
+    if named.is_some() {
+        return Err(CommandError::new(
+            "path_not_allowed",
+            "Kage writes and reads export files only where you choose in its file dialog; nothing was changed.",
+        ));
     }
+    moving::choose_file(app, save)
+        .await
+        .ok_or_else(|| CommandError::new("cancelled", "No file was chosen; nothing was changed."))
 }
 
 #[tauri::command]

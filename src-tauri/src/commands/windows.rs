@@ -33,7 +33,7 @@ pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, group: Option<String>)
         return Err(CommandError::new("not_found", "There are no saved accounts to open there."));
     }
     let count = members.len();
-    launcher::enqueue(&app, members.into_iter().map(|entry| Launch { entry, label: None }).collect());
+    launcher::enqueue(&app, members.into_iter().map(Launch::bring).collect());
     Ok(count)
 }
 
@@ -45,7 +45,7 @@ pub async fn focus_account<R: Runtime>(app: AppHandle<R>, position: usize) -> Re
         .checked_sub(1)
         .and_then(|index| state.roster.list().into_iter().nth(index))
         .ok_or_else(|| CommandError::new("not_found", format!("There is no saved account number {position}.")))?;
-    launcher::enqueue(&app, vec![Launch { entry, label: None }]);
+    launcher::enqueue(&app, vec![Launch::bring(entry)]);
     Ok(())
 }
 

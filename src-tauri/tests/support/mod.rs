@@ -5,6 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kage_app::commands;
+use kage_app::moving::FixedFile;
 use kage_app::state::{AppState, StartOptions};
 use kage_core::vault::{CredentialStore, MemoryStore};
 use serde_json::{Value, json};
@@ -25,6 +26,8 @@ fn isolate_data_dirs() {
 pub struct TestApp {
     pub app: App<MockRuntime>,
     pub _dir: tempfile::TempDir,
+    /// The file the player "chooses" in the export and import dialog (set it before the call).
+    pub files: Arc<FixedFile>,
 }
 
 impl TestApp {
@@ -57,25 +60,28 @@ impl TestApp {
         browser: Option<Arc<dyn kage_app::state::OpenBrowser>>,
     ) -> Self {
         isolate_data_dirs();
+        let files = Arc::new(FixedFile::new(dir.path().join("chosen.kage")));
         let options = StartOptions {
             data_dir: dir.path().to_path_buf(),
             server_url: server_url.map(str::to_owned),
             vault: Some(vault as Arc<dyn CredentialStore>),
             browser,
+            files: Some(files.clone() as Arc<dyn kage_app::moving::ChooseFile>),
             live: Default::default(),
             notices: Vec::new(),
         };
         let state = AppState::start(options).await.expect("sandbox starts");
         let app = mock_builder().invoke_handler(commands::handler()).build(kage_app::context()).expect("mock app");
         app.manage(state);
-        Self { app, _dir: dir }
+        app.manage(kage_app::launcher::Launcher::default());
+        Self { app, _dir: dir, files }
     }
 
     /// Quits (the sandbox lets go of its port, the saved accounts' address) and hands back the data dir, with
     /// `between` run while the app is down (a crash's damage, a keychain coming back).
     pub async fn quit(self, between: impl FnOnce(&std::path::Path)) -> tempfile::TempDir {
         self.app.state::<AppState>().shutdown().await;
-        let Self { app, _dir: dir } = self;
+        let Self { app, _dir: dir, .. } = self;
         drop(app);
         between(dir.path());
         let port: u16 = std::fs::read_to_string(dir.path().join("sandbox/port")).unwrap().trim().parse().unwrap();
@@ -90,7 +96,7 @@ impl TestApp {
     /// Quits an app that talks to a server of the test's own, handing back the data dir.
     pub async fn quit_remote(self) -> tempfile::TempDir {
         self.app.state::<AppState>().shutdown().await;
-        let Self { app, _dir: dir } = self;
+        let Self { app, _dir: dir, .. } = self;
         drop(app);
         dir
     }

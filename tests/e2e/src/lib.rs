@@ -318,13 +318,20 @@ impl App {
 
 /// The environment the app gets in every launch: its data, config and cache under `home`, refetches every
 /// 700 ms so a test sees them.
-fn app_env(home: &Path) -> [(&'static str, std::ffi::OsString); 4] {
+fn app_env(home: &Path) -> [(&'static str, std::ffi::OsString); 5] {
     [
         ("XDG_DATA_HOME", home.join("data").into()),
         ("XDG_CONFIG_HOME", home.join("config").into()),
         ("XDG_CACHE_HOME", home.join("cache").into()),
         ("KAGE_REFETCH_INTERVAL_MS", "700".into()),
+        // The debug app's stand-in for the export and import file dialog, which WebDriver cannot click through.
+        ("KAGE_E2E_FILE", chosen_file(home).into()),
     ]
+}
+
+/// The file the debug app exports to and imports from in place of the player's choice in the file dialog.
+pub fn chosen_file(home: &Path) -> PathBuf {
+    home.join("chosen.kage")
 }
 
 /// Starts the debug app as a plain process, no WebDriver: it restores its windows and refreshes them as a

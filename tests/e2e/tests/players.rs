@@ -390,11 +390,8 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     }
 
     // 5. Export with sign-ins, then a fresh install: no data dir, no keychain entries.
-    let transfer = tempfile::tempdir().unwrap();
-    let file = transfer.path().join("accounts.kage");
-    let exported = app
-        .invoke("export_accounts", json!({ "passphrase": PASSPHRASE, "includeCredentials": true, "path": file }))
-        .await;
+    let file = kage_e2e::chosen_file(home.path());
+    let exported = app.invoke("export_accounts", json!({ "passphrase": PASSPHRASE, "includeCredentials": true })).await;
     assert_eq!((exported["accounts"].as_u64(), exported["withCredentials"].as_u64()), (Some(3), Some(3)), "{exported}");
     let sealed = std::fs::read(&file).expect("the export file");
     let plain = String::from_utf8_lossy(&sealed).to_lowercase();
@@ -409,7 +406,7 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     app.focus("acct-1").await;
     app.wait_for("view-signin").await;
     assert_eq!(app.invoke("saved_accounts", json!({})).await, json!([]), "a fresh install has no saved accounts");
-    let wrong = app.invoke("import_accounts", json!({ "passphrase": "not the passphrase", "path": file })).await;
+    let wrong = app.invoke("import_accounts", json!({ "passphrase": "not the passphrase" })).await;
     log(&format!("players: import with a wrong passphrase: {wrong}"));
     assert_eq!(wrong["error"]["code"], json!("wrong_passphrase"), "{wrong}");
     let sentence = wrong["error"]["message"].as_str().unwrap_or_default();
@@ -418,7 +415,7 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     let entries = keychain_entries();
     assert!(ids.iter().all(|id| !entries.contains(id)), "a wrong passphrase wrote to the keychain: {entries:?}");
 
-    let imported = app.invoke("import_accounts", json!({ "passphrase": PASSPHRASE, "path": file })).await;
+    let imported = app.invoke("import_accounts", json!({ "passphrase": PASSPHRASE })).await;
     log(&format!("players: import with the passphrase: {imported}"));
     assert_eq!((imported["added"].as_u64(), imported["credentials"].as_u64()), (Some(3), Some(3)), "{imported}");
     let entries = keychain_entries();

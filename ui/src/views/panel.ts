@@ -257,7 +257,7 @@ function transferSection(
   exportButton.addEventListener("click", () =>
     busy(exportButton, () =>
       attempt(async () => {
-        const done = await api.exportAccounts(passphrase.value, credentials.checked, null);
+        const done = await api.exportAccounts(passphrase.value, credentials.checked);
         passphrase.value = "";
         say(`Exported ${countAccounts(done.accounts)} (${done.withCredentials} with their sign-in) to ${done.path}.`);
       }),
@@ -266,7 +266,7 @@ function transferSection(
   importButton.addEventListener("click", () =>
     busy(importButton, () =>
       attempt(async () => {
-        const done = await api.importAccounts(passphrase.value, null);
+        const done = await api.importAccounts(passphrase.value);
         passphrase.value = "";
         say(`Imported: ${done.added} new, ${done.merged} already here, ${done.credentials} sign-in(s) saved to the keychain.`);
         await refresh();

@@ -1,25 +1,30 @@
-//! Signing an account out: locally at once, then its keychain entry, then at its server (and provider).
+//! Signing an account out: locally at once, then its keychain entry, then at its server (and provider); or, for
+//! an account whose server Kage may not send its credential to on this run, on this computer only.
 
-use super::{AccountStatus, Sessions, TokenError};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::{AccountStatus, Sessions, Slot, TokenError};
 use crate::account::AccountKey;
+use crate::authority::AccessToken;
+use crate::oidc::ProviderLink;
 use crate::vault::VaultError;
+
+/// What a local sign-out took out of memory, for telling the server.
+struct Ended {
+    slot: Arc<Slot>,
+    generation: u64,
+    access: Option<AccessToken>,
+    refresh: Option<SecretString>,
+    provider: Option<ProviderLink>,
+}
 
 impl Sessions {
     /// Signs the account out: locally at once (also offline), then in the keychain, then on the server (best
     /// effort, with the refresh credential, so it works even when the access token has expired).
     pub async fn sign_out(&self, account: &AccountKey) -> Result<(), VaultError> {
-        let slot = self.slot_or_new(account);
-        let (generation, access, refresh, provider) = {
-            let mut state = slot.state();
-            state.generation += 1;
-            state.status = AccountStatus::SignedOut;
-            state.unsaved = false;
-            state.keychain_problem = None;
-            state.signed_out_by_player = true;
-            state.last_failure = Some(TokenError::SignedOut);
-            (state.generation, state.access.take(), state.refresh.take(), state.provider.clone())
-        };
-        let _ = self.changes.send((account.clone(), AccountStatus::SignedOut));
+        let Ended { slot, generation, access, refresh, provider } = self.end_here(account);
         // A restored account that never refreshed has its credential only in the keychain.
         let (refresh, provider) = match refresh {
             Some(refresh) => (Some(refresh), provider),
@@ -52,5 +57,34 @@ impl Sessions {
             tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
         }
         deleted
+    }
+
+    /// Signs the account out on this computer only: its session in memory ends and its keychain entry is
+    /// deleted, and nothing is sent anywhere; its saved credential is not even read. For an account whose server
+    /// Kage may not trust on this run (a loopback server that moved: whatever holds the old port now is not it).
+    pub async fn sign_out_here(&self, account: &AccountKey) -> Result<(), VaultError> {
+        let Ended { slot, generation, .. } = self.end_here(account);
+        let deleted = self.keychain.delete(&slot, account, generation).await;
+        if deleted.is_err() {
+            self.keychain.retry_delete(&slot, account, generation);
+        }
+        deleted
+    }
+
+    /// The local half of every sign-out: a new generation, signed out by the player, the tokens taken out.
+    fn end_here(&self, account: &AccountKey) -> Ended {
+        let slot = self.slot_or_new(account);
+        let (generation, access, refresh, provider) = {
+            let mut state = slot.state();
+            state.generation += 1;
+            state.status = AccountStatus::SignedOut;
+            state.unsaved = false;
+            state.keychain_problem = None;
+            state.signed_out_by_player = true;
+            state.last_failure = Some(TokenError::SignedOut);
+            (state.generation, state.access.take(), state.refresh.take(), state.provider.clone())
+        };
+        let _ = self.changes.send((account.clone(), AccountStatus::SignedOut));
+        Ended { slot, generation, access, refresh, provider }
     }
 }

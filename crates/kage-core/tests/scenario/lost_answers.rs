@@ -199,7 +199,7 @@ async fn i11_a_keychain_that_never_answers_holds_up_nothing() {
 
     // Forget does not hang either.
     let started = std::time::Instant::now();
-    core.forget(&main).await;
+    core.forget(&main, kage_core::core::Reach::Server).await;
     assert!(started.elapsed() < Duration::from_millis(2500), "bounded: {:?}", started.elapsed());
     h.vault.set_delay(None);
 }

@@ -1,0 +1,127 @@
+//! The shell's side of the holes a security review found (issue 17): what a page can make Kage send, and where.
+//! Each test here failed on the code before its fix (the closing note of the change says how).
+
+mod support;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kage_app::state::AppState;
+use kage_core::vault::MemoryStore;
+use serde_json::json;
+use tauri::Manager;
+
+use support::{TestApp, invoke, sign_in};
+
+/// A program of the test's own holding a port: it accepts every connection and keeps what each one sent.
+struct Squatter {
+    heard: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Squatter {
+    fn hold(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("the old port is free to take");
+        listener.set_nonblocking(true).unwrap();
+        let (heard, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
+        let thread = std::thread::spawn({
+            let (heard, stop) = (heard.clone(), stop.clone());
+            move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+                            let mut buffer = [0u8; 4096];
+                            let read = stream.read(&mut buffer).unwrap_or(0);
+                            heard.lock().unwrap().push(String::from_utf8_lossy(&buffer[..read]).into_owned());
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            }
+        });
+        Self { heard, stop, thread: Some(thread) }
+    }
+
+    fn heard(&self) -> Vec<String> {
+        self.heard.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Squatter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The port of the sandbox's origin, `http://127.0.0.1:PORT`.
+fn port_of(origin: &str) -> u16 {
+    origin.rsplit(':').next().and_then(|port| port.parse().ok()).expect("a sandbox origin")
+}
+
+/// Issue 17, item 1. The sandbox had to move to another port (a program of the test's own holds the old one):
+/// signing out one of its saved accounts, forgetting another, and finishing the sign-out at the next start send
+/// nothing to whatever holds the old port, and still remove both accounts' credentials from this computer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_moved_sandbox_accounts_sign_out_and_forget_send_nothing_to_its_old_port() {
+    let vault = Arc::new(MemoryStore::default());
+    let first = TestApp::start_on(tempfile::tempdir().unwrap(), vault.clone()).await;
+    let main = sign_in(&first.window("acct-1"), "main")["account"]["id"].clone();
+    let alt = sign_in(&first.window("acct-2"), "alt")["account"]["id"].clone();
+    let old_origin = first.app.state::<AppState>().origin.as_str().to_owned();
+    let dir = first.quit(|_| {}).await;
+    assert_eq!(vault.len(), 2, "both sign-ins are saved");
+
+    let squatter = Squatter::hold(port_of(&old_origin));
+    let second = TestApp::start_on(dir, vault.clone()).await;
+    let state = second.app.state::<AppState>();
+    assert_ne!(state.origin.as_str(), old_origin, "the sandbox moved to another port");
+    state.restore_saved();
+    let window = second.window("acct-1");
+
+    let signed_out = invoke(&window, "sign_out_account", json!({"accountId": main}));
+    assert!(signed_out.is_ok(), "signing out a moved account works locally: {signed_out:?}");
+    let forgotten = invoke(&window, "forget_account", json!({"accountId": alt})).unwrap();
+    let left: Vec<_> = forgotten.as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
+    assert_eq!(left, vec![main], "alt is forgotten, main stays listed (signed out)");
+    // The next start finishes sign-outs an earlier run left (main is marked signed out now).
+    state.finish_sign_outs().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert_eq!(squatter.heard(), Vec::<String>::new(), "nothing may reach whatever holds the old port");
+    assert!(vault.is_empty(), "both credentials are gone from the keychain");
+}
+
+/// Issue 17, item 5. A page cannot choose where an export is written or which file an import reads: a path it
+/// sends is refused (nothing is written there), and the file the player chose in the dialog is used.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_cannot_name_the_file_an_export_writes_or_an_import_reads() {
+    let app = TestApp::start().await;
+    let window = app.window("acct-1");
+    sign_in(&window, "main");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("dropped.kage");
+    let path = target.to_str().unwrap();
+
+    let args = json!({"passphrase": "long enough pass", "includeCredentials": true, "path": path});
+    let refused = invoke(&window, "export_accounts", args).unwrap_err();
+    assert_eq!(refused["code"], "path_not_allowed", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("file dialog"), "{refused}");
+    assert!(!target.exists(), "nothing was written where the page asked");
+
+    // The player's own choice works, and an import naming any path is refused before it reads anything.
+    let chosen =
+        invoke(&window, "export_accounts", json!({"passphrase": "long enough pass", "includeCredentials": true}));
+    assert_eq!(chosen.unwrap()["accounts"], 1);
+    std::fs::copy(app._dir.path().join("chosen.kage"), &target).unwrap();
+    let refused =
+        invoke(&window, "import_accounts", json!({"passphrase": "long enough pass", "path": path})).unwrap_err();
+    assert_eq!(refused["code"], "path_not_allowed", "{refused}");
+}
