@@ -9,6 +9,8 @@
 //! `kage-server` of a test's own ([`GameServer`]), and asks the X server itself which window has the focus and
 //! what every window is titled ([`x11`]), which reading through WebDriver could change.
 
+pub mod layout;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -185,7 +185,8 @@ export function accountView(context: AccountContext): AccountView {
       xpBar.style.width = `${progress}%`;
       xpText.textContent = `${progress} / 100 xp to level ${profile.level + 1}`;
       stats.replaceChildren(
-        ...(["strength", "agility", "chakra"] as const).flatMap((name) => [h("dt", {}, name), h("dd", {}, String(profile.stats[name]))]),
+        // Each stat a group of its own, so narrow windows and large text wrap whole stats onto a new line.
+        ...(["strength", "agility", "chakra"] as const).map((name) => h("div", { class: "stat" }, h("dt", {}, name), h("dd", {}, String(profile.stats[name])))),
       );
     }
     const text = bannerText(state);

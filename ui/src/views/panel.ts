@@ -2,19 +2,8 @@
 // groups, tiling, streamer mode, and moving accounts to another computer. It shows what the shell sends (names
 // already follow streamer mode) and keeps nothing of its own.
 import { api, errorMessage, type Prefs, type SavedAccount } from "../api";
-import { badge, busy, h } from "../dom";
-
-const STATUS_TEXT: Record<string, string> = {
-  signed_in: "signed in",
-  loading: "connecting",
-  offline: "offline",
-  keychain_locked: "keychain trouble",
-  signed_out: "needs sign-in",
-};
-
-export function statusText(status: string): string {
-  return STATUS_TEXT[status] ?? status;
-}
+import { busy, h } from "../dom";
+import { accountRow, type AccountRow } from "./panel-row";
 
 /** Opens the panel over the window's content; `onClose` runs when it is dismissed. */
 export function openPanel(onClose: () => void): void {
@@ -41,9 +30,32 @@ export function openPanel(onClose: () => void): void {
   const groups = h("div", { class: "row wrap", testid: "panel-groups" });
   let prefs: Prefs | null = null;
 
+  // One row per account, kept while the panel is open: an update patches it (see `panel-row.ts`), so a settings
+  // form being typed into stays as it is while the list changes around it.
+  const rows = new Map<string, AccountRow>();
+  let groupNames: string | null = null;
+
   const render = (accounts: SavedAccount[]) => {
-    list.replaceChildren(...accounts.map((account, index) => accountItem(account, index)));
+    const shown = new Set<string>();
+    accounts.forEach((account, index) => {
+      let row = rows.get(account.id);
+      if (!row) {
+        row = accountRow(account, { say, attempt, render });
+        rows.set(account.id, row);
+      }
+      row.update(account, index);
+      list.append(row.element); // moves an existing row into its place; nothing in it is rebuilt
+      shown.add(account.id);
+    });
+    for (const [id, row] of rows) {
+      if (!shown.has(id)) {
+        row.element.remove();
+        rows.delete(id);
+      }
+    }
     const names = [...new Set(accounts.flatMap((a) => a.groups))];
+    if (names.join("\n") === groupNames) return;
+    groupNames = names.join("\n");
     const openAll = h("button", { testid: "open-all", class: "primary small" }, "Open all");
     openAll.addEventListener("click", () =>
       busy(openAll, () => attempt(async () => say(`Opening ${countAccounts(await api.openAccounts(null))}…`))),
@@ -57,47 +69,6 @@ export function openPanel(onClose: () => void): void {
         );
         return open;
       }),
-    );
-  };
-
-  const accountItem = (account: SavedAccount, index: number) => {
-    const open = h("button", { class: "small primary", testid: "panel-open" }, "Open");
-    open.addEventListener("click", () => busy(open, () => attempt(() => api.focusAccount(index + 1))));
-    const signOut = h("button", { class: "small ghost", testid: "panel-sign-out" }, "Sign out");
-    signOut.hidden = account.status === "signed_out";
-    signOut.addEventListener("click", () => busy(signOut, () => attempt(async () => render(await api.signOutAccount(account.id)))));
-    const forget = h("button", { class: "small ghost danger", testid: "panel-forget" }, "Forget");
-    forget.addEventListener("click", () => {
-      if (!confirm(`Forget ${account.username} on this computer? Its saved sign-in and cached data are removed.`)) return;
-      void busy(forget, () => attempt(async () => render(await api.forgetAccount(account.id))));
-    });
-    const edit = h("button", { class: "small ghost", testid: "panel-edit" }, "Settings");
-    const form = settingsForm(account, (accounts) => {
-      say("Saved.");
-      render(accounts);
-    }, say);
-    form.hidden = true;
-    edit.addEventListener("click", () => (form.hidden = !form.hidden));
-    return h(
-      "li",
-      { testid: "panel-account", "data-account": account.id },
-      h(
-        "div",
-        { class: "panel-row" },
-        h("span", { class: "muted small-text key" }, index < 9 ? `Ctrl+${index + 1}` : ""),
-        badge(account.colour, account.username),
-        h(
-          "div",
-          { class: "who" },
-          h("strong", { testid: "panel-name" }, account.name),
-          h("span", { class: "muted small-text" }, [statusText(account.status), ...account.groups].join(" · ")),
-        ),
-        open,
-        edit,
-        signOut,
-        forget,
-      ),
-      form,
     );
   };
 
@@ -195,53 +166,6 @@ export function openPanel(onClose: () => void): void {
     keepInTray.checked = current.keepInTray;
     render(accounts);
   });
-}
-
-function settingsForm(
-  account: SavedAccount,
-  onSaved: (accounts: SavedAccount[]) => void,
-  say: (text: string | null, warn?: boolean) => void,
-): HTMLFormElement {
-  const alias = h("input", { testid: "settings-alias", placeholder: "Alias (shown in streamer mode)", maxlength: "32" });
-  alias.value = account.alias ?? "";
-  const colour = h("input", { testid: "settings-colour", type: "color" });
-  colour.value = account.colour;
-  const notifications = h("input", { testid: "settings-notifications", type: "checkbox" });
-  notifications.checked = account.notifications;
-  const groups = h("input", { testid: "settings-groups", placeholder: "Groups, separated by commas" });
-  groups.value = account.groups.join(", ");
-  const proxy = h("input", { testid: "settings-proxy", placeholder: "Proxy: socks5://host:1080 or http://host:3128" });
-  proxy.value = account.proxy ?? "";
-  const save = h("button", { type: "submit", class: "small primary", testid: "settings-save" }, "Save");
-  const form = h(
-    "form",
-    { class: "settings", testid: "account-settings" },
-    h("label", {}, "Alias", alias),
-    h("label", { class: "inline" }, "Colour ", colour),
-    h("label", { class: "check" }, notifications, " Desktop notifications"),
-    h("label", {}, "Groups", groups),
-    h("label", {}, "Proxy", proxy),
-    save,
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void busy(save, async () => {
-      try {
-        onSaved(
-          await api.updateAccount(account.id, {
-            alias: alias.value.trim() || null,
-            colour: colour.value,
-            notifications: notifications.checked,
-            groups: groups.value.split(",").map((g) => g.trim()).filter(Boolean),
-            proxy: proxy.value.trim() || null,
-          }),
-        );
-      } catch (e) {
-        say(errorMessage(e), true);
-      }
-    });
-  });
-  return form;
 }
 
 /** Export to and import from a passphrase-encrypted file (the shell asks where, with the system's file dialog). */

@@ -51,8 +51,17 @@ export function signInView(context: SignInContext): HTMLElement {
   const form = h(
     "form",
     { class: "card signin-form", testid: "signin-form" },
-    h("h2", {}, previous ? `Sign in again as ${previous.username}` : "Sign in"),
-    previous ? h("p", { class: "muted" }, "This account was signed out. Enter its password to continue.") : null,
+    info.passwordSignIn ? h("h2", {}, previous ? `Sign in again as ${previous.username}` : "Sign in") : null,
+    // Only what the server offers: a server that takes no passwords is never asked for one.
+    previous
+      ? h(
+          "p",
+          { class: "muted", testid: "signin-again" },
+          info.passwordSignIn
+            ? "This account was signed out. Enter its password to continue."
+            : "This account was signed out. Sign in with the browser to continue.",
+        )
+      : null,
     h("label", {}, "Username", username),
     h("label", {}, "Password", password),
     h("label", { class: "check" }, remember, " Remember on this computer"),
@@ -145,8 +154,7 @@ export function signInView(context: SignInContext): HTMLElement {
         h("strong", {}, account.username),
         h("span", { class: "muted" }, [account.server ? hostOf(account.server) : null, STATUS_TEXT[account.status] ?? account.status].filter(Boolean).join(" · ")),
       ),
-      open,
-      forget,
+      h("div", { class: "actions" }, open, forget),
     );
   };
   const savedCard = h("section", { class: "card", hidden: true }, h("h2", {}, "Saved accounts"), saved);
