@@ -219,6 +219,11 @@ async function interaction(req, res, uid) {
     await provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
     return;
   }
+  // The player pressed Cancel: the provider answers the client with access_denied (OIDC Core 3.1.2.6).
+  if (form.get('prompt') === 'abort') {
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+    return;
+  }
   if (form.get('prompt') === 'consent' && prompt.name === 'consent') {
     const grant = grantId
       ? await provider.Grant.find(grantId)
