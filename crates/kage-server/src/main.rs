@@ -104,6 +104,9 @@ struct Args {
     /// The introspection endpoint, if the provider's metadata does not name one.
     #[arg(long, env = "KAGE_OIDC_INTROSPECTION_ENDPOINT", requires = "oidc_introspection_client_id")]
     oidc_introspection_endpoint: Option<String>,
+    /// The introspection field naming the player, if the provider sends no `sub` (`username`: weaker).
+    #[arg(long, env = "KAGE_OIDC_INTROSPECTION_SUBJECT_CLAIM", default_value = "sub")]
+    oidc_introspection_subject_claim: String,
     /// How long an introspection answer is trusted (never past the token's exp): a token revoked at the
     /// provider is refused here within this many seconds.
     #[arg(long, env = "KAGE_OIDC_INTROSPECTION_CACHE_SECS", default_value_t = 30)]
@@ -155,6 +158,7 @@ async fn main() -> std::process::ExitCode {
             let mut introspection = IntrospectionConfig::new(client_id, secret);
             introspection.endpoint = args.oidc_introspection_endpoint;
             introspection.cache_ttl = Duration::from_secs(args.oidc_introspection_cache_secs);
+            introspection.subject_claim = args.oidc_introspection_subject_claim;
             oidc.introspection = Some(introspection);
         }
         config.oidc = Some(oidc);

@@ -238,7 +238,10 @@ impl TestProvider {
     }
 }
 
-pub(crate) async fn check(response: reqwest::Response, endpoint: &'static str) -> Result<reqwest::Response, ProviderError> {
+pub(crate) async fn check(
+    response: reqwest::Response,
+    endpoint: &'static str,
+) -> Result<reqwest::Response, ProviderError> {
     if response.status().is_success() {
         return Ok(response);
     }

@@ -50,7 +50,8 @@ async fn two_accounts_in_two_windows_refresh_at_the_provider_and_restart_from_th
     let Some(h) = OidcHarness::start_kind(kind, SHORT, RefreshReuse::Strict).await else { return };
     let (w1, w2) = (window("acct-1"), window("acct-2"));
     let main = h.sign_in(&w1, Some(MAIN), None).await.expect("main signs in").account;
-    let alt = h.sign_in(&w2, Some(ALT), None).await.expect("alt signs in while the browser is signed in as main").account;
+    let alt =
+        h.sign_in(&w2, Some(ALT), None).await.expect("alt signs in while the browser is signed in as main").account;
     assert_ne!(main, alt);
     assert_eq!(main.user_id(), h.player_of(MAIN).await);
     assert_eq!(alt.user_id(), h.player_of(ALT).await);
@@ -114,9 +115,7 @@ async fn without_reuse_tolerance_a_lost_refresh_answer_asks_only_that_account_to
     assert_eq!(h.core.sessions.status(&alt), AccountStatus::SignedIn);
 }
 
-async fn sign_out_revokes_the_grant_in_the_providers_own_records_and_ends_the_session_on_the_game_server(
-    kind: Kind,
-) {
+async fn sign_out_revokes_the_grant_in_the_providers_own_records_and_ends_the_session_on_the_game_server(kind: Kind) {
     let Some(h) = OidcHarness::start_kind(kind, 300, RefreshReuse::Strict).await else { return };
     let w = window("acct-1");
     let main = h.sign_in(&w, Some(MAIN), None).await.unwrap().account;

@@ -107,7 +107,11 @@ impl OidcHarness {
         }
         if let Some((client_id, secret)) = how.introspection {
             let secret = kage_server::secret::Secret::new(secret.into());
-            oidc.introspection = Some(kage_server::oidc::IntrospectionConfig::new(client_id, secret));
+            let mut introspection = kage_server::oidc::IntrospectionConfig::new(client_id, secret);
+            // django-oauth-toolkit's introspection has no `sub`, and its userinfo refuses a token bound to
+            // the game's API (RFC 8707, rightly): its unique `username` is the only name it gives.
+            introspection.subject_claim = "username".into();
+            oidc.introspection = Some(introspection);
         }
         trust(&mut oidc);
         let game = Harness::start_on(

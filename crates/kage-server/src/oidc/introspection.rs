@@ -193,8 +193,13 @@ impl Introspector {
             tracing::warn!(%status, "the identity provider's introspection endpoint refused to answer");
             return Err(unavailable());
         }
-        let answer: Introspection =
+        let raw: serde_json::Value =
             response.json().await.map_err(|error| provider_trouble("introspection answer", &error.without_url()))?;
+        let mut answer: Introspection =
+            serde_json::from_value(raw.clone()).map_err(|error| provider_trouble("introspection answer", &error))?;
+        if self.config.subject_claim != "sub" {
+            answer.sub = raw.get(&self.config.subject_claim).and_then(|v| v.as_str()).map(str::to_owned);
+        }
         let now = unix_now();
         let refused_until = Instant::now() + self.config.cache_ttl;
         let mut token_info = match self.check(&answer, now) {

@@ -75,6 +75,10 @@ pub struct IntrospectionConfig {
     pub cache_ttl: Duration,
     /// How many answers are kept at most.
     pub cache_capacity: usize,
+    /// The introspection field that names the player (`sub`, RFC 7662). A provider that leaves `sub` out
+    /// and binds tokens to this API (so its userinfo endpoint refuses them), as django-oauth-toolkit does,
+    /// can name `username` here: weaker, since a name can change hands at the provider.
+    pub subject_claim: String,
 }
 
 impl IntrospectionConfig {
@@ -85,6 +89,7 @@ impl IntrospectionConfig {
             endpoint: None,
             cache_ttl: Duration::from_secs(30),
             cache_capacity: 10_000,
+            subject_claim: "sub".into(),
         }
     }
 }
