@@ -377,3 +377,50 @@ async fn two_browser_sign_ins_at_once_from_two_windows_each_end_in_their_own_win
     assert_eq!(h.core.windows.pin_of(&w2).unwrap().account, two);
     let _: AccountKey = one;
 }
+
+/// Issue 17.2: a game server of the test's own announcing the real provider, client id and the real game
+/// server's audience would receive tokens it could replay at the real game. Kage binds the audience to the
+/// origin it talks to: the sign-in is refused before any browser opens, so no token is ever fetched.
+#[tokio::test]
+async fn a_fake_server_announcing_the_real_servers_audience_gets_no_token() {
+    let Some(h) = OidcHarness::start().await else { return };
+    let announced = serde_json::json!({"password": false, "oidc": {
+        "issuer": h.provider.issuer(), "clientId": kage_oidc_support::CLIENT_ID, "audience": h.audience,
+        "scopes": "openid profile offline_access"}});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake = kage_core::ServerOrigin::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let app =
+        axum::Router::new().route("/v1/auth-config", axum::routing::get(move || async move { axum::Json(announced) }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let refused = h.core.begin_browser_sign_in(&window("acct-1"), &fake, None).await.unwrap_err();
+    assert!(matches!(refused, OidcError::AudienceNotBound { .. }), "{refused:?}");
+    assert!(refused.to_string().contains(&h.audience), "the sentence names what was asked: {refused}");
+    // The real server's own announcement is accepted.
+    assert!(h.core.begin_browser_sign_in(&window("acct-2"), &h.origin, None).await.is_ok());
+}
+
+/// Streamer mode (issue 17): the shell names accounts by alias; the window's error and the browser tab's
+/// page then say the aliases, never a username.
+#[tokio::test]
+async fn the_other_account_message_and_the_tab_name_aliases_when_the_shell_asks() {
+    let Some(h) = OidcHarness::start().await else { return };
+    let main = h.sign_in(&window("acct-1"), Some(MAIN), None).await.unwrap().account;
+    let w2 = window("acct-2");
+    let alt = h.sign_in(&w2, Some(ALT), None).await.unwrap().account;
+    let names = kage_core::oidc::AccountNames {
+        expected: Some("Account 2".into()),
+        known: [(main.clone(), "Account 1".to_owned())].into_iter().collect(),
+        other: "another account".into(),
+    };
+    let sign_in = h.core.begin_browser_sign_in(&w2, &h.origin, Some(&alt)).await.unwrap().name_accounts(names);
+    let url = sign_in.authorization_url().to_owned();
+    let browser = async {
+        let callback = h.browser.authorize(&url, Some(&MAIN.credentials())).await.unwrap();
+        h.deliver(&callback.url).await
+    };
+    let (finished, page) = tokio::join!(h.core.finish_browser_sign_in(sign_in, true), browser);
+    let error = finished.unwrap_err();
+    assert_eq!(error, OidcError::OtherAccount { signed_in_as: "another account".into(), expected: "Account 2".into() });
+    assert!(page.contains("Account 2") && !page.contains("main") && !page.contains(">alt"), "{page}");
+}
