@@ -366,6 +366,7 @@ async fn a_provider_sign_out_survives_a_restart_and_a_new_sign_in_with_the_same_
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let again = provider.sign_in(&browser, &request, Some(&MAIN.credentials())).await.unwrap();
     let (before, after) = (unverified_claims(&first.access_token), unverified_claims(&again.access_token));
+    assert!(before["sid"].is_string(), "the provider's access tokens name its session: {before}");
     assert_eq!(before["sid"], after["sid"], "the provider kept its session id");
     assert_eq!(status(again.access_token).await, StatusCode::OK, "a new sign-in after the sign-out works");
     assert_eq!(status(first.access_token).await, StatusCode::UNAUTHORIZED, "the old token stays stopped");
