@@ -300,7 +300,7 @@ impl AppState {
         for entry in self.roster.list().into_iter().filter(|entry| entry.signed_out) {
             let Ok(saved) = self.saved(&entry) else { continue };
             let finished = match saved.reach() {
-                Reach::Server => self.core.sessions.sign_out(&saved.account).await,
+                Reach::Server => self.core.sessions.sign_out(&saved.account).await.map(drop),
                 Reach::ThisComputer => self.core.sessions.sign_out_here(&saved.account).await,
             };
             if let Err(error) = finished {

@@ -125,7 +125,9 @@ function configuration() {
     async extraTokenClaims(ctx, token) {
       if (token.kind !== 'AccessToken') return undefined;
       const account = bySub.get(token.accountId);
-      return account ? { preferred_username: account.preferred_username } : undefined;
+      // `sid`, as Keycloak and Entra put in access tokens: the provider's login session, kept across a new
+      // login in the same browser session (what a sign-out on the game server must not outlive, issue 17.6).
+      return account ? { preferred_username: account.preferred_username, sid: token.sessionUid } : undefined;
     },
     // OpenID Connect drops `offline_access` unless the request also says prompt=consent; Kage asks for it
     // without (as most providers allow), so a client allowed the refresh_token grant always gets one, and it
@@ -217,6 +219,11 @@ async function interaction(req, res, uid) {
       return;
     }
     await provider.interactionFinished(req, res, { login: { accountId: account.sub } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  // The player pressed Cancel: the provider answers the client with access_denied (OIDC Core 3.1.2.6).
+  if (form.get('prompt') === 'abort') {
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
     return;
   }
   if (form.get('prompt') === 'consent' && prompt.name === 'consent') {

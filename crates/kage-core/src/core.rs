@@ -18,7 +18,9 @@ use crate::oidc::loopback::Page;
 use crate::oidc::under_way::SignInsUnderWay;
 use crate::oidc::{AuthConfig, BrowserSignIn, OidcError};
 use crate::proxy::{ProxyError, ProxyUrl};
-use crate::sessions::{AccountStatus, ForkError, ImportOutcome, KEYCHAIN_TIMEOUT, Sessions, SignInError, SignedIn};
+use crate::sessions::{
+    AccountStatus, ForkError, ImportOutcome, KEYCHAIN_TIMEOUT, ProviderSignOut, Sessions, SignInError, SignedIn,
+};
 use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
 use crate::windows::Windows;
@@ -148,11 +150,26 @@ impl Core {
         origin: &ServerOrigin,
         expected: Option<&AccountKey>,
     ) -> Result<BrowserSignIn, OidcError> {
+        self.begin_browser_sign_in_through(window, origin, expected, None).await
+    }
+
+    /// As [`Core::begin_browser_sign_in`], every request of the sign-in (the game server's and the identity
+    /// provider's: discovery, keys, token, revocation) through `proxy`; the account then keeps that route.
+    /// `None`: a known account's own route, else direct.
+    pub async fn begin_browser_sign_in_through(
+        &self,
+        window: &WindowLabel,
+        origin: &ServerOrigin,
+        expected: Option<&AccountKey>,
+        proxy: Option<ProxyUrl>,
+    ) -> Result<BrowserSignIn, OidcError> {
         if expected.is_some_and(|account| account.origin() != origin) {
             return Err(OidcError::Malformed("the account to sign in again is on another server".into()));
         }
-        let http = self.flow_http(origin, expected)?;
+        let http = self.flow_http(origin, expected, proxy.as_ref())?;
         let config = crate::oidc::game::auth_config(&http, origin).await?.oidc.ok_or(OidcError::NotOffered)?;
+        // Tokens are fetched only for this server's own API (issue 17.2): checked before the browser opens.
+        crate::oidc::game::check_audience(&http, origin, &config).await?;
         let expected = match expected {
             Some(account) => Some(self.sessions.expected_account(account).await),
             None => None,
@@ -168,6 +185,7 @@ impl Core {
             timeout: self.browser_sign_in_timeout,
             cancel: cancelled,
             flow_id,
+            proxy,
         })
         .await?;
         self.sign_ins.start(window, flow_id, cancel);
@@ -184,6 +202,9 @@ impl Core {
         self.sign_ins.done(&window, flow_id);
         let (arrived, redirect) = waited?;
         let outcome = self.complete_browser_sign_in(&arrived, &redirect.query, remember).await;
+        if let Err(error) = &outcome {
+            tracing::info!(window = %arrived.window, %error, "browser sign-in refused");
+        }
         let page = match &outcome {
             Ok(_) => Page::SignedIn,
             Err(error) => Page::Failed(error.to_string()),
@@ -205,29 +226,54 @@ impl Core {
         remember: bool,
     ) -> Result<SignedIn, OidcError> {
         let expected = arrived.expected.as_ref().map(|e| &e.account);
-        let http = self.flow_http(&arrived.origin, expected)?;
+        let http = self.flow_http(&arrived.origin, expected, arrived.proxy.as_ref())?;
         let providers = self.sessions.providers();
         let grant = arrived.exchange(providers, &http, query).await?;
         // The account is the game's player, whoever the provider says signed in: ask the game server.
-        let profile = crate::oidc::game::viewer(&http, &arrived.origin, &grant.access.secret).await?;
-        let account = AccountKey::new(arrived.origin.clone(), profile.id.clone());
-        if let Some(expected) = &arrived.expected
-            && expected.account != account
-        {
-            let _ = providers.revoke(&http, &grant.link, &grant.refresh_token).await;
-            return Err(OidcError::OtherAccount { signed_in_as: profile.username, expected: expected.name.clone() });
+        let account = match crate::oidc::game::viewer(&http, &arrived.origin, &grant.access.secret).await {
+            Ok(profile) => {
+                let account = AccountKey::new(arrived.origin.clone(), profile.id.clone());
+                match &arrived.expected {
+                    Some(expected) if expected.account != account => {
+                        Err(arrived.other_account(Some(&account), profile.username))
+                    }
+                    _ => Ok((account, profile.username)),
+                }
+            }
+            Err(error) => Err(error),
+        };
+        let (account, username) = match account {
+            Ok(account) => account,
+            Err(error) => {
+                // A grant Kage does not keep is ended at the provider, not left alive there.
+                if let Err(revoke) = providers.revoke(&http, &grant.link, &grant.refresh_token).await {
+                    tracing::info!(error = %revoke, "could not revoke a grant Kage refused");
+                }
+                return Err(error);
+            }
+        };
+        // Before anything else can send for this account: its route is the one its sign-in took.
+        if let Some(proxy) = &arrived.proxy {
+            self.transport.set(&account, Some(proxy.clone()))?;
         }
-        let signed_in = self.sessions.sign_in_with_provider(account, profile.username, grant, remember).await;
+        let signed_in = self.sessions.sign_in_with_provider(account, username, grant, remember).await;
         self.windows.pin(&arrived.window, &signed_in.account);
         self.events.reconnect(&signed_in.account);
         Ok(signed_in)
     }
 
-    /// The route a browser sign-in's requests take: a known account's own, else direct.
-    fn flow_http(&self, origin: &ServerOrigin, expected: Option<&AccountKey>) -> Result<reqwest::Client, ProxyError> {
-        match expected {
-            Some(account) => Ok(self.transport.for_account(account)),
-            None => self.transport.through(origin, None),
+    /// The route a browser sign-in's requests take: the proxy it was given, else a known account's own, else
+    /// direct.
+    fn flow_http(
+        &self,
+        origin: &ServerOrigin,
+        expected: Option<&AccountKey>,
+        proxy: Option<&ProxyUrl>,
+    ) -> Result<reqwest::Client, ProxyError> {
+        match (proxy, expected) {
+            (Some(proxy), _) => self.transport.through(origin, Some(proxy)),
+            (None, Some(account)) => Ok(self.transport.for_account(account)),
+            (None, None) => self.transport.through(origin, None),
         }
     }
 
@@ -278,10 +324,10 @@ impl Core {
     /// Signs out the window's account everywhere it is open: the session, its keychain entry and its cache
     /// partition (erased also when offline). Other accounts are not touched. Its windows stay pinned to it and
     /// show "signed out", so they can offer to sign that same account in again.
-    pub async fn sign_out(&self, window: &WindowLabel) -> Result<AccountKey, SignOutError> {
+    pub async fn sign_out(&self, window: &WindowLabel) -> Result<SignedOut, SignOutError> {
         let account = self.windows.pin_of(window).ok_or(SignOutError::NotPinned)?.account;
-        self.sign_out_account(&account, Reach::Server).await?;
-        Ok(account)
+        let provider_kept = self.sign_out_account(&account, Reach::Server).await?.provider_kept;
+        Ok(SignedOut { account, provider_kept })
     }
 
     /// Removes a saved account from this computer: signs it out as [`Core::sign_out_account`] does (as far as
@@ -300,10 +346,10 @@ impl Core {
 
     /// Signs `account` out everywhere it is open, as [`Core::sign_out`] does for a window's account (the
     /// accounts panel signs out an account from any window); with [`Reach::ThisComputer`], nothing is sent.
-    pub async fn sign_out_account(&self, account: &AccountKey, reach: Reach) -> Result<(), SignOutError> {
-        let vault = match reach {
+    pub async fn sign_out_account(&self, account: &AccountKey, reach: Reach) -> Result<SignedOut, SignOutError> {
+        let provider = match reach {
             Reach::Server => self.sessions.sign_out(account).await,
-            Reach::ThisComputer => self.sessions.sign_out_here(account).await,
+            Reach::ThisComputer => self.sessions.sign_out_here(account).await.map(|()| ProviderSignOut::Done),
         };
         // New epochs for the account's windows: answers still in flight from before the sign-out are dropped
         // instead of refilling the partition erased next (I3, I4).
@@ -312,8 +358,9 @@ impl Core {
         }
         let cache = self.cache.erase(account);
         self.events.sync_streams();
-        vault.map_err(SignOutError::Keychain)?;
-        cache.map_err(|e| SignOutError::Cache(e.to_string()))
+        let provider = provider.map_err(SignOutError::Keychain)?;
+        cache.map_err(|e| SignOutError::Cache(e.to_string()))?;
+        Ok(SignedOut { account: account.clone(), provider_kept: provider == ProviderSignOut::NotOffered })
     }
 
     /// The app is quitting: every background task stops now, mid-request or not.
@@ -381,6 +428,25 @@ pub enum Reach {
     /// On this computer only: nothing is sent and the saved credential is not read. For an account Kage may not
     /// send its credential for on this run (its loopback server moved: whoever holds the old port is not it).
     ThisComputer,
+}
+
+/// A sign-out done: the account, and whether its identity provider's grant could not be ended from Kage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedOut {
+    pub account: AccountKey,
+    /// The account signed in through an identity provider that offers no revocation: Kage's sign-out stands,
+    /// but the provider still holds the grant (see [`SignedOut::notice`]).
+    pub provider_kept: bool,
+}
+
+impl SignedOut {
+    /// What the player should know beyond "signed out", if anything.
+    pub fn notice(&self) -> Option<&'static str> {
+        self.provider_kept.then_some(
+            "Signed out of Kage. The identity provider offers no way to end this sign-in from Kage: to end it \
+             there too, sign out on the provider's own site.",
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

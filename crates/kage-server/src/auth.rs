@@ -2,8 +2,9 @@
 //!
 //! Authentication order (DESIGN.md section 4, I8):
 //! 1. An `Authorization` header, if present, decides alone. A valid `Bearer` API token authenticates: one of
-//!    ours, or, with `--oidc-issuer`, one of that provider's (chosen by the token's `iss`, then fully checked
-//!    by [`crate::oidc`]). Anything else (another scheme, `Bearer null`, an expired, forged or foreign token)
+//!    ours, or, with `--oidc-issuer`, one of that provider's (a JWT chosen by its `iss`; with introspection,
+//!    any token that is not a JWT of ours, since opaque tokens name no issuer; then fully checked by
+//!    [`crate::oidc`]). Anything else (another scheme, `Bearer null`, an expired, forged or foreign token)
 //!    is a 401 and the cookie is not consulted.
 //! 2. With no `Authorization` header, `X-Kage-Auth-Required: 1` is the client saying "I could not get my own
 //!    token": the request is unauthenticated, whatever cookie the shared jar holds.
@@ -22,7 +23,6 @@ use serde_json::{Map, Value};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::idempotency;
-use crate::oidc::verifier::claimed_issuer;
 use crate::tokens::{Audience, TokenRejection};
 
 pub const SESSION_COOKIE: &str = "__session";
@@ -42,6 +42,8 @@ pub struct Viewer {
     pub user_id: String,
     pub session_id: String,
     pub credential: Credential,
+    /// A provider token's `iat`, when it says: a provider sign-out stops the session's tokens issued until then.
+    pub issued_at: Option<i64>,
 }
 
 impl Viewer {
@@ -83,23 +85,29 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Viewer, A
     };
     // The provider's tokens travel only as `Authorization: Bearer`: the shared cookie holds our tokens alone.
     if let Some(provider) = state.oidc.as_ref().filter(|_| credential == Credential::Bearer)
-        && claimed_issuer(token).as_deref() == Some(provider.issuer())
+        && provider.claims(token, state.tokens.issuer())
     {
         let external = provider.verify(token).await?;
-        if state.sessions.is_revoked(&external.session_id) {
+        if state.external_revocations.is_revoked(&external.session_id, external.issued_at) {
             return Err(TokenRejection::SessionRevoked.into());
         }
         let user_id = state
             .identities
-            .player_for(&state.db, provider.issuer(), &external.subject, external.preferred_username.as_deref())
+            .player_for(
+                &state.db,
+                &state.throttle,
+                provider.issuer(),
+                &external.subject,
+                external.preferred_username.as_deref(),
+            )
             .await?;
-        return Ok(Viewer { user_id, session_id: external.session_id, credential });
+        return Ok(Viewer { user_id, session_id: external.session_id, credential, issued_at: external.issued_at });
     }
     let claims = state.tokens.verify(token, audience)?;
     if state.sessions.is_revoked(&claims.sid) {
         return Err(TokenRejection::SessionRevoked.into());
     }
-    Ok(Viewer { user_id: claims.sub, session_id: claims.sid, credential })
+    Ok(Viewer { user_id: claims.sub, session_id: claims.sid, credential, issued_at: None })
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {

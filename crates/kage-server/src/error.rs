@@ -43,6 +43,10 @@ pub enum ApiError {
     TooManySignUps { retry_after_secs: u64 },
     #[error("too many session refreshes from this address; try again in {retry_after_secs} s")]
     TooManyRefreshes { retry_after_secs: u64 },
+    #[error("too many new players from this identity provider; try again in {retry_after_secs} s")]
+    TooManyNewPlayers { retry_after_secs: u64 },
+    #[error("the identity provider cannot check this token right now; try again in {retry_after_secs} s")]
+    IdentityProviderUnavailable { retry_after_secs: u64 },
     #[error("at most {limit} event streams may be open per player; close one first")]
     TooManyStreams { limit: usize },
     #[error("this sandbox server answers only to {expected}")]
@@ -88,9 +92,12 @@ impl ApiError {
             Self::TooManyAttempts { .. }
             | Self::TooManySignUps { .. }
             | Self::TooManyRefreshes { .. }
+            | Self::TooManyNewPlayers { .. }
             | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MisdirectedRequest { .. } => StatusCode::MISDIRECTED_REQUEST,
-            Self::Busy { .. } | Self::TimedOut { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy { .. } | Self::TimedOut { .. } | Self::IdentityProviderUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +118,8 @@ impl ApiError {
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::TooManySignUps { .. } => "too_many_sign_ups",
             Self::TooManyRefreshes { .. } => "too_many_refreshes",
+            Self::TooManyNewPlayers { .. } => "too_many_new_players",
+            Self::IdentityProviderUnavailable { .. } => "identity_provider_unavailable",
             Self::TooManyStreams { .. } => "too_many_streams",
             Self::MisdirectedRequest { .. } => "misdirected_request",
             Self::Busy { .. } => "busy",
@@ -157,6 +166,8 @@ impl IntoResponse for ApiError {
             Self::TooManyAttempts { retry_after_secs }
             | Self::TooManySignUps { retry_after_secs }
             | Self::TooManyRefreshes { retry_after_secs }
+            | Self::TooManyNewPlayers { retry_after_secs }
+            | Self::IdentityProviderUnavailable { retry_after_secs }
             | Self::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }

@@ -59,6 +59,7 @@ use crate::db::{Backend, Database};
 use crate::events::EventHub;
 use crate::keys::SigningKeys;
 use crate::oidc::identities::Identities;
+use crate::oidc::revocations::ExternalRevocations;
 use crate::oidc::{ExternalIssuer, OidcConfig};
 use crate::passwords::{PasswordWorkLimits, Passwords};
 use crate::serve::Timeouts;
@@ -153,6 +154,11 @@ pub enum StartError {
     OidcIssuerIsOurs(String),
     #[error("the OpenID Connect provider cannot be trusted: {0}")]
     Oidc(#[source] oidc::keys::FetchError),
+    /// Its ID tokens (whose `aud` is the client id) would open the API.
+    #[error("the OpenID Connect audience {0:?} is the client id: the provider's ID tokens would open the API")]
+    OidcAudienceIsClientId(String),
+    #[error("cannot read the provider sign-outs: {0}")]
+    ExternalRevocations(#[source] sqlx::Error),
 }
 
 /// Everything a handler may use, shared by reference.
@@ -172,6 +178,8 @@ pub struct Shared {
     /// The external provider whose access tokens are accepted too, if any.
     pub oidc: Option<ExternalIssuer>,
     pub identities: Identities,
+    /// Provider sessions signed out here (see [`oidc::revocations`]).
+    pub external_revocations: ExternalRevocations,
     /// On PostgreSQL: whether this instance hears the others' revocations and events (see [`cluster`]).
     pub hearing: cluster::Hearing,
     pub password_sign_in: bool,
@@ -255,6 +263,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let sessions = SessionStore::load(db.clone(), keep_ended_for, config.refresh_grace, config.sessions)
         .await
         .map_err(StartError::Sessions)?;
+    let external_revocations = ExternalRevocations::load(db.clone()).await.map_err(StartError::ExternalRevocations)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let pruner = tokio::spawn(session_lifetime::prune_periodically(
         db.clone(),
@@ -277,12 +286,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         stream_slots,
         oidc,
         identities: Identities::default(),
+        external_revocations,
         hearing: cluster::Hearing::default(),
         password_sign_in: config.password_sign_in,
         event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
         openapi: Arc::new(openapi::document(&issuer_for_docs)),
     }));
+    tokio::spawn({
+        let (state, shutdown) = (state.clone(), shutdown_rx.clone());
+        async move { state.external_revocations.follow_other_instances(shutdown).await }
+    });
     let hearing = (state.db.backend() == Backend::Postgres)
         .then(|| tokio::spawn(cluster::listen(state.clone(), shutdown_rx.clone())));
     let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
@@ -336,10 +350,15 @@ async fn trust_provider(config: &OidcConfig, own_issuer: &str) -> Result<Externa
     if config.issuer == own_issuer {
         return Err(StartError::OidcIssuerIsOurs(config.issuer.clone()));
     }
+    if config.audience == config.client_id {
+        return Err(StartError::OidcAudienceIsClientId(config.audience.clone()));
+    }
     let provider = ExternalIssuer::new(config.clone());
     match provider.load().await {
         Ok(keys) => tracing::info!(issuer = %config.issuer, keys, "trusting an OpenID Connect provider"),
-        Err(error @ oidc::keys::FetchError::IssuerMismatch { .. }) => return Err(StartError::Oidc(error)),
+        Err(error @ (oidc::keys::FetchError::IssuerMismatch { .. } | oidc::keys::FetchError::Missing(_))) => {
+            return Err(StartError::Oidc(error));
+        }
         Err(error) => tracing::warn!(issuer = %config.issuer, %error, "OpenID Connect provider not reachable yet"),
     }
     Ok(provider)

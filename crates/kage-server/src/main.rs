@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use kage_server::oidc::OidcConfig;
+use kage_server::oidc::{IntrospectionConfig, OidcConfig};
+use kage_server::secret::Secret;
 use kage_server::serve::Timeouts;
 use kage_server::session_lifetime::SessionLimits;
 use kage_server::{Config, demo::DEMO_PLAYERS};
@@ -79,6 +80,40 @@ struct Args {
     /// A token with an unknown key id refetches the provider's JWKS at most once per this many seconds.
     #[arg(long, env = "KAGE_OIDC_JWKS_REFETCH_SECS", default_value_t = 30)]
     oidc_jwks_refetch_secs: u64,
+    /// The scopes Kage asks the provider for, space-separated (published in /v1/auth-config).
+    #[arg(long, env = "KAGE_OIDC_SCOPES", default_value = kage_server::oidc::CLIENT_SCOPES)]
+    oidc_scopes: String,
+    /// An extra authorization request parameter the provider wants, NAME=VALUE (repeatable; published in
+    /// /v1/auth-config), such as access_type=offline.
+    #[arg(long = "oidc-authorization-param", value_name = "NAME=VALUE", value_parser = name_value)]
+    oidc_authorization_params: Vec<(String, String)>,
+    /// The provider marks its JWT access tokens typ at+jwt (RFC 9068): refuse JWTs without it.
+    #[arg(long, env = "KAGE_OIDC_REQUIRE_AT_JWT")]
+    oidc_require_at_jwt: bool,
+    /// The provider's access tokens are opaque: ask its introspection endpoint (RFC 7662) as this client.
+    #[arg(long, env = "KAGE_OIDC_INTROSPECTION_CLIENT_ID", requires = "oidc_issuer")]
+    oidc_introspection_client_id: Option<String>,
+    /// The introspecting client's secret (better in the environment than on the command line).
+    #[arg(
+        long,
+        env = "KAGE_OIDC_INTROSPECTION_CLIENT_SECRET",
+        requires = "oidc_introspection_client_id",
+        hide_env_values = true
+    )]
+    oidc_introspection_client_secret: Option<String>,
+    /// The introspection endpoint, if the provider's metadata does not name one.
+    #[arg(long, env = "KAGE_OIDC_INTROSPECTION_ENDPOINT", requires = "oidc_introspection_client_id")]
+    oidc_introspection_endpoint: Option<String>,
+    /// The introspection field naming the player, if the provider sends no `sub` (`username`: weaker).
+    #[arg(long, env = "KAGE_OIDC_INTROSPECTION_SUBJECT_CLAIM", default_value = "sub")]
+    oidc_introspection_subject_claim: String,
+    /// How long an introspection answer is trusted (never past the token's exp): a token revoked at the
+    /// provider is refused here within this many seconds.
+    #[arg(long, env = "KAGE_OIDC_INTROSPECTION_CACHE_SECS", default_value_t = 30)]
+    oidc_introspection_cache_secs: u64,
+    /// Players created for one provider's new identities per hour, at most.
+    #[arg(long, env = "KAGE_OIDC_NEW_PLAYERS_PER_HOUR", default_value_t = 100)]
+    oidc_new_players_per_hour: u32,
     /// Turn off sign-up and password sign-in (403 password_sign_in_disabled): players use the provider.
     #[arg(long, env = "KAGE_NO_PASSWORD_SIGN_IN")]
     no_password_sign_in: bool,
@@ -115,8 +150,20 @@ async fn main() -> std::process::ExitCode {
         let mut oidc = OidcConfig::new(issuer, audience, client_id);
         oidc.leeway = Duration::from_secs(args.oidc_leeway_secs);
         oidc.min_refetch_interval = Duration::from_secs(args.oidc_jwks_refetch_secs);
+        oidc.scopes = args.oidc_scopes;
+        oidc.authorization_params = args.oidc_authorization_params.into_iter().collect();
+        oidc.require_at_jwt = args.oidc_require_at_jwt;
+        if let Some(client_id) = args.oidc_introspection_client_id {
+            let secret = Secret::new(args.oidc_introspection_client_secret.unwrap_or_default());
+            let mut introspection = IntrospectionConfig::new(client_id, secret);
+            introspection.endpoint = args.oidc_introspection_endpoint;
+            introspection.cache_ttl = Duration::from_secs(args.oidc_introspection_cache_secs);
+            introspection.subject_claim = args.oidc_introspection_subject_claim;
+            oidc.introspection = Some(introspection);
+        }
         config.oidc = Some(oidc);
     }
+    config.throttle.new_players_per_issuer = args.oidc_new_players_per_hour.max(1);
     config.password_sign_in = !args.no_password_sign_in;
     let server = match kage_server::start(config).await {
         Ok(server) => server,
@@ -139,5 +186,13 @@ async fn main() -> std::process::ExitCode {
             eprintln!("kage-server: {error}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `NAME=VALUE`, for `--oidc-authorization-param`.
+fn name_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
     }
 }

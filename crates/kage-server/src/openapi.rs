@@ -48,6 +48,20 @@ pub fn document(server_url: &str) -> Value {
             responses.insert("401".into(), error("no valid credential (`invalid_token` carries WWW-Authenticate)"));
             responses.insert("403".into(), error("`viewer_mismatch`: viewer_id is not the token's subject"));
             add_answer(&mut responses, 400, "`malformed_query`: the query string cannot be read", false);
+            add_answer(
+                &mut responses,
+                429,
+                "`too_many_new_players`: with an OpenID Connect provider, the first request of a new identity \
+                 would create a player, and this provider's new players are at their limit for now",
+                true,
+            );
+            add_answer(
+                &mut responses,
+                503,
+                "`identity_provider_unavailable`: an opaque provider token cannot be checked now (its \
+                 introspection endpoint does not answer); nothing was done",
+                true,
+            );
             operation["security"] = json!([{"bearer": []}, {"cookie": []}]);
             operation["parameters"] = json!([
                 {"name": "viewer_id", "in": "query", "required": false, "schema": {"type": "string"},
@@ -155,10 +169,13 @@ fn schemas() -> Value {
         "AuthConfig": {"type": "object", "required": ["password", "oidc"],
             "properties": {"password": {"type": "boolean", "description": "password sign-up and sign-in are open"},
                 "oidc": {"oneOf": [{"type": "null"}, {"type": "object",
-                    "required": ["issuer", "clientId", "audience", "scopes"],
-                    "properties": {"issuer": string, "clientId": string, "audience": string,
-                                   "scopes": {"const": crate::oidc::CLIENT_SCOPES}}}],
-                    "description": "the OpenID Connect provider whose access tokens (for `audience`) are accepted as Bearer tokens"}}},
+                    "required": ["issuer", "clientId", "audience", "scopes", "authorizationParams"],
+                    "properties": {"issuer": string, "clientId": string,
+                        "audience": {"type": "string", "description": "what the provider's access tokens must be for: this server's origin, or a URL on it that its RFC 9728 metadata names"},
+                        "scopes": {"type": "string", "description": format!("space-separated scopes to ask for (default `{}`)", crate::oidc::CLIENT_SCOPES)},
+                        "authorizationParams": {"type": "object", "additionalProperties": {"type": "string"},
+                            "description": "extra authorization request parameters the provider wants"}}}],
+                    "description": "the OpenID Connect provider whose access tokens (for `audience`) are accepted as Bearer tokens: JWTs, or opaque tokens checked by introspection"}}},
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
         "Jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {
             "type": "object", "required": ["kty", "crv", "x", "kid", "alg", "use"],

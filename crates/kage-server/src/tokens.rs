@@ -57,6 +57,10 @@ pub enum TokenRejection {
     WrongAudienceOrIssuer,
     #[error("token's session has ended")]
     SessionRevoked,
+    #[error("the identity provider says the token is not active")]
+    Inactive,
+    #[error("token is not an access token")]
+    WrongType,
 }
 
 pub struct IssuedToken {

@@ -194,7 +194,8 @@ pub async fn sign_out<R: Runtime>(
     let label = label_of(&window);
     let pinned = state.core.windows.pin_of(&label).map(|pin| pin.account);
     let mut notice = match state.core.sign_out(&label).await {
-        Ok(_) => None,
+        // A provider without revocation keeps its grant: the player is told so (issue 20).
+        Ok(signed_out) => signed_out.notice().map(str::to_owned),
         Err(kage_core::core::SignOutError::NotPinned) => None,
         Err(error) => Some(error.to_string()),
     };

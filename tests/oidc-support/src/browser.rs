@@ -4,6 +4,11 @@
 //! It keeps the provider's cookies between logins, as a real browser does: after `main` has signed in once, a
 //! second authorization request without `prompt=login` goes straight back to the app *as main*, whoever the
 //! app meant to sign in. Kage has to notice that (it checks `sub`); this browser makes the case reproducible.
+//!
+//! It knows two shapes of page: oidc-provider's (a hidden `prompt` field says which form it is) and plain HTML
+//! forms such as Django's (a form with a `password` field is a login page; one with an `allow` button is
+//! django-oauth-toolkit's consent page), posting every hidden field back as a browser does (CSRF tokens too).
+//! [`Browser::decline_consent`] makes it press Cancel instead of allowing.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -75,6 +80,8 @@ pub struct Browser {
     /// Cookies by origin (`host:port`) and name. Paths and expiry dates are not tracked: the provider's cookies
     /// have distinct names, and the tests are shorter than any cookie's life.
     jar: Mutex<HashMap<String, HashMap<String, String>>>,
+    /// Press Cancel on consent pages.
+    declines: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Browser {
@@ -89,7 +96,17 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client builds");
-        Self { http, jar: Mutex::new(HashMap::new()) }
+        Self { http, jar: Mutex::new(HashMap::new()), declines: Default::default() }
+    }
+
+    /// From now on, consent pages are declined (the player presses Cancel): the provider answers the app
+    /// with an error redirect (`access_denied`).
+    pub fn decline_consent(&self, decline: bool) {
+        self.declines.store(decline, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn declining(&self) -> bool {
+        self.declines.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Opens `authorization_url` and signs in with `login` if the provider asks; returns where the provider
@@ -165,7 +182,39 @@ impl Browser {
                         ("password".into(), credentials.password.clone()),
                     ]);
                 }
+                (StatusCode::OK, Some("consent")) if self.declining() => {
+                    form = Some(vec![("prompt".into(), "abort".into())]);
+                }
                 (StatusCode::OK, Some("consent")) => form = Some(vec![("prompt".into(), "consent".into())]),
+                // A plain login form (Django's): fill in the name and password, keep the hidden fields.
+                (StatusCode::OK, None) if page_form(&body).is_some_and(|f| f.has("password")) => {
+                    let credentials = login.ok_or(BrowserError::LoginRequired)?;
+                    if posted_login {
+                        return Err(BrowserError::LoginRefused);
+                    }
+                    posted_login = true;
+                    let page = page_form(&body).expect("checked");
+                    let mut fields = page.hidden;
+                    let name_field = if page.names.iter().any(|n| n == "login") { "login" } else { "username" };
+                    fields.push((name_field.into(), credentials.username.clone()));
+                    fields.push(("password".into(), credentials.password.clone()));
+                    if let Some(action) = page.action {
+                        url = url.join(&action).map_err(|e| BrowserError::BadUrl(e.to_string()))?;
+                    }
+                    form = Some(fields);
+                }
+                // django-oauth-toolkit's consent page: "Authorize" is the submit button named `allow`.
+                (StatusCode::OK, None) if page_form(&body).is_some_and(|f| f.has("allow")) => {
+                    let page = page_form(&body).expect("checked");
+                    let mut fields = page.hidden;
+                    if !self.declining() {
+                        fields.push(("allow".into(), "Authorize".into()));
+                    }
+                    if let Some(action) = page.action {
+                        url = url.join(&action).map_err(|e| BrowserError::BadUrl(e.to_string()))?;
+                    }
+                    form = Some(fields);
+                }
                 // A page that posts itself with script (the provider ending its session before signing in
                 // another account): a browser runs the script, so post the form.
                 (StatusCode::OK, None) if body.contains(".submit()") && auto_form(&body).is_some() => {
@@ -237,5 +286,43 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     let marker = format!(r#" {name}=""#);
     let start = tag.find(&marker)? + marker.len();
     let value = tag[start..].split('"').next()?;
-    Some(value.replace("&amp;", "&").replace("&#x2F;", "/").replace("&quot;", "\""))
+    Some(
+        value
+            .replace("&#x2F;", "/")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// A page's first form: where it posts (`None`: back to the page), its hidden fields, and every input's name.
+struct PageForm {
+    action: Option<String>,
+    hidden: Vec<(String, String)>,
+    names: Vec<String>,
+}
+
+impl PageForm {
+    fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+}
+
+fn page_form(body: &str) -> Option<PageForm> {
+    let form = &body[body.find("<form")?..];
+    let action = attribute(&form[..form.find('>')?], "action").filter(|a| !a.is_empty());
+    let end = form.find("</form>").unwrap_or(form.len());
+    let (mut hidden, mut names) = (Vec::new(), Vec::new());
+    for input in form[..end].split("<input").skip(1) {
+        let Some(tag) = input.find('>').map(|end| &input[..end]) else { continue };
+        let Some(name) = attribute(tag, "name") else { continue };
+        if attribute(tag, "type").as_deref() == Some("hidden") {
+            hidden.push((name.clone(), attribute(tag, "value").unwrap_or_default()));
+        }
+        names.push(name);
+    }
+    Some(PageForm { action, hidden, names })
 }

@@ -6,17 +6,24 @@
 //! - [`Browser`] is the player's system browser: it follows the provider's redirects, fills in the login and
 //!   consent forms, and keeps the provider's cookies. It is *not* Kage: Kage never sees these cookies, which
 //!   is what lets a test say "the provider is still signed in as main" while Kage signs in `alt`.
+//! - [`DjangoProvider`] runs `tests/oidc-provider-django` (django-oauth-toolkit, opaque access tokens), a
+//!   provider written independently of the first; [`RealProvider`] is either one, behind the calls a scenario
+//!   suite shared by both needs.
 //! - [`flow`] builds authorization requests (PKCE S256, state) and reads the redirect a login ends with.
 //!
 //! Used by kage-server's tests and meant for kage-core's as a dev-dependency.
 
 pub mod browser;
+pub mod django;
 pub mod flow;
 pub mod provider;
+pub mod real;
 
 pub use browser::{Browser, BrowserError, Callback, Credentials};
+pub use django::{DjangoOptions, DjangoProvider};
 pub use flow::{AuthorizationRequest, Pkce, TokenSet};
 pub use provider::{ProviderError, ProviderOptions, TestProvider};
+pub use real::{Kind, RealProvider, RefreshReuse, Setup, Trust};
 
 /// The client id the test provider registers for Kage (public, native, PKCE required).
 pub const CLIENT_ID: &str = "kage";

@@ -16,6 +16,8 @@ use crate::{CLIENT_ID, DEFAULT_AUDIENCE, OTHER_AUDIENCE};
 pub enum ProviderError {
     #[error("node is not installed (needed for the OpenID Connect provider tests)")]
     NodeMissing,
+    #[error("python3 is not installed (needed for the django-oauth-toolkit provider tests)")]
+    PythonMissing,
     #[error("npm ci in {dir} failed: {detail}")]
     Install { dir: PathBuf, detail: String },
     #[error("cannot start the provider: {0}")]
@@ -236,7 +238,10 @@ impl TestProvider {
     }
 }
 
-async fn check(response: reqwest::Response, endpoint: &'static str) -> Result<reqwest::Response, ProviderError> {
+pub(crate) async fn check(
+    response: reqwest::Response,
+    endpoint: &'static str,
+) -> Result<reqwest::Response, ProviderError> {
     if response.status().is_success() {
         return Ok(response);
     }

@@ -2,8 +2,13 @@
 //!
 //! In this order: every parameter at most once (RFC 6749 3.1); `state` exactly this sign-in's (so a redirect
 //! meant for another window's sign-in, or forged by a page, is refused); `iss` exactly the provider's when
-//! present, and required when the provider promised it (RFC 9207: a response from another provider is a
-//! mix-up attack); then a provider `error` becomes a typed error with its description; then the code.
+//! present; then a provider `error` becomes a typed error with its description; then the code, which needs
+//! `iss` when the provider promised it (RFC 9207: a code from another provider is a mix-up attack).
+//!
+//! An error answer without `iss` is taken at its word even from a provider that promised `iss`: it carries no
+//! code, so nothing from it is used, and several providers leave `iss` off their error redirects (the player
+//! pressed Cancel). Telling that player "another identity provider answered" would be wrong and alarming. An
+//! error naming *another* issuer is still refused as a mix-up.
 
 use secrecy::SecretString;
 
@@ -30,16 +35,18 @@ pub fn check(
     if one("state")? != Some(state) {
         return Err(OidcError::StateMismatch);
     }
-    match one("iss")? {
-        Some(iss) if iss != provider.issuer.as_str() => {
-            return Err(OidcError::IssuerParameter { found: Some(iss.to_owned()) });
-        }
-        None if provider.iss_parameter_supported => return Err(OidcError::IssuerParameter { found: None }),
-        _ => {}
+    let iss = one("iss")?;
+    if let Some(iss) = iss
+        && iss != provider.issuer.as_str()
+    {
+        return Err(OidcError::IssuerParameter { found: Some(iss.to_owned()) });
     }
     if let Some(error) = one("error")? {
         let description = one("error_description")?.map(str::to_owned);
         return Err(OidcError::Denied { error: error.to_owned(), description });
+    }
+    if iss.is_none() && provider.iss_parameter_supported {
+        return Err(OidcError::IssuerParameter { found: None });
     }
     match one("code")? {
         Some(code) if !code.is_empty() => Ok(AuthorizationCode(SecretString::from(code.to_owned()))),
@@ -111,5 +118,34 @@ mod tests {
             OidcError::Denied { error: "access_denied".into(), description: Some("the player said no".into()) }
         );
         assert!(error.to_string().contains("the player said no"));
+    }
+
+    #[test]
+    fn a_cancelled_sign_in_without_iss_is_told_as_cancelled_even_where_iss_was_promised() {
+        let cancelled = query(&[("error", "access_denied"), ("state", "s")]);
+        let error = check(&cancelled, "s", &provider(true)).unwrap_err();
+        assert_eq!(error, OidcError::Denied { error: "access_denied".into(), description: None });
+        let text = error.to_string();
+        assert!(text.contains("cancelled") && !text.contains("another identity provider"), "{text}");
+        // A code is another matter: without the promised iss it is refused as before.
+        let code = query(&[("code", "c"), ("state", "s")]);
+        assert_eq!(check(&code, "s", &provider(true)).err(), Some(OidcError::IssuerParameter { found: None }));
+        // And an error naming another issuer is a mix-up all the same.
+        let foreign = query(&[("error", "access_denied"), ("state", "s"), ("iss", "https://evil.example")]);
+        assert!(matches!(check(&foreign, "s", &provider(true)), Err(OidcError::IssuerParameter { found: Some(_) })));
+    }
+
+    #[test]
+    fn provider_errors_read_as_sentences_that_say_what_to_do() {
+        let sentence = |error: &str, description: Option<&str>| {
+            OidcError::Denied { error: error.into(), description: description.map(str::to_owned) }.to_string()
+        };
+        assert!(sentence("invalid_scope", None).contains("scopes"), "{}", sentence("invalid_scope", None));
+        assert!(sentence("temporarily_unavailable", None).contains("try again"));
+        assert!(sentence("login_required", None).contains("sign in"));
+        let unknown = sentence("made_up", Some("because"));
+        assert!(unknown.contains("refused the sign-in") && unknown.contains("made_up: because"), "{unknown}");
+        let missing = OidcError::IssuerParameter { found: None }.to_string();
+        assert!(!missing.contains("None"), "{missing}");
     }
 }

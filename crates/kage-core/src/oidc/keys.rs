@@ -1,10 +1,17 @@
-//! The provider's signing keys (its JWKS), and the two checks made with them.
+//! The provider's signing keys (its JWKS), and the ID token checks made with them.
 //!
-//! - **ID token** (OIDC Core 3.1.3.7): signature by the provider's key, `iss` exactly the issuer, `aud`
-//!   containing Kage's client id (and `azp` equal to it when there are several audiences), not expired, and
-//!   `nonce` exactly this sign-in's, so an ID token from another sign-in (or replayed) is refused.
-//! - **Access token** (RFC 9068 JWT): signature, `iss`, `aud` containing the game API, and `sub` exactly the
-//!   player's. Its expiry is timed from `expires_in` on the monotonic clock, as for the game server's tokens.
+//! - **At sign-in** (OIDC Core 3.1.3.7): signature by the provider's key, `iss` exactly the issuer, `aud`
+//!   containing Kage's client id (and `azp` equal to it when there are several audiences), not expired,
+//!   `nonce` exactly this sign-in's (so an ID token from another sign-in, or replayed, is refused), and
+//!   `auth_time` no earlier than this sign-in's start: Kage asked for the login page (`prompt=login`,
+//!   `max_age=0`), and a provider that answered from its earlier session instead could make an "add account"
+//!   window someone else without the player seeing a login page.
+//! - **On refresh** (OIDC Core 12.2), when the provider sends a new ID token: the same checks but `nonce` and
+//!   `auth_time`, and `sub` exactly the account's.
+//!
+//! The access token is not checked here: to Kage it is opaque (many providers issue opaque ones, and even a
+//! JWT is the game API's to read, RFC 9068). Who it belongs to is the verified ID token's `sub`, and the game
+//! server says which player that is (`GET /v1/viewer`, checked on every answer against the account).
 //!
 //! Only asymmetric algorithms are accepted, and a key's own `alg`, when it names one, must match the token's:
 //! a token cannot choose to be checked with `none`, an HMAC over a public key, or another key's algorithm.
@@ -36,6 +43,10 @@ const ALLOWED: &[Algorithm] = &[
 /// Clock skew forgiven on an ID token's `exp`/`iat` (it is checked once, right after it arrives).
 const LEEWAY_SECS: u64 = 60;
 
+/// How far `auth_time` may fall before the sign-in's start, on the provider's clock: whole seconds on both
+/// sides, and the estimate of the provider's clock (from `iat`) is off by the answer's transit.
+const AUTH_TIME_TOLERANCE_SECS: i64 = 5;
+
 #[derive(Debug, Deserialize)]
 pub struct IdClaims {
     pub sub: String,
@@ -45,15 +56,22 @@ pub struct IdClaims {
     pub nonce: Option<String>,
     #[serde(default)]
     pub azp: Option<String>,
+    /// The provider's login session, when it names one.
+    #[serde(default)]
+    pub sid: Option<String>,
+    #[serde(default)]
+    pub auth_time: Option<i64>,
+    #[serde(default)]
+    pub iat: Option<i64>,
     #[serde(default)]
     aud: serde_json::Value,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AccessClaims {
-    pub sub: String,
-    #[serde(default)]
-    pub sid: Option<String>,
+/// What a sign-in's ID token must match besides the provider and the client.
+pub struct SignInCheck<'a> {
+    pub nonce: &'a SecretString,
+    /// When the sign-in began, on this computer's clock.
+    pub started: std::time::SystemTime,
 }
 
 /// How many audiences a token names (jsonwebtoken checks which; `azp` matters when there are several).
@@ -72,13 +90,54 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// The ID token of a sign-in: see the module doc.
     pub async fn verify_id_token(
         &self,
         http: &reqwest::Client,
         provider: &ProviderMetadata,
         token: &str,
         client_id: &str,
-        nonce: &SecretString,
+        check: &SignInCheck<'_>,
+    ) -> Result<IdClaims, OidcError> {
+        let claims = self.id_claims(http, provider, token, client_id).await?;
+        if claims.nonce.as_deref() != Some(check.nonce.expose_secret()) {
+            return Err(OidcError::IdToken("its nonce is not this sign-in's"));
+        }
+        let (Some(auth_time), Some(iat)) = (claims.auth_time, claims.iat) else {
+            return Err(OidcError::IdToken("it does not say when the player signed in (auth_time)"));
+        };
+        // The sign-in's start on the provider's clock: this computer's start, moved by how far the clocks
+        // differ (the token was issued a moment ago, so `iat` is the provider's "now").
+        let now = unix_seconds(std::time::SystemTime::now());
+        let started = unix_seconds(check.started) - (now - iat);
+        if auth_time < started - AUTH_TIME_TOLERANCE_SECS {
+            return Err(OidcError::ReusedProviderSession);
+        }
+        Ok(claims)
+    }
+
+    /// An ID token a refresh brought: the same provider, client and player as the sign-in (OIDC Core 12.2).
+    pub async fn verify_refreshed_id_token(
+        &self,
+        http: &reqwest::Client,
+        provider: &ProviderMetadata,
+        token: &str,
+        client_id: &str,
+        subject: &str,
+    ) -> Result<IdClaims, OidcError> {
+        let claims = self.id_claims(http, provider, token, client_id).await?;
+        if claims.sub != subject {
+            return Err(OidcError::IdToken("it is for another player"));
+        }
+        Ok(claims)
+    }
+
+    async fn id_claims(
+        &self,
+        http: &reqwest::Client,
+        provider: &ProviderMetadata,
+        token: &str,
+        client_id: &str,
     ) -> Result<IdClaims, OidcError> {
         let mut validation = self.validation(http, provider, token, OidcError::IdToken).await?;
         validation.0.set_audience(&[client_id]);
@@ -88,30 +147,6 @@ impl Keys {
         let claims: IdClaims = decode(token, &validation, OidcError::IdToken)?;
         if audience_count(&claims.aud) > 1 && claims.azp.as_deref() != Some(client_id) {
             return Err(OidcError::IdToken("it was issued to another party (azp)"));
-        }
-        if claims.nonce.as_deref() != Some(nonce.expose_secret()) {
-            return Err(OidcError::IdToken("its nonce is not this sign-in's"));
-        }
-        Ok(claims)
-    }
-
-    pub async fn verify_access_token(
-        &self,
-        http: &reqwest::Client,
-        provider: &ProviderMetadata,
-        token: &SecretString,
-        resource: &str,
-        subject: &str,
-    ) -> Result<AccessClaims, OidcError> {
-        let token = token.expose_secret();
-        let mut validation = self.validation(http, provider, token, OidcError::AccessToken).await?;
-        validation.0.set_audience(&[resource]);
-        // Expiry runs on the local monotonic clock (see the module doc of `authority`).
-        validation.0.validate_exp = false;
-        validation.0.set_required_spec_claims(&["iss", "aud", "sub"]);
-        let claims: AccessClaims = decode(token, &validation, OidcError::AccessToken)?;
-        if claims.sub != subject {
-            return Err(OidcError::AccessToken("it is for another player"));
         }
         Ok(claims)
     }
@@ -173,6 +208,10 @@ impl Keys {
     pub(crate) fn insert(&self, jwks_uri: &str, set: JwkSet) {
         self.sets.lock().unwrap().insert(jwks_uri.to_owned(), set);
     }
+}
+
+fn unix_seconds(at: std::time::SystemTime) -> i64 {
+    at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn decode<T: DeserializeOwned>(
@@ -250,13 +289,20 @@ pub(crate) mod tests {
 
     fn id_claims() -> Value {
         json!({"iss": "https://id.example", "aud": "kage", "sub": "sub-main", "exp": now() + 300,
-               "iat": now(), "nonce": "n-1", "preferred_username": "main"})
+               "iat": now(), "auth_time": now(), "nonce": "n-1", "preferred_username": "main"})
+    }
+
+    /// A sign-in that began `ago` seconds ago.
+    async fn verify_started(keys: &Keys, token: &str, ago: u64) -> Result<IdClaims, OidcError> {
+        // No network in unit tests: a key not already known fails on the fetch, which is refused too.
+        let http = reqwest::Client::new();
+        let nonce = SecretString::from("n-1".to_owned());
+        let started = std::time::SystemTime::now() - std::time::Duration::from_secs(ago);
+        keys.verify_id_token(&http, &provider(), token, "kage", &SignInCheck { nonce: &nonce, started }).await
     }
 
     async fn verify(keys: &Keys, token: &str) -> Result<IdClaims, OidcError> {
-        // No network in unit tests: a key not already known fails on the fetch, which is refused too.
-        let http = reqwest::Client::new();
-        keys.verify_id_token(&http, &provider(), token, "kage", &SecretString::from("n-1".to_owned())).await
+        verify_started(keys, token, 1).await
     }
 
     #[tokio::test]
@@ -294,22 +340,47 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn an_access_token_for_another_player_or_audience_is_refused() {
+    async fn an_id_token_that_says_the_player_signed_in_before_this_sign_in_began_is_refused() {
+        let key = TestKey::new("k1");
+        let keys = keys_with(&key);
+        let with = |auth_time: u64, iat: u64| {
+            let mut claims = id_claims();
+            claims["auth_time"] = json!(auth_time);
+            claims["iat"] = json!(iat);
+            key.sign(&claims)
+        };
+        // Signed in 30 s into a sign-in begun a minute ago: fresh.
+        assert!(verify_started(&keys, &with(now() - 30, now()), 60).await.is_ok());
+        // Signed in ten minutes ago, before this sign-in began: the provider reused its session.
+        let reused = verify_started(&keys, &with(now() - 600, now()), 60).await;
+        assert_eq!(reused.err(), Some(OidcError::ReusedProviderSession));
+        // A provider clock an hour behind: its times are read on its own clock, so a fresh login still passes
+        // and a reused one still fails.
+        let behind = 3600;
+        assert!(verify_started(&keys, &with(now() - behind - 30, now() - behind), 60).await.is_ok());
+        let reused_behind = verify_started(&keys, &with(now() - behind - 600, now() - behind), 60).await;
+        assert_eq!(reused_behind.err(), Some(OidcError::ReusedProviderSession));
+        // No auth_time at all, though max_age=0 obliges the provider to send one.
+        let mut silent = id_claims();
+        silent.as_object_mut().unwrap().remove("auth_time");
+        assert!(matches!(verify(&keys, &key.sign(&silent)).await, Err(OidcError::IdToken(_))));
+    }
+
+    #[tokio::test]
+    async fn a_refreshed_id_token_must_be_the_same_players_and_needs_no_nonce() {
         let key = TestKey::new("k1");
         let keys = keys_with(&key);
         let http = reqwest::Client::new();
-        let token = |sub: &str, aud: &str| {
-            SecretString::from(
-                key.sign(&json!({"iss": "https://id.example", "aud": aud, "sub": sub, "exp": now() + 60})),
-            )
-        };
-        let check = |token: SecretString| {
+        let mut claims = id_claims();
+        claims.as_object_mut().unwrap().remove("nonce");
+        let check = |token: String, subject: &'static str| {
             let (keys, http) = (&keys, &http);
-            async move { keys.verify_access_token(http, &provider(), &token, "https://game.example", "sub-main").await }
+            async move { keys.verify_refreshed_id_token(http, &provider(), &token, "kage", subject).await }
         };
-        assert_eq!(check(token("sub-main", "https://game.example")).await.unwrap().sub, "sub-main");
-        assert!(matches!(check(token("sub-alt", "https://game.example")).await, Err(OidcError::AccessToken(_))));
-        assert!(matches!(check(token("sub-main", "kage")).await, Err(OidcError::AccessToken(_))));
+        assert_eq!(check(key.sign(&claims), "sub-main").await.unwrap().sub, "sub-main");
+        assert!(matches!(check(key.sign(&claims), "sub-alt").await, Err(OidcError::IdToken(_))));
+        claims["aud"] = json!("someone-else");
+        assert!(matches!(check(key.sign(&claims), "sub-main").await, Err(OidcError::IdToken(_))));
     }
 
     fn base64_of(text: &str) -> String {

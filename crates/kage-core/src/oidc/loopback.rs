@@ -1,10 +1,12 @@
 //! The loopback redirect listener (RFC 8252 section 7.3): one per sign-in, on `127.0.0.1:<any free port>`.
 //!
-//! It waits for the browser's `GET /callback?...` and hands over the query with the connection still open, so
-//! the page the browser shows says how the sign-in really ended ("Signed in" only once the window is signed
-//! in). Anything else (a favicon, a probe, a pre-connect that never speaks) gets a 404 or is dropped, and the
-//! wait goes on. The wait ends at the deadline with [`OidcError::TimedOut`], or on cancel. Dropping the
-//! listener closes the port: nothing listens once the sign-in is over.
+//! It waits for the browser's `GET /callback?...` carrying this sign-in's `state`, and hands over the query with
+//! the connection still open, so the page the browser shows says how the sign-in really ended ("Signed in"
+//! only once the window is signed in). Anything else (a favicon, a probe, a pre-connect that never speaks, a
+//! callback with another `state`) gets its own page or is dropped, and the wait goes on: any local program can
+//! reach the port, and must not be able to end the player's sign-in by sending a wrong answer first. The wait
+//! ends at the deadline with [`OidcError::TimedOut`], or on cancel. Dropping the listener closes the port:
+//! nothing listens once the sign-in is over.
 
 use std::time::Duration;
 
@@ -35,6 +37,8 @@ pub struct Redirect {
 pub enum Page {
     SignedIn,
     Failed(String),
+    /// A callback that is not this sign-in's (another `state`): the sign-in goes on.
+    NotThisSignIn,
 }
 
 impl Loopback {
@@ -49,8 +53,14 @@ impl Loopback {
         format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
     }
 
-    /// Waits for the redirect, at most `timeout`, or until `cancel` fires (or its sender is dropped).
-    pub async fn wait(self, timeout: Duration, mut cancel: oneshot::Receiver<()>) -> Result<Redirect, OidcError> {
+    /// Waits for the redirect with `state`, at most `timeout`, or until `cancel` fires (or its sender is
+    /// dropped). Callbacks with another (or no) `state` are answered and ignored.
+    pub async fn wait(
+        self,
+        state: &str,
+        timeout: Duration,
+        mut cancel: oneshot::Receiver<()>,
+    ) -> Result<Redirect, OidcError> {
         let (found, mut callbacks) = mpsc::channel(4);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -62,7 +72,13 @@ impl Loopback {
                         tokio::spawn(read_request(stream, found.clone()));
                     }
                 }
-                Some(redirect) = callbacks.recv() => return Ok(redirect),
+                Some(redirect) = callbacks.recv() => {
+                    if redirect.is_for(state) {
+                        return Ok(redirect);
+                    }
+                    tracing::info!("a callback with another state reached this sign-in's listener; still waiting");
+                    tokio::spawn(redirect.answer(Page::NotThisSignIn));
+                }
                 _ = &mut cancel => return Err(OidcError::Cancelled),
                 _ = &mut deadline => return Err(OidcError::TimedOut { after_secs: timeout.as_secs() }),
             }
@@ -71,19 +87,39 @@ impl Loopback {
 }
 
 impl Redirect {
+    /// Whether this callback carries `state` (every `state` in it, and at least one): the callback check then
+    /// looks at the rest, duplicates included.
+    fn is_for(&self, state: &str) -> bool {
+        let mut states = self.query.iter().filter(|(key, _)| key == "state").peekable();
+        states.peek().is_some() && states.all(|(_, value)| value == state)
+    }
+
     /// Shows the tab its page and closes the connection. Best effort: the tab may be gone already.
     pub async fn answer(mut self, page: Page) {
-        let body = match page {
-            Page::SignedIn => page_html("Signed in", "Signed in. You can close this tab and return to Kage."),
-            Page::Failed(reason) => page_html(
-                "Sign-in failed",
-                &format!(
-                    "The sign-in did not complete: {}. You can close this tab and try again in Kage.",
-                    escape(&reason)
+        let (status, body) = match page {
+            Page::SignedIn => {
+                ("200 OK", page_html("Signed in", "Signed in. You can close this tab and return to Kage."))
+            }
+            Page::Failed(reason) => (
+                "200 OK",
+                page_html(
+                    "Sign-in failed",
+                    &format!(
+                        "The sign-in did not complete: {}. You can close this tab and try again in Kage.",
+                        escape(&reason)
+                    ),
+                ),
+            ),
+            Page::NotThisSignIn => (
+                "400 Bad Request",
+                page_html(
+                    "Not this sign-in",
+                    "This answer does not belong to the sign-in Kage is waiting for, so Kage ignored it and is \
+                     still waiting. Finish the sign-in in the tab Kage opened.",
                 ),
             ),
         };
-        let _ = respond(&mut self.stream, "200 OK", &body).await;
+        let _ = respond(&mut self.stream, status, &body).await;
     }
 }
 
@@ -160,7 +196,7 @@ mod tests {
         assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"), "{uri}");
         let base = uri.trim_end_matches(CALLBACK_PATH).to_owned();
         let (_cancel, cancelled) = oneshot::channel();
-        let waiting = tokio::spawn(loopback.wait(Duration::from_secs(5), cancelled));
+        let waiting = tokio::spawn(async move { loopback.wait("s", Duration::from_secs(5), cancelled).await });
         assert_eq!(get(format!("{base}/favicon.ico")).await.0, 404, "other paths are ignored");
         let browser = tokio::spawn(get(format!("{uri}?code=c%201&state=s")));
         let redirect = waiting.await.unwrap().unwrap();
@@ -175,12 +211,12 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_sign_in_times_out_and_a_cancelled_one_says_so() {
         let (_cancel, cancelled) = oneshot::channel();
-        let waited = Loopback::bind().await.unwrap().wait(Duration::from_millis(100), cancelled).await;
+        let waited = Loopback::bind().await.unwrap().wait("s", Duration::from_millis(100), cancelled).await;
         assert!(matches!(waited, Err(OidcError::TimedOut { .. })));
         let (cancel, cancelled) = oneshot::channel();
         let loopback = Loopback::bind().await.unwrap();
         cancel.send(()).unwrap();
-        assert!(matches!(loopback.wait(Duration::from_secs(5), cancelled).await, Err(OidcError::Cancelled)));
+        assert!(matches!(loopback.wait("s", Duration::from_secs(5), cancelled).await, Err(OidcError::Cancelled)));
     }
 
     #[tokio::test]
@@ -190,11 +226,42 @@ mod tests {
         let address = uri.trim_start_matches("http://").trim_end_matches(CALLBACK_PATH).to_owned();
         let _silent = TcpStream::connect(&address).await.unwrap();
         let (_cancel, cancelled) = oneshot::channel();
-        let waiting = tokio::spawn(loopback.wait(Duration::from_secs(5), cancelled));
+        let waiting = tokio::spawn(async move { loopback.wait("s", Duration::from_secs(5), cancelled).await });
         let browser = tokio::spawn(get(format!("{uri}?error=access_denied&state=s")));
         let redirect = waiting.await.unwrap().unwrap();
         redirect.answer(Page::Failed("access <denied>".into())).await;
         let (_, page) = browser.await.unwrap();
         assert!(page.contains("access &lt;denied&gt;"), "the reason is shown escaped: {page}");
+    }
+
+    #[tokio::test]
+    async fn a_callback_with_another_state_is_answered_and_ignored_and_the_wait_goes_on() {
+        let loopback = Loopback::bind().await.unwrap();
+        let uri = loopback.redirect_uri();
+        let (_cancel, cancelled) = oneshot::channel();
+        let waiting = tokio::spawn(async move { loopback.wait("right", Duration::from_secs(5), cancelled).await });
+        for wrong in ["?code=c&state=wrong", "?error=access_denied&state=wrong", "?code=c", "?state=right&state=x"] {
+            let (status, page) = get(format!("{uri}{wrong}")).await;
+            assert_eq!(status, 400, "{wrong}");
+            assert!(page.contains("still waiting"), "{wrong}: {page}");
+        }
+        assert!(!waiting.is_finished(), "a wrong state does not end the sign-in");
+        let browser = tokio::spawn(get(format!("{uri}?code=c&state=right")));
+        let redirect = waiting.await.unwrap().unwrap();
+        assert!(redirect.query.contains(&("code".into(), "c".into())));
+        redirect.answer(Page::SignedIn).await;
+        assert_eq!(browser.await.unwrap().0, 200);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_state_does_not_stretch_the_deadline() {
+        let loopback = Loopback::bind().await.unwrap();
+        let uri = loopback.redirect_uri();
+        let (_cancel, cancelled) = oneshot::channel();
+        let started = std::time::Instant::now();
+        let waiting = tokio::spawn(async move { loopback.wait("right", Duration::from_millis(600), cancelled).await });
+        get(format!("{uri}?code=c&state=wrong")).await;
+        assert!(matches!(waiting.await.unwrap(), Err(OidcError::TimedOut { .. })));
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

@@ -25,18 +25,19 @@ pub mod game;
 pub mod keys;
 pub mod loopback;
 pub mod pkce;
+#[cfg(test)]
+mod test_server;
 pub mod tokens;
 pub mod under_way;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::authority::{AccessToken, AuthError, Refreshed};
 pub use discovery::{Issuer, ProviderMetadata};
-pub use flow::{BrowserSignIn, ExpectedAccount, ProviderGrant};
+pub use flow::{AccountNames, BrowserSignIn, ExpectedAccount, ProviderGrant};
 pub use game::{AuthConfig, OidcConfig};
 
 /// What an account signed in through a provider needs, besides its refresh token, to refresh and sign out
@@ -91,10 +92,11 @@ pub enum OidcError {
     StateMismatch,
     /// RFC 9207: the redirect names another issuer than this sign-in's provider (a mix-up attack), or none
     /// where the provider promised one.
-    #[error("the browser's answer comes from another identity provider ({found:?}); refusing it")]
+    #[error("{}", issuer_parameter_sentence(.found))]
     IssuerParameter { found: Option<String> },
-    /// The provider answered the authorization request with an error (`access_denied`, `login_required`...).
-    #[error("the identity provider refused the sign-in ({error}){}", description_suffix(.description))]
+    /// The provider answered the authorization request with an error (`access_denied` when the player pressed
+    /// Cancel, `invalid_scope`, `login_required`...): a sentence for the code, then the provider's own words.
+    #[error("{} ({error}{})", denied_sentence(.error), description_suffix(.description))]
     Denied { error: String, description: Option<String> },
     /// The token endpoint refused the code (used twice, expired, PKCE verifier missing or wrong...).
     #[error("the identity provider refused to complete the sign-in ({error}){}", description_suffix(.description))]
@@ -111,6 +113,20 @@ pub enum OidcError {
     /// shell's sentence: "You signed in as {signed_in_as} in the browser; this window is for {expected}."
     #[error("signed in as {signed_in_as} in the browser, but this window is for {expected}")]
     OtherAccount { signed_in_as: String, expected: String },
+    /// The game server names an audience that is not its own (17.2): the tokens Kage would fetch could open
+    /// another game's API.
+    #[error(
+        "this game server asks Kage to sign in for another service ({audience}), not for itself ({origin}); Kage \
+         refuses, so that your sign-in cannot be used elsewhere"
+    )]
+    AudienceNotBound { audience: String, origin: String },
+    /// `prompt=login` was not honoured: the ID token says the player signed in before this sign-in began, so
+    /// the provider reused its session and the window could silently become someone else.
+    #[error(
+        "the identity provider did not show its sign-in page (it reused an earlier sign-in), so Kage cannot tell \
+         who signed in; sign out at the identity provider and try again"
+    )]
+    ReusedProviderSession,
     /// The game server did not accept the provider's token for `GET /v1/viewer`.
     #[error("the game server did not accept the sign-in: {0}")]
     GameServer(String),
@@ -120,6 +136,41 @@ pub enum OidcError {
 
 fn description_suffix(description: &Option<String>) -> String {
     description.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+fn issuer_parameter_sentence(found: &Option<String>) -> String {
+    match found {
+        Some(found) => format!("the browser's answer comes from another identity provider ({found}); refusing it"),
+        None => "the browser's answer does not say which identity provider it comes from, though this provider \
+                 promised to; refusing it"
+            .into(),
+    }
+}
+
+/// What an authorization error code (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6, RFC 8707) means for the
+/// player.
+fn denied_sentence(error: &str) -> &'static str {
+    match error {
+        "access_denied" => "the sign-in was cancelled, or refused, at the identity provider",
+        "login_required" | "interaction_required" | "consent_required" | "account_selection_required" => {
+            "the identity provider needs you to sign in, or to agree, on its page first"
+        }
+        "invalid_scope" => {
+            "the identity provider does not accept the scopes this game server asks for (its operator can change them)"
+        }
+        "invalid_target" => "the identity provider does not issue tokens for this game server",
+        "unauthorized_client" | "unsupported_response_type" => {
+            "the identity provider does not let Kage sign in this way (the game's operator must allow it there)"
+        }
+        "server_error" | "temporarily_unavailable" => "the identity provider had a problem; try again in a moment",
+        "invalid_request"
+        | "invalid_request_uri"
+        | "invalid_request_object"
+        | "request_not_supported"
+        | "request_uri_not_supported"
+        | "registration_not_supported" => "the identity provider did not accept Kage's sign-in request",
+        _ => "the identity provider refused the sign-in",
+    }
 }
 
 /// What Kage knows about each identity provider this run: its metadata (discovered once) and its keys.
@@ -143,6 +194,7 @@ impl Providers {
     /// Spends a provider refresh token (single flight is the caller's). As [`crate::authority::Authority::refresh`]:
     /// `Err` means no new refresh token was received; a token endpoint's `invalid_grant` is the only `Rejected`.
     /// A provider that does not rotate answers without a refresh token: the one spent stays the current one.
+    /// An ID token in the answer must be the account's (`sub`); the access token itself is opaque here.
     pub async fn refresh(
         &self,
         http: &reqwest::Client,
@@ -153,47 +205,71 @@ impl Providers {
         let metadata = self.metadata(http, &issuer).await.map_err(auth_error)?;
         let answer =
             tokens::refresh(http, &metadata.token_endpoint, refresh_token, &link.client_id, &link.resource).await?;
-        let refresh_token = answer.refresh_token.unwrap_or_else(|| refresh_token.clone());
-        let access = self
-            .access_token(http, &metadata, link, answer.access_token, answer.expires_in, answer.received)
-            .await
-            .map_err(|error| match error {
-                OidcError::AccessToken(_) => AuthError::WrongSubject,
-                other => auth_error(other),
-            });
+        let refresh_token = answer.refresh_token.clone().unwrap_or_else(|| refresh_token.clone());
+        let access = match &answer.id_token {
+            None => Ok(None),
+            Some(id_token) => self
+                .keys
+                .verify_refreshed_id_token(http, &metadata, id_token, &link.client_id, &link.subject)
+                .await
+                .map(|claims| claims.sid)
+                .map_err(|error| match error {
+                    OidcError::IdToken("it is for another player") => AuthError::WrongSubject,
+                    other => auth_error(other),
+                }),
+        }
+        .map(|sid| access_token(link, answer, sid));
         Ok(Refreshed { refresh_token, access })
     }
 
-    /// Revokes a refresh token at the provider (RFC 7009), if it advertises a revocation endpoint. Best effort.
+    /// Revokes a refresh token at the provider (RFC 7009), at the revocation endpoint either of its metadata
+    /// documents names. `Ok(Revocation::NotOffered)` when neither names one: the grant then lives on at the
+    /// provider, and the player should hear so.
     pub async fn revoke(
         &self,
         http: &reqwest::Client,
         link: &ProviderLink,
         refresh_token: &SecretString,
-    ) -> Result<(), OidcError> {
-        let issuer = Issuer::parse(&link.issuer)?;
-        let metadata = self.metadata(http, &issuer).await?;
-        let Some(endpoint) = &metadata.revocation_endpoint else { return Ok(()) };
-        tokens::revoke(http, endpoint, refresh_token, &link.client_id).await.map_err(OidcError::from)
+    ) -> Result<Revocation, OidcError> {
+        self.revoke_token(http, &link.issuer, &link.client_id, refresh_token, "refresh_token").await
     }
 
-    /// Checks a provider access token (a JWT for the game API: RFC 9068) and wraps it for the sessions.
-    pub(crate) async fn access_token(
+    /// Revokes one token of a grant (`hint`: `refresh_token` or `access_token`).
+    pub(crate) async fn revoke_token(
         &self,
         http: &reqwest::Client,
-        metadata: &ProviderMetadata,
-        link: &ProviderLink,
-        token: SecretString,
-        expires_in: u64,
-        received: Instant,
-    ) -> Result<AccessToken, OidcError> {
-        let claims = self.keys.verify_access_token(http, metadata, &token, &link.resource, &link.subject).await?;
-        Ok(AccessToken {
-            secret: token,
-            subject: claims.sub,
-            session_id: claims.sid.unwrap_or_default(),
-            refresh_after: crate::authority::refresh_after(received, expires_in),
-        })
+        issuer: &str,
+        client_id: &str,
+        token: &SecretString,
+        hint: &str,
+    ) -> Result<Revocation, OidcError> {
+        let issuer = Issuer::parse(issuer)?;
+        let metadata = self.metadata(http, &issuer).await?;
+        let Some(endpoint) = &metadata.revocation_endpoint else {
+            tracing::info!(issuer = %issuer, "the identity provider offers no revocation endpoint: its grant stays alive there");
+            return Ok(Revocation::NotOffered);
+        };
+        tokens::revoke(http, endpoint, token, hint, client_id).await.map_err(OidcError::from)?;
+        Ok(Revocation::Revoked)
+    }
+}
+
+/// Whether a provider grant could be ended from Kage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// The provider names no revocation endpoint in either metadata document.
+    NotOffered,
+}
+
+/// A provider's access token as the sessions hold it: opaque, the account's by the verified ID token's `sub`
+/// (the game server confirms the player on every answer), timed from `expires_in` on the monotonic clock.
+pub(crate) fn access_token(link: &ProviderLink, answer: tokens::TokenAnswer, sid: Option<String>) -> AccessToken {
+    AccessToken {
+        secret: answer.access_token,
+        subject: link.subject.clone(),
+        session_id: sid.unwrap_or_default(),
+        refresh_after: crate::authority::refresh_after(answer.received, answer.expires_in),
     }
 }
 

@@ -120,11 +120,11 @@ pub async fn refresh(
 pub async fn revoke(
     http: &reqwest::Client,
     revocation_endpoint: &str,
-    refresh_token: &SecretString,
+    token: &SecretString,
+    token_type_hint: &str,
     client_id: &str,
 ) -> Result<(), EndpointError> {
-    let form =
-        [("token", refresh_token.expose_secret()), ("token_type_hint", "refresh_token"), ("client_id", client_id)];
+    let form = [("token", token.expose_secret()), ("token_type_hint", token_type_hint), ("client_id", client_id)];
     let response = http.post(revocation_endpoint).form(&form).send().await.map_err(unreachable)?;
     if response.status().is_success() {
         return Ok(());

@@ -40,6 +40,7 @@ use crate::oidc::Providers;
 use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
 use keychain::Keychain;
+pub use sign_out::ProviderSignOut;
 use slot::{Slot, SlotState};
 use status::token_error;
 pub use status::{AccountStatus, ForkError, ImportOutcome, SignInError, SignedIn, TokenError};

@@ -8,8 +8,17 @@ use secrecy::SecretString;
 use super::{AccountStatus, Sessions, Slot, TokenError};
 use crate::account::AccountKey;
 use crate::authority::AccessToken;
-use crate::oidc::ProviderLink;
+use crate::oidc::{ProviderLink, Revocation};
 use crate::vault::VaultError;
+
+/// What a sign-out could do at the account's identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderSignOut {
+    /// Not a provider account, or its grant was revoked there (or that was tried: it is best effort).
+    Done,
+    /// The provider offers no revocation endpoint: its grant lives on there.
+    NotOffered,
+}
 
 /// What a local sign-out took out of memory, for telling the server.
 struct Ended {
@@ -22,8 +31,9 @@ struct Ended {
 
 impl Sessions {
     /// Signs the account out: locally at once (also offline), then in the keychain, then on the server (best
-    /// effort, with the refresh credential, so it works even when the access token has expired).
-    pub async fn sign_out(&self, account: &AccountKey) -> Result<(), VaultError> {
+    /// effort, with the refresh credential, so it works even when the access token has expired). `Err` is
+    /// the keychain's delete (retried in the background).
+    pub async fn sign_out(&self, account: &AccountKey) -> Result<ProviderSignOut, VaultError> {
         let Ended { slot, generation, access, refresh, provider } = self.end_here(account);
         // A restored account that never refreshed has its credential only in the keychain.
         let (refresh, provider) = match refresh {
@@ -39,10 +49,18 @@ impl Sessions {
             self.keychain.retry_delete(&slot, account, generation);
         }
         let http = self.transport.for_account(account);
+        let mut outcome = ProviderSignOut::Done;
         if let (Some(link), Some(refresh)) = (&provider, &refresh) {
             // RFC 7009 at the provider, if it offers it: no new access tokens for this grant.
-            if let Err(error) = self.providers.revoke(&http, link, refresh).await {
-                tracing::info!(account = %account, %error, "provider sign-out failed; the local sign-out stands");
+            match self.providers.revoke(&http, link, refresh).await {
+                Ok(Revocation::Revoked) => {}
+                Ok(Revocation::NotOffered) => {
+                    tracing::info!(account = %account, "the identity provider offers no revocation; its grant stays there");
+                    outcome = ProviderSignOut::NotOffered;
+                }
+                Err(error) => {
+                    tracing::info!(account = %account, %error, "provider sign-out failed; the local sign-out stands")
+                }
             }
             // The provider's access tokens are checked by the game server on their own and stay valid there
             // until they expire: the server ends this provider session at once when told so.
@@ -56,7 +74,7 @@ impl Sessions {
         {
             tracing::info!(account = %account, %error, "server sign-out failed; the local sign-out stands");
         }
-        deleted
+        deleted.map(|()| outcome)
     }
 
     /// Signs the account out on this computer only: its session in memory ends and its keychain entry is

@@ -9,6 +9,7 @@ mod lost_answers;
 mod model;
 mod no_false_sign_out;
 mod oidc;
+mod oidc_providers;
 mod own_data;
 mod own_token;
 mod proxies;

@@ -101,17 +101,25 @@ async fn signing_alt_in_again_refuses_a_browser_that_signs_in_as_main_and_names_
     assert_eq!(whoever.account.user_id(), h.player_of(MAIN).await);
 }
 
+/// A callback with another `state` (a forged one, or another flow's) is answered and ignored: the sign-in
+/// waits on for its own, so a local program cannot end the player's sign-in by answering first (issue 17).
 #[tokio::test]
-async fn a_redirect_with_a_tampered_state_is_refused() {
+async fn a_redirect_with_a_tampered_state_is_ignored_and_the_real_one_still_signs_in() {
     let Some(h) = OidcHarness::start().await else { return };
     let w = window("acct-1");
     let sign_in = h.core.begin_browser_sign_in(&w, &h.origin, None).await.unwrap();
     let callback = h.capture(&sign_in, MAIN).await;
     let tampered = with_param(&callback.url, "state", "forged");
-    let (finished, page) = tokio::join!(h.core.finish_browser_sign_in(sign_in, true), h.deliver(&tampered));
-    assert_eq!(finished.err(), Some(OidcError::StateMismatch));
-    assert!(page.contains("did not complete"), "the tab says it failed: {page}");
-    assert!(h.core.windows.pin_of(&w).is_none());
+    let finishing = h.core.finish_browser_sign_in(sign_in, true);
+    let browser = async {
+        let page = h.deliver(&tampered).await;
+        assert!(page.contains("still waiting"), "the tab says it was ignored: {page}");
+        h.deliver(&callback.url).await
+    };
+    let (finished, page) = tokio::join!(finishing, browser);
+    let signed_in = finished.expect("the real redirect signs in");
+    assert!(page.contains("Signed in"), "{page}");
+    assert_eq!(h.core.windows.pin_of(&w).unwrap().account, signed_in.account);
 }
 
 #[tokio::test]
@@ -196,7 +204,7 @@ async fn i5_refresh_goes_to_the_provider_and_its_rotated_token_is_kept_in_the_ke
     restarted.open(&w, &main);
     assert_eq!(restarted.client.profile(&w).await.unwrap().username, "main");
     // The token spent before is dead at the provider (it rotated on use): only the saved successor worked.
-    assert!(h.provider.refresh(&before, None).await.is_err());
+    assert!(h.provider.refresh(&before).await.is_err());
 }
 
 #[tokio::test]
@@ -238,14 +246,14 @@ async fn known_limit_a_provider_rotating_refresh_tokens_without_a_reuse_interval
     let main = h.sign_in(&w, Some(MAIN), None).await.unwrap().account;
     let saved = h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned();
     // The refresh reaches the provider, which rotates; the answer never comes back to Kage.
-    let lost = h.provider.refresh(&saved, Some(kage_oidc_support::DEFAULT_AUDIENCE)).await.expect("the provider acted");
+    let lost = h.provider.refresh(&saved).await.expect("the provider acted");
     let successor = lost.refresh_token.expect("the provider rotated");
     assert_ne!(successor, saved);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let error = h.core.client.profile(&w).await.unwrap_err();
     assert_eq!(h.core.sessions.status(&main), AccountStatus::SignedOut, "{error:?}");
     // Reuse detection revoked the grant: even the successor Kage never saw is dead, nothing can recover it.
-    assert!(h.provider.refresh(&successor, None).await.is_err(), "the whole grant is revoked");
+    assert!(h.provider.refresh(&successor).await.is_err(), "the whole grant is revoked");
 }
 
 /// I11 holds with a provider that does not rotate Kage's refresh tokens (`KAGE_OIDC_ROTATE_REFRESH=0`): a
@@ -259,7 +267,7 @@ async fn i11_a_refresh_answer_lost_after_the_provider_acted_costs_no_session_whe
     let main = h.sign_in(&w, Some(MAIN), None).await.unwrap().account;
     let saved = h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned();
     // The refresh reaches the provider, which acts (a new access token); the answer never comes back to Kage.
-    let lost = h.provider.refresh(&saved, Some(kage_oidc_support::DEFAULT_AUDIENCE)).await.expect("the provider acted");
+    let lost = h.provider.refresh(&saved).await.expect("the provider acted");
     assert_eq!(lost.refresh_token.as_deref(), Some(saved.as_str()), "not rotated: nothing Kage needs was lost");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // Kage's retry presents the same token, which still works: same account, signed in, the server agrees.
@@ -269,7 +277,7 @@ async fn i11_a_refresh_answer_lost_after_the_provider_acted_costs_no_session_whe
     assert_eq!(h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret(), saved);
     // The same again, lost twice in a row: still no sign-out.
     for _ in 0..2 {
-        h.provider.refresh(&saved, None).await.expect("the provider acted");
+        h.provider.refresh(&saved).await.expect("the provider acted");
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(h.core.client.profile(&w).await.unwrap().username, "main");
@@ -288,7 +296,7 @@ async fn a_browser_signed_window_keeps_working_after_the_provider_rotates_its_si
     let before = h.vault.read(&main).unwrap().unwrap().refresh_token.expose_secret().to_owned();
     let fetches = h.server_jwks_fetches().await;
 
-    h.provider.rotate_signing_key().await.expect("the provider rotates its key");
+    h.provider.node().rotate_signing_key().await.expect("the provider rotates its key");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     // Kage refreshes at the provider and gets an access token signed with the new key: Kage verifies it (its
     // cached JWKS lacks the kid, so it fetches again), then the server does the same.
@@ -323,7 +331,7 @@ async fn sign_out_revokes_the_refresh_token_at_the_provider_and_ends_the_session
     h.core.sign_out(&w).await.unwrap();
     assert!(h.vault.read(&main).unwrap().is_none());
     assert_eq!(h.core.view(&w).status, AccountStatus::SignedOut);
-    let refused = h.provider.refresh(&saved, None).await.expect_err("revoked at the provider");
+    let refused = h.provider.refresh(&saved).await.expect_err("revoked at the provider");
     assert!(refused.to_string().contains("invalid_grant"), "{refused}");
     // The game server was told too: the last access token no longer opens the API, though it has not expired.
     assert_eq!(viewer(access).await, 401);
@@ -368,4 +376,51 @@ async fn two_browser_sign_ins_at_once_from_two_windows_each_end_in_their_own_win
     assert_eq!(h.core.windows.pin_of(&w1).unwrap().account, one);
     assert_eq!(h.core.windows.pin_of(&w2).unwrap().account, two);
     let _: AccountKey = one;
+}
+
+/// Issue 17.2: a game server of the test's own announcing the real provider, client id and the real game
+/// server's audience would receive tokens it could replay at the real game. Kage binds the audience to the
+/// origin it talks to: the sign-in is refused before any browser opens, so no token is ever fetched.
+#[tokio::test]
+async fn a_fake_server_announcing_the_real_servers_audience_gets_no_token() {
+    let Some(h) = OidcHarness::start().await else { return };
+    let announced = serde_json::json!({"password": false, "oidc": {
+        "issuer": h.provider.issuer(), "clientId": kage_oidc_support::CLIENT_ID, "audience": h.audience,
+        "scopes": "openid profile offline_access"}});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake = kage_core::ServerOrigin::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let app =
+        axum::Router::new().route("/v1/auth-config", axum::routing::get(move || async move { axum::Json(announced) }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let refused = h.core.begin_browser_sign_in(&window("acct-1"), &fake, None).await.unwrap_err();
+    assert!(matches!(refused, OidcError::AudienceNotBound { .. }), "{refused:?}");
+    assert!(refused.to_string().contains(&h.audience), "the sentence names what was asked: {refused}");
+    // The real server's own announcement is accepted.
+    assert!(h.core.begin_browser_sign_in(&window("acct-2"), &h.origin, None).await.is_ok());
+}
+
+/// Streamer mode (issue 17): the shell names accounts by alias; the window's error and the browser tab's
+/// page then say the aliases, never a username.
+#[tokio::test]
+async fn the_other_account_message_and_the_tab_name_aliases_when_the_shell_asks() {
+    let Some(h) = OidcHarness::start().await else { return };
+    let main = h.sign_in(&window("acct-1"), Some(MAIN), None).await.unwrap().account;
+    let w2 = window("acct-2");
+    let alt = h.sign_in(&w2, Some(ALT), None).await.unwrap().account;
+    let names = kage_core::oidc::AccountNames {
+        expected: Some("Account 2".into()),
+        known: [(main.clone(), "Account 1".to_owned())].into_iter().collect(),
+        other: "another account".into(),
+    };
+    let sign_in = h.core.begin_browser_sign_in(&w2, &h.origin, Some(&alt)).await.unwrap().name_accounts(names);
+    let url = sign_in.authorization_url().to_owned();
+    let browser = async {
+        let callback = h.browser.authorize(&url, Some(&MAIN.credentials())).await.unwrap();
+        h.deliver(&callback.url).await
+    };
+    let (finished, page) = tokio::join!(h.core.finish_browser_sign_in(sign_in, true), browser);
+    let error = finished.unwrap_err();
+    assert_eq!(error, OidcError::OtherAccount { signed_in_as: "another account".into(), expected: "Account 2".into() });
+    assert!(page.contains("Account 2") && !page.contains("main") && !page.contains(">alt"), "{page}");
 }

@@ -1,11 +1,14 @@
-//! The browser sign-in harness: a real OpenID Connect provider (`tests/oidc-provider`, oidc-provider 8), the
+//! The browser sign-in harness: a real OpenID Connect provider (`tests/oidc-provider`, oidc-provider 8, or
+//! `tests/oidc-provider-django`, django-oauth-toolkit 3.4: [`RealProvider`]), the
 //! scripted system browser from `kage-oidc-support` (it keeps the provider's cookies, as a real browser does),
 //! and the scenario [`Harness`]: the real kage-server (trusting that provider as its external issuer, with no
 //! demo players so provider accounts get their own names) behind the fault proxy, and a `Core` with an
 //! in-memory vault.
 //!
-//! The server verifies every provider token itself (signature against the provider's JWKS, `iss`, `aud`,
-//! expiry) and maps `(issuer, sub)` to its own player; its request log says which window sent whose token.
+//! The server verifies every provider token itself (a JWT against the provider's JWKS, `iss`, `aud`, expiry;
+//! an opaque token by introspection) and maps `(issuer, sub)` to its own player; its request log says which
+//! window sent whose token. The audience is the proxy's origin, the server Kage talks to: Kage asks for
+//! tokens for no other (issue 17.2).
 
 use std::ops::Deref;
 use std::time::Duration;
@@ -13,7 +16,9 @@ use std::time::Duration;
 use kage_core::oidc::{BrowserSignIn, OidcError};
 use kage_core::sessions::SignedIn;
 use kage_core::{AccountKey, WindowLabel};
-use kage_oidc_support::{Account, AuthorizationRequest, Browser, Callback, ProviderOptions, TestProvider};
+use kage_oidc_support::{
+    Account, Browser, Callback, Kind, ProviderOptions, RealProvider, RefreshReuse, Setup, TestProvider,
+};
 use kage_server::observe::Presented;
 use kage_server::oidc::OidcConfig;
 
@@ -29,7 +34,9 @@ pub struct Seen {
 }
 
 pub struct OidcHarness {
-    pub provider: TestProvider,
+    pub provider: RealProvider,
+    /// The game API's audience at the provider: the origin Kage talks to.
+    pub audience: String,
     pub browser: Browser,
     /// The game server (behind its proxy) and the client; `h.core`, `h.origin`... reach it through `Deref`.
     pub game: Harness,
@@ -55,15 +62,60 @@ impl OidcHarness {
 
     /// As [`OidcHarness::start_with`], with the server's trust in the provider adjusted by `trust`.
     pub async fn start_configured(
-        options: ProviderOptions,
+        mut options: ProviderOptions,
         sign_in_timeout: Duration,
         trust: impl FnOnce(&mut OidcConfig),
     ) -> Option<Self> {
-        let provider = TestProvider::start_or_skip(options).await?;
-        let mut oidc =
-            OidcConfig::new(provider.issuer(), kage_oidc_support::DEFAULT_AUDIENCE, kage_oidc_support::CLIENT_ID);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let audience = format!("http://{}", listener.local_addr().unwrap());
+        options.audiences = vec![audience.clone(), kage_oidc_support::OTHER_AUDIENCE.into()];
+        let provider = RealProvider::node_with(TestProvider::start_or_skip(options).await?, &audience);
+        Self::around(provider, listener, audience, sign_in_timeout, trust).await
+    }
+
+    /// The harness around either provider, as the shared suite runs it (`reuse`: what the provider does
+    /// with a spent refresh token presented again; access tokens of `access_ttl_secs`).
+    pub async fn start_kind(kind: Kind, access_ttl_secs: u64, reuse: RefreshReuse) -> Option<Self> {
+        Self::start_kind_configured(kind, access_ttl_secs, reuse, |_| {}).await
+    }
+
+    /// As [`OidcHarness::start_kind`], the server's trust adjusted by `trust`.
+    pub async fn start_kind_configured(
+        kind: Kind,
+        access_ttl_secs: u64,
+        reuse: RefreshReuse,
+        trust: impl FnOnce(&mut OidcConfig),
+    ) -> Option<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let audience = format!("http://{}", listener.local_addr().unwrap());
+        let setup = Setup { kind, audience: audience.clone(), access_ttl_secs, reuse };
+        let provider = RealProvider::start_or_skip(setup).await?;
+        Self::around(provider, listener, audience, Duration::from_secs(20), trust).await
+    }
+
+    async fn around(
+        provider: RealProvider,
+        listener: tokio::net::TcpListener,
+        audience: String,
+        sign_in_timeout: Duration,
+        trust: impl FnOnce(&mut OidcConfig),
+    ) -> Option<Self> {
+        let mut oidc = OidcConfig::new(provider.issuer(), &audience, kage_oidc_support::CLIENT_ID);
+        let how = provider.trust();
+        if let Some(scopes) = how.scopes {
+            oidc.scopes = scopes.into();
+        }
+        if let Some((client_id, secret)) = how.introspection {
+            let secret = kage_server::secret::Secret::new(secret.into());
+            let mut introspection = kage_server::oidc::IntrospectionConfig::new(client_id, secret);
+            // django-oauth-toolkit's introspection has no `sub`, and its userinfo refuses a token bound to
+            // the game's API (RFC 8707, rightly): its unique `username` is the only name it gives.
+            introspection.subject_claim = "username".into();
+            oidc.introspection = Some(introspection);
+        }
         trust(&mut oidc);
-        let game = Harness::start_configured(
+        let game = Harness::start_on(
+            listener,
             |config| {
                 // The demo seeds password players named main and alt: the provider's main and alt would get
                 // suffixed names. Browser sign-in players only here.
@@ -76,7 +128,7 @@ impl OidcHarness {
             },
         )
         .await;
-        Some(Self { provider, browser: Browser::new(), game })
+        Some(Self { provider, audience, browser: Browser::new(), game })
     }
 
     /// The player's whole sign-in in `window`: Kage opens the browser, the player types `typed` into the
@@ -115,11 +167,7 @@ impl OidcHarness {
     /// The game server's player for `account` at the provider, asked without Kage: the account signs in at
     /// the provider in a browser of its own, and its token goes straight to the server's `GET /v1/viewer`.
     pub async fn player_of(&self, account: Account) -> String {
-        let tokens = self
-            .provider
-            .sign_in(&Browser::new(), &AuthorizationRequest::new(43210), Some(&account.credentials()))
-            .await
-            .expect("provider sign-in");
+        let tokens = self.provider.sign_in(account).await.expect("provider sign-in");
         let profile: serde_json::Value = reqwest::Client::new()
             .get(self.server_url("/v1/viewer"))
             .bearer_auth(&tokens.access_token)
@@ -150,5 +198,10 @@ impl OidcHarness {
     pub async fn server_jwks_fetches(&self) -> u64 {
         let state = self.server_state().expect("the server runs");
         state.oidc.as_ref().expect("the server trusts the provider").fetches().await
+    }
+
+    /// How many times the game server asked the provider about an opaque token.
+    pub fn server_introspections(&self) -> u64 {
+        self.server_state().expect("the server runs").oidc.as_ref().expect("trusted").introspections()
     }
 }

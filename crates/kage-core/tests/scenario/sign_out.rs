@@ -57,7 +57,7 @@ async fn i4_sign_out_erases_only_that_accounts_partition_and_credential() {
     h.core.client.profile(&w_main).await.unwrap();
     h.core.client.profile(&w_alt).await.unwrap();
 
-    assert_eq!(h.core.sign_out(&w_alt).await.unwrap(), alt);
+    assert_eq!(h.core.sign_out(&w_alt).await.unwrap().account, alt);
     assert!(h.core.cache.get(&alt).is_none());
     assert!(h.vault.read(&alt).unwrap().is_none());
     assert_eq!(h.core.view(&w_alt).status, AccountStatus::SignedOut);

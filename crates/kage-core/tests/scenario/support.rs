@@ -104,8 +104,18 @@ impl Harness {
         configure: impl FnOnce(&mut kage_server::Config),
         configure_core: impl FnOnce(&mut CoreConfig),
     ) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        Self::start_on(listener, configure, configure_core).await
+    }
+
+    /// As [`Harness::start_configured`], the proxy (the origin Kage talks to) on `listener`, bound by the
+    /// caller: who needs the origin before the server starts (an identity provider issuing tokens for it).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        configure: impl FnOnce(&mut kage_server::Config),
+        configure_core: impl FnOnce(&mut CoreConfig),
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
         let proxy_url = format!("http://{}", listener.local_addr().unwrap());
 
         let log = Arc::new(Mutex::new(Vec::new()));

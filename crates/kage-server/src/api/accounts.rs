@@ -201,7 +201,11 @@ pub async fn revoke(
 }
 
 pub async fn sign_out(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
-    state.sessions.revoke(&viewer.session_id, RevokeReason::SignedOut).await?;
+    if crate::oidc::revocations::is_external(&viewer.session_id) {
+        state.external_revocations.revoke(&viewer.session_id).await?;
+    } else {
+        state.sessions.revoke(&viewer.session_id, RevokeReason::SignedOut).await?;
+    }
     tracing::info!(user = %viewer.user_id, session = %viewer.session_id, "signed out");
     let mut response = StatusCode::NO_CONTENT.into_response();
     if viewer.credential == Credential::Cookie {

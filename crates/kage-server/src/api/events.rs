@@ -55,9 +55,12 @@ async fn forward(
 ) {
     let mut events = state.events.subscribe(&viewer.user_id);
     let mut revocations = state.sessions.revocations();
+    let mut provider_sign_outs = state.external_revocations.subscribe();
     let mut shutdown = state.shutdown.clone();
     // Subscribed before this check, so a revocation cannot slip in between authentication and here.
-    if state.sessions.is_revoked(&viewer.session_id) {
+    if state.sessions.is_revoked(&viewer.session_id)
+        || state.external_revocations.is_revoked(&viewer.session_id, viewer.issued_at)
+    {
         return;
     }
     let hint = |name: &str| Event::default().event(name).data(json!({ "user_id": viewer.user_id }).to_string());
@@ -82,6 +85,15 @@ async fn forward(
                 Ok(session_id) if session_id == viewer.session_id => return,
                 Err(RecvError::Closed) => return,
                 _ if state.sessions.is_revoked(&viewer.session_id) => return,
+                _ => None,
+            },
+            // A provider sign-out ends the streams of the session's tokens issued until then.
+            signed_out = provider_sign_outs.recv() => match signed_out {
+                Ok((session_id, at)) if session_id == viewer.session_id
+                    && viewer.issued_at.is_none_or(|iat| iat <= at) => return,
+                Err(RecvError::Lagged(_))
+                    if state.external_revocations.is_revoked(&viewer.session_id, viewer.issued_at) => return,
+                Err(RecvError::Closed) => return,
                 _ => None,
             },
             _ = shutdown.changed() => return,

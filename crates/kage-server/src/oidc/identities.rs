@@ -11,6 +11,7 @@ use crate::api::accounts::USERNAME_MAX;
 use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
+use crate::throttle::Throttle;
 
 /// Players of external identities have no password: an empty hash, which password sign-in never matches.
 pub const NO_PASSWORD: &str = "";
@@ -22,10 +23,12 @@ pub struct Identities {
 }
 
 impl Identities {
-    /// The player id of `(issuer, subject)`, creating the player on first sight.
+    /// The player id of `(issuer, subject)`, creating the player on first sight (counted by `throttle`: at
+    /// most so many new players per issuer and window, like sign-ups per address).
     pub async fn player_for(
         &self,
         db: &Database,
+        throttle: &Throttle,
         issuer: &str,
         subject: &str,
         preferred_username: Option<&str>,
@@ -42,7 +45,10 @@ impl Identities {
                 .await?;
         let user_id = match found {
             Some((user_id,)) => user_id,
-            None => create(db, issuer, subject, preferred_username).await?,
+            None => {
+                throttle.new_player_attempt(issuer).await?;
+                create(db, issuer, subject, preferred_username).await?
+            }
         };
         self.known.write().expect("identities lock").insert(key, user_id.clone());
         Ok(user_id)

@@ -1,4 +1,9 @@
-//! The provider's discovery document and signing keys.
+//! The provider's metadata and signing keys.
+//!
+//! Metadata is the OpenID configuration, and for what it lacks (some providers list their introspection
+//! endpoint only there) the RFC 8414 authorization server metadata: at the well-known path inserted before
+//! the issuer's path (RFC 8414 section 3.1), else appended to the issuer. Either document must name exactly
+//! the configured issuer, or it is not used.
 //!
 //! Only asymmetric signature keys are taken from the JWKS (RSA, EC P-256, Ed25519), each with the algorithms
 //! its type allows: a token's `alg` must fit its key, so an `HS256` token "signed" with a public key, or an
@@ -20,13 +25,37 @@ pub enum FetchError {
     Invalid { url: String, source: reqwest::Error },
     #[error("the discovery document names issuer {found:?}, not {expected:?}")]
     IssuerMismatch { expected: String, found: String },
+    #[error("the provider's metadata names no {0}")]
+    Missing(&'static str),
 }
 
-/// The parts of `/.well-known/openid-configuration` this server uses.
-#[derive(Debug, Clone, Deserialize)]
+/// The parts of the provider's metadata this server uses.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Discovery {
     pub issuer: String,
-    pub jwks_uri: String,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// RFC 7662, for opaque access tokens.
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+    /// OpenID Connect Core 5.3: who an opaque token's holder is, when introspection does not say (`sub`).
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+}
+
+impl Discovery {
+    fn is_complete(&self) -> bool {
+        self.jwks_uri.is_some() && self.introspection_endpoint.is_some() && self.userinfo_endpoint.is_some()
+    }
+
+    fn or(self, other: Discovery) -> Discovery {
+        Discovery {
+            issuer: self.issuer,
+            jwks_uri: self.jwks_uri.or(other.jwks_uri),
+            introspection_endpoint: self.introspection_endpoint.or(other.introspection_endpoint),
+            userinfo_endpoint: self.userinfo_endpoint.or(other.userinfo_endpoint),
+        }
+    }
 }
 
 /// A verification key and the algorithms it may verify.
@@ -47,7 +76,27 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
     if discovery.issuer != issuer {
         return Err(FetchError::IssuerMismatch { expected: issuer.into(), found: discovery.issuer });
     }
+    if discovery.is_complete() {
+        return Ok(discovery);
+    }
+    for url in rfc8414_urls(issuer) {
+        match get_json::<Discovery>(http, &url).await {
+            Ok(oauth) if oauth.issuer == issuer => return Ok(discovery.or(oauth)),
+            Ok(oauth) => tracing::warn!(%url, found = %oauth.issuer, "RFC 8414 metadata for another issuer; not used"),
+            Err(error) => tracing::debug!(%error, "no RFC 8414 metadata here"),
+        }
+    }
     Ok(discovery)
+}
+
+/// Where RFC 8414 metadata may be: the well-known path before the issuer's path, then after it.
+fn rfc8414_urls(issuer: &str) -> Vec<String> {
+    const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+    let trimmed = issuer.trim_end_matches('/');
+    let Ok(url) = reqwest::Url::parse(trimmed) else { return Vec::new() };
+    let inserted = format!("{}{WELL_KNOWN}{}", url.origin().ascii_serialization(), url.path().trim_end_matches('/'));
+    let appended = format!("{trimmed}{WELL_KNOWN}");
+    if inserted == appended { vec![inserted] } else { vec![inserted, appended] }
 }
 
 /// The provider's signature keys by `kid`; keys without a `kid`, of other types, or for encryption are left out.
@@ -118,6 +167,18 @@ mod tests {
         assert_eq!((kid.as_str(), key.algorithms.as_slice()), ("k1", [Algorithm::EdDSA].as_slice()));
         let declared = parse(json!({"kty": "OKP", "crv": "Ed25519", "x": X, "kid": "k1", "alg": "RS256"}));
         assert!(declared.is_none(), "a key declaring an algorithm its type cannot do is left out");
+    }
+
+    #[test]
+    fn rfc_8414_metadata_is_looked_for_before_and_after_the_issuers_path() {
+        assert_eq!(rfc8414_urls("https://id.example"), ["https://id.example/.well-known/oauth-authorization-server"]);
+        assert_eq!(
+            rfc8414_urls("https://id.example/o"),
+            [
+                "https://id.example/.well-known/oauth-authorization-server/o",
+                "https://id.example/o/.well-known/oauth-authorization-server"
+            ]
+        );
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct ThrottlePolicy {
     pub refresh_burst: u32,
     /// Refreshes one address gets back per minute (the bucket's refill rate).
     pub refresh_per_minute: u32,
+    /// Players created for one identity provider's new identities per `sign_up_window`: every new player
+    /// gets the starting ryo, so a provider where anyone can register must not become a ryo farm.
+    pub new_players_per_issuer: u32,
 }
 
 impl Default for ThrottlePolicy {
@@ -69,6 +72,7 @@ impl Default for ThrottlePolicy {
             sign_up_window: Duration::from_secs(3600),
             refresh_burst: 20,
             refresh_per_minute: 60,
+            new_players_per_issuer: 100,
         }
     }
 }
@@ -93,6 +97,7 @@ enum Key {
     AccountFromAddress(String, IpAddr),
     AllSignInsFrom(IpAddr),
     SignUpsFrom(IpAddr),
+    NewPlayersOf(String),
 }
 
 /// At most `max` attempts per `window` for `key`.
@@ -271,6 +276,14 @@ impl Throttle {
         let verdict = self.store.count(&limits).await?;
         verdict.or_refuse(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
         Ok(SignInAttempt { throttle: self, account, address: by_address })
+    }
+
+    /// Counts a player about to be created for a new identity of `issuer`, or refuses it with 429.
+    pub async fn new_player_attempt(&self, issuer: &str) -> Result<(), ApiError> {
+        let key = Key::NewPlayersOf(issuer.to_owned());
+        let limit = Limit { key: &key, max: self.policy.new_players_per_issuer, window: self.policy.sign_up_window };
+        let verdict = self.store.count(&[limit]).await?;
+        verdict.or_refuse(|retry_after_secs| ApiError::TooManyNewPlayers { retry_after_secs })
     }
 
     /// Counts a sign-up from `address`, or refuses it with 429. Call before any password work.

@@ -220,5 +220,6 @@ fn row_key(key: &Key) -> String {
         }
         Key::AllSignInsFrom(address) => format!("sign-ins/{address}"),
         Key::SignUpsFrom(address) => format!("sign-ups/{address}"),
+        Key::NewPlayersOf(issuer) => format!("new-players/{issuer}"),
     }
 }

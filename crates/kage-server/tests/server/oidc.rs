@@ -331,3 +331,54 @@ async fn es256_and_eddsa_provider_tokens_are_accepted() {
         assert_eq!(viewer(&server, &main.access_token).await["username"], "main", "{alg}");
     }
 }
+
+/// Issue 17.6: a provider sign-out is kept in the database (a restart keeps it) and scoped to the tokens
+/// issued until then, so signing in again in the same browser session, which keeps the provider's `sid`,
+/// is not signed out again (I11).
+#[tokio::test]
+async fn a_provider_sign_out_survives_a_restart_and_a_new_sign_in_with_the_same_sid_works() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |_| {}).await;
+    let browser = Browser::new();
+    let request = AuthorizationRequest::new(43210);
+    let first = provider.sign_in(&browser, &request, Some(&MAIN.credentials())).await.unwrap();
+    viewer(&server, &first.access_token).await;
+    let response = server.request(Method::DELETE, "/v1/sessions/current").bearer_auth(&first.access_token).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::NO_CONTENT);
+    expect_error(server.get_as("/v1/viewer", &first.access_token).await, StatusCode::UNAUTHORIZED, "invalid_token")
+        .await;
+
+    let TestServer { server: running, dir, database_url, .. } = server;
+    running.shutdown().await.unwrap();
+    let mut config = Config::new(dir.path());
+    config.oidc = Some(trust(&provider));
+    config.database_url = database_url;
+    let restarted = kage_server::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let status = |token: String| {
+        let url = format!("{}/v1/viewer", restarted.base_url());
+        let http = http.clone();
+        async move { http.get(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(status(first.access_token.clone()).await, StatusCode::UNAUTHORIZED, "the restart kept the sign-out");
+
+    // The same browser signs in again a second later: the provider answers from its session, same `sid`.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = provider.sign_in(&browser, &request, Some(&MAIN.credentials())).await.unwrap();
+    let (before, after) = (unverified_claims(&first.access_token), unverified_claims(&again.access_token));
+    assert!(before["sid"].is_string(), "the provider's access tokens name its session: {before}");
+    assert_eq!(before["sid"], after["sid"], "the provider kept its session id");
+    assert_eq!(status(again.access_token).await, StatusCode::OK, "a new sign-in after the sign-out works");
+    assert_eq!(status(first.access_token).await, StatusCode::UNAUTHORIZED, "the old token stays stopped");
+    restarted.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_when_the_audience_is_the_client_id() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    config.oidc = Some(OidcConfig::new(provider.issuer(), CLIENT_ID, CLIENT_ID));
+    let refused = kage_server::start(config).await.err().expect("refused");
+    assert!(refused.to_string().contains("ID tokens would open the API"), "{refused}");
+}
