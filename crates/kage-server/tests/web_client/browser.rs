@@ -60,7 +60,7 @@ impl Browser {
             (on_path("WebKitWebDriver"), mini_browser(), on_path("Xvfb"))
         else {
             eprintln!(
-                "skipped: a real browser needs WebKitWebDriver (webkit2gtk-driver), MiniBrowser (libwebkit2gtk-4.1-0) \
+                "SKIPPED: a real browser needs WebKitWebDriver (webkit2gtk-driver), MiniBrowser (libwebkit2gtk-4.1-0) \
                  and Xvfb (xvfb)"
             );
             return None;
