@@ -1,3 +1,4 @@
+"""The experiments' site on 127.0.0.1 (prints its port): /set?who=NAME sets a persistent cookie, /session a session cookie, /sw.js a service worker, /frame an iframe page."""
 # A tiny site for the experiment: sets a persistent cookie, serves a page, a service worker, an iframe page.
 import http.server, sys, socketserver
 class H(http.server.BaseHTTPRequestHandler):

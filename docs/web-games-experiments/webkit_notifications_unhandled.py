@@ -1,3 +1,4 @@
+"""With no permission-request handler, Notification.requestPermission() answers "denied". Usage: xvfb-run -a /usr/bin/python3 webkit_notifications_unhandled.py PORT"""
 import gi, os, sys, time
 gi.require_version("Gtk", "3.0"); gi.require_version("WebKit2", "4.1")
 from gi.repository import Gtk, WebKit2

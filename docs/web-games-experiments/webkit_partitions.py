@@ -1,3 +1,4 @@
+"""Two WebKitGTK partitions built as wry 0.55 builds them: network processes, shared cookies and storage, files on disk, iframes in decide-policy, notifications, clear(ALL), proxy per data manager. Usage (docs/web-games-notes.md, section 10): python3 site.py; xvfb-run -a dbus-run-session -- /usr/bin/python3 webkit_partitions.py PORT EMPTY_DIR"""
 import gi, os, sys, subprocess, json, time
 gi.require_version("Gtk", "3.0"); gi.require_version("WebKit2", "4.1")
 from gi.repository import Gtk, WebKit2, GLib

@@ -1,3 +1,4 @@
+"""window.open answered with a related view (opener kept) or an unrelated one (WebKit aborts). Usage: xvfb-run -a /usr/bin/python3 webkit_popups.py PORT EMPTY_DIR related|unrelated"""
 import gi, os, sys, time
 gi.require_version("Gtk", "3.0"); gi.require_version("WebKit2", "4.1")
 from gi.repository import Gtk, WebKit2

@@ -1,3 +1,4 @@
+"""A session cookie is not written to the text cookie file; only one WebContext can allow automation. Usage: xvfb-run -a /usr/bin/python3 webkit_session_cookies_and_automation.py PORT EMPTY_DIR"""
 import gi, os, sys, time
 gi.require_version("Gtk", "3.0"); gi.require_version("WebKit2", "4.1")
 from gi.repository import Gtk, WebKit2
