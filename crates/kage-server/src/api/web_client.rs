@@ -32,7 +32,7 @@ fn inline_hash(page: &str, tag: &str) -> String {
     let open = format!("<{tag}>");
     let start = page.find(&open).expect("the page has the element") + open.len();
     let end = start + page[start..].find(&format!("</{tag}>")).expect("closed");
-    let digest = Sha256::digest(page[start..end].as_bytes());
+    let digest = Sha256::digest(&page.as_bytes()[start..end]);
     format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
