@@ -22,6 +22,9 @@ pub fn document(server_url: &str) -> Value {
             None if route.path == "/v1/events" => {
                 json!({"description": "an event stream: `ready`, `profile.changed`, `transfer.received`, `resync`", "content": {"text/event-stream": {}}})
             }
+            None if route.path == crate::api::WEB_CLIENT_PATH => {
+                json!({"description": "the web client's page", "content": {"text/html": {"schema": {"type": "string"}}}})
+            }
             None => json!({"description": "success"}),
         };
         responses.insert(status.to_string(), success);

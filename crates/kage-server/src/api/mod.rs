@@ -16,6 +16,7 @@ pub mod events;
 mod meta;
 mod sessions;
 mod viewer;
+mod web_client;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -304,7 +305,23 @@ pub static ROUTES: &[Route] = &[
         idempotent: false,
         mount: || get(events::stream),
     },
+    Route {
+        method: Method::GET,
+        path: WEB_CLIENT_PATH,
+        access: Access::Public,
+        summary: "The game's own web client (an HTML page): signs in with the __session cookie and refetches the \
+                  profile with it alone, every `refetch_ms` milliseconds (a query parameter the page reads; 300000 \
+                  by default): the seed bug's client, for showing the bug in a browser",
+        request: None,
+        response: (200, None),
+        errors: &[],
+        idempotent: false,
+        mount: || get(web_client::page),
+    },
 ];
+
+/// Where the web client page is served (see [`web_client`]).
+pub const WEB_CLIENT_PATH: &str = "/play";
 
 pub fn router(state: AppState) -> Router {
     ROUTES
