@@ -36,6 +36,7 @@ pub mod openapi;
 pub mod passwords;
 pub mod private_files;
 pub mod refresh_token;
+pub mod revocation;
 pub mod secret;
 pub mod serve;
 pub mod session_lifetime;
@@ -73,6 +74,11 @@ pub struct Config {
     /// Holds the signing keys and, unless `database_url` says otherwise, `kage.db`.
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// On PostgreSQL: where the listening connection (see [`cluster`]) connects, if not to `database_url`. For a
+    /// `database_url` through a transaction pooler, which `LISTEN` cannot pass: a URL to PostgreSQL directly.
+    pub listen_database_url: Option<String>,
+    /// On PostgreSQL: how often an instance proves it hears, and how long it waits (see [`cluster::heartbeat`]).
+    pub heartbeat: cluster::heartbeat::HeartbeatTiming,
     /// The `iss` of every token. Defaults to `http://<listen address>`; set it to the public URL behind a proxy.
     pub issuer: Option<String>,
     /// Create the demo players; on a loopback address, also answer only Host names of that address
@@ -113,6 +119,8 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             database_url: None,
+            listen_database_url: None,
+            heartbeat: cluster::heartbeat::HeartbeatTiming::default(),
             issuer: None,
             demo: false,
             rotate_signing_key: false,
@@ -143,6 +151,10 @@ pub enum StartError {
     Keys(#[from] keys::KeyError),
     #[error(transparent)]
     Database(#[from] db::DbError),
+    #[error(transparent)]
+    Pooler(#[from] cluster::pooler::PoolerError),
+    #[error("--listen-database-url is for PostgreSQL, and so must --database-url be")]
+    ListenUrlWithoutPostgres,
     #[error("cannot load sessions: {0}")]
     Sessions(#[source] sqlx::Error),
     #[error("cannot prune ended sessions: {0}")]
@@ -180,6 +192,14 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// `GET /openapi.json`, built once at start-up from the route table (see [`openapi`]).
     pub openapi: Arc<serde_json::Value>,
+}
+
+impl Shared {
+    /// On PostgreSQL, this instance does not hear the others right now (see [`cluster`]): it must not trust
+    /// its memory of revocations alone.
+    pub fn is_deaf(&self) -> bool {
+        self.db.backend() == Backend::Postgres && !self.hearing.is_listening()
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -227,7 +247,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Some(url) => url.clone(),
         None => private_database_url(&config.data_dir)?,
     };
-    let db = Database::open(&database_url).await?;
+    let listen_url = listen_url_of(&config, &database_url).await?;
+    let db = Database::open(&database_url).await.map_err(|error| match pooler_behind(&error) {
+        Some(pooler) => StartError::Pooler(pooler),
+        None => StartError::Database(error),
+    })?;
     let keys = match db.backend() {
         // Every instance on the database signs with the same keys.
         Backend::Postgres => shared_keys::load_or_create(&db, config.rotate_signing_key).await?,
@@ -283,8 +307,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown: shutdown_rx.clone(),
         openapi: Arc::new(openapi::document(&issuer_for_docs)),
     }));
-    let hearing = (state.db.backend() == Backend::Postgres)
-        .then(|| tokio::spawn(cluster::listen(state.clone(), shutdown_rx.clone())));
+    let hearing = listen_url.map(|url| {
+        let options = cluster::ListenOptions { url: secret::Secret::new(url), heartbeat: config.heartbeat };
+        tokio::spawn(cluster::listen(state.clone(), options, shutdown_rx.clone()))
+    });
     let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
     let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {
@@ -305,6 +331,39 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     tracing::info!(%addr, "kage-server listening");
     Ok(RunningServer { addr, state, shutdown: shutdown_tx, task, pruner, listener: hearing })
+}
+
+/// On PostgreSQL, the URL the listener connects to, refused if it passes through a transaction pooler (see
+/// [`cluster::pooler`]); `None` on SQLite, which has one process and nobody to listen to.
+async fn listen_url_of(config: &Config, database_url: &str) -> Result<Option<String>, StartError> {
+    let on_postgres = Backend::of_url(database_url)? == Backend::Postgres;
+    match (&config.listen_database_url, on_postgres) {
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(StartError::ListenUrlWithoutPostgres),
+        (None, true) => {
+            cluster::pooler::check_listener(database_url, "the database URL").await?;
+            Ok(Some(database_url.to_owned()))
+        }
+        (Some(url), true) => {
+            if Backend::of_url(url)? != Backend::Postgres {
+                return Err(StartError::ListenUrlWithoutPostgres);
+            }
+            cluster::pooler::check_listener(url, "--listen-database-url").await?;
+            Ok(Some(url.clone()))
+        }
+    }
+}
+
+/// The transaction pooler an error from opening the database means, if it means one.
+fn pooler_behind(error: &db::DbError) -> Option<cluster::pooler::PoolerError> {
+    use sqlx::migrate::MigrateError;
+    match error {
+        db::DbError::Open(error)
+        | db::DbError::Migrate(MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _)) => {
+            cluster::pooler::from_open_error(error)
+        }
+        _ => None,
+    }
 }
 
 /// Gives the listener (see [`cluster`]) a few seconds to hear the other instances, so an instance that starts

@@ -22,9 +22,14 @@ struct Args {
     /// Directory for the signing keys and (by default) the SQLite database.
     #[arg(long, env = "KAGE_DATA_DIR", default_value = "kage-data")]
     data_dir: PathBuf,
-    /// SQLite URL, for example sqlite:///var/lib/kage/kage.db (default: <data-dir>/kage.db).
+    /// SQLite or PostgreSQL URL, for example sqlite:///var/lib/kage/kage.db or postgres://kage@db/kage
+    /// (default: <data-dir>/kage.db).
     #[arg(long, env = "KAGE_DATABASE_URL")]
     database_url: Option<String>,
+    /// PostgreSQL only: a direct URL for the connection that LISTENs to the other instances, when
+    /// --database-url goes through a transaction pooler (which LISTEN cannot pass).
+    #[arg(long, env = "KAGE_LISTEN_DATABASE_URL")]
+    listen_database_url: Option<String>,
     /// The public URL of this server, used as the tokens' issuer (default: http://<listen>).
     #[arg(long, env = "KAGE_ISSUER")]
     issuer: Option<String>,
@@ -93,6 +98,7 @@ async fn main() -> std::process::ExitCode {
     let mut config = Config::new(args.data_dir);
     config.listen = args.listen;
     config.database_url = args.database_url;
+    config.listen_database_url = args.listen_database_url;
     config.issuer = args.issuer;
     config.demo = args.demo;
     config.rotate_signing_key = args.rotate_signing_key;

@@ -6,6 +6,7 @@ mod auth_order;
 mod bad_input;
 mod events;
 mod files;
+mod forks;
 mod fuzz;
 mod host_guard;
 mod idempotency;
