@@ -12,6 +12,7 @@ mod host_guard;
 mod idempotency;
 mod instances;
 mod memory;
+mod notify_faults;
 mod oidc;
 mod openapi;
 mod password_work;
