@@ -14,4 +14,5 @@ mod own_token;
 mod proxies;
 mod proxy;
 mod refresh;
+mod server_sessions;
 mod sign_out;
