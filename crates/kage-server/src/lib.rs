@@ -236,8 +236,16 @@ impl RunningServer {
     }
 }
 
-/// Binds, opens the database (migrating it), loads or creates the signing keys, and starts serving.
+/// Binds, opens the database (migrating it), loads or creates the signing keys, and starts serving. A start
+/// that fails because a transaction pooler lost a prepared statement, at whatever step, says so.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    start_serving(config).await.map_err(|error| match pooler_behind(&error) {
+        Some(pooler) => StartError::Pooler(pooler),
+        None => error,
+    })
+}
+
+async fn start_serving(config: Config) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -248,10 +256,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => private_database_url(&config.data_dir)?,
     };
     let listen_url = listen_url_of(&config, &database_url).await?;
-    let db = Database::open(&database_url).await.map_err(|error| match pooler_behind(&error) {
-        Some(pooler) => StartError::Pooler(pooler),
-        None => StartError::Database(error),
-    })?;
+    let db = Database::open(&database_url).await?;
     let keys = match db.backend() {
         // Every instance on the database signs with the same keys.
         Backend::Postgres => shared_keys::load_or_create(&db, config.rotate_signing_key).await?,
@@ -354,16 +359,17 @@ async fn listen_url_of(config: &Config, database_url: &str) -> Result<Option<Str
     }
 }
 
-/// The transaction pooler an error from opening the database means, if it means one.
-fn pooler_behind(error: &db::DbError) -> Option<cluster::pooler::PoolerError> {
-    use sqlx::migrate::MigrateError;
-    match error {
-        db::DbError::Open(error)
-        | db::DbError::Migrate(MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _)) => {
-            cluster::pooler::from_open_error(error)
+/// The transaction pooler a failed start means, if it means one: a database error anywhere in its causes
+/// that only a pooler makes.
+fn pooler_behind(error: &StartError) -> Option<cluster::pooler::PoolerError> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if let Some(pooler) = error.downcast_ref::<sqlx::Error>().and_then(cluster::pooler::from_open_error) {
+            return Some(pooler);
         }
-        _ => None,
+        cause = error.source();
     }
+    None
 }
 
 /// Gives the listener (see [`cluster`]) a few seconds to hear the other instances, so an instance that starts

@@ -66,33 +66,23 @@ impl Postgres {
             "--no-sync",
         ]);
         run_to_end(initdb, dir.path(), &log)?;
-
-        let mut postgres = run_as.command(&bindir.join("postgres"));
-        postgres
-            .arg("-D")
-            .arg(dir.path().join("data"))
-            .arg("-k")
-            .arg(dir.path())
-            .args(["-p", &port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1"])
-            // Durability is worthless here: the cluster is deleted when the test ends, and a crash of the
-            // machine mid-test fails the test anyway. Without these every commit waits for the disk, which on
-            // a shared CI machine makes the tests slow and their timings noisy.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-            // Several kage-server instances, each with its own pool, plus the test's own connections.
-            .args(["-c", "max_connections=200"]);
-        let (out, err) = open_log(&log, true)?;
-        let server = postgres
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(HarnessError::io("starting postgres"))?;
-
+        let server = spawn_server(&bindir, &run_as, dir.path(), port, &log)?;
         let mut cluster = Self { bindir, run_as, port, server, log, dir };
         cluster.wait_ready()?;
         Ok(cluster)
+    }
+
+    /// An outage: the server stops at once (immediate shutdown: every connection is cut, nothing is flushed
+    /// politely), keeping its data directory and port for [`Postgres::start_again`].
+    pub fn stop_for_outage(&mut self) {
+        self.stop();
+    }
+
+    /// Starts the server again after [`Postgres::stop_for_outage`], on the same port and data, and returns once
+    /// it accepts connections.
+    pub fn start_again(&mut self) -> Result<(), HarnessError> {
+        self.server = spawn_server(&self.bindir, &self.run_as, self.dir.path(), self.port, &self.log)?;
+        self.wait_ready()
     }
 
     /// Creates database `name` and gives its URL (`postgres://kage@127.0.0.1:<port>/<name>`).
@@ -192,6 +182,34 @@ impl Drop for Postgres {
         // `dir` is removed after this: root may remove what the postgres user wrote, and the current user
         // owns it otherwise.
     }
+}
+
+/// Starts `postgres` on the cluster in `dir`, logging to `log` (appended: a restart continues the story).
+fn spawn_server(bindir: &Path, run_as: &RunAs, dir: &Path, port: u16, log: &Path) -> Result<Child, HarnessError> {
+    let mut postgres = run_as.command(&bindir.join("postgres"));
+    postgres
+            .arg("-D")
+            .arg(dir.join("data"))
+            .arg("-k")
+            .arg(dir)
+            .args(["-p", &port.to_string()])
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            // Durability is worthless here: the cluster is deleted when the test ends, and a crash of the
+            // machine mid-test fails the test anyway. Without these every commit waits for the disk, which on
+            // a shared CI machine makes the tests slow and their timings noisy.
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            // Several kage-server instances, each with its own pool, plus the test's own connections.
+            .args(["-c", "max_connections=200"]);
+        let (out, err) = open_log(log, true)?;
+        let server = postgres
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(HarnessError::io("starting postgres"))?;
+
+    Ok(server)
 }
 
 /// Runs `command` in `dir` to its end, its output going to the (new) log; a failure carries the log's tail.
