@@ -72,10 +72,12 @@ impl Postgres {
         Ok(cluster)
     }
 
-    /// An outage: the server stops at once (immediate shutdown: every connection is cut, nothing is flushed
-    /// politely), keeping its data directory and port for [`Postgres::start_again`].
+    /// An outage: the server stops (fast shutdown: every connection is cut at once), keeping its data directory
+    /// and port for [`Postgres::start_again`]. Fast, not immediate: this cluster commits without waiting for
+    /// its WAL (`synchronous_commit=off`), so an immediate stop would also forget the last moment's commits,
+    /// which a real outage of a durable database does not.
     pub fn stop_for_outage(&mut self) {
-        self.stop();
+        self.stop_with("fast");
     }
 
     /// Starts the server again after [`Postgres::stop_for_outage`], on the same port and data, and returns once
@@ -153,8 +155,12 @@ impl Postgres {
     }
 
     /// Immediate shutdown: the postmaster stops its backends and exits without a checkpoint (nothing here is
-    /// worth keeping). `pg_ctl` refuses root like the server, so it runs as the server's user.
+    /// worth keeping; a test's outage uses [`Postgres::stop_for_outage`]). `pg_ctl` refuses root like the server, so it runs as the server's user.
     fn stop(&mut self) {
+        self.stop_with("immediate");
+    }
+
+    fn stop_with(&mut self, mode: &str) {
         let data = self.dir.path().join("data");
         let stopped = self
             .run_as
@@ -162,7 +168,7 @@ impl Postgres {
             .arg("stop")
             .arg("-D")
             .arg(&data)
-            .args(["-m", "immediate", "-w", "-t", "10"])
+            .args(["-m", mode, "-w", "-t", "10"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

@@ -65,8 +65,8 @@ async fn the_database_stopped_for_5_s_under_three_instances_is_noticed_and_no_si
         let deaf = deaf.unwrap_or_else(|| panic!("instance {index} still said 200 {:?} into the outage", stopped.elapsed()));
         eprintln!("outage: instance {index} said 503 {deaf:?} after the database stopped");
     }
-    core.sign_out(&window).await.unwrap();
     let asked = Instant::now();
+    core.sign_out(&window).await.unwrap();
     let outage_left = Duration::from_secs(5).saturating_sub(stopped.elapsed());
     tokio::time::sleep(outage_left).await;
     let stayed_deaf = futures_join(urls.iter().map(|url| status_of(&http, url))).await;
