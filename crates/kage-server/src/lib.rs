@@ -29,6 +29,7 @@ pub mod events;
 pub mod game;
 pub mod host_guard;
 pub mod idempotency;
+pub mod key_sealing;
 pub mod keys;
 pub mod observe;
 pub mod oidc;
@@ -79,6 +80,8 @@ pub struct Config {
     pub listen_database_url: Option<String>,
     /// On PostgreSQL: how often an instance proves it hears, and how long it waits (see [`cluster::heartbeat`]).
     pub heartbeat: cluster::heartbeat::HeartbeatTiming,
+    /// On PostgreSQL (required there): the encryption keys the shared signing keys are sealed with at rest.
+    pub signing_key_sealing: Option<Arc<key_sealing::KeySealing>>,
     /// The `iss` of every token. Defaults to `http://<listen address>`; set it to the public URL behind a proxy.
     pub issuer: Option<String>,
     /// Create the demo players; on a loopback address, also answer only Host names of that address
@@ -121,6 +124,7 @@ impl Config {
             database_url: None,
             listen_database_url: None,
             heartbeat: cluster::heartbeat::HeartbeatTiming::default(),
+            signing_key_sealing: None,
             issuer: None,
             demo: false,
             rotate_signing_key: false,
@@ -187,6 +191,8 @@ pub struct Shared {
     /// On PostgreSQL: whether this instance hears the others' revocations and events (see [`cluster`]).
     pub hearing: cluster::Hearing,
     pub password_sign_in: bool,
+    /// On PostgreSQL: what the shared signing keys are sealed with (see [`key_sealing`]).
+    pub signing_key_sealing: Option<Arc<key_sealing::KeySealing>>,
     /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
     pub event_keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
@@ -259,7 +265,10 @@ async fn start_serving(config: Config) -> Result<RunningServer, StartError> {
     let db = Database::open(&database_url).await?;
     let keys = match db.backend() {
         // Every instance on the database signs with the same keys.
-        Backend::Postgres => shared_keys::load_or_create(&db, config.rotate_signing_key).await?,
+        Backend::Postgres => {
+            let sealing = config.signing_key_sealing.as_ref().ok_or(keys::KeyError::NoSealingKey)?;
+            shared_keys::load_or_create(&db, config.rotate_signing_key, sealing).await?
+        }
         Backend::Sqlite if config.rotate_signing_key => SigningKeys::rotate(&config.data_dir.join("keys"))?,
         Backend::Sqlite => SigningKeys::load_or_create(&config.data_dir.join("keys"))?,
     };
@@ -308,6 +317,7 @@ async fn start_serving(config: Config) -> Result<RunningServer, StartError> {
         identities: Identities::default(),
         hearing: cluster::Hearing::default(),
         password_sign_in: config.password_sign_in,
+        signing_key_sealing: config.signing_key_sealing.clone(),
         event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
         openapi: Arc::new(openapi::document(&issuer_for_docs)),

@@ -137,7 +137,7 @@ async fn connect(state: &AppState, url: &Secret, heartbeat: &str, first: bool) -
     if missed > 0 {
         tracing::info!(sessions = missed, "revocations made while not listening are in force now");
     }
-    match shared_keys::reload(&state.db).await {
+    match reload_keys(state).await {
         Ok(keys) => state.tokens.replace_keys(keys),
         Err(error) => tracing::warn!(%error, "cannot reload the signing keys"),
     }
@@ -193,6 +193,12 @@ async fn hear(
     }
 }
 
+/// The shared key set as the database holds it now.
+async fn reload_keys(state: &AppState) -> Result<crate::keys::SigningKeys, crate::keys::KeyError> {
+    let sealing = state.signing_key_sealing.as_ref().ok_or(crate::keys::KeyError::NoSealingKey)?;
+    shared_keys::reload(&state.db, sealing).await
+}
+
 /// Returns once the server is shutting down.
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopped| *stopped).await;
@@ -229,7 +235,7 @@ async fn handle(
             Some(event) => state.events.publish(event),
             None => tracing::debug!("an event notification naming no recent event row; ignored"),
         },
-        KEYS_CHANNEL => match shared_keys::reload(&state.db).await {
+        KEYS_CHANNEL => match reload_keys(state).await {
             Ok(keys) => {
                 tracing::info!(kid = %payload, "signing keys rotated by an instance");
                 state.tokens.replace_keys(keys);

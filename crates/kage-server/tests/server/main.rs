@@ -10,6 +10,7 @@ mod forks;
 mod fuzz;
 mod host_guard;
 mod idempotency;
+mod key_sealing;
 mod instances;
 mod memory;
 mod notify_faults;
