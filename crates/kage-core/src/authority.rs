@@ -270,7 +270,7 @@ pub async fn revoke(
     refresh_token: Option<&SecretString>,
     access: Option<&AccessToken>,
 ) -> Result<(), AuthError> {
-if let Some(refresh_token) = refresh_token {
+    if let Some(refresh_token) = refresh_token {
         let body = json!({"refresh_token": refresh_token.expose_secret()});
         let response = post(http, origin, "/v1/sessions/revoke", &body).await?;
         match response.status().as_u16() {

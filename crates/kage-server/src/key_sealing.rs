@@ -44,7 +44,10 @@ pub enum SealingError {
 impl KeySealing {
     /// Keys given as base64 text (a file's contents or an environment variable), surrounding space ignored.
     pub fn from_base64(current: &str, previous: Option<&str>) -> Result<Self, SealingError> {
-        Ok(Self { current: SealingKey::from_base64(current)?, previous: previous.map(SealingKey::from_base64).transpose()? })
+        Ok(Self {
+            current: SealingKey::from_base64(current)?,
+            previous: previous.map(SealingKey::from_base64).transpose()?,
+        })
     }
 
     /// The id of the current key, as rows sealed with it name it.
@@ -88,8 +91,7 @@ impl SealingKey {
         let bytes = Zeroizing::new(
             base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| SealingError::BadKey)?,
         );
-        let key: Zeroizing<[u8; 32]> =
-            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| SealingError::BadKey)?);
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.as_slice().try_into().map_err(|_| SealingError::BadKey)?);
         let digest = Sha256::digest(key.as_slice());
         let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         Ok(Self { id, cipher: ChaCha20Poly1305::new(&Key::from(*key)) })

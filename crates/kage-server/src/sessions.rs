@@ -349,7 +349,8 @@ impl SessionStore {
         }
         tracing::warn!(session = %session_id, "refresh token reused; revoking its session and its forks");
         let cascade = Cascade::WithForks { sparing: None };
-        let ended = revocation::write(&self.db, &mut tx, &session_id, RevokeReason::RefreshTokenReused, cascade).await?;
+        let ended =
+            revocation::write(&self.db, &mut tx, &session_id, RevokeReason::RefreshTokenReused, cascade).await?;
         tx.commit().await?;
         ended.iter().for_each(|id| self.remember_revoked(id));
         Err(ApiError::InvalidGrant)

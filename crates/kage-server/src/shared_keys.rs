@@ -94,11 +94,10 @@ async fn newest_two(
     connection: &mut sqlx::AnyConnection,
     sealing: &KeySealing,
 ) -> Result<Vec<(String, SigningKey)>, KeyError> {
-    let rows: Vec<(String, Vec<u8>, Option<String>)> = sqlx::query_as(
-        "SELECT kid, private_key, sealed_with FROM signing_keys ORDER BY created_at DESC, kid LIMIT 2",
-    )
-    .fetch_all(connection)
-    .await?;
+    let rows: Vec<(String, Vec<u8>, Option<String>)> =
+        sqlx::query_as("SELECT kid, private_key, sealed_with FROM signing_keys ORDER BY created_at DESC, kid LIMIT 2")
+            .fetch_all(connection)
+            .await?;
     rows.into_iter()
         .map(|(kid, stored, sealed_with)| {
             let sealed_with = sealed_with.ok_or_else(|| KeyError::CorruptShared { kid: kid.clone() })?;

@@ -194,26 +194,26 @@ impl Drop for Postgres {
 fn spawn_server(bindir: &Path, run_as: &RunAs, dir: &Path, port: u16, log: &Path) -> Result<Child, HarnessError> {
     let mut postgres = run_as.command(&bindir.join("postgres"));
     postgres
-            .arg("-D")
-            .arg(dir.join("data"))
-            .arg("-k")
-            .arg(dir)
-            .args(["-p", &port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1"])
-            // Durability is worthless here: the cluster is deleted when the test ends, and a crash of the
-            // machine mid-test fails the test anyway. Without these every commit waits for the disk, which on
-            // a shared CI machine makes the tests slow and their timings noisy.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-            // Several kage-server instances, each with its own pool, plus the test's own connections.
-            .args(["-c", "max_connections=200"]);
-        let (out, err) = open_log(log, true)?;
-        let server = postgres
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(HarnessError::io("starting postgres"))?;
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-k")
+        .arg(dir)
+        .args(["-p", &port.to_string()])
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        // Durability is worthless here: the cluster is deleted when the test ends, and a crash of the
+        // machine mid-test fails the test anyway. Without these every commit waits for the disk, which on
+        // a shared CI machine makes the tests slow and their timings noisy.
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+        // Several kage-server instances, each with its own pool, plus the test's own connections.
+        .args(["-c", "max_connections=200"]);
+    let (out, err) = open_log(log, true)?;
+    let server = postgres
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(HarnessError::io("starting postgres"))?;
 
     Ok(server)
 }

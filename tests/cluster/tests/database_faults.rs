@@ -60,9 +60,11 @@ async fn the_database_stopped_for_5_s_under_three_instances_is_noticed_and_no_si
 
     tokio::task::block_in_place(|| cluster.postgres_mut().unwrap().stop_for_outage());
     let stopped = Instant::now();
-    let deaf_after = futures_join(urls.iter().map(|url| first_status(&http, url, 503, stopped, HEARING_BOUND + SLACK))).await;
+    let deaf_after =
+        futures_join(urls.iter().map(|url| first_status(&http, url, 503, stopped, HEARING_BOUND + SLACK))).await;
     for (index, deaf) in deaf_after.iter().enumerate() {
-        let deaf = deaf.unwrap_or_else(|| panic!("instance {index} still said 200 {:?} into the outage", stopped.elapsed()));
+        let deaf =
+            deaf.unwrap_or_else(|| panic!("instance {index} still said 200 {:?} into the outage", stopped.elapsed()));
         eprintln!("outage: instance {index} said 503 {deaf:?} after the database stopped");
     }
     let asked = Instant::now();
@@ -86,7 +88,8 @@ async fn the_database_stopped_for_5_s_under_three_instances_is_noticed_and_no_si
     eprintln!("outage: the sign-out right after went through {:?} after the database was back", back.elapsed());
     for (index, url) in urls.iter().enumerate() {
         let refused = first_refusal(&http, url, &right_after.access, signed_out, REFUSAL_BOUND).await;
-        let refused = refused.unwrap_or_else(|| panic!("instance {index} still honours the token signed out after the outage"));
+        let refused =
+            refused.unwrap_or_else(|| panic!("instance {index} still honours the token signed out after the outage"));
         eprintln!("outage: instance {index} refused it {refused:?} after the sign-out");
     }
 
@@ -101,7 +104,11 @@ async fn the_database_stopped_for_5_s_under_three_instances_is_noticed_and_no_si
         while !stream.resynced_or_ended() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(stream.resynced_or_ended(), "instance {index}'s stream was neither resynced nor ended: {:?}", stream.seen());
+        assert!(
+            stream.resynced_or_ended(),
+            "instance {index}'s stream was neither resynced nor ended: {:?}",
+            stream.seen()
+        );
     }
 
     // The sign-out asked for during the outage: kage-core retried it until the server had it.
@@ -150,10 +157,14 @@ async fn a_listening_connection_dropped_silently_is_noticed_within_the_heartbeat
     let signed_out = http.delete(format!("{}/v1/sessions/current", a.url())).bearer_auth(&main.access).send().await;
     assert_eq!(signed_out.unwrap().status(), 204);
     let refused = first_refusal(&http, &b.url(), &main.access, frozen, HEARING_BOUND + SLACK).await;
-    let refused = refused.unwrap_or_else(|| panic!("b honours the signed-out token {:?} after its listener went silent", frozen.elapsed()));
+    let refused = refused.unwrap_or_else(|| {
+        panic!("b honours the signed-out token {:?} after its listener went silent", frozen.elapsed())
+    });
     let deaf = first_status(&http, &b.url(), 503, frozen, HEARING_BOUND + SLACK).await;
     let deaf = deaf.unwrap_or_else(|| panic!("b still says 200 {:?} after its listener went silent", frozen.elapsed()));
-    eprintln!("silent drop: b refused the token signed out on a {refused:?} after the freeze, said 503 {deaf:?} after it");
+    eprintln!(
+        "silent drop: b refused the token signed out on a {refused:?} after the freeze, said 503 {deaf:?} after it"
+    );
     assert_eq!(status_of(&http, &a.url()).await, 200, "a hears all along");
 
     proxy.thaw();
@@ -187,7 +198,9 @@ async fn behind_a_transaction_pooler_start_up_refuses_with_a_sentence_naming_it(
     };
     let alone = refused("pooler-alone", &["--database-url".to_owned(), pooled.clone()]);
     assert!(
-        alone.contains("transaction pooler") && alone.contains("--listen-database-url") && alone.contains("pool_mode = session"),
+        alone.contains("transaction pooler")
+            && alone.contains("--listen-database-url")
+            && alone.contains("pool_mode = session"),
         "no sentence naming the pooler and what to configure:\n{alone}"
     );
     // A direct listening URL fixes LISTEN; this PgBouncer (1.18) still loses prepared statements, and says so.
@@ -200,7 +213,8 @@ async fn behind_a_transaction_pooler_start_up_refuses_with_a_sentence_naming_it(
 
     // Session pooling is what kage-server needs, and then it hears through the pooler.
     let session = PgBouncer::start("pooler-session", &postgres, PoolMode::Session).unwrap();
-    let args = ["--database-url".to_owned(), session.url(DATABASE), "--issuer".to_owned(), "http://kage-pool.test".into()];
+    let args =
+        ["--database-url".to_owned(), session.url(DATABASE), "--issuer".to_owned(), "http://kage-pool.test".into()];
     let through = tokio::task::block_in_place(|| Instance::start("pooler-session-instance", &args)).unwrap();
     let beside = ["--database-url".to_owned(), direct, "--issuer".to_owned(), "http://kage-pool.test".into()];
     let beside = tokio::task::block_in_place(|| Instance::start("pooler-direct-instance", &beside)).unwrap();
@@ -208,7 +222,8 @@ async fn behind_a_transaction_pooler_start_up_refuses_with_a_sentence_naming_it(
     sign_up(&http, &beside.url(), "pooled-main").await;
     let main = sign_in(&http, &beside.url(), "pooled-main").await;
     assert_eq!(viewer_status(&http, &through.url(), &main.access).await, 200);
-    let signed_out = http.delete(format!("{}/v1/sessions/current", beside.url())).bearer_auth(&main.access).send().await;
+    let signed_out =
+        http.delete(format!("{}/v1/sessions/current", beside.url())).bearer_auth(&main.access).send().await;
     assert_eq!(signed_out.unwrap().status(), 204);
     assert!(
         first_refusal(&http, &through.url(), &main.access, Instant::now(), REFUSAL_BOUND).await.is_some(),
@@ -259,7 +274,13 @@ async fn viewer_status(http: &reqwest::Client, url: &str, access: &str) -> u16 {
 
 /// How long after `since` `/healthz` of `url` first answers `status`, polling every 20 ms until `within` after
 /// `since`.
-async fn first_status(http: &reqwest::Client, url: &str, status: u16, since: Instant, within: Duration) -> Option<Duration> {
+async fn first_status(
+    http: &reqwest::Client,
+    url: &str,
+    status: u16,
+    since: Instant,
+    within: Duration,
+) -> Option<Duration> {
     while since.elapsed() < within {
         if status_of(http, url).await == status {
             return Some(since.elapsed());
@@ -270,7 +291,13 @@ async fn first_status(http: &reqwest::Client, url: &str, status: u16, since: Ins
 }
 
 /// How long after `since` `url` first refuses `access` (401), polling every 10 ms until `within` after `since`.
-async fn first_refusal(http: &reqwest::Client, url: &str, access: &str, since: Instant, within: Duration) -> Option<Duration> {
+async fn first_refusal(
+    http: &reqwest::Client,
+    url: &str,
+    access: &str,
+    since: Instant,
+    within: Duration,
+) -> Option<Duration> {
     while since.elapsed() < within {
         if viewer_status(http, url, access).await == 401 {
             return Some(since.elapsed());
@@ -289,8 +316,7 @@ impl Stream {
     async fn open(http: &reqwest::Client, url: &str, grant: &Grant) -> Self {
         let streaming = reqwest::Client::new();
         let _ = http;
-        let mut response =
-            streaming.get(format!("{url}/v1/events")).bearer_auth(&grant.access).send().await.unwrap();
+        let mut response = streaming.get(format!("{url}/v1/events")).bearer_auth(&grant.access).send().await.unwrap();
         assert_eq!(response.status(), 200, "a stream on {url}");
         let seen = Arc::new(Mutex::new((Vec::new(), false)));
         let writer = seen.clone();

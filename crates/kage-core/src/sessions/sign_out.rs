@@ -67,12 +67,14 @@ impl Sessions {
                 access.map(|access| ServerSignOut { refresh: None, access: Some(access) })
             }
             (Some(_), None) => access.map(|access| ServerSignOut { refresh: None, access: Some(access) }),
-            (None, refresh) => {
-                (refresh.is_some() || access.is_some()).then_some(ServerSignOut { refresh, access })
-            }
+            (None, refresh) => (refresh.is_some() || access.is_some()).then_some(ServerSignOut { refresh, access }),
         };
         if let Some(sign_out) = server_part {
-            match self.authority.revoke(&http, account.origin(), sign_out.refresh.as_ref(), sign_out.access.as_ref()).await {
+            match self
+                .authority
+                .revoke(&http, account.origin(), sign_out.refresh.as_ref(), sign_out.access.as_ref())
+                .await
+            {
                 Ok(()) => {}
                 Err(error) if error.is_transient() => {
                     tracing::info!(account = %account, %error, "server sign-out failed; retrying in the background");

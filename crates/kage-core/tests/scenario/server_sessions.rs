@@ -64,7 +64,11 @@ async fn a_signed_out_account_lists_nothing_and_sends_nothing() {
     h.core.sign_out(&w).await.unwrap();
     h.clear_records();
     assert_eq!(h.core.sessions_of(&main).await, Err(SessionsError::Token(TokenError::SignedOut)));
-    assert!(h.records().iter().all(|r| r.path != "/v1/sessions"), "nothing sent for a signed-out account: {:?}", h.records());
+    assert!(
+        h.records().iter().all(|r| r.path != "/v1/sessions"),
+        "nothing sent for a signed-out account: {:?}",
+        h.records()
+    );
 }
 
 async fn refresh_status(h: &Harness, refresh_token: &SecretString) -> u16 {

@@ -12,8 +12,8 @@ use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer};
 use crate::client_addr::ClientAddress;
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
-use crate::secret::Secret;
 use crate::revocation::Cascade;
+use crate::secret::Secret;
 use crate::sessions::{RevokeReason, SessionKind};
 use crate::tokens::Audience;
 

@@ -74,10 +74,9 @@ pub async fn prune(db: &Database) -> Result<u64, sqlx::Error> {
     if db.backend() != Backend::Postgres {
         return Ok(0);
     }
-    let deleted =
-        sqlx::query("DELETE FROM event_outbox WHERE created_at < extract(epoch FROM clock_timestamp()) - $1")
-            .bind(KEEP_FOR_SECS)
-            .execute(&db.writer)
-            .await?;
+    let deleted = sqlx::query("DELETE FROM event_outbox WHERE created_at < extract(epoch FROM clock_timestamp()) - $1")
+        .bind(KEEP_FOR_SECS)
+        .execute(&db.writer)
+        .await?;
     Ok(deleted.rows_affected())
 }

@@ -15,7 +15,10 @@ use crate::support::{TEST_SEALING_KEY, TestServer, fresh_postgres_database};
 const ISSUER: &str = "http://kage-sealing.test";
 const NEW_KEY: &str = "TmV3IHNpZ25pbmcta2V5IGVuY3J5cHRpb24ga2V5ISE=";
 
-async fn start_on(url: &str, sealing: Option<KeySealing>) -> Result<kage_server::RunningServer, kage_server::StartError> {
+async fn start_on(
+    url: &str,
+    sealing: Option<KeySealing>,
+) -> Result<kage_server::RunningServer, kage_server::StartError> {
     let dir = tempfile::tempdir().unwrap();
     let mut config = kage_server::Config::new(dir.path());
     config.database_url = Some(url.to_owned());
