@@ -60,10 +60,14 @@ pub struct Overdue {
     pub sent: bool,
 }
 
-impl Heartbeat {
-    pub fn new() -> Self {
+impl Default for Heartbeat {
+    /// A heartbeat on a channel of its own: random per start, so no two instances share one.
+    fn default() -> Self {
         Self { channel: format!("kage_heartbeat_{}", uuid::Uuid::new_v4().simple()), beat: None }
     }
+}
+
+impl Heartbeat {
 
     /// The channel this instance beats on (and listens to).
     pub fn channel(&self) -> &str {
@@ -136,7 +140,7 @@ mod tests {
 
     #[test]
     fn a_beat_heard_in_time_is_never_overdue_and_only_its_own_nonce_counts() {
-        let mut heartbeat = Heartbeat::new();
+        let mut heartbeat = Heartbeat::default();
         let nonce = heartbeat.to_send().unwrap();
         assert_eq!(heartbeat.to_send(), None, "one beat at a time");
         heartbeat.sent(&nonce, true);
@@ -148,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_beat_sent_and_not_heard_is_overdue_after_the_bound() {
-        let mut heartbeat = Heartbeat::new();
+        let mut heartbeat = Heartbeat::default();
         let nonce = heartbeat.to_send().unwrap();
         heartbeat.sent(&nonce, true);
         assert!(heartbeat.overdue(&quick()).is_none());
@@ -158,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_beat_that_cannot_be_sent_is_retried_and_overdue_only_after_the_longer_bound() {
-        let mut heartbeat = Heartbeat::new();
+        let mut heartbeat = Heartbeat::default();
         let nonce = heartbeat.to_send().unwrap();
         heartbeat.sent(&nonce, false);
         assert_eq!(heartbeat.to_send().as_deref(), Some(nonce.as_str()), "the same beat again");

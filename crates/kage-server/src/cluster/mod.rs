@@ -78,7 +78,7 @@ enum Ended {
 
 /// Listens until `shutdown`, reconnecting whenever the connection is lost or goes deaf.
 pub async fn listen(state: AppState, options: ListenOptions, mut shutdown: watch::Receiver<bool>) {
-    let mut heartbeat = Heartbeat::new();
+    let mut heartbeat = Heartbeat::default();
     let delivered = outbox::Delivered::default();
     let mut wait = Duration::from_millis(100);
     let mut first = true;
