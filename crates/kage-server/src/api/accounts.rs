@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::AppState;
-use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer};
+use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer, ViewerJson};
 use crate::client_addr::ClientAddress;
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
@@ -182,9 +182,9 @@ pub async fn refresh(
 /// must not become a session of months. Ending the calling session ends the fork with it.
 pub async fn fork(
     State(state): State<AppState>,
-    viewer: Viewer,
-    JsonBody(request): JsonBody<RefreshRequest>,
+    request: ViewerJson<RefreshRequest>,
 ) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
+    let ViewerJson { viewer, body: request, .. } = request;
     if viewer.credential != Credential::Bearer {
         return Err(ApiError::Unauthenticated);
     }

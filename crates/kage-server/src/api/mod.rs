@@ -169,12 +169,13 @@ pub static ROUTES: &[Route] = &[
         access: Access::Protected,
         summary: "Fork the calling session: a new independent session of the same player (its own refresh token, \
                   the same absolute end), for moving an account to another computer. Bearer token only, never the \
-                  cookie, and the body proves the calling session's live refresh token. Ending the calling session \
-                  ends its forks",
-        request: Some("RefreshRequest"),
+                  cookie, and the body proves the calling session's live refresh token (else 401 `invalid_grant`). \
+                  Ending the calling session ends its forks",
+        request: Some("ForkRequest"),
         response: (201, Some("SessionGrant")),
-        // A cookie-authenticated request gets the protected routes' 401 (`unauthenticated`): a cookie is ambient.
-        errors: &[answer(401, "`invalid_grant`: the refresh token is not the calling session's live one")],
+        // A cookie-authenticated request gets the protected routes' 401 (`unauthenticated`): a cookie is ambient;
+        // a refresh token that is not the calling session's live one, the same 401 with `invalid_grant`.
+        errors: &[],
         idempotent: false,
         mount: || post(accounts::fork),
     },

@@ -68,7 +68,6 @@ impl Default for Heartbeat {
 }
 
 impl Heartbeat {
-
     /// The channel this instance beats on (and listens to).
     pub fn channel(&self) -> &str {
         &self.channel
