@@ -166,17 +166,20 @@ impl Authority {
 
     /// Forks the session of `access` on the server: a new, independent session of the same player, whose
     /// refresh token is returned (for another computer; its access token is not needed here and is dropped).
+    /// `proof` is the session's live refresh token: the server mints a fork only for whoever holds it too.
     pub async fn fork(
         &self,
         http: &reqwest::Client,
         origin: &ServerOrigin,
         user_id: &str,
         access: &AccessToken,
+        proof: &SecretString,
     ) -> Result<SecretString, AuthError> {
         let response = http
             .post(origin.url("/v1/sessions/fork"))
             .bearer_auth(access.secret.expose_secret())
             .header(crate::transport::AUTH_REQUIRED_HEADER, "1")
+            .json(&json!({"refresh_token": proof.expose_secret()}))
             .send()
             .await
             .map_err(unreachable)?;
@@ -197,26 +200,7 @@ impl Authority {
         refresh_token: Option<&SecretString>,
         access: Option<&AccessToken>,
     ) -> Result<(), AuthError> {
-        if let Some(refresh_token) = refresh_token {
-            let body = json!({"refresh_token": refresh_token.expose_secret()});
-            let response = post(http, origin, "/v1/sessions/revoke", &body).await?;
-            match response.status().as_u16() {
-                200 | 204 => return Ok(()),
-                404 | 405 if access.is_some() => {}
-                status => return Err(error_of(status, response).await),
-            }
-        }
-        let Some(access) = access else { return Ok(()) };
-        let response = http
-            .delete(origin.url("/v1/sessions/current"))
-            .bearer_auth(access.secret.expose_secret())
-            .send()
-            .await
-            .map_err(unreachable)?;
-        match response.status().as_u16() {
-            204 => Ok(()),
-            status => Err(error_of(status, response).await),
-        }
+        revoke(http, origin, refresh_token, access).await
     }
 
     async fn check(
@@ -276,6 +260,35 @@ impl Authority {
         let set: JwkSet = response.json().await.map_err(|e| AuthError::Malformed(e.without_url().to_string()))?;
         self.keys.lock().expect("jwks lock").insert(origin.clone(), set);
         Ok(())
+    }
+}
+
+/// [`Authority::revoke`], for callers that hold no authority (a sign-out retried in the background).
+pub async fn revoke(
+    http: &reqwest::Client,
+    origin: &ServerOrigin,
+    refresh_token: Option<&SecretString>,
+    access: Option<&AccessToken>,
+) -> Result<(), AuthError> {
+    if let Some(refresh_token) = refresh_token {
+        let body = json!({"refresh_token": refresh_token.expose_secret()});
+        let response = post(http, origin, "/v1/sessions/revoke", &body).await?;
+        match response.status().as_u16() {
+            200 | 204 => return Ok(()),
+            404 | 405 if access.is_some() => {}
+            status => return Err(error_of(status, response).await),
+        }
+    }
+    let Some(access) = access else { return Ok(()) };
+    let response = http
+        .delete(origin.url("/v1/sessions/current"))
+        .bearer_auth(access.secret.expose_secret())
+        .send()
+        .await
+        .map_err(unreachable)?;
+    match response.status().as_u16() {
+        204 => Ok(()),
+        status => Err(error_of(status, response).await),
     }
 }
 

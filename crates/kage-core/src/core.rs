@@ -18,6 +18,7 @@ use crate::oidc::loopback::Page;
 use crate::oidc::under_way::SignInsUnderWay;
 use crate::oidc::{AuthConfig, BrowserSignIn, OidcError};
 use crate::proxy::{ProxyError, ProxyUrl};
+use crate::server_sessions::{self, AccountSession, SessionsError};
 use crate::sessions::{
     AccountStatus, ForkError, ImportOutcome, KEYCHAIN_TIMEOUT, ProviderSignOut, Sessions, SignInError, SignedIn,
 };
@@ -69,6 +70,24 @@ pub struct WindowView {
 pub struct AccountProfile {
     pub account: String,
     pub profile: Profile,
+}
+
+/// Runs `$call` with the account's token, and once more with a fresh one if the server no longer took it.
+macro_rules! with_fresh_token {
+    ($core:expr, $account:expr, |$access:ident| $call:expr) => {{
+        let mut retried = false;
+        loop {
+            let token = $core.sessions.token_for($account).await?;
+            let $access = &token;
+            match $call.await {
+                Err(error) if error.is_stale_token() && !retried => {
+                    $core.sessions.invalidate($account, &token);
+                    retried = true;
+                }
+                answer => break answer,
+            }
+        }
+    }};
 }
 
 pub struct Core {
@@ -297,6 +316,23 @@ impl Core {
     /// reads as reuse and signs the other out. Goes through the account's route, with a fresh access token.
     pub async fn fork_credential(&self, account: &AccountKey) -> Result<SecretString, ForkError> {
         self.sessions.fork(account).await
+    }
+
+    /// The account's live sessions on its server, for the accounts panel: this computer's, those exported
+    /// from it, and the others. With the account's own token, through its own route.
+    pub async fn sessions_of(&self, account: &AccountKey) -> Result<Vec<AccountSession>, SessionsError> {
+        with_fresh_token!(self, account, |access| server_sessions::list(&self.transport, account, access))
+    }
+
+    /// Ends one of the account's sessions on its server (another computer's, an export), and the sessions
+    /// exported from it. This computer's own session is ended by signing out instead.
+    pub async fn end_session(&self, account: &AccountKey, session_id: &str) -> Result<(), SessionsError> {
+        with_fresh_token!(self, account, |access| server_sessions::end(&self.transport, account, access, session_id))
+    }
+
+    /// Ends every session of the account on its server but this computer's. Returns how many were ended.
+    pub async fn end_other_sessions(&self, account: &AccountKey) -> Result<usize, SessionsError> {
+        with_fresh_token!(self, account, |access| server_sessions::end_others(&self.transport, account, access))
     }
 
     /// Takes in an account from an export file: its credential is saved in the keychain only if this computer

@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod proxy;
 mod resends;
 pub mod retry_after;
+pub mod server_sessions;
 pub mod sessions;
 pub mod sse;
 pub mod transport;

@@ -107,6 +107,10 @@ async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Viewer, A
     if state.sessions.is_revoked(&claims.sid) {
         return Err(TokenRejection::SessionRevoked.into());
     }
+    // An instance that cannot hear the others' revocations asks the database instead (see `cluster`).
+    if state.is_deaf() && state.sessions.check_in_database(&claims.sid).await? {
+        return Err(TokenRejection::SessionRevoked.into());
+    }
     Ok(Viewer { user_id: claims.sub, session_id: claims.sid, credential, issued_at: None })
 }
 

@@ -35,6 +35,14 @@ pub enum KeyError {
     NoSharedKey,
     #[error("cannot read or write the signing keys in the database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sealing(#[from] crate::key_sealing::SealingError),
+    #[error(
+        "on PostgreSQL the signing keys are kept encrypted: give --signing-key-encryption-key-file or \
+         KAGE_SIGNING_KEY_ENCRYPTION_KEY (32 random bytes in base64, from `openssl rand -base64 32`; the same on \
+         every instance)"
+    )]
+    NoSealingKey,
 }
 
 pub struct SigningKeys {

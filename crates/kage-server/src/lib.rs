@@ -29,6 +29,7 @@ pub mod events;
 pub mod game;
 pub mod host_guard;
 pub mod idempotency;
+pub mod key_sealing;
 pub mod keys;
 pub mod observe;
 pub mod oidc;
@@ -36,6 +37,7 @@ pub mod openapi;
 pub mod passwords;
 pub mod private_files;
 pub mod refresh_token;
+pub mod revocation;
 pub mod secret;
 pub mod serve;
 pub mod session_lifetime;
@@ -74,6 +76,13 @@ pub struct Config {
     /// Holds the signing keys and, unless `database_url` says otherwise, `kage.db`.
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// On PostgreSQL: where the listening connection (see [`cluster`]) connects, if not to `database_url`. For a
+    /// `database_url` through a transaction pooler, which `LISTEN` cannot pass: a URL to PostgreSQL directly.
+    pub listen_database_url: Option<String>,
+    /// On PostgreSQL: how often an instance proves it hears, and how long it waits (see [`cluster::heartbeat`]).
+    pub heartbeat: cluster::heartbeat::HeartbeatTiming,
+    /// On PostgreSQL (required there): the encryption keys the shared signing keys are sealed with at rest.
+    pub signing_key_sealing: Option<Arc<key_sealing::KeySealing>>,
     /// The `iss` of every token. Defaults to `http://<listen address>`; set it to the public URL behind a proxy.
     pub issuer: Option<String>,
     /// Create the demo players; on a loopback address, also answer only Host names of that address
@@ -114,6 +123,9 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.into(),
             database_url: None,
+            listen_database_url: None,
+            heartbeat: cluster::heartbeat::HeartbeatTiming::default(),
+            signing_key_sealing: None,
             issuer: None,
             demo: false,
             rotate_signing_key: false,
@@ -144,6 +156,10 @@ pub enum StartError {
     Keys(#[from] keys::KeyError),
     #[error(transparent)]
     Database(#[from] db::DbError),
+    #[error(transparent)]
+    Pooler(#[from] cluster::pooler::PoolerError),
+    #[error("--listen-database-url is for PostgreSQL, and so must --database-url be")]
+    ListenUrlWithoutPostgres,
     #[error("cannot load sessions: {0}")]
     Sessions(#[source] sqlx::Error),
     #[error("cannot prune ended sessions: {0}")]
@@ -183,11 +199,21 @@ pub struct Shared {
     /// On PostgreSQL: whether this instance hears the others' revocations and events (see [`cluster`]).
     pub hearing: cluster::Hearing,
     pub password_sign_in: bool,
+    /// On PostgreSQL: what the shared signing keys are sealed with (see [`key_sealing`]).
+    pub signing_key_sealing: Option<Arc<key_sealing::KeySealing>>,
     /// How often an open event stream sends a comment: often enough that it is never idle (see `serve`).
     pub event_keep_alive: Duration,
     pub shutdown: watch::Receiver<bool>,
     /// `GET /openapi.json`, built once at start-up from the route table (see [`openapi`]).
     pub openapi: Arc<serde_json::Value>,
+}
+
+impl Shared {
+    /// On PostgreSQL, this instance does not hear the others right now (see [`cluster`]): it must not trust
+    /// its memory of revocations alone.
+    pub fn is_deaf(&self) -> bool {
+        self.db.backend() == Backend::Postgres && !self.hearing.is_listening()
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -224,8 +250,16 @@ impl RunningServer {
     }
 }
 
-/// Binds, opens the database (migrating it), loads or creates the signing keys, and starts serving.
+/// Binds, opens the database (migrating it), loads or creates the signing keys, and starts serving. A start
+/// that fails because a transaction pooler lost a prepared statement, at whatever step, says so.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    start_serving(config).await.map_err(|error| match pooler_behind(&error) {
+        Some(pooler) => StartError::Pooler(pooler),
+        None => error,
+    })
+}
+
+async fn start_serving(config: Config) -> Result<RunningServer, StartError> {
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -235,10 +269,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Some(url) => url.clone(),
         None => private_database_url(&config.data_dir)?,
     };
+    let listen_url = listen_url_of(&config, &database_url).await?;
     let db = Database::open(&database_url).await?;
     let keys = match db.backend() {
         // Every instance on the database signs with the same keys.
-        Backend::Postgres => shared_keys::load_or_create(&db, config.rotate_signing_key).await?,
+        Backend::Postgres => {
+            let sealing = config.signing_key_sealing.as_ref().ok_or(keys::KeyError::NoSealingKey)?;
+            shared_keys::load_or_create(&db, config.rotate_signing_key, sealing).await?
+        }
         Backend::Sqlite if config.rotate_signing_key => SigningKeys::rotate(&config.data_dir.join("keys"))?,
         Backend::Sqlite => SigningKeys::load_or_create(&config.data_dir.join("keys"))?,
     };
@@ -289,6 +327,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         external_revocations,
         hearing: cluster::Hearing::default(),
         password_sign_in: config.password_sign_in,
+        signing_key_sealing: config.signing_key_sealing.clone(),
         event_keep_alive: api::events::keep_alive_for(config.timeouts.idle),
         shutdown: shutdown_rx.clone(),
         openapi: Arc::new(openapi::document(&issuer_for_docs)),
@@ -297,8 +336,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         let (state, shutdown) = (state.clone(), shutdown_rx.clone());
         async move { state.external_revocations.follow_other_instances(shutdown).await }
     });
-    let hearing = (state.db.backend() == Backend::Postgres)
-        .then(|| tokio::spawn(cluster::listen(state.clone(), shutdown_rx.clone())));
+    let hearing = listen_url.map(|url| {
+        let options = cluster::ListenOptions { url: secret::Secret::new(url), heartbeat: config.heartbeat };
+        tokio::spawn(cluster::listen(state.clone(), options, shutdown_rx.clone()))
+    });
     let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
     let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {
@@ -319,6 +360,40 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     tracing::info!(%addr, "kage-server listening");
     Ok(RunningServer { addr, state, shutdown: shutdown_tx, task, pruner, listener: hearing })
+}
+
+/// On PostgreSQL, the URL the listener connects to, refused if it passes through a transaction pooler (see
+/// [`cluster::pooler`]); `None` on SQLite, which has one process and nobody to listen to.
+async fn listen_url_of(config: &Config, database_url: &str) -> Result<Option<String>, StartError> {
+    let on_postgres = Backend::of_url(database_url)? == Backend::Postgres;
+    match (&config.listen_database_url, on_postgres) {
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(StartError::ListenUrlWithoutPostgres),
+        (None, true) => {
+            cluster::pooler::check_listener(database_url, "the database URL").await?;
+            Ok(Some(database_url.to_owned()))
+        }
+        (Some(url), true) => {
+            if Backend::of_url(url)? != Backend::Postgres {
+                return Err(StartError::ListenUrlWithoutPostgres);
+            }
+            cluster::pooler::check_listener(url, "--listen-database-url").await?;
+            Ok(Some(url.clone()))
+        }
+    }
+}
+
+/// The transaction pooler a failed start means, if it means one: a database error anywhere in its causes
+/// that only a pooler makes.
+fn pooler_behind(error: &StartError) -> Option<cluster::pooler::PoolerError> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if let Some(pooler) = error.downcast_ref::<sqlx::Error>().and_then(cluster::pooler::from_open_error) {
+            return Some(pooler);
+        }
+        cause = error.source();
+    }
+    None
 }
 
 /// Gives the listener (see [`cluster`]) a few seconds to hear the other instances, so an instance that starts

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use kage_server::key_sealing::KeySealing;
 use kage_server::oidc::{IntrospectionConfig, OidcConfig};
 use kage_server::secret::Secret;
 use kage_server::serve::Timeouts;
@@ -23,9 +24,14 @@ struct Args {
     /// Directory for the signing keys and (by default) the SQLite database.
     #[arg(long, env = "KAGE_DATA_DIR", default_value = "kage-data")]
     data_dir: PathBuf,
-    /// SQLite URL, for example sqlite:///var/lib/kage/kage.db (default: <data-dir>/kage.db).
+    /// SQLite or PostgreSQL URL, for example sqlite:///var/lib/kage/kage.db or postgres://kage@db/kage
+    /// (default: <data-dir>/kage.db).
     #[arg(long, env = "KAGE_DATABASE_URL")]
     database_url: Option<String>,
+    /// PostgreSQL only: a direct URL for the connection that LISTENs to the other instances, when
+    /// --database-url goes through a transaction pooler (which LISTEN cannot pass).
+    #[arg(long, env = "KAGE_LISTEN_DATABASE_URL")]
+    listen_database_url: Option<String>,
     /// The public URL of this server, used as the tokens' issuer (default: http://<listen>).
     #[arg(long, env = "KAGE_ISSUER")]
     issuer: Option<String>,
@@ -114,6 +120,14 @@ struct Args {
     /// Players created for one provider's new identities per hour, at most.
     #[arg(long, env = "KAGE_OIDC_NEW_PLAYERS_PER_HOUR", default_value_t = 100)]
     oidc_new_players_per_hour: u32,
+    /// PostgreSQL: a file holding the key (32 bytes, base64) the shared signing keys are encrypted with at
+    /// rest; or the key itself in KAGE_SIGNING_KEY_ENCRYPTION_KEY. The same on every instance.
+    #[arg(long, env = "KAGE_SIGNING_KEY_ENCRYPTION_KEY_FILE")]
+    signing_key_encryption_key_file: Option<PathBuf>,
+    /// PostgreSQL, while rotating the encryption key: the previous key's file (or
+    /// KAGE_PREVIOUS_SIGNING_KEY_ENCRYPTION_KEY); rows sealed with it are sealed again with the current one.
+    #[arg(long, env = "KAGE_PREVIOUS_SIGNING_KEY_ENCRYPTION_KEY_FILE")]
+    previous_signing_key_encryption_key_file: Option<PathBuf>,
     /// Turn off sign-up and password sign-in (403 password_sign_in_disabled): players use the provider.
     #[arg(long, env = "KAGE_NO_PASSWORD_SIGN_IN")]
     no_password_sign_in: bool,
@@ -125,9 +139,18 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let args = Args::parse();
+    let sealing = match key_sealing(&args) {
+        Ok(sealing) => sealing.map(std::sync::Arc::new),
+        Err(error) => {
+            eprintln!("kage-server: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let mut config = Config::new(args.data_dir);
+    config.signing_key_sealing = sealing;
     config.listen = args.listen;
     config.database_url = args.database_url;
+    config.listen_database_url = args.listen_database_url;
     config.issuer = args.issuer;
     config.demo = args.demo;
     config.rotate_signing_key = args.rotate_signing_key;
@@ -194,5 +217,24 @@ fn name_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
+}
+
+/// The signing-key encryption keys from their files or the environment (the key itself, never logged).
+fn key_sealing(args: &Args) -> Result<Option<KeySealing>, String> {
+    let read = |file: &Option<PathBuf>, variable: &str| -> Result<Option<String>, String> {
+        match file {
+            Some(path) => std::fs::read_to_string(path)
+                .map(Some)
+                .map_err(|error| format!("cannot read the signing-key encryption key {}: {error}", path.display())),
+            None => Ok(std::env::var(variable).ok()),
+        }
+    };
+    let current = read(&args.signing_key_encryption_key_file, "KAGE_SIGNING_KEY_ENCRYPTION_KEY")?;
+    let previous = read(&args.previous_signing_key_encryption_key_file, "KAGE_PREVIOUS_SIGNING_KEY_ENCRYPTION_KEY")?;
+    match current {
+        Some(current) => KeySealing::from_base64(&current, previous.as_deref()).map(Some).map_err(|e| e.to_string()),
+        None if previous.is_some() => Err("a previous signing-key encryption key needs a current one".into()),
+        None => Ok(None),
     }
 }

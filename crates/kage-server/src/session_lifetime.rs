@@ -120,6 +120,9 @@ pub async fn prune_periodically(
         if let Err(error) = crate::idempotency::prune(&db).await {
             tracing::warn!(%error, "cannot forget old idempotency keys; trying again next time");
         }
+        if let Err(error) = crate::cluster::outbox::prune(&db).await {
+            tracing::warn!(%error, "cannot delete old event rows; trying again next time");
+        }
         match prune(&db, limits, keep_ended_for, OffsetDateTime::now_utc()).await {
             Ok(pruned) if pruned.sessions > 0 => {
                 tracing::info!(

@@ -17,9 +17,13 @@
 //! commit, so nothing is in force that a restart would forget; the set is reloaded from the database on start.
 //! Entries older than the longest token lifetime are pruned, since every token of such a session has expired
 //! anyway. With several server instances on PostgreSQL, a revocation's transaction also sends its session id
-//! on [`REVOKED_CHANNEL`] (`NOTIFY`, delivered at commit), and every instance's listener (see
-//! [`crate::cluster`]) enters it into that instance's set; a listener that lost its connection reloads the set
-//! from the database before it listens again.
+//! on [`REVOKED_CHANNEL`] (`NOTIFY`, delivered at commit; see [`crate::revocation`]), and every instance's
+//! listener (see [`crate::cluster`]) enters it into that instance's set once the database confirms it; a
+//! listener that lost its connection reloads the set from the database before it listens again, and while it
+//! cannot hear, [`SessionStore::check_in_database`] asks the database about every session it meets.
+//!
+//! A fork (for another computer) remembers its parent, and a revocation ends the parent's forks with it
+//! ([`crate::revocation::Cascade`]).
 //!
 //! Sessions also end by themselves, idle or too old ([`crate::session_lifetime`]): each sign-in and refresh
 //! says when its session ends, so tokens can be capped there, and a refresh of an ended session is refused and
@@ -34,9 +38,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::broadcast;
 
-use crate::db::{Database, now_rfc3339};
+use crate::db::Database;
 use crate::error::ApiError;
 use crate::refresh_token;
+pub use crate::revocation::REVOKED_CHANNEL;
+use crate::revocation::{self, Cascade};
 use crate::secret::Secret;
 use crate::session_lifetime::SessionLimits;
 
@@ -66,16 +72,22 @@ pub enum RevokeReason {
     EndedByPlayer,
     /// Refreshed after its idle or absolute limit.
     Expired,
+    /// The session it was forked from ended (any of the reasons above but `Expired`).
+    ParentEnded,
+    /// `POST /v1/sessions/end-others`: the player ended every session but the one they act from.
+    EndedWithOthers,
 }
 
 impl RevokeReason {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::SignedOut => "signed_out",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::RefreshTokenRevoked => "refresh_token_revoked",
             Self::EndedByPlayer => "ended_by_player",
             Self::Expired => "expired",
+            Self::ParentEnded => "parent_ended",
+            Self::EndedWithOthers => "ended_with_others",
         }
     }
 }
@@ -108,6 +120,18 @@ pub struct SessionInfo {
     pub expires_at: String,
     /// This is the session the request came with.
     pub current: bool,
+    /// How the session stands to the calling one: itself, forked from it (at any depth: an export to another
+    /// computer), or any other.
+    pub relation: Relation,
+}
+
+/// How a listed session stands to the session the request came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    Current,
+    Fork,
+    Other,
 }
 
 pub struct SessionStore {
@@ -118,9 +142,6 @@ pub struct SessionStore {
     refresh_grace: Duration,
     limits: SessionLimits,
 }
-
-/// The PostgreSQL `NOTIFY` channel revoked session ids travel on between instances.
-pub const REVOKED_CHANNEL: &str = "kage_revoked";
 
 /// A presented refresh token's row, with what rotation needs to decide.
 #[derive(sqlx::FromRow)]
@@ -164,11 +185,23 @@ impl SessionStore {
         Ok(missed.len())
     }
 
-    /// A revocation another instance committed (its notification), in force here from now on.
-    pub fn revoked_elsewhere(&self, session_id: &str) {
-        if !self.is_revoked(session_id) {
-            self.remember_revoked(session_id);
+    /// A notification that another instance revoked `session_id`: in force here from now on if the database
+    /// says so. A notification alone proves nothing (any role may `NOTIFY`), the row does.
+    pub async fn revoked_elsewhere(&self, session_id: &str) -> Result<bool, sqlx::Error> {
+        if self.is_revoked(session_id) {
+            return Ok(true);
         }
+        if !revocation::is_revoked_in_database(&self.db, session_id).await? {
+            return Ok(false);
+        }
+        self.remember_revoked(session_id);
+        Ok(true)
+    }
+
+    /// For an instance that cannot hear the others right now: whether `session_id` was revoked, asked of the
+    /// database (and remembered), so a session signed out elsewhere is refused here too while it is deaf.
+    pub async fn check_in_database(&self, session_id: &str) -> Result<bool, ApiError> {
+        Ok(self.revoked_elsewhere(session_id).await?)
     }
 
     pub fn limits(&self) -> SessionLimits {
@@ -203,32 +236,41 @@ impl SessionStore {
 
     /// A new API session for the player of `parent`, independent of it (its own refresh-token family, so
     /// rotation and reuse detection in one never touch the other), for moving an account to another computer.
-    /// The new session keeps `parent`'s creation time: its absolute lifetime ends when the parent's does, so a
-    /// chain of forks cannot keep a player signed in past the limit a password sign-in has.
-    pub async fn fork(&self, user_id: &str, parent: &str) -> Result<NewSession, ApiError> {
+    /// `proof` must be `parent`'s live (unspent) refresh token: an access token alone, which lives a minute and
+    /// travels with every request, must not be worth a session of months. The fork remembers `parent`, so
+    /// ending `parent` ends it too. It keeps `parent`'s creation time: its absolute lifetime ends when the
+    /// parent's does, so a chain of forks cannot keep a player signed in past the limit a sign-in has.
+    pub async fn fork(&self, user_id: &str, parent: &str, proof: &Secret) -> Result<NewSession, ApiError> {
         let now = OffsetDateTime::now_utc();
         let now_text = now.format(&Rfc3339).expect("UTC formats");
         let mut tx = self.db.writer.begin().await?;
-        let created: Option<(String,)> =
-            sqlx::query_as("SELECT created_at FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-                .bind(parent)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((created_text,)) = created else { return Err(ApiError::Unauthenticated) };
+        let created: Option<(String,)> = sqlx::query_as(
+            "SELECT s.created_at FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+             WHERE t.token_hash = $1 AND t.used_at IS NULL AND s.id = $2 AND s.user_id = $3 AND s.revoked_at IS NULL",
+        )
+        .bind(refresh_token::hash(proof.expose()))
+        .bind(parent)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((created_text,)) = created else { return Err(ApiError::InvalidGrant) };
         let created_at = parse_time(&created_text)?;
         if now >= self.limits.ends_at(created_at, now) {
             return Err(ApiError::Unauthenticated);
         }
         let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query("INSERT INTO sessions (id, user_id, kind, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&id)
-            .bind(user_id)
-            .bind(SessionKind::Api.as_str())
-            .bind(&created_text)
-            .bind(&now_text)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, kind, created_at, last_used_at, forked_from)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(user_id)
+        .bind(SessionKind::Api.as_str())
+        .bind(&created_text)
+        .bind(&now_text)
+        .bind(parent)
+        .execute(&mut *tx)
+        .await?;
         let refresh_token = insert_refresh_token(&mut tx, &id, &now_text).await?.text;
         tx.commit().await?;
         Ok(NewSession { id, refresh_token: Some(refresh_token), ends_at: self.limits.ends_at(created_at, now) })
@@ -262,7 +304,7 @@ impl SessionStore {
         let ends_at = self.limits.ends_at(created_at, parse_time(&row.last_used_at)?);
         if now >= ends_at {
             tracing::info!(session = %row.session_id, "refresh of a session past its idle or absolute limit");
-            write_revocation(&self.db, &mut tx, &row.session_id, RevokeReason::Expired).await?;
+            revocation::write(&self.db, &mut tx, &row.session_id, RevokeReason::Expired, Cascade::Alone).await?;
             tx.commit().await?;
             self.remember_revoked(&row.session_id);
             return Err(ApiError::InvalidGrant);
@@ -305,10 +347,12 @@ impl SessionStore {
             tx.rollback().await?;
             return Ok(Rotated { session_id, user_id, refresh_token: successor, replayed: true, ends_at });
         }
-        tracing::warn!(session = %session_id, "refresh token reused; revoking its session");
-        write_revocation(&self.db, &mut tx, &session_id, RevokeReason::RefreshTokenReused).await?;
+        tracing::warn!(session = %session_id, "refresh token reused; revoking its session and its forks");
+        let cascade = Cascade::WithForks { sparing: None };
+        let ended =
+            revocation::write(&self.db, &mut tx, &session_id, RevokeReason::RefreshTokenReused, cascade).await?;
         tx.commit().await?;
-        self.remember_revoked(&session_id);
+        ended.iter().for_each(|id| self.remember_revoked(id));
         Err(ApiError::InvalidGrant)
     }
 
@@ -320,12 +364,14 @@ impl SessionStore {
         }
     }
 
-    /// Ends a session: written to the database first, then in force in memory and on open event streams.
-    pub async fn revoke(&self, session_id: &str, reason: RevokeReason) -> Result<(), ApiError> {
-        let mut connection = self.db.writer.acquire().await?;
-        write_revocation(&self.db, &mut connection, session_id, reason).await?;
-        drop(connection);
-        self.remember_revoked(session_id);
+    /// Ends a session and, by `cascade`, its forks: written to the database first, together with its
+    /// announcement to the other instances (one transaction: both or neither), then in force in memory and
+    /// on open event streams here.
+    pub async fn revoke(&self, session_id: &str, reason: RevokeReason, cascade: Cascade<'_>) -> Result<(), ApiError> {
+        let mut tx = self.db.writer.begin().await?;
+        let ended = revocation::write(&self.db, &mut tx, session_id, reason, cascade).await?;
+        tx.commit().await?;
+        ended.iter().for_each(|id| self.remember_revoked(id));
         Ok(())
     }
 
@@ -337,27 +383,31 @@ impl SessionStore {
             .fetch_optional(&self.db.writer)
             .await?;
         let Some((session_id,)) = session else { return Ok(false) };
-        self.revoke(&session_id, RevokeReason::RefreshTokenRevoked).await?;
+        self.revoke(&session_id, RevokeReason::RefreshTokenRevoked, Cascade::WithForks { sparing: None }).await?;
         Ok(true)
     }
 
-    /// `user_id`'s live sessions, oldest first; `current` marks the one with `current_session`.
+    /// `user_id`'s live sessions, oldest first; `current` marks the one with `current_session`, `relation`
+    /// also its forks.
     pub async fn list(&self, user_id: &str, current_session: &str) -> Result<Vec<SessionInfo>, ApiError> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT id, kind, created_at, COALESCE(last_used_at, created_at) FROM sessions
+        let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, kind, created_at, COALESCE(last_used_at, created_at), forked_from FROM sessions
              WHERE user_id = $1 AND revoked_at IS NULL ORDER BY unixepoch(created_at, 'subsec'), id",
         )
         .bind(user_id)
         .fetch_all(&self.db.reader)
         .await?;
+        let parents: HashMap<String, String> =
+            rows.iter().filter_map(|row| Some((row.0.clone(), row.4.clone()?))).collect();
         let now = OffsetDateTime::now_utc();
         let mut sessions = Vec::with_capacity(rows.len());
-        for (id, kind, created_at, last_used_at) in rows {
+        for (id, kind, created_at, last_used_at, _) in rows {
             let ends_at = self.limits.ends_at(parse_time(&created_at)?, parse_time(&last_used_at)?);
             if ends_at <= now || self.is_revoked(&id) {
                 continue;
             }
             sessions.push(SessionInfo {
+                relation: relation_of(&id, current_session, &parents),
                 current: id == current_session,
                 kind: if kind == "browser" { SessionKind::Browser.as_str() } else { SessionKind::Api.as_str() },
                 id,
@@ -369,9 +419,10 @@ impl SessionStore {
         Ok(sessions)
     }
 
-    /// Ends `session_id` if it is one of `user_id`'s live sessions; `false` (nothing done) if it is not:
-    /// unknown, another player's, already revoked or past its limits.
-    pub async fn revoke_own(&self, user_id: &str, session_id: &str) -> Result<bool, ApiError> {
+    /// Ends `session_id` and its forks (but never `caller`, the session the player acts from) if it is one of
+    /// `user_id`'s live sessions; `false` (nothing done) if it is not: unknown, another player's, already
+    /// revoked or past its limits.
+    pub async fn revoke_own(&self, user_id: &str, session_id: &str, caller: &str) -> Result<bool, ApiError> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT created_at, COALESCE(last_used_at, created_at) FROM sessions
              WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
@@ -384,8 +435,27 @@ impl SessionStore {
         if self.limits.ends_at(parse_time(&created_at)?, parse_time(&last_used_at)?) <= OffsetDateTime::now_utc() {
             return Ok(false);
         }
-        self.revoke(session_id, RevokeReason::EndedByPlayer).await?;
+        let cascade = Cascade::WithForks { sparing: Some(caller) };
+        self.revoke(session_id, RevokeReason::EndedByPlayer, cascade).await?;
         Ok(true)
+    }
+
+    /// Ends every session of `user_id` but `caller` (its forks included: they are other computers), in one
+    /// transaction. Returns how many were live.
+    pub async fn revoke_others(&self, user_id: &str, caller: &str) -> Result<usize, ApiError> {
+        let mut tx = self.db.writer.begin().await?;
+        let others: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM sessions WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL")
+                .bind(user_id)
+                .bind(caller)
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id,) in &others {
+            revocation::write(&self.db, &mut tx, id, RevokeReason::EndedWithOthers, Cascade::Alone).await?;
+        }
+        tx.commit().await?;
+        others.iter().for_each(|(id,)| self.remember_revoked(id));
+        Ok(others.len())
     }
 
     fn remember_revoked(&self, session_id: &str) {
@@ -419,25 +489,25 @@ async fn recently_revoked(db: &Database, keep_revoked_for: Duration) -> Result<H
     Ok(rows.into_iter().map(|(id,)| (id, Instant::now())).collect())
 }
 
-fn parse_time(text: &str) -> Result<OffsetDateTime, ApiError> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(ApiError::internal)
+/// `id`'s relation to `current`, following `parents` (child id to parent id) up from `id`.
+fn relation_of(id: &str, current: &str, parents: &HashMap<String, String>) -> Relation {
+    if id == current {
+        return Relation::Current;
+    }
+    let mut at = id;
+    // Bounded by the number of sessions: a fork never comes before its parent, but a bound costs nothing.
+    for _ in 0..parents.len() {
+        match parents.get(at) {
+            Some(parent) if parent == current => return Relation::Fork,
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    Relation::Other
 }
 
-/// Marks a session revoked; the first reason is kept if it already was.
-async fn write_revocation(
-    db: &Database,
-    connection: &mut AnyConnection,
-    session_id: &str,
-    reason: RevokeReason,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_why = $2 WHERE id = $3 AND revoked_at IS NULL")
-        .bind(now_rfc3339())
-        .bind(reason.as_str())
-        .bind(session_id)
-        .execute(&mut *connection)
-        .await?;
-    db.notify(connection, REVOKED_CHANNEL, session_id).await?;
-    Ok(())
+fn parse_time(text: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(ApiError::internal)
 }
 
 async fn insert_refresh_token(

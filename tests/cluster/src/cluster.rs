@@ -130,6 +130,11 @@ impl Cluster {
         self.postgres.as_ref()
     }
 
+    /// The PostgreSQL cluster, to stop and start it (an outage).
+    pub fn postgres_mut(&mut self) -> Option<&mut Postgres> {
+        self.postgres.as_mut()
+    }
+
     /// The URL every instance got as `--database-url`, if the cluster runs on PostgreSQL.
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()

@@ -19,6 +19,11 @@ use crate::process::{ensure_running, free_port, kill_and_reap, log_tail, open_lo
 /// How long a fresh instance may take to answer `/healthz` (migrations, a first signing key, a loaded machine).
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Where an instance reads its signing-key encryption key, and the one the harness gives every instance
+/// (unless the test's environment sets one).
+const SEALING_KEY_VARIABLE: &str = "KAGE_SIGNING_KEY_ENCRYPTION_KEY";
+pub const TEST_SEALING_KEY: &str = "S2FnZSB0ZXN0cycgc2lnbmluZy1rZXkgc2VhbGluZyE=";
+
 pub struct Instance {
     name: String,
     binary: PathBuf,
@@ -143,6 +148,10 @@ impl Instance {
             .arg(self.data_dir.path())
             .args(&self.args)
             .stdin(Stdio::null());
+        // On PostgreSQL the shared signing keys are sealed with a key every instance of the service shares.
+        if std::env::var_os(SEALING_KEY_VARIABLE).is_none() {
+            command.env(SEALING_KEY_VARIABLE, TEST_SEALING_KEY);
+        }
         // A line per start, so the log of an instance that was restarted reads as the story of its runs.
         let since_epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         let banner = format!("=== kage-cluster: starting at {}s: {command:?}", since_epoch.as_secs());

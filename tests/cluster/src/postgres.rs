@@ -66,33 +66,25 @@ impl Postgres {
             "--no-sync",
         ]);
         run_to_end(initdb, dir.path(), &log)?;
-
-        let mut postgres = run_as.command(&bindir.join("postgres"));
-        postgres
-            .arg("-D")
-            .arg(dir.path().join("data"))
-            .arg("-k")
-            .arg(dir.path())
-            .args(["-p", &port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1"])
-            // Durability is worthless here: the cluster is deleted when the test ends, and a crash of the
-            // machine mid-test fails the test anyway. Without these every commit waits for the disk, which on
-            // a shared CI machine makes the tests slow and their timings noisy.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-            // Several kage-server instances, each with its own pool, plus the test's own connections.
-            .args(["-c", "max_connections=200"]);
-        let (out, err) = open_log(&log, true)?;
-        let server = postgres
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(HarnessError::io("starting postgres"))?;
-
+        let server = spawn_server(&bindir, &run_as, dir.path(), port, &log)?;
         let mut cluster = Self { bindir, run_as, port, server, log, dir };
         cluster.wait_ready()?;
         Ok(cluster)
+    }
+
+    /// An outage: the server stops (fast shutdown: every connection is cut at once), keeping its data directory
+    /// and port for [`Postgres::start_again`]. Fast, not immediate: this cluster commits without waiting for
+    /// its WAL (`synchronous_commit=off`), so an immediate stop would also forget the last moment's commits,
+    /// which a real outage of a durable database does not.
+    pub fn stop_for_outage(&mut self) {
+        self.stop_with("fast");
+    }
+
+    /// Starts the server again after [`Postgres::stop_for_outage`], on the same port and data, and returns once
+    /// it accepts connections.
+    pub fn start_again(&mut self) -> Result<(), HarnessError> {
+        self.server = spawn_server(&self.bindir, &self.run_as, self.dir.path(), self.port, &self.log)?;
+        self.wait_ready()
     }
 
     /// Creates database `name` and gives its URL (`postgres://kage@127.0.0.1:<port>/<name>`).
@@ -163,8 +155,12 @@ impl Postgres {
     }
 
     /// Immediate shutdown: the postmaster stops its backends and exits without a checkpoint (nothing here is
-    /// worth keeping). `pg_ctl` refuses root like the server, so it runs as the server's user.
+    /// worth keeping; a test's outage uses [`Postgres::stop_for_outage`]). `pg_ctl` refuses root like the server, so it runs as the server's user.
     fn stop(&mut self) {
+        self.stop_with("immediate");
+    }
+
+    fn stop_with(&mut self, mode: &str) {
         let data = self.dir.path().join("data");
         let stopped = self
             .run_as
@@ -172,7 +168,7 @@ impl Postgres {
             .arg("stop")
             .arg("-D")
             .arg(&data)
-            .args(["-m", "immediate", "-w", "-t", "10"])
+            .args(["-m", mode, "-w", "-t", "10"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -192,6 +188,34 @@ impl Drop for Postgres {
         // `dir` is removed after this: root may remove what the postgres user wrote, and the current user
         // owns it otherwise.
     }
+}
+
+/// Starts `postgres` on the cluster in `dir`, logging to `log` (appended: a restart continues the story).
+fn spawn_server(bindir: &Path, run_as: &RunAs, dir: &Path, port: u16, log: &Path) -> Result<Child, HarnessError> {
+    let mut postgres = run_as.command(&bindir.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-k")
+        .arg(dir)
+        .args(["-p", &port.to_string()])
+        .args(["-c", "listen_addresses=127.0.0.1"])
+        // Durability is worthless here: the cluster is deleted when the test ends, and a crash of the
+        // machine mid-test fails the test anyway. Without these every commit waits for the disk, which on
+        // a shared CI machine makes the tests slow and their timings noisy.
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+        // Several kage-server instances, each with its own pool, plus the test's own connections.
+        .args(["-c", "max_connections=200"]);
+    let (out, err) = open_log(log, true)?;
+    let server = postgres
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(HarnessError::io("starting postgres"))?;
+
+    Ok(server)
 }
 
 /// Runs `command` in `dir` to its end, its output going to the (new) log; a failure carries the log's tail.

@@ -3,21 +3,28 @@
 
 use secrecy::SecretString;
 
-use super::{AccountStatus, ForkError, ImportOutcome, Sessions};
+use super::{AccountStatus, ForkError, ImportOutcome, Sessions, TokenError};
 use crate::account::AccountKey;
 use crate::authority::AuthError;
 use crate::vault::VaultError;
 
 impl Sessions {
     /// A refresh credential of a new, independent session of `account` (for another computer), through the
-    /// account's route, with a fresh access token (single flight). One retry if the server no longer accepts
-    /// the access token.
+    /// account's route, with a fresh access token (single flight) and the account's refresh token as proof
+    /// (the server forks only for its holder). The refresh is held off meanwhile, so the proof is the live
+    /// token, not one a refresh spends on the way. One retry if the server no longer accepts the access token.
     pub async fn fork(&self, account: &AccountKey) -> Result<SecretString, ForkError> {
         let mut retried = false;
         loop {
             let access = self.token_for(account).await?;
+            let slot = self.slot(account).ok_or(TokenError::SignedOut)?;
             let http = self.transport.for_account(account);
-            match self.authority.fork(&http, account.origin(), account.user_id(), &access).await {
+            let forked = {
+                let _no_refresh_meanwhile = slot.refreshing.lock().await;
+                let proof = slot.state().refresh.clone().ok_or(TokenError::SignedOut)?;
+                self.authority.fork(&http, account.origin(), account.user_id(), &access, &proof).await
+            };
+            match forked {
                 Err(AuthError::Server { status: 401, .. }) if !retried => {
                     self.invalidate(account, &access);
                     retried = true;

@@ -15,4 +15,5 @@ mod own_token;
 mod proxies;
 mod proxy;
 mod refresh;
+mod server_sessions;
 mod sign_out;

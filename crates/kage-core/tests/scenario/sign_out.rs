@@ -8,7 +8,7 @@ use kage_core::client::ClientError;
 use kage_core::sessions::{AccountStatus, TokenError};
 use kage_core::vault::CredentialStore;
 
-use crate::support::{Faults, Harness, eventually, window};
+use crate::support::{Faults, Harness, Lost, eventually, window};
 
 #[tokio::test]
 async fn i2_rejected_refresh_signs_out_that_account_only_and_sends_nothing_else() {
@@ -109,4 +109,44 @@ async fn i4_a_sign_out_the_keychain_could_not_finish_stands_and_is_finished_late
         eventually(Duration::from_secs(5), || h.vault.peek(&main).is_none()).await,
         "the leftover credential is deleted once the keychain answers"
     );
+}
+
+/// Issue 21: a server sign-out the client could not complete (the request never arrived, then a gateway's
+/// 502, as when the server's database connection died mid-revocation) is retried in the background until the
+/// server has it; the window says "signed out" from the first moment and nothing else.
+#[tokio::test]
+async fn a_server_sign_out_that_failed_is_retried_until_the_server_has_it() {
+    let h = Harness::start().await;
+    let w = window("acct-1");
+    let main = h.sign_in(&w, "main").await;
+    h.core.client.profile(&w).await.unwrap();
+    let refresh = h.vault.read(&main).unwrap().unwrap().refresh_token;
+    let mut statuses = h.core.sessions.status_changes();
+    h.lose_answers("/v1/sessions/revoke", Lost::NeverArrived, 2);
+    h.core.sign_out(&w).await.unwrap();
+    assert_eq!(h.core.view(&w).status, AccountStatus::SignedOut, "signed out at once");
+
+    let http = reqwest::Client::new();
+    let refused = eventually(Duration::from_secs(5), || h.answers_left_to_lose() == 0).await;
+    assert!(refused, "the sign-out was tried again ({} losses left)", h.answers_left_to_lose());
+    let mut status = 0;
+    for _ in 0..50 {
+        let response = http
+            .post(h.server_url("/v1/sessions/refresh"))
+            .json(&serde_json::json!({"refresh_token": refresh.expose_secret()}))
+            .send()
+            .await
+            .unwrap();
+        status = response.status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 401, "the server ended the session once the retry reached it");
+    let revokes = h.records().iter().filter(|r| r.path == "/v1/sessions/revoke").count();
+    assert_eq!(revokes, 1, "the server saw the one try that arrived");
+    while let Ok((account, status)) = statuses.try_recv() {
+        assert_eq!((account, status), (main.clone(), AccountStatus::SignedOut), "the window was told only this");
+    }
 }

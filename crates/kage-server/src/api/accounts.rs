@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::AppState;
-use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer};
+use crate::auth::{Credential, JsonBody, SESSION_COOKIE, Viewer, ViewerJson};
 use crate::client_addr::ClientAddress;
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
+use crate::revocation::Cascade;
 use crate::secret::Secret;
 use crate::sessions::{RevokeReason, SessionKind};
 use crate::tokens::Audience;
@@ -176,12 +177,18 @@ pub async fn refresh(
 /// Forks the calling session: a new, independent session of the same player with its own refresh token,
 /// answered like a sign-in. For moving an account to another computer without the two sharing one
 /// refresh-token family (rotation would sign one of them out). Bearer only: a cookie is ambient, and a request
-/// a page did not mean to send must not mint a credential.
-pub async fn fork(State(state): State<AppState>, viewer: Viewer) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
+/// a page did not mean to send must not mint a credential. The body proves the calling session's refresh
+/// token too (its live one, not spent): an access token alone, a minute's credential sent with every request,
+/// must not become a session of months. Ending the calling session ends the fork with it.
+pub async fn fork(
+    State(state): State<AppState>,
+    request: ViewerJson<RefreshRequest>,
+) -> Result<(StatusCode, Json<SessionGrant>), ApiError> {
+    let ViewerJson { viewer, body: request, .. } = request;
     if viewer.credential != Credential::Bearer {
         return Err(ApiError::Unauthenticated);
     }
-    let session = state.sessions.fork(&viewer.user_id, &viewer.session_id).await?;
+    let session = state.sessions.fork(&viewer.user_id, &viewer.session_id, &request.refresh_token).await?;
     tracing::info!(user = %viewer.user_id, session = %session.id, from = %viewer.session_id, "session forked");
     let refresh = session.refresh_token.expect("forked sessions have refresh tokens");
     Ok((StatusCode::CREATED, Json(grant(&state, session.id, viewer.user_id, refresh, session.ends_at))))
@@ -204,7 +211,10 @@ pub async fn sign_out(State(state): State<AppState>, viewer: Viewer) -> Result<R
     if crate::oidc::revocations::is_external(&viewer.session_id) {
         state.external_revocations.revoke(&viewer.session_id).await?;
     } else {
-        state.sessions.revoke(&viewer.session_id, RevokeReason::SignedOut).await?;
+        state
+            .sessions
+            .revoke(&viewer.session_id, RevokeReason::SignedOut, Cascade::WithForks { sparing: None })
+            .await?;
     }
     tracing::info!(user = %viewer.user_id, session = %viewer.session_id, "signed out");
     let mut response = StatusCode::NO_CONTENT.into_response();

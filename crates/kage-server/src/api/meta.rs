@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
-use crate::db::Backend;
 
 /// Healthy unless this instance is on PostgreSQL and does not hear the others (see [`crate::cluster`]): it
 /// would then miss their revocations, so a load balancer should send players elsewhere.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    if state.db.backend() == Backend::Postgres && !state.hearing.is_listening() {
+    if state.is_deaf() {
         let body = json!({ "error": "not_listening", "message": "not hearing the other instances yet" });
         return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Json(body)).into_response();
     }

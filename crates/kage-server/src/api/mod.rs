@@ -169,10 +169,13 @@ pub static ROUTES: &[Route] = &[
         path: "/v1/sessions/fork",
         access: Access::Protected,
         summary: "Fork the calling session: a new independent session of the same player (its own refresh token, \
-                  the same absolute end), for moving an account to another computer. Bearer token only, never the cookie",
-        request: None,
+                  the same absolute end), for moving an account to another computer. Bearer token only, never the \
+                  cookie, and the body proves the calling session's live refresh token (else 401 `invalid_grant`). \
+                  Ending the calling session ends its forks",
+        request: Some("ForkRequest"),
         response: (201, Some("SessionGrant")),
-        // A cookie-authenticated request gets the protected routes' 401 (`unauthenticated`): a cookie is ambient.
+        // A cookie-authenticated request gets the protected routes' 401 (`unauthenticated`): a cookie is ambient;
+        // a refresh token that is not the calling session's live one, the same 401 with `invalid_grant`.
         errors: &[],
         idempotent: false,
         mount: || post(accounts::fork),
@@ -214,7 +217,8 @@ pub static ROUTES: &[Route] = &[
         method: Method::DELETE,
         path: "/v1/sessions/{id}",
         access: Access::Protected,
-        summary: "End one of the player's own sessions (for example one left on another computer)",
+        summary: "End one of the player's own sessions (for example one left on another computer) and the sessions \
+                  forked from it, never the calling one",
         request: None,
         response: (204, None),
         errors: &[
@@ -223,6 +227,17 @@ pub static ROUTES: &[Route] = &[
         ],
         idempotent: false,
         mount: || delete(sessions::end),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sessions/end-others",
+        access: Access::Protected,
+        summary: "End every one of the player's live sessions but the calling one (other computers, exports, browsers)",
+        request: None,
+        response: (200, Some("EndedOthers")),
+        errors: &[],
+        idempotent: false,
+        mount: || post(sessions::end_others),
     },
     Route {
         method: Method::POST,

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::{Viewer, ViewerJson};
 use crate::db::Backend;
 use crate::error::ApiError;
-use crate::events::{EVENTS_CHANNEL, GameEvent};
+use crate::events::GameEvent;
 use crate::game::{self, Profile, Stat, Transfer};
 use crate::idempotency::{self, Claim, IdempotencyKey, Pending};
 
@@ -51,8 +51,9 @@ fn changed(profile: &Profile) -> Vec<GameEvent> {
 }
 
 /// Finishes the action (see [`Pending::finish`]) and announces what it changed, exactly when it commits: on
-/// PostgreSQL with `NOTIFY` inside its transaction, which the database delivers to every instance at the
-/// commit and never for a rollback; on SQLite to this process's hub after the commit.
+/// PostgreSQL as a row of `event_outbox` and a `NOTIFY` of its id inside its transaction, which the database
+/// delivers to every instance at the commit and never for a rollback; on SQLite to this process's hub after
+/// the commit.
 async fn finish<T, A: serde::Serialize>(
     state: &AppState,
     mut pending: Pending,
@@ -62,7 +63,7 @@ async fn finish<T, A: serde::Serialize>(
 ) -> Result<T, ApiError> {
     let events = result.as_ref().map(announce).unwrap_or_default();
     for event in &events {
-        state.db.notify(pending.connection(), EVENTS_CHANNEL, &event.to_notification()).await?;
+        crate::cluster::outbox::announce(&state.db, pending.connection(), event).await?;
     }
     let value = pending.finish(result, StatusCode::OK, answer).await?;
     if state.db.backend() == Backend::Sqlite {

@@ -187,6 +187,7 @@ async fn the_same_sub_is_always_the_same_player_also_after_a_restart() {
     let mut config = Config::new(dir.path());
     config.oidc = Some(oidc);
     config.database_url = database_url;
+    config.signing_key_sealing = Some(crate::support::test_key_sealing());
     let restarted = kage_server::start(config).await.unwrap();
     let http = reqwest::Client::new();
     let tokens = sign_in(&provider, MAIN, None).await;

@@ -34,6 +34,7 @@ impl TestServer {
         let mut config = Config::new(dir.path());
         config.demo = true;
         config.database_url = fresh_postgres_database().await;
+        config.signing_key_sealing = Some(test_key_sealing());
         configure(&mut config);
         let database_url = config.database_url.clone();
         let server = kage_server::start(config).await.expect("server starts");
@@ -50,6 +51,7 @@ impl TestServer {
         let mut config = Config::new(dir.path());
         config.demo = true;
         config.database_url = Some(database_url.clone());
+        config.signing_key_sealing = Some(test_key_sealing());
         configure(&mut config);
         let server = kage_server::start(config).await.expect("the second instance starts");
         let http = Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
@@ -117,6 +119,13 @@ impl TestServer {
         assert_eq!(response.status(), StatusCode::OK);
         body(response).await
     }
+}
+
+/// The signing-key encryption key every test instance on PostgreSQL shares (as instances of one service do).
+pub const TEST_SEALING_KEY: &str = "S2FnZSB0ZXN0cycgc2lnbmluZy1rZXkgc2VhbGluZyE=";
+
+pub fn test_key_sealing() -> std::sync::Arc<kage_server::key_sealing::KeySealing> {
+    std::sync::Arc::new(kage_server::key_sealing::KeySealing::from_base64(TEST_SEALING_KEY, None).expect("32 bytes"))
 }
 
 /// A new, empty database on the PostgreSQL server `KAGE_TEST_POSTGRES` names, if it names one.
