@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use kage_app::state::OpenBrowser;
 use kage_core::vault::MemoryStore;
-use kage_oidc_support::{ALT, Account, Browser, CLIENT_ID, DEFAULT_AUDIENCE, MAIN, ProviderOptions, TestProvider};
+use kage_oidc_support::{ALT, Account, Browser, CLIENT_ID, MAIN, ProviderOptions, TestProvider};
 use serde_json::json;
 
 use support::{TestApp, invoke};
@@ -41,10 +41,16 @@ impl OpenBrowser for ScriptedBrowser {
 #[tokio::test(flavor = "multi_thread")]
 async fn i3_each_window_signs_in_through_the_browser_as_its_own_player_and_a_browser_answering_as_main_is_refused_for_alt()
  {
-    let Some(provider) = TestProvider::start_or_skip(ProviderOptions::default()).await else { return };
+    // The game API's audience is the server's own origin: Kage asks for no other (issue 17, item 2).
+    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let audience = format!("http://{listen}");
+    let mut options = ProviderOptions::default();
+    options.audiences = vec![audience.clone()];
+    let Some(provider) = TestProvider::start_or_skip(options).await else { return };
     let server_dir = tempfile::tempdir().unwrap();
     let mut config = kage_server::Config::new(server_dir.path());
-    config.oidc = Some(kage_server::oidc::OidcConfig::new(provider.issuer(), DEFAULT_AUDIENCE, CLIENT_ID));
+    config.listen = listen;
+    config.oidc = Some(kage_server::oidc::OidcConfig::new(provider.issuer(), &audience, CLIENT_ID));
     let server = kage_server::start(config).await.expect("server starts");
     let url = server.base_url();
 
