@@ -226,7 +226,7 @@ async fn no_password_sign_in_refuses_password_sign_in_and_sign_up_but_takes_prov
     assert_eq!(
         config,
         json!({"password": false, "oidc": {"issuer": provider.issuer(), "clientId": CLIENT_ID,
-            "audience": DEFAULT_AUDIENCE, "scopes": "openid profile offline_access"}})
+            "audience": DEFAULT_AUDIENCE, "scopes": "openid profile offline_access", "authorizationParams": {}}})
     );
     viewer(&server, &sign_in(&provider, MAIN, None).await.access_token).await;
 }
