@@ -75,6 +75,8 @@ pub fn run() {
                 if state.is_sandbox() { "sandbox" } else { "configured" }
             );
             state.restore_saved();
+            // Desktop notifications: one listener hears each account's events once, whatever its windows.
+            state.core.events.listen(std::sync::Arc::new(notify::Notifier { app: handle.clone() }));
             app.manage(state);
             windows::restore(&handle)?;
             tray::install(&handle);

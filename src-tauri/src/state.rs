@@ -161,8 +161,8 @@ impl AppState {
 
     /// A profile answer as the page may show it (see [`Presenter::profile`]).
     pub fn present(&self, answer: AccountProfile) -> AccountProfile {
-        let profile = self.presenter().profile(&answer.account, answer.profile);
-        AccountProfile { account: answer.account, profile }
+        let presenter = self.presenter();
+        answer.map_profile(|account, profile| presenter.profile(account, profile))
     }
 
     /// In streamer mode, the username of the saved account whose alias is `name`.

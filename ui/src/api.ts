@@ -95,7 +95,7 @@ export interface ServerInfo {
 /** A channel message; `account` is the id of the account it is about. */
 export type WindowUpdate = { account: string } & (
   | { kind: "profile"; profile: Profile }
-  | { kind: "status"; status: Status }
+  | { kind: "status"; status: Status; state: WindowState }
   | { kind: "transfer_received"; from: string; amount: number }
   | { kind: "action_settled"; action: Action; outcome: Outcome }
 );

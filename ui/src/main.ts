@@ -71,8 +71,8 @@ function onUpdate(update: WindowUpdate): void {
       setProfile({ account: update.account, profile: update.profile });
       break;
     case "status":
-      // Also sent with the status unchanged when the keychain's health changed: fetch the whole state.
-      void api.windowState().then((latest) => setState({ ...latest, profile: latest.profile ?? state.profile, notice: latest.notice ?? state.notice }));
+      // Also sent with the status unchanged when the keychain's health changed; it carries the whole state.
+      setState({ ...update.state, profile: update.state.profile ?? state.profile, notice: update.state.notice ?? state.notice });
       break;
     case "transfer_received":
       toast(state.hideBalances ? `${update.from} sent you ryo` : `${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);

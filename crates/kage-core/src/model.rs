@@ -22,3 +22,41 @@ pub struct Stats {
     pub agility: i64,
     pub chakra: i64,
 }
+
+/// A profile answer labelled with the account it is about, as the page receives it: the page drops anything
+/// not for the account it shows (defence in depth for I3, since a channel message and a command answer have
+/// no ordering guarantee around a switch).
+///
+/// Only kage-core makes one ([`crate::Core::profile`] and the actions beside it), from the pin the client
+/// checked the answer against, so the label cannot name another account than the answer's: the fields are
+/// private, and the shell can only rename what the page sees ([`AccountProfile::map_profile`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountProfile {
+    account: String,
+    profile: Profile,
+}
+
+impl AccountProfile {
+    pub(crate) fn new(account: &crate::account::AccountKey, profile: Profile) -> Self {
+        Self { account: account.id().to_owned(), profile }
+    }
+
+    /// The id of the account the answer is about.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    pub fn into_profile(self) -> Profile {
+        self.profile
+    }
+
+    /// The same answer with its profile changed by `f` (given the account id), under the same label.
+    pub fn map_profile(self, f: impl FnOnce(&str, Profile) -> Profile) -> Self {
+        let profile = f(&self.account, self.profile);
+        Self { account: self.account, profile }
+    }
+}

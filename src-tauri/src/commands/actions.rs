@@ -16,11 +16,7 @@ pub async fn train<R: Runtime>(
     stat: Stat,
 ) -> Result<AccountProfile, CommandError> {
     let label = label_of(&window);
-    state
-        .once(&label, "train", async {
-            Ok(state.present(state.core.labelled(&label, state.core.client.train(&label, stat)).await?))
-        })
-        .await
+    state.once(&label, "train", async { Ok(state.present(state.core.train(&label, stat).await?)) }).await
 }
 
 #[tauri::command]
@@ -33,11 +29,7 @@ pub async fn travel<R: Runtime>(
         return Err(CommandError::invalid("Choose a village to travel to."));
     }
     let label = label_of(&window);
-    state
-        .once(&label, "travel", async {
-            Ok(state.present(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?))
-        })
-        .await
+    state.once(&label, "travel", async { Ok(state.present(state.core.travel(&label, village.trim()).await?)) }).await
 }
 
 /// Sends ryo to another player. The amount arrives as text so that every bad input gets the same clear answer.
@@ -57,11 +49,7 @@ pub async fn transfer<R: Runtime>(
     let to = state.alias_to_username(to).unwrap_or_else(|| to.to_owned());
     let to = to.as_str();
     let label = label_of(&window);
-    state
-        .once(&label, "transfer", async {
-            Ok(state.present(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?))
-        })
-        .await
+    state.once(&label, "transfer", async { Ok(state.present(state.core.transfer(&label, to, amount).await?)) }).await
 }
 
 fn parse_amount(value: &serde_json::Value) -> Result<i64, CommandError> {

@@ -3,6 +3,7 @@
 //! account to act for, and none returns a token. (`open_saved`, `forget_account` and `open_window` take the id
 //! of a saved account the player picked from the list; `accounts.rs` says why that is not an identity.)
 
+use kage_core::WindowView;
 use kage_core::model::Profile;
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
@@ -115,7 +116,11 @@ pub(crate) fn window_state_of<R: Runtime>(
     window: &WebviewWindow<R>,
     notice: Option<String>,
 ) -> WindowState {
-    let view = state.core.view(&label_of(window));
+    window_state_from(state, state.core.view(&label_of(window)), notice)
+}
+
+/// The state of a window showing `view` (see [`kage_core::Core::account_view`]).
+pub(crate) fn window_state_from(state: &AppState, view: WindowView, notice: Option<String>) -> WindowState {
     let presenter = state.presenter();
     let account_id = view.account.clone();
     let account = account_id.as_deref().and_then(|id| state.roster.find(id)).map(|e| saved(state, &presenter, e));

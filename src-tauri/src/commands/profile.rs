@@ -51,7 +51,5 @@ pub async fn refresh_profile<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
 ) -> Result<AccountProfile, CommandError> {
-    let label = label_of(&window);
-    let answer = state.core.labelled(&label, state.core.client.profile(&label)).await?;
-    Ok(state.present(answer))
+    Ok(state.present(state.core.profile(&label_of(&window)).await?))
 }
