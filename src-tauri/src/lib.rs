@@ -3,6 +3,7 @@
 //! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
 pub mod commands;
+pub mod contract;
 pub mod display;
 pub mod durable;
 pub mod error;

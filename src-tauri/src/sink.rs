@@ -16,17 +16,17 @@ use crate::state::AppState;
 
 /// A channel message: the update and the id of the account it is about, so the page can drop anything not for
 /// the account it shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AccountUpdate {
     pub account: String,
     #[serde(flatten)]
     pub update: PageUpdate,
 }
 
-/// What a page is told about its window's account: core's [`WindowUpdate`], named as the page may show it,
-/// with a status change carrying the window's whole state (the keychain's health, the cached profile, a
-/// notice), so the page paints it without asking `window_state` again.
-#[derive(Debug, Clone, Serialize)]
+/// What a page is told about its window's account: core's `WindowUpdate`, named as the page may show it, with
+/// a status change carrying the window's whole state (the keychain's health, the cached profile, a notice), so
+/// the page paints it without asking `window_state` again.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PageUpdate {
     Profile {

@@ -4,10 +4,11 @@
 //! of a saved account the player picked from the list; `accounts.rs` says why that is not an identity.)
 
 use kage_core::WindowView;
-use kage_core::model::Profile;
+use kage_core::model::{AccountProfile, Profile};
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
 use tauri::{Runtime, WebviewWindow};
+use ts_rs::TS;
 
 use crate::display::Presenter;
 use crate::roster::RosterEntry;
@@ -21,40 +22,41 @@ pub mod profile;
 pub mod settings;
 pub mod windows;
 
-pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![
-        accounts::server_info,
-        accounts::sign_in,
-        accounts::sign_in_browser,
-        accounts::cancel_browser_sign_in,
-        accounts::open_saved,
-        accounts::sign_out,
-        accounts::forget_account,
-        accounts::sign_out_account,
-        accounts::saved_accounts,
-        profile::window_state,
-        profile::subscribe,
-        profile::watch_display,
-        profile::refresh_profile,
-        actions::train,
-        actions::travel,
-        actions::transfer,
-        windows::open_window,
-        windows::open_accounts,
-        windows::focus_account,
-        windows::cycle_windows,
-        windows::tile_windows,
-        settings::update_account,
-        settings::prefs,
-        settings::set_prefs,
-        moving::export_accounts,
-        moving::import_accounts,
-    ]
+// The app's commands, once: the handler serves these, and the page's contract (`crate::contract`) declares
+// each one's arguments and answer, as the compiler has checked them against the functions.
+crate::contract::commands! {
+    accounts::server_info() -> accounts::ServerInfo;
+    accounts::sign_in<R>(accounts::SignInArgs) -> WindowState;
+    accounts::sign_in_browser<R>(accounts::SignInBrowserArgs) -> WindowState;
+    accounts::cancel_browser_sign_in<R>() -> bool;
+    accounts::open_saved<R>(accounts::SavedAccountArgs) -> WindowState;
+    accounts::sign_out<R>() -> WindowState;
+    accounts::forget_account(accounts::SavedAccountArgs) -> Vec<SavedAccount>;
+    accounts::sign_out_account(accounts::SavedAccountArgs) -> Vec<SavedAccount>;
+    accounts::saved_accounts() -> Vec<SavedAccount>;
+    profile::window_state<R>() -> WindowState;
+    profile::subscribe<R>(profile::SubscribeArgs) -> ();
+    profile::watch_display<R>(profile::WatchDisplayArgs) -> ();
+    profile::refresh_profile<R>() -> AccountProfile;
+    actions::train<R>(actions::TrainArgs) -> AccountProfile;
+    actions::travel<R>(actions::TravelArgs) -> AccountProfile;
+    actions::check_transfer(actions::TransferArgs) -> ();
+    actions::transfer<R>(actions::TransferArgs) -> AccountProfile;
+    windows::open_window<R>(windows::OpenWindowArgs) -> String;
+    windows::open_accounts<R>(windows::OpenAccountsArgs) -> usize;
+    windows::focus_account<R>(windows::FocusAccountArgs) -> ();
+    windows::cycle_windows<R>(windows::CycleWindowsArgs) -> ();
+    windows::tile_windows<R>() -> usize;
+    settings::update_account<R>(settings::UpdateAccountArgs) -> Vec<SavedAccount>;
+    settings::prefs() -> crate::prefs::Prefs;
+    settings::set_prefs<R>(settings::SetPrefsArgs) -> settings::PrefsApplied;
+    moving::export_accounts<R>(moving::ExportArgs) -> crate::moving::Exported;
+    moving::import_accounts<R>(moving::ImportArgs) -> crate::moving::Imported;
 }
 
 /// A saved account as a page sees it: named through the presenter (no username, user id or server address in
 /// streamer mode), its settings, and never a secret (a proxy's password is masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedAccount {
     pub id: String,
@@ -71,7 +73,8 @@ pub struct SavedAccount {
     pub proxy: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What a window shows: its account (if any), that account's state and cached profile, and how to show them.
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct WindowState {
     pub account: Option<SavedAccount>,

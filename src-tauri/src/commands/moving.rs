@@ -5,9 +5,12 @@
 use std::path::PathBuf;
 
 use kage_core::SecretString;
+use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime};
+use ts_rs::TS;
 
-use crate::error::CommandError;
+use crate::contract::Args;
+use crate::error::{CommandError, ErrorCode};
 use crate::moving::{self, Exported, Imported};
 use crate::state::AppState;
 
@@ -17,17 +20,32 @@ async fn file<R: Runtime>(app: &AppHandle<R>, given: Option<String>, save: bool)
         Some(path) => Ok(PathBuf::from(path)),
         None => moving::ask_path(app, save)
             .await
-            .ok_or_else(|| CommandError::new("cancelled", "No file was chosen; nothing was changed.")),
+            .ok_or_else(|| CommandError::new(ErrorCode::Cancelled, "No file was chosen; nothing was changed.")),
     }
 }
 
+// No `Debug`: it holds the passphrase until the command wraps it.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportArgs {
+    pub passphrase: String,
+    /// Put each account's sign-in in the file (a new session made for the export), not only the list.
+    pub include_credentials: bool,
+    /// `null`: ask with the system's dialog.
+    pub path: Option<String>,
+}
+
+// No `Debug`: it holds the passphrase until the command wraps it.
+#[derive(Deserialize, TS)]
+pub struct ImportArgs {
+    pub passphrase: String,
+    /// `null`: ask with the system's dialog.
+    pub path: Option<String>,
+}
+
 #[tauri::command]
-pub async fn export_accounts<R: Runtime>(
-    app: AppHandle<R>,
-    passphrase: String,
-    include_credentials: bool,
-    path: Option<String>,
-) -> Result<Exported, CommandError> {
+pub async fn export_accounts<R: Runtime>(app: AppHandle<R>, args: Args<ExportArgs>) -> Result<Exported, CommandError> {
+    let Args(ExportArgs { passphrase, include_credentials, path }) = args;
     let path = file(&app, path, true).await?;
     let passphrase = SecretString::from(passphrase);
     let state = app.state::<AppState>();
@@ -35,11 +53,8 @@ pub async fn export_accounts<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn import_accounts<R: Runtime>(
-    app: AppHandle<R>,
-    passphrase: String,
-    path: Option<String>,
-) -> Result<Imported, CommandError> {
+pub async fn import_accounts<R: Runtime>(app: AppHandle<R>, args: Args<ImportArgs>) -> Result<Imported, CommandError> {
+    let Args(ImportArgs { passphrase, path }) = args;
     let path = file(&app, path, false).await?;
     let passphrase = SecretString::from(passphrase);
     let state = app.state::<AppState>();
