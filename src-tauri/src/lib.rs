@@ -2,6 +2,7 @@
 //! core errors into sentences, and keeps the roster and window layout (in crash-safe files, see `durable.rs`).
 //! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
+pub mod app_log;
 pub mod commands;
 pub mod contract;
 pub mod display;
@@ -48,18 +49,7 @@ pub fn run() {
                 log::error!("could not open a window for the second launch: {error}");
             }
         }))
-        .plugin(
-            tauri_plugin_log::Builder::new()
-                .level(log::LevelFilter::Info)
-                // Dependencies' chatter can carry request details or D-Bus message bytes (the keychain's
-                // secrets travel over D-Bus): only their warnings are kept.
-                .level_for("zbus", log::LevelFilter::Warn)
-                .level_for("tracing", log::LevelFilter::Warn)
-                .level_for("hyper", log::LevelFilter::Warn)
-                .level_for("reqwest", log::LevelFilter::Warn)
-                .level_for("sqlx", log::LevelFilter::Warn)
-                .build(),
-        )
+        .plugin(app_log::plugin())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())

@@ -12,9 +12,13 @@
 //! and while it is reconnecting, `/healthz` answers 503, so a load balancer sends players to an instance that
 //! hears revocations.
 
+// Without the `postgres` feature only `Hearing` is left (never listening): an instance on SQLite is alone.
+#![cfg_attr(not(feature = "postgres"), allow(dead_code, unused_imports))]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgListener, PgNotification};
 use tokio::sync::watch;
 
@@ -41,6 +45,7 @@ impl Hearing {
 }
 
 /// Listens until `shutdown`, reconnecting whenever the connection is lost.
+#[cfg(feature = "postgres")]
 pub async fn listen(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut wait = Duration::from_millis(100);
     let mut first = true;
@@ -82,6 +87,7 @@ pub async fn listen(state: AppState, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// A listener on every channel, and what was missed before it listened read from the database.
+#[cfg(feature = "postgres")]
 async fn connect(state: &AppState, first: bool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect(state.db.url().expose()).await?;
     listener.listen_all([REVOKED_CHANNEL, EVENTS_CHANNEL, KEYS_CHANNEL]).await?;
@@ -99,6 +105,7 @@ async fn connect(state: &AppState, first: bool) -> Result<PgListener, sqlx::Erro
     Ok(listener)
 }
 
+#[cfg(feature = "postgres")]
 async fn handle(state: &AppState, notification: &PgNotification) {
     let payload = notification.payload();
     match notification.channel() {

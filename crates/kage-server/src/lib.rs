@@ -283,8 +283,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown: shutdown_rx.clone(),
         openapi: Arc::new(openapi::document(&issuer_for_docs)),
     }));
+    #[cfg(feature = "postgres")]
     let hearing = (state.db.backend() == Backend::Postgres)
         .then(|| tokio::spawn(cluster::listen(state.clone(), shutdown_rx.clone())));
+    #[cfg(not(feature = "postgres"))]
+    let hearing: Option<tokio::task::JoinHandle<()>> = None;
     let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
     let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {
