@@ -45,7 +45,8 @@ impl<R: Runtime> AccountListener for Notifier<R> {
 
 /// None while one of the account's windows has the focus (the page's own toast is enough then).
 fn transfer_received<R: Runtime>(app: &AppHandle<R>, account: &AccountKey, from: &str, amount: i64) {
-    let state = app.state::<AppState>();
+    // Installed just before the state is managed; nothing is heard before then, but never panic for it.
+    let Some(state) = app.try_state::<AppState>() else { return };
     let windows = state.core.windows.windows_of(account);
     let focused = windows.iter().filter_map(|label| app.get_webview_window(label.as_str()));
     if focused.into_iter().any(|w| w.is_focused().unwrap_or(false)) {
