@@ -11,6 +11,7 @@ pub mod error;
 pub mod launcher;
 pub mod moving;
 pub mod notify;
+pub mod page_types;
 pub mod placement;
 pub mod prefs;
 pub mod proxy;
@@ -20,6 +21,7 @@ pub mod shortcuts;
 pub mod sink;
 pub mod state;
 pub mod tray;
+pub mod window_state;
 pub mod windows;
 
 use tauri::{Manager, RunEvent, WindowEvent};

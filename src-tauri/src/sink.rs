@@ -10,9 +10,9 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{Manager, Runtime, WebviewWindow};
 
-use crate::commands::{WindowState, window_state_from};
 use crate::display::Presenter;
 use crate::state::AppState;
+use crate::window_state::{WindowState, window_state_from};
 
 /// A channel message: the update and the id of the account it is about, so the page can drop anything not for
 /// the account it shows.

@@ -1,5 +1,5 @@
 // Typed wrappers over the app's commands. Every type here is generated from the Rust types
-// (./generated/contract.ts, src-tauri/src/contract.rs); this file only names the calls. The window's identity is
+// (./generated/contract.ts, src-tauri/src/contract.rs and page_types.rs); this file only names the calls. The window's identity is
 // implicit (Tauri attaches the window's label); the page never names an account to act for, except when the
 // player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";

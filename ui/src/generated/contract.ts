@@ -1,5 +1,5 @@
-// Generated from the Rust types by src-tauri/src/contract.rs: do not edit. After changing a type the page
-// sees, run `KAGE_WRITE_CONTRACT=1 cargo test -p kage-app --lib contract` (scripts/contract).
+// Generated from the Rust types by src-tauri/src/page_types.rs: do not edit. After changing a type the
+// page sees, run scripts/contract.
 import type { Channel } from "@tauri-apps/api/core";
 
 /**
