@@ -16,6 +16,7 @@ fn main() {
         "saved_accounts",
         "train",
         "travel",
+        "check_transfer",
         "transfer",
         "open_window",
         "open_accounts",

@@ -116,6 +116,7 @@ mod tests {
             stats: Stats { strength: 1, agility: 2, chakra: 3 },
             version: 7,
             updated_at: "2026-11-27T00:00:00Z".into(),
+            rules: None,
         }
     }
 

@@ -5,24 +5,73 @@ use kage_core::authority::AuthError;
 use kage_core::client::ClientError;
 use kage_core::sessions::{SignInError, TokenError};
 use serde::Serialize;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// What went wrong, for the page to branch on: the same enum in TypeScript (`ErrorCode` in the generated
+/// contract), so a code the page tests for is one the shell can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    AlreadyThere,
+    BadAnswer,
+    BrowserSignIn,
+    Busy,
+    Cancelled,
+    ExportFailed,
+    ImportDamaged,
+    ImportFailed,
+    InsufficientRyo,
+    InvalidInput,
+    KeychainLocked,
+    NoBrowser,
+    NoScreen,
+    NotFound,
+    NotOffered,
+    NotSaved,
+    Offline,
+    OtherAccount,
+    Outdated,
+    PathNotAllowed,
+    RateLimited,
+    Refused,
+    ServerMoved,
+    SignOutIncomplete,
+    SignedOut,
+    Superseded,
+    Throttled,
+    TimedOut,
+    Unconfirmed,
+    Unreachable,
+    Window,
+    WrongAccount,
+    WrongCredentials,
+    WrongPassphrase,
+}
+
+/// As the page sees it (`"not_found"`): lets tests compare a code with the text of an answer.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        serde_json::to_value(self).is_ok_and(|value| value == *other)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct CommandError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl CommandError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("invalid_input", message)
+        Self::new(ErrorCode::InvalidInput, message)
     }
 
     pub fn busy() -> Self {
-        Self::new("busy", "That is already on its way.")
+        Self::new(ErrorCode::Busy, "That is already on its way.")
     }
 }
 
@@ -35,13 +84,15 @@ impl std::fmt::Display for CommandError {
 impl From<TokenError> for CommandError {
     fn from(error: TokenError) -> Self {
         match error {
-            TokenError::SignedOut => Self::new("signed_out", "This account is signed out. Sign in again."),
-            TokenError::Offline(_) => Self::new("offline", "The game server cannot be reached. Showing saved data."),
-            TokenError::Keychain(message) => Self::new("keychain_locked", message),
-            TokenError::WrongSubject => {
-                Self::new("wrong_account", "The server answered for another account; nothing was shown.")
+            TokenError::SignedOut => Self::new(ErrorCode::SignedOut, "This account is signed out. Sign in again."),
+            TokenError::Offline(_) => {
+                Self::new(ErrorCode::Offline, "The game server cannot be reached. Showing saved data.")
             }
-            TokenError::Superseded => Self::new("superseded", "The account changed meanwhile. Try again."),
+            TokenError::Keychain(message) => Self::new(ErrorCode::KeychainLocked, message),
+            TokenError::WrongSubject => {
+                Self::new(ErrorCode::WrongAccount, "The server answered for another account; nothing was shown.")
+            }
+            TokenError::Superseded => Self::new(ErrorCode::Superseded, "The account changed meanwhile. Try again."),
             TokenError::RateLimited { retry_after } => rate_limited(retry_after),
         }
     }
@@ -50,20 +101,22 @@ impl From<TokenError> for CommandError {
 impl From<ClientError> for CommandError {
     fn from(error: ClientError) -> Self {
         match error {
-            ClientError::NotPinned => Self::new("signed_out", "This window is not signed in to an account."),
+            ClientError::NotPinned => Self::new(ErrorCode::SignedOut, "This window is not signed in to an account."),
             ClientError::Token(error) => error.into(),
             ClientError::Unreachable(_) => {
-                Self::new("offline", "The game server cannot be reached. Showing saved data.")
+                Self::new(ErrorCode::Offline, "The game server cannot be reached. Showing saved data.")
             }
             ClientError::Refused { message, code, .. } => Self::new(refused_code(&code), message),
             ClientError::WrongAccount => {
-                Self::new("wrong_account", "The server answered for another account; nothing was shown.")
+                Self::new(ErrorCode::WrongAccount, "The server answered for another account; nothing was shown.")
             }
-            ClientError::Outdated => Self::new("outdated", "This window changed account meanwhile."),
-            ClientError::Malformed(_) => Self::new("bad_answer", "The game server sent an answer Kage cannot read."),
+            ClientError::Outdated => Self::new(ErrorCode::Outdated, "This window changed account meanwhile."),
+            ClientError::Malformed(_) => {
+                Self::new(ErrorCode::BadAnswer, "The game server sent an answer Kage cannot read.")
+            }
             ClientError::RateLimited { retry_after } => rate_limited(retry_after),
             ClientError::Unconfirmed => Self::new(
-                "unconfirmed",
+                ErrorCode::Unconfirmed,
                 "The game server did not confirm this. Kage is finding out whether it went through and will tell you \
                  here; don't do it again until then.",
             ),
@@ -74,7 +127,10 @@ impl From<ClientError> for CommandError {
 /// The server asked Kage to slow down: a wait, never "signed out" (I11).
 fn rate_limited(retry_after: std::time::Duration) -> CommandError {
     let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-    CommandError::new("rate_limited", format!("The game server asked Kage to wait {secs} s. Kage tries again then."))
+    CommandError::new(
+        ErrorCode::RateLimited,
+        format!("The game server asked Kage to wait {secs} s. Kage tries again then."),
+    )
 }
 
 impl From<kage_core::ProxyError> for CommandError {
@@ -88,39 +144,39 @@ impl From<kage_core::oidc::OidcError> for CommandError {
         use kage_core::oidc::OidcError;
         match error {
             OidcError::OtherAccount { signed_in_as, expected } => Self::new(
-                "other_account",
+                ErrorCode::OtherAccount,
                 format!(
                     "You signed in as {signed_in_as} in the browser; this window is for {expected}. Sign in as {expected} there, or use another window."
                 ),
             ),
             OidcError::TimedOut { .. } => Self::new(
-                "timed_out",
+                ErrorCode::TimedOut,
                 "The browser sign-in was not finished in time. Start it again when you are ready.",
             ),
-            OidcError::Cancelled => Self::new("cancelled", "The browser sign-in was cancelled."),
+            OidcError::Cancelled => Self::new(ErrorCode::Cancelled, "The browser sign-in was cancelled."),
             OidcError::NotOffered => {
-                Self::new("not_offered", "This server does not offer signing in with the browser.")
+                Self::new(ErrorCode::NotOffered, "This server does not offer signing in with the browser.")
             }
-            OidcError::Unreachable(_) => Self::new("unreachable", "The identity provider cannot be reached."),
+            OidcError::Unreachable(_) => Self::new(ErrorCode::Unreachable, "The identity provider cannot be reached."),
             OidcError::Throttled { retry_after_secs } => Self::new(
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!("The identity provider asked Kage to wait {retry_after_secs} s. Try again then."),
             ),
             OidcError::Proxy(error) => error.into(),
-            other => Self::new("browser_sign_in", format!("Browser sign-in failed: {other}.")),
+            other => Self::new(ErrorCode::BrowserSignIn, format!("Browser sign-in failed: {other}.")),
         }
     }
 }
 
 /// The server's codes the page may branch on; anything else is passed on as a plain refusal.
-fn refused_code(code: &str) -> &'static str {
+fn refused_code(code: &str) -> ErrorCode {
     match code {
-        "insufficient_ryo" => "insufficient_ryo",
-        "not_found" => "not_found",
-        "invalid_amount" | "invalid_body" | "unknown_village" | "self_transfer" => "invalid_input",
-        "already_there" => "already_there",
-        "invalid_token" | "unauthenticated" => "signed_out",
-        _ => "refused",
+        "insufficient_ryo" => ErrorCode::InsufficientRyo,
+        "not_found" => ErrorCode::NotFound,
+        "invalid_amount" | "invalid_body" | "unknown_village" | "self_transfer" => ErrorCode::InvalidInput,
+        "already_there" => ErrorCode::AlreadyThere,
+        "invalid_token" | "unauthenticated" => ErrorCode::SignedOut,
+        _ => ErrorCode::Refused,
     }
 }
 
@@ -128,21 +184,23 @@ impl From<SignInError> for CommandError {
     fn from(error: SignInError) -> Self {
         match error {
             SignInError::OtherAccount => {
-                Self::new("other_account", "That sign-in was for a different account than this window's.")
+                Self::new(ErrorCode::OtherAccount, "That sign-in was for a different account than this window's.")
             }
             SignInError::Proxy(error) => error.into(),
             SignInError::Auth(error) => match error {
-                AuthError::WrongCredentials => Self::new("wrong_credentials", "The username or password is wrong."),
+                AuthError::WrongCredentials => {
+                    Self::new(ErrorCode::WrongCredentials, "The username or password is wrong.")
+                }
                 AuthError::Throttled { retry_after_secs } => Self::new(
-                    "throttled",
+                    ErrorCode::Throttled,
                     format!("Too many failed sign-ins. Try again in {retry_after_secs} seconds."),
                 ),
-                AuthError::Unreachable(_) => Self::new("unreachable", "The game server cannot be reached."),
+                AuthError::Unreachable(_) => Self::new(ErrorCode::Unreachable, "The game server cannot be reached."),
                 AuthError::Server { status: 422, message } => Self::invalid(message),
-                AuthError::Server { message, .. } => Self::new("refused", message),
-                AuthError::Rejected => Self::new("signed_out", "The session has ended. Sign in again."),
+                AuthError::Server { message, .. } => Self::new(ErrorCode::Refused, message),
+                AuthError::Rejected => Self::new(ErrorCode::SignedOut, "The session has ended. Sign in again."),
                 AuthError::Malformed(_) | AuthError::WrongSubject => {
-                    Self::new("bad_answer", "The game server's sign-in answer could not be trusted.")
+                    Self::new(ErrorCode::BadAnswer, "The game server's sign-in answer could not be trusted.")
                 }
             },
         }

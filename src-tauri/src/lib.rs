@@ -2,13 +2,16 @@
 //! core errors into sentences, and keeps the roster and window layout (in crash-safe files, see `durable.rs`).
 //! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
+pub mod app_log;
 pub mod commands;
+pub mod contract;
 pub mod display;
 pub mod durable;
 pub mod error;
 pub mod launcher;
 pub mod moving;
 pub mod notify;
+pub mod page_types;
 pub mod placement;
 pub mod prefs;
 pub mod proxy;
@@ -18,6 +21,7 @@ pub mod shortcuts;
 pub mod sink;
 pub mod state;
 pub mod tray;
+pub mod window_state;
 pub mod windows;
 
 use tauri::{Manager, RunEvent, WindowEvent};
@@ -47,18 +51,7 @@ pub fn run() {
                 log::error!("could not open a window for the second launch: {error}");
             }
         }))
-        .plugin(
-            tauri_plugin_log::Builder::new()
-                .level(log::LevelFilter::Info)
-                // Dependencies' chatter can carry request details or D-Bus message bytes (the keychain's
-                // secrets travel over D-Bus): only their warnings are kept.
-                .level_for("zbus", log::LevelFilter::Warn)
-                .level_for("tracing", log::LevelFilter::Warn)
-                .level_for("hyper", log::LevelFilter::Warn)
-                .level_for("reqwest", log::LevelFilter::Warn)
-                .level_for("sqlx", log::LevelFilter::Warn)
-                .build(),
-        )
+        .plugin(app_log::plugin())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
@@ -75,6 +68,8 @@ pub fn run() {
                 if state.is_sandbox() { "sandbox" } else { "configured" }
             );
             state.restore_saved();
+            // Desktop notifications: one listener hears each account's events once, whatever its windows.
+            state.core.events.listen(std::sync::Arc::new(notify::Notifier { app: handle.clone() }));
             app.manage(state);
             app.manage(launcher::Launcher::default());
             launcher::restore(&handle)?;

@@ -17,7 +17,7 @@ use kage_core::{AccountKey, SecretString, ServerOrigin};
 use serde::Serialize;
 
 use crate::durable;
-use crate::error::CommandError;
+use crate::error::{CommandError, ErrorCode};
 use crate::roster::{AccountSettings, RosterEntry};
 use crate::state::AppState;
 
@@ -25,7 +25,7 @@ use crate::state::AppState;
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 const MIN_PASSPHRASE_CHARS: usize = 8;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Exported {
     pub path: String,
@@ -35,7 +35,7 @@ pub struct Exported {
     pub without_credentials: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Imported {
     pub added: usize,
@@ -94,17 +94,20 @@ pub async fn export_to(
         });
     }
     if accounts.is_empty() {
-        return Err(CommandError::new("not_found", "There are no saved accounts to export."));
+        return Err(CommandError::new(ErrorCode::NotFound, "There are no saved accounts to export."));
     }
     let with_credentials = accounts.iter().filter(|a| a.refresh_token.is_some()).count();
     let count = accounts.len();
     let bundle = ExportBundle::new(accounts);
     let sealed = tokio::task::spawn_blocking(move || export::seal(&bundle, &passphrase))
         .await
-        .map_err(|error| CommandError::new("export_failed", format!("The export stopped: {error}.")))?
-        .map_err(|error| CommandError::new("export_failed", format!("The file could not be encrypted: {error}.")))?;
-    durable::write_atomic(path, &sealed)
-        .map_err(|error| CommandError::new("export_failed", format!("Could not write {}: {error}.", path.display())))?;
+        .map_err(|error| CommandError::new(ErrorCode::ExportFailed, format!("The export stopped: {error}.")))?
+        .map_err(|error| {
+            CommandError::new(ErrorCode::ExportFailed, format!("The file could not be encrypted: {error}."))
+        })?;
+    durable::write_atomic(path, &sealed).map_err(|error| {
+        CommandError::new(ErrorCode::ExportFailed, format!("Could not write {}: {error}.", path.display()))
+    })?;
     Ok(Exported { path: path.display().to_string(), accounts: count, with_credentials, without_credentials: without })
 }
 
@@ -114,13 +117,14 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
     let bytes = read_limited(path)?;
     let bundle = tokio::task::spawn_blocking(move || export::open(&bytes, &passphrase))
         .await
-        .map_err(|error| CommandError::new("import_failed", format!("The import stopped: {error}.")))?
+        .map_err(|error| CommandError::new(ErrorCode::ImportFailed, format!("The import stopped: {error}.")))?
         .map_err(import_error)?;
     // Check every account first: a file with one bad entry is refused whole, before anything is written.
     let mut checked = Vec::new();
     for account in bundle.accounts {
-        let origin = ServerOrigin::parse(&account.origin)
-            .map_err(|_| CommandError::new("import_damaged", "The file names a server address Kage cannot use."))?;
+        let origin = ServerOrigin::parse(&account.origin).map_err(|_| {
+            CommandError::new(ErrorCode::ImportDamaged, "The file names a server address Kage cannot use.")
+        })?;
         let key = AccountKey::new(origin, account.user_id.clone());
         checked.push((key, account));
     }
@@ -138,7 +142,7 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
             }
             state.roster.save(entry).map_err(|error| {
                 CommandError::new(
-                    "import_failed",
+                    ErrorCode::ImportFailed,
                     format!("Kage could not update its list of saved accounts: {error}."),
                 )
             })?;
@@ -161,26 +165,27 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, CommandError> {
     let unreadable = |error: std::io::Error| {
-        CommandError::new("import_failed", format!("Could not read {}: {error}.", path.display()))
+        CommandError::new(ErrorCode::ImportFailed, format!("Could not read {}: {error}.", path.display()))
     };
     let size = std::fs::metadata(path).map_err(unreadable)?.len();
     if size > MAX_FILE_BYTES {
-        return Err(CommandError::new("import_damaged", "That file is far too large to be a Kage export."));
+        return Err(CommandError::new(ErrorCode::ImportDamaged, "That file is far too large to be a Kage export."));
     }
     std::fs::read(path).map_err(unreadable)
 }
 
 fn import_error(error: ImportError) -> CommandError {
     match error {
-        ImportError::WrongPassphrase => {
-            CommandError::new("wrong_passphrase", "That passphrase does not open this file. Nothing was changed.")
-        }
+        ImportError::WrongPassphrase => CommandError::new(
+            ErrorCode::WrongPassphrase,
+            "That passphrase does not open this file. Nothing was changed.",
+        ),
         ImportError::UnsupportedVersion(_) => CommandError::new(
-            "import_damaged",
+            ErrorCode::ImportDamaged,
             "This file was written by a newer Kage. Update Kage on this computer, then import again.",
         ),
         other => CommandError::new(
-            "import_damaged",
+            ErrorCode::ImportDamaged,
             format!("This file is damaged or is not a Kage export ({other}). Nothing was changed."),
         ),
     }

@@ -2,12 +2,12 @@
 //! streamer mode), and only for accounts whose notifications are on.
 
 use kage_core::AccountKey;
-use tauri::{Manager, Runtime, WebviewWindow};
+use kage_core::events::{AccountListener, WindowUpdate};
+use tauri::{AppHandle, Manager, Runtime};
 
 use crate::display::Presenter;
 use crate::roster::RosterEntry;
 use crate::state::AppState;
-use crate::windows::label_of;
 
 /// One notification as it will be shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,27 +29,31 @@ pub fn transfer_notice(presenter: &Presenter, receiver: &RosterEntry, from: &str
     })
 }
 
-/// Called by each window of the account that heard the event; only the account's first window speaks, so an
-/// account open in two windows notifies once, and none does while one of its windows has the focus (the page's
-/// own toast is enough then).
-pub fn transfer_received<R: Runtime>(
-    window: &WebviewWindow<R>,
-    account: &AccountKey,
-    presenter: &Presenter,
-    from: &str,
-    amount: i64,
-) {
-    let state = window.state::<AppState>();
-    let windows = state.core.windows.windows_of(account);
-    if windows.iter().min() != Some(&label_of(window)) {
-        return;
+/// Tells the player of their accounts' events on the desktop: core's one listener per account
+/// ([`AccountListener`]), so an account open in several windows notifies once, whichever of them heard it.
+pub struct Notifier<R: Runtime> {
+    pub app: AppHandle<R>,
+}
+
+impl<R: Runtime> AccountListener for Notifier<R> {
+    fn hear(&self, account: &AccountKey, update: &WindowUpdate) {
+        if let WindowUpdate::TransferReceived { from, amount } = update {
+            transfer_received(&self.app, account, from, *amount);
+        }
     }
-    let app = window.app_handle();
+}
+
+/// None while one of the account's windows has the focus (the page's own toast is enough then).
+fn transfer_received<R: Runtime>(app: &AppHandle<R>, account: &AccountKey, from: &str, amount: i64) {
+    // Installed just before the state is managed; nothing is heard before then, but never panic for it.
+    let Some(state) = app.try_state::<AppState>() else { return };
+    let windows = state.core.windows.windows_of(account);
     let focused = windows.iter().filter_map(|label| app.get_webview_window(label.as_str()));
     if focused.into_iter().any(|w| w.is_focused().unwrap_or(false)) {
         return;
     }
-    let Some(notice) = state.roster.find(account.id()).and_then(|e| transfer_notice(presenter, &e, from, amount))
+    let presenter = state.presenter();
+    let Some(notice) = state.roster.find(account.id()).and_then(|e| transfer_notice(&presenter, &e, from, amount))
     else {
         return;
     };

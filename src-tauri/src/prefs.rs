@@ -13,7 +13,7 @@ const PREFS_FILE: &str = "prefs.json";
 /// Longest pause "Open all" may be set to between two windows.
 const MAX_STAGGER_MS: u64 = 30_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Prefs {
     /// Aliases instead of usernames everywhere; no user ids or server addresses on screen.

@@ -4,20 +4,49 @@
 use kage_core::AccountKey;
 use kage_core::actions::{Action, Outcome};
 use kage_core::events::{WindowSink, WindowUpdate};
+use kage_core::model::Profile;
+use kage_core::sessions::AccountStatus;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{Manager, Runtime, WebviewWindow};
 
 use crate::display::Presenter;
+use crate::launcher::Launcher;
 use crate::state::AppState;
+use crate::window_state::{WindowState, window_state_from};
 
 /// A channel message: the update and the id of the account it is about, so the page can drop anything not for
 /// the account it shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AccountUpdate {
     pub account: String,
     #[serde(flatten)]
-    pub update: WindowUpdate,
+    pub update: PageUpdate,
+}
+
+/// What a page is told about its window's account: core's `WindowUpdate`, named as the page may show it, with
+/// a status change carrying the window's whole state (the keychain's health, the cached profile, a notice), so
+/// the page paints it without asking `window_state` again.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PageUpdate {
+    Profile {
+        profile: Profile,
+    },
+    /// Also sent with the status unchanged when the keychain's health changed.
+    Status {
+        status: AccountStatus,
+        state: Box<WindowState>,
+    },
+    TransferReceived {
+        from: String,
+        amount: i64,
+    },
+    /// What became of an action the window was told was not confirmed.
+    ActionSettled {
+        action: Action,
+        outcome: Outcome,
+    },
 }
 
 pub struct ChannelSink<R: Runtime> {
@@ -28,12 +57,22 @@ pub struct ChannelSink<R: Runtime> {
 impl<R: Runtime> WindowSink for ChannelSink<R> {
     fn send(&self, account: &AccountKey, update: WindowUpdate) -> bool {
         let state = self.window.state::<AppState>();
-        let presenter = state.presenter();
-        if let WindowUpdate::TransferReceived { from, amount } = &update {
-            crate::notify::transfer_received(&self.window, account, &presenter, from, *amount);
-        }
-        let update = presented(&presenter, account, update);
+        let update = for_page(&state, &self.window.state::<Launcher>(), account, update);
         self.channel.send(AccountUpdate { account: account.id().to_owned(), update }).is_ok()
+    }
+}
+
+/// The update as the page gets it. Core calls a sink while it holds the window pins (the window cannot be
+/// switched mid-delivery), so the state comes from the account's view, which reads no pin.
+fn for_page(state: &AppState, launcher: &Launcher, account: &AccountKey, update: WindowUpdate) -> PageUpdate {
+    match presented(&state.presenter(), account, update) {
+        WindowUpdate::Status { status } => {
+            let window = window_state_from(state, launcher, state.core.account_view(account), None);
+            PageUpdate::Status { status, state: Box::new(window) }
+        }
+        WindowUpdate::Profile { profile } => PageUpdate::Profile { profile },
+        WindowUpdate::TransferReceived { from, amount } => PageUpdate::TransferReceived { from, amount },
+        WindowUpdate::ActionSettled { action, outcome } => PageUpdate::ActionSettled { action, outcome },
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::display::Presenter;
 use crate::durable;
-use crate::error::CommandError;
+use crate::error::{CommandError, ErrorCode};
 use crate::moving::ChooseFile;
 use crate::prefs::PrefsFile;
 use crate::roster::{Roster, RosterEntry};
@@ -28,7 +28,8 @@ pub enum Server {
     Remote,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Whether the system keychain answered at start, and if not, what to tell the player.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KeychainNote {
     pub available: bool,
     pub message: Option<String>,
@@ -173,8 +174,8 @@ impl AppState {
 
     /// A profile answer as the page may show it (see [`Presenter::profile`]).
     pub fn present(&self, answer: AccountProfile) -> AccountProfile {
-        let profile = self.presenter().profile(&answer.account, answer.profile);
-        AccountProfile { account: answer.account, profile }
+        let presenter = self.presenter();
+        answer.map_profile(|account, profile| presenter.profile(account, profile))
     }
 
     /// In streamer mode, the username of the saved account whose alias is `name`.
@@ -411,7 +412,7 @@ pub fn check_saved_origin(saved: &ServerOrigin, current: &ServerOrigin, sandbox:
              not send its credential there."
         )
     };
-    Err(CommandError::new("server_moved", message))
+    Err(CommandError::new(ErrorCode::ServerMoved, message))
 }
 
 /// The OS keychain, always: one that is not up yet (a login race, a crashed daemon) is retried on every use and

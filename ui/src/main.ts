@@ -1,6 +1,6 @@
 // Wiring: paint at once from what the window already has (its cached profile), then listen and refresh.
 // Which screen shows is decided by the window's state from Rust; the page keeps no account of its own.
-import { api, errorMessage, type AccountProfile, type Action, type Outcome, type Profile, type ServerInfo, type WindowState, type WindowUpdate } from "./api";
+import { api, errorMessage, type AccountProfile, type AccountUpdate, type Action, type Outcome, type Profile, type ServerInfo, type WindowState } from "./api";
 import { toast } from "./dom";
 import { accountView, type AccountView } from "./views/account";
 import { openPanel } from "./views/panel";
@@ -64,15 +64,15 @@ async function refresh(): Promise<void> {
   }
 }
 
-function onUpdate(update: WindowUpdate): void {
+function onUpdate(update: AccountUpdate): void {
   if (!isMine(update.account)) return;
   switch (update.kind) {
     case "profile":
       setProfile({ account: update.account, profile: update.profile });
       break;
     case "status":
-      // Also sent with the status unchanged when the keychain's health changed: fetch the whole state.
-      void api.windowState().then((latest) => setState({ ...latest, profile: latest.profile ?? state.profile, notice: latest.notice ?? state.notice }));
+      // Also sent with the status unchanged when the keychain's health changed; it carries the whole state.
+      setState({ ...update.state, profile: update.state.profile ?? state.profile, notice: update.state.notice ?? state.notice });
       break;
     case "transfer_received":
       toast(state.hideBalances ? `${update.from} sent you ryo` : `${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);

@@ -11,12 +11,13 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+use ts_rs::TS;
 
 use crate::account::AccountKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 /// A stat a player trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
 pub enum Stat {
     Strength,
     Agility,
@@ -24,7 +25,7 @@ pub enum Stat {
 }
 
 /// What the player asked a window to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
     Train {
@@ -41,7 +42,7 @@ pub enum Action {
 }
 
 /// What became of an action that was not confirmed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Outcome {
     /// It was carried out.

@@ -329,6 +329,7 @@ mod tests {
             stats: Stats { strength: 1, agility: 2, chakra: 3 },
             version,
             updated_at: "2025-01-01T00:00:00Z".into(),
+            rules: None,
         }
     }
 

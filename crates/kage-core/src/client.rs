@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use crate::account::{AccountKey, WindowLabel};
 use crate::actions::{Action, Outcome, Stat, UnconfirmedActions};
 use crate::cache::{ProfileCache, Stored};
-use crate::model::Profile;
+use crate::in_flight::InFlight;
+use crate::model::{AccountProfile, Profile};
 use crate::resends::Resends;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::transport::{IDEMPOTENCY_KEY_HEADER, Transport, WINDOW_HEADER, is_gateway_failure};
@@ -118,6 +119,7 @@ pub struct Client {
     windows: Arc<Windows>,
     cache: Arc<ProfileCache>,
     pub unconfirmed: Arc<UnconfirmedActions>,
+    in_flight: InFlight,
 }
 
 impl Client {
@@ -127,31 +129,46 @@ impl Client {
         windows: Arc<Windows>,
         cache: Arc<ProfileCache>,
     ) -> Self {
-        Self { transport, sessions, windows, cache, unconfirmed: Arc::default() }
+        Self { transport, sessions, windows, cache, unconfirmed: Arc::default(), in_flight: InFlight::default() }
     }
 
     pub async fn profile(&self, window: &WindowLabel) -> Result<Profile, ClientError> {
-        self.call(window, None).await
+        self.answer(window, None).await.map(AccountProfile::into_profile)
     }
 
     pub async fn train(&self, window: &WindowLabel, stat: Stat) -> Result<Profile, ClientError> {
-        self.call(window, Some(Action::Train { stat })).await
+        self.answer(window, Some(Action::Train { stat })).await.map(AccountProfile::into_profile)
     }
 
     pub async fn travel(&self, window: &WindowLabel, village: &str) -> Result<Profile, ClientError> {
-        self.call(window, Some(Action::Travel { village: village.to_owned() })).await
+        let action = Action::Travel { village: village.to_owned() };
+        self.answer(window, Some(action)).await.map(AccountProfile::into_profile)
     }
 
     /// Sends ryo from the window's account to the player named `to`.
     pub async fn transfer(&self, window: &WindowLabel, to: &str, amount: i64) -> Result<Profile, ClientError> {
-        self.call(window, Some(Action::Transfer { to: to.to_owned(), amount })).await
+        let action = Action::Transfer { to: to.to_owned(), amount };
+        self.answer(window, Some(action)).await.map(AccountProfile::into_profile)
     }
 
     /// Fetches an account's profile for no window in particular (an event said it changed) and caches it.
     pub async fn refetch_account(&self, account: &AccountKey) -> Result<Profile, ClientError> {
+        let _in_flight = self.in_flight.start(account);
         let profile = self.send(None, account, None).await?;
         self.store(account, &profile)?;
         Ok(profile)
+    }
+
+    /// The account's cached profile, if it is at `version` or newer (an event said the profile changed to it).
+    /// An answer on its way for the account is waited for first, up to `wait`: the event may have overtaken the
+    /// answer that carries the change.
+    pub(crate) async fn cached_since(&self, account: &AccountKey, version: i64, wait: Duration) -> Option<Profile> {
+        let cached = || self.cache.get(account).map(|cached| cached.profile).filter(|p| p.version >= version);
+        if let Some(profile) = cached() {
+            return Some(profile);
+        }
+        tokio::time::timeout(wait, self.in_flight.settled(account)).await.ok()?;
+        cached()
     }
 
     /// Asks the server what became of the account's action sent with `key` (see [`crate::actions`]). `Err`:
@@ -189,14 +206,23 @@ impl Client {
         })
     }
 
-    /// The window's profile (`action` `None`), or the window's account doing `action`.
-    async fn call(&self, window: &WindowLabel, action: Option<Action>) -> Result<Profile, ClientError> {
+    /// The window's profile (`action` `None`), or the window's account doing `action`, labelled with the pin's
+    /// account.
+    pub(crate) async fn answer(
+        &self,
+        window: &WindowLabel,
+        action: Option<Action>,
+    ) -> Result<AccountProfile, ClientError> {
         let pin = self.windows.pin_of(window).ok_or(ClientError::NotPinned)?;
+        // Until the answer is cached (or refused): an event about the change it brings may wait for it.
+        let _in_flight = self.in_flight.start(&pin.account);
         let profile = self.send(Some(window), &pin.account, action.as_ref()).await?;
         self.accept(window, &pin, profile)
     }
 
-    fn accept(&self, window: &WindowLabel, pin: &Pin, profile: Profile) -> Result<Profile, ClientError> {
+    /// I3, the one check: an answer is used (cached, shown, labelled) only if it is about the account `pin`
+    /// names and the window is still pinned exactly so (epochs only grow: a switch and back is a new pin).
+    fn accept(&self, window: &WindowLabel, pin: &Pin, profile: Profile) -> Result<AccountProfile, ClientError> {
         if profile.id != pin.account.user_id() {
             tracing::warn!(window = %window, account = %pin.account, "answer for another account dropped");
             return Err(ClientError::WrongAccount);
@@ -205,7 +231,7 @@ impl Client {
             return Err(ClientError::Outdated);
         }
         self.store(&pin.account, &profile)?;
-        Ok(profile)
+        Ok(AccountProfile::new(&pin.account, profile))
     }
 
     fn store(&self, account: &AccountKey, profile: &Profile) -> Result<(), ClientError> {

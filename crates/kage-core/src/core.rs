@@ -9,9 +9,11 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::account::{AccountKey, ServerOrigin, WindowLabel};
+use crate::actions::{Action, Stat};
 use crate::cache::ProfileCache;
 use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
+pub use crate::model::AccountProfile;
 use crate::model::Profile;
 use crate::oidc::flow::Begin;
 use crate::oidc::loopback::Page;
@@ -61,15 +63,6 @@ pub struct WindowView {
     pub cached_at: Option<u64>,
     /// What is wrong with the keychain for this account, if anything (the account may still be signed in).
     pub keychain: Option<&'static str>,
-}
-
-/// A profile answer labelled with the account it is about, as the page receives it: the page drops anything
-/// not for the account it shows (defence in depth for I3, since a channel message and a command answer have
-/// no ordering guarantee around a switch).
-#[derive(Debug, Clone, Serialize)]
-pub struct AccountProfile {
-    pub account: String,
-    pub profile: Profile,
 }
 
 /// Runs `$call` with the account's token, and once more with a fresh one if the server no longer took it.
@@ -412,21 +405,28 @@ impl Core {
         self.events.detach(window);
     }
 
-    /// Runs a window's call (`client.profile`, `client.train`, ...) and labels its answer with the window's
-    /// account. The pin is read before and after: equal pins (epochs only grow) mean the client, which read the
-    /// pin in between and accepted only an answer about that pin's account (`Client::accept`), answered for
-    /// this account.
-    pub async fn labelled(
-        &self,
-        window: &WindowLabel,
-        call: impl std::future::Future<Output = Result<Profile, ClientError>>,
-    ) -> Result<AccountProfile, ClientError> {
-        let before = self.windows.pin_of(window).ok_or(ClientError::NotPinned)?;
-        let profile = call.await?;
-        if self.windows.pin_of(window).as_ref() != Some(&before) {
-            return Err(ClientError::Outdated);
-        }
-        Ok(AccountProfile { account: before.account.id().to_owned(), profile })
+    /// The window's profile, fresh from the server, labelled with the window's account. This and the actions
+    /// below are the shell's only way to a window's answer: the label is the pin the client checked the
+    /// answer against (I3, checked once, in `Client::accept`), so no caller passes the window twice or labels
+    /// an answer itself.
+    pub async fn profile(&self, window: &WindowLabel) -> Result<AccountProfile, ClientError> {
+        self.client.answer(window, None).await
+    }
+
+    /// The window's account trains `stat`; the answer is its new profile, labelled.
+    pub async fn train(&self, window: &WindowLabel, stat: Stat) -> Result<AccountProfile, ClientError> {
+        self.client.answer(window, Some(Action::Train { stat })).await
+    }
+
+    /// The window's account travels to `village`; the answer is its new profile, labelled.
+    pub async fn travel(&self, window: &WindowLabel, village: &str) -> Result<AccountProfile, ClientError> {
+        self.client.answer(window, Some(Action::Travel { village: village.to_owned() })).await
+    }
+
+    /// The window's account sends `amount` ryo to the player named `to`; the answer is its new profile,
+    /// labelled.
+    pub async fn transfer(&self, window: &WindowLabel, to: &str, amount: i64) -> Result<AccountProfile, ClientError> {
+        self.client.answer(window, Some(Action::Transfer { to: to.to_owned(), amount })).await
     }
 
     pub fn view(&self, window: &WindowLabel) -> WindowView {
@@ -438,16 +438,20 @@ impl Core {
                 cached_at: None,
                 keychain: None,
             },
-            Some(pin) => {
-                let cached = self.cache.get(&pin.account);
-                WindowView {
-                    account: Some(pin.account.id().to_owned()),
-                    status: self.sessions.status(&pin.account),
-                    keychain: self.sessions.keychain_problem(&pin.account),
-                    cached_at: cached.as_ref().map(|c| unix_seconds(c.stored_at)),
-                    cached: cached.map(|c| c.profile),
-                }
-            }
+            Some(pin) => self.account_view(&pin.account),
+        }
+    }
+
+    /// What a window pinned to `account` shows. Reads no pin: a window's sink calls it while core holds the
+    /// pins for a delivery (see [`Events::deliver`]).
+    pub fn account_view(&self, account: &AccountKey) -> WindowView {
+        let cached = self.cache.get(account);
+        WindowView {
+            account: Some(account.id().to_owned()),
+            status: self.sessions.status(account),
+            keychain: self.sessions.keychain_problem(account),
+            cached_at: cached.as_ref().map(|c| unix_seconds(c.stored_at)),
+            cached: cached.map(|c| c.profile),
         }
     }
 }

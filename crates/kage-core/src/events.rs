@@ -51,6 +51,13 @@ pub trait WindowSink: Send + Sync + 'static {
     fn send(&self, account: &AccountKey, update: WindowUpdate) -> bool;
 }
 
+/// Hears each update about an account once, however many windows show the account (or none of them has the
+/// focus): the one place for what is about the account rather than a window, such as a desktop notification.
+/// A window's sink, by contrast, is told once per window.
+pub trait AccountListener: Send + Sync + 'static {
+    fn hear(&self, account: &AccountKey, update: &WindowUpdate);
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LiveConfig {
     /// Background refetch of each window's profile (the seed bug's 5-minute poll, done right).
@@ -78,6 +85,9 @@ struct EventData {
     from: Option<String>,
     #[serde(default)]
     amount: Option<i64>,
+    /// `profile.changed`: the profile's version after the change.
+    #[serde(default)]
+    version: Option<i64>,
 }
 
 pub struct Events {
@@ -87,6 +97,7 @@ pub struct Events {
     windows: Arc<Windows>,
     config: LiveConfig,
     sinks: Mutex<HashMap<WindowLabel, Arc<dyn WindowSink>>>,
+    listener: Mutex<Option<Arc<dyn AccountListener>>>,
     streams: Mutex<HashMap<AccountKey, JoinHandle<()>>>,
     refetchers: Mutex<HashMap<WindowLabel, JoinHandle<()>>>,
     status_task: Mutex<Option<JoinHandle<()>>>,
@@ -109,6 +120,7 @@ impl Events {
             windows,
             config,
             sinks: Mutex::default(),
+            listener: Mutex::default(),
             streams: Mutex::default(),
             refetchers: Mutex::default(),
             status_task: Mutex::default(),
@@ -181,9 +193,19 @@ impl Events {
         self.sync_streams();
     }
 
-    /// Sends `update` to every window pinned to `account` right now, and to no other.
+    /// Sets the listener told of every account's updates once each (replacing any before it).
+    pub fn listen(&self, listener: Arc<dyn AccountListener>) {
+        *self.listener.lock().expect("events lock") = Some(listener);
+    }
+
+    /// Sends `update` to every window pinned to `account` right now, and to no other; then tells the account
+    /// listener, once, outside the pins lock (it may look at the account's windows).
     pub fn deliver(&self, account: &AccountKey, update: &WindowUpdate) {
         self.windows.for_each_window_of(account, |window| self.deliver_to(window, account, update.clone()));
+        let listener = self.listener.lock().expect("events lock").clone();
+        if let Some(listener) = listener {
+            listener.hear(account, update);
+        }
     }
 
     fn deliver_to(&self, window: &WindowLabel, account: &AccountKey, update: WindowUpdate) {
@@ -220,6 +242,22 @@ impl Events {
             }
         }
         left
+    }
+
+    /// The account's profile changed to `version`: its windows get the cached copy when that is already as new
+    /// (the change was this computer's own action, whose answer is cached on arrival, and waited for briefly if
+    /// the event overtook it), else a fresh one. The skipped fetch was one `GET /v1/viewer` per action.
+    async fn catch_up(&self, account: &AccountKey, version: Option<i64>) {
+        let cached = match version {
+            Some(version) => self.client.cached_since(account, version, OWN_ANSWER_WAIT).await,
+            None => None,
+        };
+        // A sign-out erases the partition just after marking the account: nothing of it is shown meanwhile.
+        if let Some(cached) = cached.filter(|_| self.sessions.status(account) != AccountStatus::SignedOut) {
+            self.deliver(account, &WindowUpdate::Profile { profile: cached });
+            return;
+        }
+        self.refetch_and_deliver(account).await
     }
 
     async fn refetch_and_deliver(&self, account: &AccountKey) {
@@ -379,6 +417,11 @@ async fn stream_loop(events: std::sync::Weak<Events>, account: AccountKey) {
     }
 }
 
+/// How long a `profile.changed` waits for an answer on its way for its account before fetching the profile
+/// itself. The stream's later events wait behind it, so it is short: the server sends the answer right after
+/// the event, and an answer slower than this is fetched anyway, as before.
+const OWN_ANSWER_WAIT: Duration = Duration::from_millis(500);
+
 /// The most one event may buffer before the stream is restarted (real events are a few hundred bytes).
 const MAX_EVENT_BYTES: usize = 64 * 1024;
 
@@ -395,7 +438,8 @@ async fn handle_event(events: &Events, account: &AccountKey, event: &SseEvent) -
     }
     match name {
         // On (re)connect, events may have been missed: fetch once.
-        "ready" | "profile.changed" | "resync" => events.refetch_and_deliver(account).await,
+        "ready" | "resync" => events.refetch_and_deliver(account).await,
+        "profile.changed" => events.catch_up(account, data.version).await,
         "transfer.received" => {
             if let (Some(from), Some(amount)) = (data.from, data.amount) {
                 events.deliver(account, &WindowUpdate::TransferReceived { from, amount });

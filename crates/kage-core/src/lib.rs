@@ -15,6 +15,7 @@ pub mod client;
 pub mod core;
 pub mod events;
 pub mod export;
+mod in_flight;
 pub mod model;
 pub mod oidc;
 pub mod proxy;

@@ -26,6 +26,8 @@ pub enum DbError {
     Open(#[source] sqlx::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("this kage-server was built without PostgreSQL (cargo feature `postgres`)")]
+    NoPostgres,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,9 @@ impl Database {
     pub async fn open(url: &str) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
+        if backend == Backend::Postgres && !cfg!(feature = "postgres") {
+            return Err(DbError::NoPostgres);
+        }
         let (reader, writer) = match backend {
             Backend::Sqlite => open_sqlite(url).await?,
             Backend::Postgres => {

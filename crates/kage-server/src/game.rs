@@ -34,6 +34,34 @@ pub struct Profile {
     pub stats: Stats,
     pub version: i64,
     pub updated_at: String,
+    /// Sent with every profile, so a client shows the server's rules and keeps no copy of its own (and has
+    /// them offline, with its cached profile).
+    #[sqlx(skip)]
+    #[serde(default)]
+    pub rules: Rules,
+}
+
+/// The rules above, as clients are told them (`rules` in every profile, docs/protocol.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Rules {
+    pub villages: Vec<String>,
+    pub travel_cost: i64,
+    pub xp_per_training: i64,
+    /// A player's level is 1 + xp / `xp_per_level`.
+    pub xp_per_level: i64,
+    pub max_transfer: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            villages: VILLAGES.iter().map(|&village| village.to_owned()).collect(),
+            travel_cost: TRAVEL_COST,
+            xp_per_training: XP_PER_TRAINING,
+            xp_per_level: XP_PER_LEVEL,
+            max_transfer: MAX_TRANSFER,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, FromRow, PartialEq, Eq)]

@@ -336,10 +336,15 @@ async fn start_serving(config: Config) -> Result<RunningServer, StartError> {
         let (state, shutdown) = (state.clone(), shutdown_rx.clone());
         async move { state.external_revocations.follow_other_instances(shutdown).await }
     });
+    // Without PostgreSQL's driver (the desktop app's sandbox) an instance is alone: nothing to hear.
+    #[cfg(feature = "postgres")]
     let hearing = listen_url.map(|url| {
         let options = cluster::ListenOptions { url: secret::Secret::new(url), heartbeat: config.heartbeat };
         tokio::spawn(cluster::listen(state.clone(), options, shutdown_rx.clone()))
     });
+    #[cfg(not(feature = "postgres"))]
+    let hearing: Option<tokio::task::JoinHandle<()>> =
+        listen_url.map(|_| unreachable!("no listen URL without postgres"));
     let request_timeout = axum::middleware::from_fn_with_state(config.timeouts.request, serve::request_timeout);
     let mut app = api::router(state.clone()).layer(request_timeout).layer(TraceLayer::new_for_http());
     if config.demo {

@@ -14,23 +14,25 @@
 //!   and only when Kage may send it there on this run (`AppState::saved`, the one place that decides).
 
 use kage_core::SecretString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::{Runtime, State, WebviewWindow};
+use ts_rs::TS;
 
 use super::{SavedAccount, WindowState, saved_list, window_state_of};
-use crate::error::CommandError;
+use crate::contract::Args;
+use crate::error::{CommandError, ErrorCode};
 use crate::roster::RosterEntry;
 use crate::state::{AppState, KeychainNote};
 use crate::windows::{label_of, retitle};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoPlayer {
     pub username: &'static str,
     pub password: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerInfo {
     pub origin: String,
@@ -68,15 +70,35 @@ pub async fn server_info(state: State<'_, AppState>) -> Result<ServerInfo, Comma
     })
 }
 
+// No `Debug`: it holds the password until `sign_in` wraps it.
+#[derive(Deserialize, TS)]
+pub struct SignInArgs {
+    pub username: String,
+    pub password: String,
+    /// Save the sign-in in the keychain, so the account opens without a password next time.
+    pub remember: bool,
+}
+
+#[derive(Deserialize, TS)]
+pub struct SignInBrowserArgs {
+    pub remember: bool,
+}
+
+/// A saved account the player picked from the list (see the module comment).
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedAccountArgs {
+    pub account_id: String,
+}
+
 /// Signs this window in with a password; the window is then pinned to that account.
 #[tauri::command]
 pub async fn sign_in<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    username: String,
-    password: String,
-    remember: bool,
+    args: Args<SignInArgs>,
 ) -> Result<WindowState, CommandError> {
+    let Args(SignInArgs { username, password, remember }) = args;
     let username = username.trim().to_owned();
     if username.is_empty() || password.is_empty() {
         return Err(CommandError::invalid("Enter a username and a password."));
@@ -128,8 +150,9 @@ fn signed_in_here<R: Runtime>(
 pub async fn sign_in_browser<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    remember: bool,
+    args: Args<SignInBrowserArgs>,
 ) -> Result<WindowState, CommandError> {
+    let Args(SignInBrowserArgs { remember }) = args;
     use tauri_plugin_opener::OpenerExt;
     let label = label_of(&window);
     let expected = state.core.windows.pin_of(&label).map(|pin| pin.account);
@@ -142,7 +165,10 @@ pub async fn sign_in_browser<R: Runtime>(
             };
             if let Err(error) = opened {
                 state.core.cancel_browser_sign_in(&label);
-                return Err(CommandError::new("no_browser", format!("Kage could not open your browser: {error}.")));
+                return Err(CommandError::new(
+                    ErrorCode::NoBrowser,
+                    format!("Kage could not open your browser: {error}."),
+                ));
             }
             Ok(state.core.finish_browser_sign_in(flow, remember).await?)
         })
@@ -170,12 +196,13 @@ pub async fn cancel_browser_sign_in<R: Runtime>(
 pub async fn open_saved<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    account_id: String,
+    args: Args<SavedAccountArgs>,
 ) -> Result<WindowState, CommandError> {
+    let Args(SavedAccountArgs { account_id }) = args;
     let entry = state
         .roster
         .find(&account_id)
-        .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
+        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "That account is not saved here."))?;
     let account = state.saved_account(&entry)?;
     state.core.open(&label_of(&window), &account);
     if let Err(error) = state.roster.set_layout(window.label(), Some(account.id())) {
@@ -214,12 +241,13 @@ pub async fn sign_out<R: Runtime>(
 #[tauri::command]
 pub async fn sign_out_account(
     state: State<'_, AppState>,
-    account_id: String,
+    args: Args<SavedAccountArgs>,
 ) -> Result<Vec<SavedAccount>, CommandError> {
+    let Args(SavedAccountArgs { account_id }) = args;
     let entry = state
         .roster
         .find(&account_id)
-        .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
+        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "That account is not saved here."))?;
     let saved = state.saved(&entry)?;
     let account = &saved.account;
     let mut problem = state.core.sign_out_account(account, saved.reach()).await.err().map(|error| error.to_string());
@@ -228,7 +256,7 @@ pub async fn sign_out_account(
     }
     match problem {
         // Signed out in memory all the same; the keychain delete is retried (see `finish_sign_outs`).
-        Some(problem) => Err(CommandError::new("sign_out_incomplete", format!("Signed out, but: {problem}"))),
+        Some(problem) => Err(CommandError::new(ErrorCode::SignOutIncomplete, format!("Signed out, but: {problem}"))),
         None => Ok(saved_list(&state)),
     }
 }
@@ -239,7 +267,11 @@ pub async fn sign_out_account(
 /// credential to on this run (`AppState::saved`): an account Kage may not open (the sandbox moved) is forgotten
 /// on this computer without a word to whatever holds its old address.
 #[tauri::command]
-pub async fn forget_account(state: State<'_, AppState>, account_id: String) -> Result<Vec<SavedAccount>, CommandError> {
+pub async fn forget_account(
+    state: State<'_, AppState>,
+    args: Args<SavedAccountArgs>,
+) -> Result<Vec<SavedAccount>, CommandError> {
+    let Args(SavedAccountArgs { account_id }) = args;
     if let Some(saved) = state.roster.find(&account_id).and_then(|entry| state.saved(&entry).ok()) {
         for window in state.core.forget(&saved.account, saved.reach()).await {
             if let Err(error) = state.roster.set_layout(window.as_str(), None) {
@@ -248,7 +280,7 @@ pub async fn forget_account(state: State<'_, AppState>, account_id: String) -> R
         }
     }
     state.roster.remove(&account_id).map_err(|error| {
-        CommandError::new("not_saved", format!("Kage could not update its list of saved accounts: {error}."))
+        CommandError::new(ErrorCode::NotSaved, format!("Kage could not update its list of saved accounts: {error}."))
     })?;
     Ok(saved_list(&state))
 }

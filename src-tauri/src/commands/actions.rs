@@ -1,67 +1,92 @@
-//! What a player does with the window's account. Inputs are checked here first, so a bad amount gets a clear
-//! sentence without a round trip; each action runs at most once at a time per window.
+//! What a player does with the window's account. Inputs are checked here, and only here: the page asks
+//! `check_transfer` before its confirmation step, so a bad amount gets the same clear sentence without a round
+//! trip to the server, and the page holds no copy of the rules. Each action runs at most once at a time per
+//! window.
 
 use kage_core::actions::Stat;
 use kage_core::core::AccountProfile;
+use serde::Deserialize;
 use tauri::{Runtime, State, WebviewWindow};
+use ts_rs::TS;
 
+use crate::contract::Args;
 use crate::error::CommandError;
 use crate::state::AppState;
 use crate::windows::label_of;
+
+#[derive(Deserialize, TS)]
+pub struct TrainArgs {
+    pub stat: Stat,
+}
+
+#[derive(Deserialize, TS)]
+pub struct TravelArgs {
+    pub village: String,
+}
+
+/// The amount arrives as the player typed it, so that every bad input gets the same clear answer.
+#[derive(Deserialize, TS)]
+pub struct TransferArgs {
+    pub to: String,
+    #[ts(type = "string | number")]
+    pub amount: serde_json::Value,
+}
+
+impl TransferArgs {
+    /// The recipient as typed (trimmed) and the amount, or why they cannot be sent.
+    fn checked(&self) -> Result<(&str, i64), CommandError> {
+        let to = self.to.trim();
+        if to.is_empty() {
+            return Err(CommandError::invalid("Enter the name of the player to send ryo to."));
+        }
+        Ok((to, parse_amount(&self.amount)?))
+    }
+}
 
 #[tauri::command]
 pub async fn train<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    stat: Stat,
+    args: Args<TrainArgs>,
 ) -> Result<AccountProfile, CommandError> {
+    let Args(TrainArgs { stat }) = args;
     let label = label_of(&window);
-    state
-        .once(&label, "train", async {
-            Ok(state.present(state.core.labelled(&label, state.core.client.train(&label, stat)).await?))
-        })
-        .await
+    state.once(&label, "train", async { Ok(state.present(state.core.train(&label, stat).await?)) }).await
 }
 
 #[tauri::command]
 pub async fn travel<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    village: String,
+    args: Args<TravelArgs>,
 ) -> Result<AccountProfile, CommandError> {
+    let Args(TravelArgs { village }) = args;
     if village.trim().is_empty() {
         return Err(CommandError::invalid("Choose a village to travel to."));
     }
     let label = label_of(&window);
-    state
-        .once(&label, "travel", async {
-            Ok(state.present(state.core.labelled(&label, state.core.client.travel(&label, village.trim())).await?))
-        })
-        .await
+    state.once(&label, "travel", async { Ok(state.present(state.core.travel(&label, village.trim()).await?)) }).await
 }
 
-/// Sends ryo to another player. The amount arrives as text so that every bad input gets the same clear answer.
+/// Checks a transfer as [`transfer`] will, sending nothing: the page asks before it shows "Send N ryo to X?".
+#[tauri::command]
+pub async fn check_transfer(args: Args<TransferArgs>) -> Result<(), CommandError> {
+    args.0.checked().map(drop)
+}
+
+/// Sends ryo to another player.
 #[tauri::command]
 pub async fn transfer<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    to: String,
-    amount: serde_json::Value,
+    args: Args<TransferArgs>,
 ) -> Result<AccountProfile, CommandError> {
-    let to = to.trim();
-    if to.is_empty() {
-        return Err(CommandError::invalid("Enter the name of the player to send ryo to."));
-    }
-    let amount = parse_amount(&amount)?;
+    let (to, amount) = args.0.checked()?;
     // On stream the player sends to their own accounts by alias, so their usernames stay off screen.
     let to = state.alias_to_username(to).unwrap_or_else(|| to.to_owned());
     let to = to.as_str();
     let label = label_of(&window);
-    state
-        .once(&label, "transfer", async {
-            Ok(state.present(state.core.labelled(&label, state.core.client.transfer(&label, to, amount)).await?))
-        })
-        .await
+    state.once(&label, "transfer", async { Ok(state.present(state.core.transfer(&label, to, amount).await?)) }).await
 }
 
 fn parse_amount(value: &serde_json::Value) -> Result<i64, CommandError> {

@@ -7,9 +7,12 @@
 use std::path::PathBuf;
 
 use kage_core::SecretString;
+use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime};
+use ts_rs::TS;
 
-use crate::error::CommandError;
+use crate::contract::Args;
+use crate::error::{CommandError, ErrorCode};
 use crate::moving::{self, Exported, Imported};
 use crate::state::AppState;
 
@@ -18,22 +21,37 @@ use crate::state::AppState;
 async fn file<R: Runtime>(app: &AppHandle<R>, named: Option<String>, save: bool) -> Result<PathBuf, CommandError> {
     if named.is_some() {
         return Err(CommandError::new(
-            "path_not_allowed",
+            ErrorCode::PathNotAllowed,
             "Kage writes and reads export files only where you choose in its file dialog; nothing was changed.",
         ));
     }
     moving::choose_file(app, save)
         .await
-        .ok_or_else(|| CommandError::new("cancelled", "No file was chosen; nothing was changed."))
+        .ok_or_else(|| CommandError::new(ErrorCode::Cancelled, "No file was chosen; nothing was changed."))
+}
+
+// No `Debug`: it holds the passphrase until the command wraps it.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportArgs {
+    pub passphrase: String,
+    /// Put each account's sign-in in the file (a new session made for the export), not only the list.
+    pub include_credentials: bool,
+    /// Always `null`: a path from the page is refused (the file is the player's choice in the dialog).
+    pub path: Option<String>,
+}
+
+// No `Debug`: it holds the passphrase until the command wraps it.
+#[derive(Deserialize, TS)]
+pub struct ImportArgs {
+    pub passphrase: String,
+    /// Always `null`: a path from the page is refused (the file is the player's choice in the dialog).
+    pub path: Option<String>,
 }
 
 #[tauri::command]
-pub async fn export_accounts<R: Runtime>(
-    app: AppHandle<R>,
-    passphrase: String,
-    include_credentials: bool,
-    path: Option<String>,
-) -> Result<Exported, CommandError> {
+pub async fn export_accounts<R: Runtime>(app: AppHandle<R>, args: Args<ExportArgs>) -> Result<Exported, CommandError> {
+    let Args(ExportArgs { passphrase, include_credentials, path }) = args;
     let path = file(&app, path, true).await?;
     let passphrase = SecretString::from(passphrase);
     let state = app.state::<AppState>();
@@ -41,11 +59,8 @@ pub async fn export_accounts<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn import_accounts<R: Runtime>(
-    app: AppHandle<R>,
-    passphrase: String,
-    path: Option<String>,
-) -> Result<Imported, CommandError> {
+pub async fn import_accounts<R: Runtime>(app: AppHandle<R>, args: Args<ImportArgs>) -> Result<Imported, CommandError> {
+    let Args(ImportArgs { passphrase, path }) = args;
     let path = file(&app, path, false).await?;
     let passphrase = SecretString::from(passphrase);
     let state = app.state::<AppState>();

@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use kage_core::core::AccountProfile;
-use tauri::ipc::Channel;
+use serde::Deserialize;
+use tauri::ipc::JavaScriptChannelId;
 use tauri::{Runtime, State, WebviewWindow};
+use ts_rs::TS;
 
 use super::{WindowState, window_state_of};
+use crate::contract::Args;
 use crate::error::CommandError;
 use crate::sink::{AccountUpdate, ChannelSink};
 use crate::state::AppState;
@@ -21,14 +24,31 @@ pub async fn window_state<R: Runtime>(
     Ok(window_state_of(&state, &window, None))
 }
 
+/// The page's channel for its account's updates.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeArgs {
+    #[ts(type = "Channel<AccountUpdate>")]
+    pub on_update: JavaScriptChannelId,
+}
+
+/// The page's channel for "names on screen changed".
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchDisplayArgs {
+    #[ts(type = "Channel<boolean>")]
+    pub on_change: JavaScriptChannelId,
+}
+
 /// Connects this window's channel: its account's live updates arrive there, and nowhere else.
 #[tauri::command]
 pub async fn subscribe<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    on_update: Channel<AccountUpdate>,
+    args: Args<SubscribeArgs>,
 ) -> Result<(), CommandError> {
-    let sink = ChannelSink { channel: on_update, window: window.clone() };
+    let channel = args.0.on_update.channel_on::<R, AccountUpdate>(window.as_ref().clone());
+    let sink = ChannelSink { channel, window: window.clone() };
     state.core.events.attach(&label_of(&window), Arc::new(sink));
     Ok(())
 }
@@ -39,9 +59,9 @@ pub async fn subscribe<R: Runtime>(
 pub async fn watch_display<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
-    on_change: Channel<bool>,
+    args: Args<WatchDisplayArgs>,
 ) -> Result<(), CommandError> {
-    state.watch_display(window.label(), on_change);
+    state.watch_display(window.label(), args.0.on_change.channel_on(window.as_ref().clone()));
     Ok(())
 }
 
@@ -51,7 +71,5 @@ pub async fn refresh_profile<R: Runtime>(
     window: WebviewWindow<R>,
     state: State<'_, AppState>,
 ) -> Result<AccountProfile, CommandError> {
-    let label = label_of(&window);
-    let answer = state.core.labelled(&label, state.core.client.profile(&label)).await?;
-    Ok(state.present(answer))
+    Ok(state.present(state.core.profile(&label_of(&window)).await?))
 }

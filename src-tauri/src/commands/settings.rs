@@ -6,25 +6,40 @@
 //! token: kage-core sends tokens only over HTTPS (a proxy sees a TLS tunnel) or to a loopback server through a
 //! loopback proxy.
 
+use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime, State};
+use ts_rs::TS;
 
 use super::{SavedAccount, saved_list};
-use crate::error::CommandError;
+use crate::contract::Args;
+use crate::error::{CommandError, ErrorCode};
 use crate::prefs::Prefs;
 use crate::roster::AccountSettings;
 use crate::state::AppState;
+
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAccountArgs {
+    pub account_id: String,
+    pub settings: AccountSettings,
+}
+
+#[derive(Deserialize, TS)]
+pub struct SetPrefsArgs {
+    pub prefs: Prefs,
+}
 
 #[tauri::command]
 pub async fn update_account<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
-    account_id: String,
-    settings: AccountSettings,
+    args: Args<UpdateAccountArgs>,
 ) -> Result<Vec<SavedAccount>, CommandError> {
+    let Args(UpdateAccountArgs { account_id, settings }) = args;
     let entry = state
         .roster
         .find(&account_id)
-        .ok_or_else(|| CommandError::new("not_found", "That account is not saved here."))?;
+        .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "That account is not saved here."))?;
     let mut settings = settings.validated().map_err(CommandError::invalid)?;
     settings.proxy = crate::proxy::resolve(settings.proxy, entry.proxy.as_deref());
     if let Some(account) = entry.account() {
@@ -32,7 +47,8 @@ pub async fn update_account<R: Runtime>(
     }
     let saved = state.roster.set_settings(&account_id, settings);
     crate::accounts_changed(&app);
-    saved.map_err(|error| CommandError::new("not_saved", format!("Changed for now, but not saved: {error}.")))?;
+    saved
+        .map_err(|error| CommandError::new(ErrorCode::NotSaved, format!("Changed for now, but not saved: {error}.")))?;
     Ok(saved_list(&state))
 }
 
@@ -44,8 +60,8 @@ pub async fn prefs(state: State<'_, AppState>) -> Result<Prefs, CommandError> {
 /// Replaces the preferences; windows, the tray and shortcuts follow at once. Returns what now holds and, in
 /// `notice`, anything that could not be applied (a global shortcut another app holds).
 #[tauri::command]
-pub async fn set_prefs<R: Runtime>(app: AppHandle<R>, prefs: Prefs) -> Result<PrefsApplied, CommandError> {
-    let prefs = prefs.validated().map_err(CommandError::invalid)?;
+pub async fn set_prefs<R: Runtime>(app: AppHandle<R>, args: Args<SetPrefsArgs>) -> Result<PrefsApplied, CommandError> {
+    let prefs = args.0.prefs.validated().map_err(CommandError::invalid)?;
     let state = app.state::<AppState>();
     let saved = state.prefs.set(prefs);
     crate::accounts_changed(&app);
@@ -56,7 +72,8 @@ pub async fn set_prefs<R: Runtime>(app: AppHandle<R>, prefs: Prefs) -> Result<Pr
     Ok(PrefsApplied { prefs: state.prefs.get(), notice })
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// The preferences now in force, and what could not be applied.
+#[derive(Debug, Clone, serde::Serialize, TS)]
 pub struct PrefsApplied {
     pub prefs: Prefs,
     pub notice: Option<String>,

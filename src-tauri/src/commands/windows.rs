@@ -1,10 +1,37 @@
 //! Opening, finding and arranging windows: Ctrl+N, "Open all" and groups, Ctrl+1..9, Ctrl+Tab, "Tile windows".
 
+use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
+use ts_rs::TS;
 
-use crate::error::CommandError;
+use crate::contract::Args;
+use crate::error::{CommandError, ErrorCode};
 use crate::launcher::{self, Launch};
 use crate::state::AppState;
+
+/// `account_id`: a saved account the player picked, or `null` for the sign-in screen.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenWindowArgs {
+    pub account_id: Option<String>,
+}
+
+/// `group`: a launch group's name, or `null` for every saved account.
+#[derive(Deserialize, TS)]
+pub struct OpenAccountsArgs {
+    pub group: Option<String>,
+}
+
+/// `position`: 1 for the first saved account.
+#[derive(Deserialize, TS)]
+pub struct FocusAccountArgs {
+    pub position: usize,
+}
+
+#[derive(Deserialize, TS)]
+pub struct CycleWindowsArgs {
+    pub forward: bool,
+}
 
 /// Opens a new account window, with a saved account or on the sign-in screen; returns its label.
 ///
@@ -13,12 +40,13 @@ use crate::state::AppState;
 /// pin and every other window's requests stay as they were. An id not in the roster opens a signed-out window;
 /// a saved account Kage may not open on this run (the sandbox moved) is refused and no window opens.
 #[tauri::command]
-pub async fn open_window<R: Runtime>(app: AppHandle<R>, account_id: Option<String>) -> Result<String, CommandError> {
+pub async fn open_window<R: Runtime>(app: AppHandle<R>, args: Args<OpenWindowArgs>) -> Result<String, CommandError> {
+    let Args(OpenWindowArgs { account_id }) = args;
     let state = app.state::<AppState>();
     let entry = account_id.and_then(|id| state.roster.find(&id));
     let account = entry.as_ref().map(|entry| state.saved_account(entry)).transpose()?;
     let window = crate::windows::open(&app, None, account.as_ref())
-        .map_err(|error| CommandError::new("window", format!("Could not open a window: {error}")))?;
+        .map_err(|error| CommandError::new(ErrorCode::Window, format!("Could not open a window: {error}")))?;
     Ok(window.label().to_owned())
 }
 
@@ -26,11 +54,12 @@ pub async fn open_window<R: Runtime>(app: AppHandle<R>, account_id: Option<Strin
 /// queue (staggered, honouring `Retry-After`); an account already open is brought forward. Returns how many
 /// accounts were queued.
 #[tauri::command]
-pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, group: Option<String>) -> Result<usize, CommandError> {
+pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, args: Args<OpenAccountsArgs>) -> Result<usize, CommandError> {
+    let Args(OpenAccountsArgs { group }) = args;
     let state = app.state::<AppState>();
     let members = launcher::members(&state, group.as_deref());
     if members.is_empty() {
-        return Err(CommandError::new("not_found", "There are no saved accounts to open there."));
+        return Err(CommandError::new(ErrorCode::NotFound, "There are no saved accounts to open there."));
     }
     let count = members.len();
     launcher::enqueue(&app, members.into_iter().map(Launch::bring).collect());
@@ -39,20 +68,24 @@ pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, group: Option<String>)
 
 /// Ctrl+1..9: brings the window of the Nth saved account (1-based) forward, opening one if it has none.
 #[tauri::command]
-pub async fn focus_account<R: Runtime>(app: AppHandle<R>, position: usize) -> Result<(), CommandError> {
+pub async fn focus_account<R: Runtime>(app: AppHandle<R>, args: Args<FocusAccountArgs>) -> Result<(), CommandError> {
+    let Args(FocusAccountArgs { position }) = args;
     let state = app.state::<AppState>();
-    let entry = position
-        .checked_sub(1)
-        .and_then(|index| state.roster.list().into_iter().nth(index))
-        .ok_or_else(|| CommandError::new("not_found", format!("There is no saved account number {position}.")))?;
+    let entry =
+        position.checked_sub(1).and_then(|index| state.roster.list().into_iter().nth(index)).ok_or_else(|| {
+            CommandError::new(ErrorCode::NotFound, format!("There is no saved account number {position}."))
+        })?;
     launcher::enqueue(&app, vec![Launch::bring(entry)]);
     Ok(())
 }
 
 /// Ctrl+Tab / Ctrl+Shift+Tab: the next (or previous) account window after the calling one.
 #[tauri::command]
-pub async fn cycle_windows<R: Runtime>(window: WebviewWindow<R>, forward: bool) -> Result<(), CommandError> {
-    crate::windows::cycle(window.app_handle(), Some(window.label()), forward);
+pub async fn cycle_windows<R: Runtime>(
+    window: WebviewWindow<R>,
+    args: Args<CycleWindowsArgs>,
+) -> Result<(), CommandError> {
+    crate::windows::cycle(window.app_handle(), Some(window.label()), args.0.forward);
     Ok(())
 }
 
@@ -62,8 +95,8 @@ pub async fn cycle_windows<R: Runtime>(window: WebviewWindow<R>, forward: bool) 
 pub async fn tile_windows<R: Runtime>(window: WebviewWindow<R>) -> Result<usize, CommandError> {
     crate::windows::tile(window.app_handle(), Some(&window)).map_err(|error| {
         let code = match error {
-            crate::windows::TileError::NoScreen => "no_screen",
-            crate::windows::TileError::Window(_) => "window",
+            crate::windows::TileError::NoScreen => ErrorCode::NoScreen,
+            crate::windows::TileError::Window(_) => ErrorCode::Window,
         };
         CommandError::new(code, error.to_string())
     })

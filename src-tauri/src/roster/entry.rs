@@ -38,7 +38,7 @@ fn yes() -> bool {
 }
 
 /// What the player can change about a saved account: everything in it that is neither an identity nor a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountSettings {
     pub alias: Option<String>,

@@ -1,7 +1,10 @@
 // The account window: who this window is, the profile, the actions, and what state the connection is in.
 // Built once per account and updated in place, so a background refresh never wipes what the player is typing.
-import { api, errorMessage, VILLAGES, type AccountProfile, type SavedAccount, type StatName, type WindowState } from "../api";
+import { api, errorMessage, type AccountProfile, type Rules, type SavedAccount, type Stat, type WindowState } from "../api";
 import { badge, busy, h, timeAgo } from "../dom";
+
+/** The stats a player trains, in the order shown. */
+const STATS: readonly Stat[] = ["strength", "agility", "chakra"];
 
 export interface AccountContext {
   account: SavedAccount;
@@ -44,14 +47,24 @@ export function accountView(context: AccountContext): AccountView {
     });
 
   // Train
-  const stat = h("select", { "aria-label": "Stat to train" }, ...["strength", "agility", "chakra"].map((s) => h("option", { value: s }, s)));
+  const stat = h("select", { "aria-label": "Stat to train" }, ...STATS.map((s) => h("option", { value: s }, s)));
   const train = h("button", { testid: "train-button", class: "primary" }, "Train");
-  train.addEventListener("click", () => act(train, () => api.train(stat.value as StatName)));
+  train.addEventListener("click", () => act(train, () => api.train(stat.value as Stat)));
 
-  // Travel
-  const villageSelect = h("select", { testid: "travel-select", "aria-label": "Village" }, ...VILLAGES.map((v) => h("option", { value: v }, v)));
-  const travel = h("button", { testid: "travel-button" }, "Travel (20 ryo)");
+  // Travel: the villages and the cost are the server's, sent with the profile.
+  const villageSelect = h("select", { testid: "travel-select", "aria-label": "Village" });
+  const travel = h("button", { testid: "travel-button" }, "Travel");
   travel.addEventListener("click", () => act(travel, () => api.travel(villageSelect.value)));
+  let shownRules = "";
+  const showRules = (rules: Rules) => {
+    const key = JSON.stringify(rules);
+    if (key === shownRules) return;
+    shownRules = key;
+    const chosen = villageSelect.value;
+    villageSelect.replaceChildren(...rules.villages.map((v) => h("option", { value: v }, v)));
+    if (rules.villages.includes(chosen)) villageSelect.value = chosen;
+    travel.textContent = `Travel (${rules.travel_cost} ryo)`;
+  };
 
   // Send ryo, with a confirmation step
   const sendTo = h("input", { testid: "send-to", placeholder: "Player", autocomplete: "off", "aria-label": "Send to" });
@@ -61,18 +74,23 @@ export function accountView(context: AccountContext): AccountView {
   const confirmSend = h("button", { testid: "send-confirm", class: "primary" }, "Send");
   const cancelSend = h("button", { class: "ghost" }, "Cancel");
   const confirmRow = h("div", { class: "confirm", hidden: true }, confirmText, confirmSend, cancelSend);
-  send.addEventListener("click", () => {
-    showError(null);
-    const to = sendTo.value.trim();
-    const amount = sendAmount.value.trim();
-    if (!to) return showError("Enter the name of the player to send ryo to.");
-    if (!/^\d+$/.test(amount)) return showError("The amount must be a whole number of ryo.");
-    if (Number(amount) < 1) return showError("The amount must be at least 1 ryo.");
-    confirmText.textContent = `Send ${amount} ryo to ${to}?`;
-    confirmRow.hidden = false;
-    send.hidden = true;
-    confirmSend.focus();
-  });
+  send.addEventListener("click", () =>
+    busy(send, async () => {
+      showError(null);
+      const to = sendTo.value.trim();
+      const amount = sendAmount.value.trim();
+      // The shell's checks, the same the transfer itself makes: one set of rules and sentences.
+      try {
+        await api.checkTransfer(to, amount);
+      } catch (e) {
+        return showError(errorMessage(e));
+      }
+      confirmText.textContent = `Send ${amount} ryo to ${to}?`;
+      confirmRow.hidden = false;
+      send.hidden = true;
+      confirmSend.focus();
+    }),
+  );
   const closeConfirm = () => {
     confirmRow.hidden = true;
     send.hidden = false;
@@ -181,12 +199,19 @@ export function accountView(context: AccountContext): AccountView {
       level.textContent = String(profile.level);
       village.textContent = profile.village;
       ryo.textContent = state.hideBalances ? "•••" : profile.ryo.toLocaleString("en-US");
-      const progress = profile.xp % 100;
-      xpBar.style.width = `${progress}%`;
-      xpText.textContent = `${progress} / 100 xp to level ${profile.level + 1}`;
+      const rules = profile.rules;
+      if (rules) {
+        showRules(rules);
+        const progress = profile.xp % rules.xp_per_level;
+        xpBar.style.width = `${(100 * progress) / rules.xp_per_level}%`;
+        xpText.textContent = `${progress} / ${rules.xp_per_level} xp to level ${profile.level + 1}`;
+      } else {
+        // A copy cached before the server said its rules: the next answer brings them.
+        xpText.textContent = `${profile.xp} xp`;
+      }
+      // Each stat a group of its own, so narrow windows and large text wrap whole stats onto a new line.
       stats.replaceChildren(
-        // Each stat a group of its own, so narrow windows and large text wrap whole stats onto a new line.
-        ...(["strength", "agility", "chakra"] as const).map((name) => h("div", { class: "stat" }, h("dt", {}, name), h("dd", {}, String(profile.stats[name])))),
+        ...STATS.map((name) => h("div", { class: "stat" }, h("dt", {}, name), h("dd", {}, String(profile.stats[name])))),
       );
     }
     const text = bannerText(state);

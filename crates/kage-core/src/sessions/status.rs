@@ -10,7 +10,7 @@ use crate::proxy::ProxyError;
 use crate::vault::VaultError;
 
 /// An account's state as its windows show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     /// A token is being obtained (start-up, restore from the keychain, first refresh). Show loading.

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kage_core::AccountKey;
 use kage_core::actions::Stat;
-use kage_core::events::{LiveConfig, WindowUpdate};
+use kage_core::events::{AccountListener, LiveConfig, WindowUpdate};
 
 use crate::support::{Harness, RecordingSink, eventually, window};
 
@@ -79,4 +80,89 @@ async fn i7_a_window_switched_away_stops_hearing_its_old_account() {
             assert_eq!(profile.id, alt.user_id(), "acct-1 heard main after switching to alt");
         }
     }
+}
+
+/// `profile.changed` carries the profile's new version. After the window's own action, whose answer is cached
+/// when it arrives, the event names a version the cache already holds: the account's other windows get the
+/// cached copy, and no `GET /v1/viewer` is sent. A change made elsewhere (a transfer received) is still fetched.
+#[tokio::test]
+async fn an_event_for_a_version_already_cached_is_delivered_without_a_refetch() {
+    let h = Harness::start().await;
+    let main = h.sign_in(&window("acct-1"), "main").await;
+    h.sign_in(&window("acct-2"), "alt").await;
+    h.core.open(&window("acct-3"), &main);
+    let sinks: Vec<Arc<RecordingSink>> = (0..3).map(|_| Arc::default()).collect();
+    for (label, sink) in ["acct-1", "acct-2", "acct-3"].iter().zip(&sinks) {
+        h.core.events.attach(&window(label), sink.clone());
+    }
+    // Each stream's `ready` refetched once; from here on the log holds only what the actions cause.
+    assert!(eventually(Duration::from_secs(5), || sinks.iter().all(|s| !s.updates().is_empty())).await);
+    h.clear_records();
+    let viewer_gets = || h.records().iter().filter(|r| r.method == "GET" && r.path == "/v1/viewer").count();
+    let shows_version = |sink: &RecordingSink, version: i64| {
+        sink.updates().iter().any(|u| matches!(u, WindowUpdate::Profile { profile } if profile.version == version))
+    };
+
+    let trained = h.core.train(&window("acct-1"), Stat::Agility).await.unwrap();
+    let version = trained.profile().version;
+    assert!(eventually(Duration::from_secs(5), || shows_version(&sinks[2], version)).await, "acct-3 follows");
+    tokio::time::sleep(Duration::from_millis(300)).await; // room for a refetch, were one sent
+    assert_eq!(viewer_gets(), 0, "main's own change was not fetched again: {:?}", h.records());
+
+    // Alt's copy is older than the version its event names: fetched, once; main's is not.
+    let alt = h.core.client.profile(&window("acct-2")).await.unwrap();
+    h.clear_records();
+    h.core.transfer(&window("acct-1"), "alt", 5).await.unwrap();
+    let alt_paid = || {
+        sinks[1].updates().iter().any(|u| matches!(u, WindowUpdate::Profile { profile } if profile.ryo == alt.ryo + 5))
+    };
+    assert!(eventually(Duration::from_secs(5), alt_paid).await, "alt's window shows the ryo received");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let gets: Vec<_> = h.records().into_iter().filter(|r| r.method == "GET" && r.path == "/v1/viewer").collect();
+    assert_eq!(gets.len(), 1, "only alt's profile was fetched: {gets:?}");
+}
+
+/// Hears what the account listener is told.
+#[derive(Default)]
+struct RecordingListener(std::sync::Mutex<Vec<(AccountKey, WindowUpdate)>>);
+
+impl AccountListener for RecordingListener {
+    fn hear(&self, account: &AccountKey, update: &WindowUpdate) {
+        self.0.lock().unwrap().push((account.clone(), update.clone()));
+    }
+}
+
+/// Desktop notifications hang on this: an account open in two windows is told of a transfer once, through the
+/// account listener, while each window's page still hears it in its own sink; another account hears nothing.
+#[tokio::test]
+async fn an_accounts_listener_hears_each_event_once_however_many_windows_show_it() {
+    let h = Harness::start().await;
+    let main = h.sign_in(&window("acct-1"), "main").await;
+    let alt = h.sign_in(&window("acct-2"), "alt").await;
+    h.core.open(&window("acct-3"), &alt);
+    let listener: Arc<RecordingListener> = Arc::default();
+    h.core.events.listen(listener.clone());
+    let sinks: Vec<Arc<RecordingSink>> = (0..3).map(|_| Arc::default()).collect();
+    for (label, sink) in ["acct-1", "acct-2", "acct-3"].iter().zip(&sinks) {
+        h.core.events.attach(&window(label), sink.clone());
+    }
+    assert!(eventually(Duration::from_secs(5), || sinks.iter().all(|s| !s.updates().is_empty())).await);
+
+    h.core.transfer(&window("acct-1"), "alt", 7).await.unwrap();
+    let transfers = |updates: Vec<WindowUpdate>| {
+        updates.into_iter().filter(|u| matches!(u, WindowUpdate::TransferReceived { amount: 7, .. })).count()
+    };
+    assert!(eventually(Duration::from_secs(5), || transfers(sinks[2].updates()) == 1).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((transfers(sinks[1].updates()), transfers(sinks[2].updates())), (1, 1), "each of alt's windows");
+    let heard = listener.0.lock().unwrap().clone();
+    let heard_transfers: Vec<_> =
+        heard.iter().filter(|(_, u)| matches!(u, WindowUpdate::TransferReceived { .. })).collect();
+    assert_eq!(heard_transfers.len(), 1, "told once for two windows: {heard:?}");
+    assert_eq!(heard_transfers[0].0, alt);
+    assert!(heard.iter().all(|(account, update)| match update {
+        WindowUpdate::Profile { profile } => profile.id == account.user_id(),
+        _ => true,
+    }));
+    assert_ne!(main, alt);
 }

@@ -23,6 +23,10 @@
 //! too. The listener then reconnects, with backoff, until it hears again. The connection also asks
 //! PostgreSQL for TCP keepalives, so middleboxes see traffic on it and PostgreSQL notices a client gone.
 
+// Without the `postgres` feature only `Hearing` and the outbox's SQL are used (never listening): an instance on
+// SQLite is alone.
+#![cfg_attr(not(feature = "postgres"), allow(dead_code, unused_imports))]
+
 pub mod heartbeat;
 pub mod outbox;
 pub mod pooler;
@@ -30,6 +34,7 @@ pub mod pooler;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgListener, PgNotification, PgPoolOptions};
 use tokio::sync::{mpsc, watch};
 
@@ -77,6 +82,7 @@ enum Ended {
 }
 
 /// Listens until `shutdown`, reconnecting whenever the connection is lost or goes deaf.
+#[cfg(feature = "postgres")]
 pub async fn listen(state: AppState, options: ListenOptions, mut shutdown: watch::Receiver<bool>) {
     let mut heartbeat = Heartbeat::default();
     let delivered = outbox::Delivered::default();
@@ -119,6 +125,7 @@ pub async fn listen(state: AppState, options: ListenOptions, mut shutdown: watch
 
 /// A listener on every channel and this instance's heartbeat, and what was missed before it listened read
 /// from the database. Its connection is its own (a pool of one that never reconnects by itself).
+#[cfg(feature = "postgres")]
 async fn connect(state: &AppState, url: &Secret, heartbeat: &str, first: bool) -> Result<PgListener, sqlx::Error> {
     let options: PgConnectOptions = url.expose().parse()?;
     let pool = PgPoolOptions::new()
@@ -148,6 +155,7 @@ async fn connect(state: &AppState, url: &Secret, heartbeat: &str, first: bool) -
 }
 
 /// Serves one connection: notifications, and the heartbeat that proves they still arrive.
+#[cfg(feature = "postgres")]
 async fn hear(
     state: &AppState,
     mut listener: PgListener,
@@ -219,6 +227,7 @@ async fn beat(state: AppState, channel: String, nonce: String, within: Duration,
 }
 
 /// Acts on a notification once the database confirms it.
+#[cfg(feature = "postgres")]
 async fn handle(
     state: &AppState,
     delivered: &outbox::Delivered,

@@ -13,7 +13,9 @@
 //!
 //! The probe uses the simple query protocol (no prepared statement), so it works through any pooler.
 
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+#[cfg(feature = "postgres")]
 use sqlx::{Connection, Row};
 
 /// What a pooler between kage-server and PostgreSQL breaks.
@@ -38,6 +40,7 @@ pub enum PoolerError {
 }
 
 /// Refuses a listening URL whose connections share PostgreSQL sessions. `which` names it in the sentence.
+#[cfg(feature = "postgres")]
 pub async fn check_listener(url: &str, which: &'static str) -> Result<(), PoolerError> {
     let probe = |source| PoolerError::Probe { which, source };
     let options: PgConnectOptions = url.parse().map_err(probe)?;
@@ -54,6 +57,7 @@ pub async fn check_listener(url: &str, which: &'static str) -> Result<(), Pooler
 }
 
 /// The PostgreSQL backend serving this statement, asked without a prepared statement.
+#[cfg(feature = "postgres")]
 async fn backend_of(connection: &mut PgConnection) -> Result<i32, sqlx::Error> {
     sqlx::raw_sql("SELECT pg_backend_pid()").fetch_one(connection).await?.try_get(0)
 }
@@ -64,4 +68,10 @@ pub fn from_open_error(error: &sqlx::Error) -> Option<PoolerError> {
     let database = error.as_database_error()?;
     matches!(database.code().as_deref(), Some("42P05" | "26000"))
         .then(|| PoolerError::PreparedStatementsLost { said: database.message().to_owned() })
+}
+
+/// Without PostgreSQL's driver there is no listener to check (a postgres URL is refused when the database opens).
+#[cfg(not(feature = "postgres"))]
+pub async fn check_listener(_url: &str, _which: &'static str) -> Result<(), PoolerError> {
+    Ok(())
 }

@@ -1,0 +1,264 @@
+// Generated from the Rust types by src-tauri/src/page_types.rs: do not edit. After changing a type the
+// page sees, run scripts/contract.
+import type { Channel } from "@tauri-apps/api/core";
+
+/**
+ * What went wrong, for the page to branch on: the same enum in TypeScript (`ErrorCode` in the generated
+ * contract), so a code the page tests for is one the shell can send.
+ */
+export type ErrorCode = "already_there" | "bad_answer" | "browser_sign_in" | "busy" | "cancelled" | "export_failed" | "import_damaged" | "import_failed" | "insufficient_ryo" | "invalid_input" | "keychain_locked" | "no_browser" | "no_screen" | "not_found" | "not_offered" | "not_saved" | "offline" | "other_account" | "outdated" | "path_not_allowed" | "rate_limited" | "refused" | "server_moved" | "sign_out_incomplete" | "signed_out" | "superseded" | "throttled" | "timed_out" | "unconfirmed" | "unreachable" | "window" | "wrong_account" | "wrong_credentials" | "wrong_passphrase";
+
+export type CommandError = { code: ErrorCode, message: string, };
+
+/**
+ * An account's state as its windows show it.
+ */
+export type AccountStatus = "loading" | "signed_in" | "offline" | "keychain_locked" | "signed_out";
+
+/**
+ * A stat a player trains.
+ */
+export type Stat = "strength" | "agility" | "chakra";
+
+export type Stats = { strength: number, agility: number, chakra: number, };
+
+/**
+ * The game's rules as its server states them (docs/protocol.md): which villages there are, what travel costs,
+ * how much xp a level takes, the largest transfer. The page shows these, never copies of its own.
+ */
+export type Rules = { villages: Array<string>, travel_cost: number, xp_per_training: number, xp_per_level: number, max_transfer: number, };
+
+export type Profile = { id: string, username: string, level: number, xp: number, village: string, ryo: number, stats: Stats, 
+/**
+ * Increases on every change: of two copies, the higher version is the newer.
+ */
+version: number, updated_at: string, 
+/**
+ * The game's rules, sent with every profile; absent (null) in a copy cached from a server that does not
+ * send them, or from before it did.
+ */
+rules: Rules | null, };
+
+/**
+ * A profile answer labelled with the account it is about, as the page receives it: the page drops anything
+ * not for the account it shows (defence in depth for I3, since a channel message and a command answer have
+ * no ordering guarantee around a switch).
+ *
+ */
+export type AccountProfile = { account: string, profile: Profile, };
+
+/**
+ * What the player asked a window to do.
+ */
+export type Action = { "type": "train", stat: Stat, } | { "type": "travel", village: string, } | { "type": "transfer", to: string, amount: number, };
+
+/**
+ * What became of an action that was not confirmed.
+ */
+export type Outcome = { "result": "done" } | { "result": "refused", message: string, } | { "result": "not_done" } | { "result": "unknown" };
+
+/**
+ * A saved account as a page sees it: named through the presenter (no username, user id or server address in
+ * streamer mode), its settings, and never a secret (a proxy's password is masked).
+ */
+export type SavedAccount = { id: string, 
+/**
+ * The username, or in streamer mode the alias (or "Account N").
+ */
+username: string, 
+/**
+ * The name to show: as `username`, with the alias in front when there is one ("Scout (kiba)").
+ */
+name: string, alias: string | null, server: string, colour: string, status: AccountStatus, notifications: boolean, groups: Array<string>, proxy: string | null, };
+
+/**
+ * What a window shows: its account (if any), that account's state and cached profile, and how to show them.
+ */
+export type WindowState = { account: SavedAccount | null, status: AccountStatus, profile: Profile | null, cachedAt: number | null, notice: string | null, 
+/**
+ * What is wrong with the keychain for this account (it may still be signed in and working from memory).
+ */
+keychain: string | null, 
+/**
+ * Streamer mode is on: the page shows what it is given and hides its own identifying chrome.
+ */
+streamer: boolean, 
+/**
+ * Balances are not shown (streamer mode with "hide balances").
+ */
+hideBalances: boolean, };
+
+/**
+ * What a page is told about its window's account: core's `WindowUpdate`, named as the page may show it, with
+ * a status change carrying the window's whole state (the keychain's health, the cached profile, a notice), so
+ * the page paints it without asking `window_state` again.
+ */
+export type PageUpdate = { "kind": "profile", profile: Profile, } | { "kind": "status", status: AccountStatus, state: WindowState, } | { "kind": "transfer_received", from: string, amount: number, } | { "kind": "action_settled", action: Action, outcome: Outcome, };
+
+/**
+ * A channel message: the update and the id of the account it is about, so the page can drop anything not for
+ * the account it shows.
+ */
+export type AccountUpdate = { account: string, } & ({ "kind": "profile", profile: Profile, } | { "kind": "status", status: AccountStatus, state: WindowState, } | { "kind": "transfer_received", from: string, amount: number, } | { "kind": "action_settled", action: Action, outcome: Outcome, });
+
+/**
+ * Whether the system keychain answered at start, and if not, what to tell the player.
+ */
+export type KeychainNote = { available: boolean, message: string | null, };
+
+export type DemoPlayer = { username: string, password: string, };
+
+export type ServerInfo = { origin: string, sandbox: boolean, demoPlayers: Array<DemoPlayer>, keychain: KeychainNote, 
+/**
+ * Something the player must know about this start, such as a damaged list of saved accounts kept aside.
+ */
+startupNotice: string | null, 
+/**
+ * The server takes passwords; it offers signing in through its identity provider in the browser.
+ */
+passwordSignIn: boolean, browserSignIn: boolean, };
+
+/**
+ * What the player can change about a saved account: everything in it that is neither an identity nor a secret.
+ */
+export type AccountSettings = { alias: string | null, colour: string, notifications: boolean, groups: Array<string>, proxy: string | null, };
+
+export type Prefs = { 
+/**
+ * Aliases instead of usernames everywhere; no user ids or server addresses on screen.
+ */
+streamerMode: boolean, 
+/**
+ * In streamer mode, also hide ryo balances.
+ */
+hideBalances: boolean, 
+/**
+ * Pause between two windows of "Open all" or a group, in milliseconds.
+ */
+staggerMs: number, 
+/**
+ * System-wide shortcuts to cycle account windows (off by default: they take keys from every other app).
+ */
+globalShortcuts: boolean, shortcutNext: string, shortcutPrevious: string, 
+/**
+ * Closing the last window leaves Kage running in the tray (its notifications keep coming). Off by default:
+ * some desktops (GNOME without an AppIndicator extension) show no tray, and the app would run unseen.
+ */
+keepInTray: boolean, };
+
+/**
+ * The preferences now in force, and what could not be applied.
+ */
+export type PrefsApplied = { prefs: Prefs, notice: string | null, };
+
+export type Exported = { path: string, accounts: number, withCredentials: number, 
+/**
+ * Accounts whose sign-in could not be included (signed out, server unreachable), by on-screen name.
+ */
+withoutCredentials: Array<string>, };
+
+export type Imported = { added: number, merged: number, credentials: number, 
+/**
+ * Sentences about accounts that came in without a working sign-in.
+ */
+problems: Array<string>, };
+
+export type SignInArgs = { username: string, password: string, 
+/**
+ * Save the sign-in in the keychain, so the account opens without a password next time.
+ */
+remember: boolean, };
+
+export type SignInBrowserArgs = { remember: boolean, };
+
+/**
+ * A saved account the player picked from the list (see the module comment).
+ */
+export type SavedAccountArgs = { accountId: string, };
+
+/**
+ * The page's channel for its account's updates.
+ */
+export type SubscribeArgs = { onUpdate: Channel<AccountUpdate>, };
+
+/**
+ * The page's channel for "names on screen changed".
+ */
+export type WatchDisplayArgs = { onChange: Channel<boolean>, };
+
+export type TrainArgs = { stat: Stat, };
+
+export type TravelArgs = { village: string, };
+
+/**
+ * The amount arrives as the player typed it, so that every bad input gets the same clear answer.
+ */
+export type TransferArgs = { to: string, amount: string | number, };
+
+/**
+ * `account_id`: a saved account the player picked, or `null` for the sign-in screen.
+ */
+export type OpenWindowArgs = { accountId: string | null, };
+
+/**
+ * `group`: a launch group's name, or `null` for every saved account.
+ */
+export type OpenAccountsArgs = { group: string | null, };
+
+/**
+ * `position`: 1 for the first saved account.
+ */
+export type FocusAccountArgs = { position: number, };
+
+export type CycleWindowsArgs = { forward: boolean, };
+
+export type UpdateAccountArgs = { accountId: string, settings: AccountSettings, };
+
+export type SetPrefsArgs = { prefs: Prefs, };
+
+export type ExportArgs = { passphrase: string, 
+/**
+ * Put each account's sign-in in the file (a new session made for the export), not only the list.
+ */
+includeCredentials: boolean, 
+/**
+ * Always `null`: a path from the page is refused (the file is the player's choice in the dialog).
+ */
+path: string | null, };
+
+export type ImportArgs = { passphrase: string, 
+/**
+ * Always `null`: a path from the page is refused (the file is the player's choice in the dialog).
+ */
+path: string | null, };
+
+/** Every command the page may call: its arguments (`null`: none) and its answer. */
+export type Commands = {
+  server_info: { args: null; result: ServerInfo };
+  sign_in: { args: SignInArgs; result: WindowState };
+  sign_in_browser: { args: SignInBrowserArgs; result: WindowState };
+  cancel_browser_sign_in: { args: null; result: boolean };
+  open_saved: { args: SavedAccountArgs; result: WindowState };
+  sign_out: { args: null; result: WindowState };
+  forget_account: { args: SavedAccountArgs; result: Array<SavedAccount> };
+  sign_out_account: { args: SavedAccountArgs; result: Array<SavedAccount> };
+  saved_accounts: { args: null; result: Array<SavedAccount> };
+  window_state: { args: null; result: WindowState };
+  subscribe: { args: SubscribeArgs; result: null };
+  watch_display: { args: WatchDisplayArgs; result: null };
+  refresh_profile: { args: null; result: AccountProfile };
+  train: { args: TrainArgs; result: AccountProfile };
+  travel: { args: TravelArgs; result: AccountProfile };
+  check_transfer: { args: TransferArgs; result: null };
+  transfer: { args: TransferArgs; result: AccountProfile };
+  open_window: { args: OpenWindowArgs; result: string };
+  open_accounts: { args: OpenAccountsArgs; result: number };
+  focus_account: { args: FocusAccountArgs; result: null };
+  cycle_windows: { args: CycleWindowsArgs; result: null };
+  tile_windows: { args: null; result: number };
+  update_account: { args: UpdateAccountArgs; result: Array<SavedAccount> };
+  prefs: { args: null; result: Prefs };
+  set_prefs: { args: SetPrefsArgs; result: PrefsApplied };
+  export_accounts: { args: ExportArgs; result: Exported };
+  import_accounts: { args: ImportArgs; result: Imported };
+};
