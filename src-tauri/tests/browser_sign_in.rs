@@ -44,8 +44,7 @@ async fn i3_each_window_signs_in_through_the_browser_as_its_own_player_and_a_bro
     // The game API's audience is the server's own origin: Kage asks for no other (issue 17, item 2).
     let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let audience = format!("http://{listen}");
-    let mut options = ProviderOptions::default();
-    options.audiences = vec![audience.clone()];
+    let options = ProviderOptions { audiences: vec![audience.clone()], ..Default::default() };
     let Some(provider) = TestProvider::start_or_skip(options).await else { return };
     let server_dir = tempfile::tempdir().unwrap();
     let mut config = kage_server::Config::new(server_dir.path());

@@ -13,7 +13,15 @@ fn policy(per_account: u32, per_address: u32, window: Duration) -> ThrottlePolic
     ThrottlePolicy { per_account_and_address: per_account, per_address, window, ..ThrottlePolicy::default() }
 }
 
+/// A new, empty database on the PostgreSQL server `KAGE_TEST_POSTGRES` names, if it names one (and this build
+/// has PostgreSQL's driver).
+#[cfg(not(feature = "postgres"))]
+async fn fresh_postgres_url() -> Option<String> {
+    None
+}
+
 /// A new, empty database on the PostgreSQL server `KAGE_TEST_POSTGRES` names, if it names one.
+#[cfg(feature = "postgres")]
 async fn fresh_postgres_url() -> Option<String> {
     use sqlx::Connection;
     let server = std::env::var("KAGE_TEST_POSTGRES").ok()?;
