@@ -69,7 +69,10 @@ settings.configure(
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
     ],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}},
+    # SQLite under a threaded server: without IMMEDIATE transactions two refreshes at once can meet "database is
+    # locked" (a read upgrading to a write), which DOT answers with a 500 (Django's own advice for SQLite).
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database,
+                           "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20}}},
     TEMPLATES=[{
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [str(HERE / "templates")],
