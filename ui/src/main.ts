@@ -1,20 +1,17 @@
 // Wiring: paint at once from what the window already has (its cached profile), then listen and refresh.
 // Which screen shows is decided by the window's state from Rust; the page keeps no account of its own.
-import { api, errorMessage, type AccountProfile, type AccountUpdate, type Action, type Outcome, type Profile, type ServerInfo, type WindowState } from "./api";
+import { api, errorMessage, type AccountProfile, type AccountUpdate, type Action, type Outcome, type ServerInfo, type WindowState } from "./api";
 import { toast } from "./dom";
 import { accountView, type AccountView } from "./views/account";
 import { openPanel } from "./views/panel";
 import { signInView } from "./views/signin";
+import { isMine as isMineIn, merge, showsAccount, withProfile } from "./window-model";
 
 const root = document.getElementById("app") as HTMLElement;
 let info: ServerInfo;
 let state: WindowState;
 /** The mounted account view and the account it was built for. */
 let mounted: { id: string; view: AccountView } | null = null;
-
-function showsAccount(current: WindowState): boolean {
-  return current.account !== null && current.status !== "signed_out";
-}
 
 function render(): void {
   root.dataset.status = state.status;
@@ -41,16 +38,13 @@ function setState(next: WindowState): void {
 
 /** True when `account` is the account this window shows now: anything else is dropped (I3, checked again here). */
 function isMine(account: string): boolean {
-  return state.account !== null && state.account.id === account;
+  return isMineIn(state, account);
 }
 
 function setProfile(answer: AccountProfile): void {
-  if (!isMine(answer.account)) return;
-  const profile: Profile = answer.profile;
-  // Only ever newer: an older copy arriving late never replaces a newer one on screen.
-  if (state.profile && state.profile.id === profile.id && state.profile.version > profile.version) return;
-  // A good answer: the server is reachable and any one-off notice has served its purpose.
-  state = { ...state, profile, status: "signed_in", notice: null };
+  const next = withProfile(state, answer);
+  if (!next) return;
+  state = next;
   render();
 }
 
@@ -60,7 +54,7 @@ async function refresh(): Promise<void> {
   } catch (e) {
     // The window's state says why (offline, keychain locked, signed out); show it, keep the cached profile.
     const latest = await api.windowState().catch(() => null);
-    if (latest) setState({ ...latest, notice: latest.notice ?? errorMessage(e) });
+    if (latest) setState(merge(state, { ...latest, notice: latest.notice ?? errorMessage(e) }));
   }
 }
 
@@ -72,7 +66,7 @@ function onUpdate(update: AccountUpdate): void {
       break;
     case "status":
       // Also sent with the status unchanged when the keychain's health changed; it carries the whole state.
-      setState({ ...update.state, profile: update.state.profile ?? state.profile, notice: update.state.notice ?? state.notice });
+      setState(merge(state, update.state));
       break;
     case "transfer_received":
       toast(state.hideBalances ? `${update.from} sent you ryo` : `${update.from} sent you ${update.amount.toLocaleString("en-US")} ryo`);
@@ -106,12 +100,12 @@ function settledText(action: Action, outcome: Outcome): string {
   }
 }
 
-/** Repaints from the shell's state (names follow streamer mode and aliases, so the view is rebuilt). */
+/** Repaints from the shell's state (names follow streamer mode and aliases; the view renames itself in place, so
+ * nothing the player is typing is lost). */
 async function repaint(): Promise<void> {
   const [latestInfo, latest] = await Promise.all([api.serverInfo(), api.windowState()]);
   info = latestInfo;
-  mounted = null;
-  setState({ ...latest, profile: latest.profile ?? state.profile });
+  setState(merge(state, latest));
   window.dispatchEvent(new CustomEvent("kage:display"));
 }
 

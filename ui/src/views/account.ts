@@ -1,7 +1,7 @@
 // The account window: who this window is, the profile, the actions, and what state the connection is in.
 // Built once per account and updated in place, so a background refresh never wipes what the player is typing.
 import { api, errorMessage, type AccountProfile, type Rules, type SavedAccount, type Stat, type WindowState } from "../api";
-import { badge, busy, h, timeAgo } from "../dom";
+import { badge, busy, h, initial, timeAgo } from "../dom";
 
 /** The stats a player trains, in the order shown. */
 const STATS: readonly Stat[] = ["strength", "agility", "chakra"];
@@ -118,6 +118,7 @@ export function accountView(context: AccountContext): AccountView {
     context.onPanel();
   });
   const signOut = h("button", { testid: "menu-sign-out", role: "menuitem", class: "danger" }, `Sign out ${account.username}`);
+  const mark = badge(account.colour, account.username, "large");
   const switchList = h("div", { class: "switch-list", hidden: true });
   const menu = h("div", { class: "menu", role: "menu", hidden: true }, switchItem, switchList, newWindow, panelItem, signOut);
   menuButton.addEventListener("click", () => {
@@ -159,7 +160,7 @@ export function accountView(context: AccountContext): AccountView {
   const header = h(
     "header",
     { class: "account-header" },
-    badge(account.colour, account.username, "large"),
+    mark,
     h("div", { class: "who" }, username, h("span", { class: "muted" }, "Level ", level, " · ", village)),
     menuButton,
     menu,
@@ -193,8 +194,22 @@ export function accountView(context: AccountContext): AccountView {
   );
 
   const update = (state: WindowState) => {
+    // The account's name and colour follow the shell (an alias, streamer mode), in place: nothing typed is lost.
+    if (state.account && state.account.id === account.id) {
+      mark.textContent = initial(state.account.username);
+      mark.style.backgroundColor = state.account.colour;
+      accent.style.backgroundColor = state.account.colour;
+      signOut.textContent = `Sign out ${state.account.username}`;
+    }
     const profile = state.profile;
-    if (profile) {
+    if (!profile) {
+      // Nothing known of this account yet: no numbers at all, never another account's.
+      username.textContent = state.account?.username ?? "…";
+      for (const field of [level, village, ryo]) field.textContent = "…";
+      xpBar.style.width = "0";
+      xpText.textContent = "";
+      stats.replaceChildren();
+    } else {
       username.textContent = profile.username;
       level.textContent = String(profile.level);
       village.textContent = profile.village;
