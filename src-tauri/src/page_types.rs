@@ -14,7 +14,7 @@ struct Declaration {
 
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
-    use crate::commands::{SavedAccount, WindowState, accounts, actions, moving, profile, settings, windows};
+    use crate::commands::{SavedAccount, WindowState, accounts, actions, moving, profile, sessions, settings, windows};
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
     use kage_core::actions::{Action, Outcome, Stat};
@@ -67,6 +67,9 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<settings::SetPrefsArgs>(cfg),
         decl::<moving::ExportArgs>(cfg),
         decl::<moving::ImportArgs>(cfg),
+        decl::<kage_core::server_sessions::SessionRelation>(cfg),
+        decl::<kage_core::server_sessions::AccountSession>(cfg),
+        decl::<sessions::EndSessionArgs>(cfg),
     ]
 }
 

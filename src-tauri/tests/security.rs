@@ -125,3 +125,55 @@ async fn a_page_cannot_name_the_file_an_export_writes_or_an_import_reads() {
         invoke(&window, "import_accounts", json!({"passphrase": "long enough pass", "path": path})).unwrap_err();
     assert_eq!(refused["code"], "path_not_allowed", "{refused}");
 }
+
+/// Issue 17, item 3, as the accounts panel shows it: an account's sessions are listed as this computer, an export
+/// (a fork made for the export file) and another computer; ending the other computer's signs it out there, and
+/// "end all but this computer" ends the export too, while this computer stays signed in.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_panel_lists_an_accounts_sessions_and_ends_them_but_this_computers() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let mut config = kage_server::Config::new(server_dir.path());
+    config.demo = true;
+    let server = kage_server::start(config).await.expect("server starts");
+    let url = server.base_url();
+    let here = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), Default::default()).await;
+    let window = here.window("acct-1");
+    let main = sign_in(&window, "main")["account"]["id"].clone();
+    let other = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), Default::default()).await;
+    let elsewhere = other.window("acct-1");
+    sign_in(&elsewhere, "main");
+    let exported =
+        invoke(&window, "export_accounts", json!({"passphrase": "long enough pass", "includeCredentials": true}));
+    assert_eq!(exported.unwrap()["withCredentials"], 1, "the export holds a fork of this computer's session");
+
+    let relations = |sessions: &serde_json::Value| -> Vec<String> {
+        let mut found: Vec<String> =
+            sessions.as_array().unwrap().iter().map(|s| s["relation"].as_str().unwrap().to_owned()).collect();
+        found.sort();
+        found
+    };
+    let sessions = invoke(&window, "account_sessions", json!({"accountId": main})).unwrap();
+    assert_eq!(relations(&sessions), ["current", "fork", "other"], "{sessions}");
+
+    let other_id = sessions.as_array().unwrap().iter().find(|s| s["relation"] == "other").unwrap()["id"].clone();
+    let left = invoke(&window, "end_account_session", json!({"accountId": main, "sessionId": other_id})).unwrap();
+    assert_eq!(relations(&left), ["current", "fork"]);
+    other
+        .app
+        .state::<AppState>()
+        .core
+        .sessions
+        .expire_access_token(&other.app.state::<AppState>().roster.list()[0].account().unwrap());
+    let refused = invoke(&elsewhere, "refresh_profile", json!({})).unwrap_err();
+    assert_eq!(refused["code"], "signed_out", "the other computer's session ended: {refused}");
+
+    let left = invoke(&window, "end_other_sessions", json!({"accountId": main})).unwrap();
+    assert_eq!(relations(&left), ["current"], "only this computer's session is left");
+    here.app
+        .state::<AppState>()
+        .core
+        .sessions
+        .expire_access_token(&here.app.state::<AppState>().roster.list()[0].account().unwrap());
+    let answer = invoke(&window, "refresh_profile", json!({})).unwrap();
+    assert_eq!(answer["profile"]["username"], "main", "this computer stays signed in");
+}

@@ -14,7 +14,7 @@ use crate::sessions::TokenError;
 use crate::transport::Transport;
 
 /// One of the account's live sessions on its server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AccountSession {
     /// The server's session id: what [`crate::Core::end_session`] takes.
     pub id: String,
@@ -29,7 +29,7 @@ pub struct AccountSession {
 }
 
 /// How a session stands to this computer's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionRelation {
     /// This computer's own session ("this computer").

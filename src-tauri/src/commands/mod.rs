@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod actions;
 pub mod moving;
 pub mod profile;
+pub mod sessions;
 pub mod settings;
 pub mod windows;
 
@@ -27,6 +28,9 @@ crate::contract::commands! {
     accounts::forget_account(accounts::SavedAccountArgs) -> Vec<SavedAccount>;
     accounts::sign_out_account(accounts::SavedAccountArgs) -> Vec<SavedAccount>;
     accounts::saved_accounts() -> Vec<SavedAccount>;
+    sessions::account_sessions(accounts::SavedAccountArgs) -> Vec<kage_core::server_sessions::AccountSession>;
+    sessions::end_account_session(sessions::EndSessionArgs) -> Vec<kage_core::server_sessions::AccountSession>;
+    sessions::end_other_sessions(accounts::SavedAccountArgs) -> Vec<kage_core::server_sessions::AccountSession>;
     profile::window_state<R>() -> WindowState;
     profile::subscribe<R>(profile::SubscribeArgs) -> ();
     profile::watch_display<R>(profile::WatchDisplayArgs) -> ();

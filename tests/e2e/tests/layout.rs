@@ -1,5 +1,5 @@
 //! Every screen as a player sees it (issue 18): the sign-in screen, the account view and its menu, the accounts
-//! panel with 1, 3 and 9 accounts (long aliases and group names, a settings form open), the sign-in screen's list
+//! panel with 1, 3 and 9 accounts (long aliases and group names, a settings form and a sessions list open), the sign-in screen's list
 //! of saved accounts, and the notices (offline, a toast), each at 320, 460 and 800 px and at 200% text. The
 //! check (`kage_e2e::layout`) reads the elements' boxes in the real app: no two visible controls or texts overlap,
 //! nothing goes past its container or the window, no word is cut over two lines; and Tab shows where the focus
@@ -102,6 +102,9 @@ async fn every_screen_fits_at_320_460_and_800_px_and_at_200_percent_text() {
             problems.extend(check_screen(&app, "panel-3").await);
             app.click("panel-edit").await;
             problems.extend(check_screen(&app, "panel-3-settings").await);
+            app.click("panel-sessions").await;
+            app.wait_for("session").await;
+            problems.extend(check_screen(&app, "panel-3-sessions").await);
             app.click("panel-close").await;
         }
     }

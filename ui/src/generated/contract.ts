@@ -232,6 +232,38 @@ export type ImportArgs = { passphrase: string,
  */
 path: string | null, };
 
+/**
+ * How a session stands to this computer's.
+ */
+export type SessionRelation = "current" | "fork" | "other";
+
+/**
+ * One of the account's live sessions on its server.
+ */
+export type AccountSession = { 
+/**
+ * The server's session id: what [`crate::Core::end_session`] takes.
+ */
+id: string, 
+/**
+ * `api` (an app, such as Kage) or `browser` (the game's web site).
+ */
+kind: string, created_at: string, 
+/**
+ * The sign-in or the latest refresh.
+ */
+last_used_at: string, 
+/**
+ * When the session ends unless refreshed (or ended) first.
+ */
+expires_at: string, relation: SessionRelation, };
+
+export type EndSessionArgs = { accountId: string, 
+/**
+ * The server's id of the session to end, as `account_sessions` listed it.
+ */
+sessionId: string, };
+
 /** Every command the page may call: its arguments (`null`: none) and its answer. */
 export type Commands = {
   server_info: { args: null; result: ServerInfo };
@@ -243,6 +275,9 @@ export type Commands = {
   forget_account: { args: SavedAccountArgs; result: Array<SavedAccount> };
   sign_out_account: { args: SavedAccountArgs; result: Array<SavedAccount> };
   saved_accounts: { args: null; result: Array<SavedAccount> };
+  account_sessions: { args: SavedAccountArgs; result: Array<AccountSession> };
+  end_account_session: { args: EndSessionArgs; result: Array<AccountSession> };
+  end_other_sessions: { args: SavedAccountArgs; result: Array<AccountSession> };
   window_state: { args: null; result: WindowState };
   subscribe: { args: SubscribeArgs; result: null };
   watch_display: { args: WatchDisplayArgs; result: null };

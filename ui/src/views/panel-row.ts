@@ -3,6 +3,7 @@
 // the form stays while the list changes around it (another account signs in, an alias changes elsewhere).
 import { api, errorMessage, type AccountSettings, type SavedAccount } from "../api";
 import { busy, h, initial } from "../dom";
+import { sessionsList } from "./panel-sessions";
 
 const STATUS_TEXT: Record<string, string> = {
   signed_in: "signed in",
@@ -40,6 +41,15 @@ export function accountRow(first: SavedAccount, context: RowContext): AccountRow
   const open = h("button", { class: "small primary", testid: "panel-open" }, "Open");
   open.addEventListener("click", () => busy(open, () => attempt(() => api.focusAccount(index + 1))));
   const edit = h("button", { class: "small ghost", testid: "panel-edit", "aria-expanded": "false" }, "Settings");
+  const sessionsButton = h("button", { class: "small ghost", testid: "panel-sessions", "aria-expanded": "false" }, "Sessions");
+  const sessions = sessionsList(() => account.id, say);
+  sessions.element.hidden = true;
+  sessionsButton.addEventListener("click", () => {
+    const opening = sessions.element.hidden;
+    sessions.element.hidden = !opening;
+    sessionsButton.setAttribute("aria-expanded", String(opening));
+    if (opening) void sessions.load();
+  });
   const signOut = h("button", { class: "small ghost", testid: "panel-sign-out" }, "Sign out");
   signOut.addEventListener("click", () => busy(signOut, () => attempt(async () => render(await api.signOutAccount(account.id)))));
   const forget = h("button", { class: "small ghost danger", testid: "panel-forget" }, "Forget");
@@ -70,9 +80,10 @@ export function accountRow(first: SavedAccount, context: RowContext): AccountRow
       key,
       mark,
       h("div", { class: "who" }, name, state),
-      h("div", { class: "actions" }, open, edit, signOut, forget),
+      h("div", { class: "actions" }, open, edit, sessionsButton, signOut, forget),
     ),
     form.element,
+    sessions.element,
   );
 
   const update = (next: SavedAccount, position: number) => {
@@ -84,6 +95,7 @@ export function accountRow(first: SavedAccount, context: RowContext): AccountRow
     name.textContent = next.name;
     state.textContent = [statusText(next.status), ...next.groups].join(" · ");
     signOut.hidden = next.status === "signed_out";
+    sessionsButton.hidden = next.status === "signed_out";
     // An open form keeps what the player typed; a closed one is filled afresh when opened.
   };
   update(first, 0);
