@@ -20,6 +20,7 @@ pub mod settings;
 pub mod shortcuts;
 pub mod sink;
 pub mod state;
+pub mod statuses;
 pub mod tray;
 pub mod window_state;
 pub mod windows;
@@ -74,6 +75,7 @@ pub fn run() {
             app.manage(launcher::Launcher::default());
             launcher::restore(&handle)?;
             tray::install(&handle);
+            statuses::follow(&handle);
             // Kage works without its global shortcuts: one another program holds is reported, not fatal.
             if let Err(notice) = shortcuts::apply(&handle) {
                 log::warn!("{notice}");

@@ -7,20 +7,16 @@
 //! carry roster ids (opaque hashes), never user ids.
 
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
 
 use kage_core::sessions::AccountStatus;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::launcher::{self, Launch};
 use crate::state::AppState;
 
 const TRAY_ID: &str = "kage";
-/// Status changes come in bursts (ten accounts restored at start-up, a network drop): one menu rebuild per burst.
-const SETTLE: Duration = Duration::from_millis(250);
 
 /// What clicking a tray item does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +135,6 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) {
     match std::panic::catch_unwind(AssertUnwindSafe(|| build(app))) {
         Ok(Ok(())) => {
             log::info!("tray icon up");
-            follow_statuses(app);
         }
         Ok(Err(error)) => log::warn!("no tray icon: {error}"),
         Err(_) => log::warn!("no tray icon: this desktop's tray library could not be loaded"),
@@ -186,29 +181,6 @@ fn menu<R: Runtime>(app: &AppHandle<R>, entries: &[TrayEntry]) -> tauri::Result<
 }
 
 /// Rebuilds the menu whenever an account's status changes, once per burst.
-fn follow_statuses<R: Runtime>(app: &AppHandle<R>) {
-    let app = app.clone();
-    let mut changes = app.state::<AppState>().core.sessions.status_changes();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            match changes.recv().await {
-                // Lagged: some changes were missed, which a rebuild from the current state makes up for.
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return,
-            }
-            tokio::time::sleep(SETTLE).await;
-            loop {
-                match changes.try_recv() {
-                    Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Closed) => return,
-                }
-            }
-            refresh(&app);
-        }
-    });
-}
-
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     if let Some(action) = TrayAction::from_id(event.id().as_ref()) {
         act(app, action);

@@ -4,7 +4,7 @@ import { api, errorMessage, type AccountProfile, type AccountUpdate, type Action
 import { toast } from "./dom";
 import { accountView, type AccountView } from "./views/account";
 import { openPanel } from "./views/panel";
-import { signInView } from "./views/signin";
+import { signInView, type SignInView } from "./views/signin";
 import { isMine as isMineIn, merge, showsAccount, withProfile } from "./window-model";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -12,11 +12,14 @@ let info: ServerInfo;
 let state: WindowState;
 /** The mounted account view and the account it was built for. */
 let mounted: { id: string; view: AccountView } | null = null;
+/** The mounted sign-in screen and the account it offers to sign in again (`null`: none), while it shows. */
+let signingIn: { key: string; view: SignInView } | null = null;
 
 function render(): void {
   root.dataset.status = state.status;
   document.title = state.account && showsAccount(state) ? `${state.account.name} · Kage` : "Kage";
   if (showsAccount(state) && state.account) {
+    signingIn = null;
     if (mounted?.id !== state.account.id) {
       const view = accountView({ account: state.account, onState: setState, onProfile: setProfile, onPanel: showPanel });
       mounted = { id: state.account.id, view };
@@ -25,7 +28,16 @@ function render(): void {
     mounted.view.update(state);
   } else {
     mounted = null;
-    root.replaceChildren(signInView({ info, previous: state.account, onSignedIn: setState, onPanel: showPanel }));
+    // Rebuilt when what it names changes (another account to sign in again, a name in streamer mode).
+    const key = JSON.stringify([state.account?.id, state.account?.username, state.streamer, info.demoPlayers]);
+    if (signingIn && signingIn.key === key) {
+      // The same screen: only its list of saved accounts changes; what is typed in the form stays.
+      signingIn.view.refresh();
+      return;
+    }
+    const view = signInView({ info, previous: state.account, onSignedIn: setState, onPanel: showPanel });
+    signingIn = { key, view };
+    root.replaceChildren(view.element);
   }
 }
 

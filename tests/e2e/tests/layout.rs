@@ -3,11 +3,13 @@
 //! of saved accounts, and the notices (offline, a toast), each at 320, 460 and 800 px and at 200% text. The
 //! check (`kage_e2e::layout`) reads the elements' boxes in the real app: no two visible controls or texts overlap,
 //! nothing goes past its container or the window, no word is cut over two lines; and Tab shows where the focus
-//! is. Screenshots of every screen, width and scale are kept in `target/e2e/layout/`. Every problem is collected
+//! is. And what is typed into an open settings form survives another account's state changing, and is saved.
+//! Screenshots of every screen, width and scale are kept in `target/e2e/layout/`. Every problem is collected
 //! first and reported together at the end.
 
 use std::time::Duration;
 
+use fantoccini::Locator;
 use kage_e2e::layout::{check_screen, focus_without_ring};
 use kage_e2e::{App, GameServer, clear_keychain_entries, enabled, free_port, report};
 use serde_json::{Value, json};
@@ -142,6 +144,38 @@ async fn every_screen_fits_at_320_460_and_800_px_and_at_200_percent_text() {
     ));
     app.wait_text_within("status-banner", Duration::from_secs(20), |t| t.starts_with("Offline")).await;
     problems.extend(check_screen(&app, "offline").await);
+
+    // Edits survive updates (issue 18.3): what is typed into main's settings stays while another account's
+    // state changes (alt is signed out from this window's panel's list), and Save saves what was typed.
+    app.click("account-menu").await;
+    app.click("menu-accounts").await;
+    app.wait_for("panel-accounts").await;
+    let row = |id: &str, testid: &str| format!("li[data-account='{id}'] [data-testid='{testid}']");
+    app.client.find(Locator::Css(&row(&ids[0], "panel-edit"))).await.unwrap().click().await.unwrap();
+    let alias = app.client.find(Locator::Css(&row(&ids[0], "settings-alias"))).await.unwrap();
+    alias.clear().await.unwrap();
+    alias.send_keys("Typed while alt changed").await.unwrap();
+    let signed_out = app.invoke("sign_out_account", json!({"accountId": ids[1]})).await;
+    assert!(signed_out.is_array(), "{signed_out}");
+    let alt_status = row(&ids[1], "panel-status");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = app.client.find(Locator::Css(&alt_status)).await.unwrap().text().await.unwrap();
+        if text.starts_with("needs sign-in") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the open panel never showed alt signed out: {text:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kept = alias.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(kept, "Typed while alt changed", "what was typed survived the update");
+    app.client.find(Locator::Css(&row(&ids[0], "settings-save"))).await.unwrap().click().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.invoke("saved_accounts", json!({})).await[0]["alias"] != "Typed while alt changed" {
+        assert!(std::time::Instant::now() < deadline, "Save did not save what was typed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    log("layout: typed into main's settings while alt was signed out; the typing stayed and was saved");
 
     for problem in &problems {
         log(problem);

@@ -18,7 +18,13 @@ const STATUS_TEXT: Record<string, string> = {
   signed_out: "needs sign-in",
 };
 
-export function signInView(context: SignInContext): HTMLElement {
+export interface SignInView {
+  element: HTMLElement;
+  /** Lists the saved accounts again (their states changed): the form and what is typed in it stay. */
+  refresh: () => void;
+}
+
+export function signInView(context: SignInContext): SignInView {
   const { info, previous } = context;
   const error = h("p", { class: "error", testid: "signin-error", role: "alert", hidden: true });
   const showError = (text: string | null) => {
@@ -158,7 +164,8 @@ export function signInView(context: SignInContext): HTMLElement {
     );
   };
   const savedCard = h("section", { class: "card", hidden: true }, h("h2", {}, "Saved accounts"), saved);
-  void api.savedAccounts().then(listSaved, () => undefined);
+  const refresh = () => void api.savedAccounts().then(listSaved, () => undefined);
+  refresh();
 
   const sandbox = info.sandbox
     ? h(
@@ -192,7 +199,7 @@ export function signInView(context: SignInContext): HTMLElement {
       );
   const startupNotice = info.startupNotice ? h("p", { class: "banner warn", testid: "startup-notice" }, info.startupNotice) : null;
 
-  return h(
+  const element = h(
     "section",
     { class: "view view-signin", testid: "view-signin" },
     h("header", { class: "brand" }, h("span", { class: "logo" }), h("h1", {}, "Kage"), panelButton(context.onPanel)),
@@ -203,6 +210,7 @@ export function signInView(context: SignInContext): HTMLElement {
     form,
     sandbox,
   );
+  return { element, refresh };
 }
 
 function panelButton(onPanel: () => void): HTMLElement {
