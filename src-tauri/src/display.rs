@@ -18,6 +18,16 @@ pub struct Presenter {
 }
 
 impl Presenter {
+    /// Why an account is offline, as the page may say it: in streamer mode a proxy's address is not shown.
+    pub fn offline_cause(&self, cause: kage_core::offline::OfflineCause) -> kage_core::offline::OfflineCause {
+        match cause {
+            kage_core::offline::OfflineCause::Proxy { .. } if self.streamer() => {
+                kage_core::offline::OfflineCause::Proxy { proxy: String::new() }
+            }
+            cause => cause,
+        }
+    }
+
     pub fn new(streamer: bool, hide_balances: bool, roster: Vec<RosterEntry>) -> Self {
         Self { streamer, hide_balances, roster }
     }

@@ -40,6 +40,7 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<Action>(cfg),
         decl::<Outcome>(cfg),
         decl::<SavedAccount>(cfg),
+        decl::<kage_core::offline::OfflineCause>(cfg),
         decl::<WindowState>(cfg),
         decl::<PageUpdate>(cfg),
         decl::<AccountUpdate>(cfg),

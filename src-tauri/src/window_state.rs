@@ -3,6 +3,7 @@
 //! these, and a status message on the window's channel carries the same state (`sink.rs`).
 
 use kage_core::WindowView;
+use kage_core::offline::OfflineCause;
 use kage_core::model::Profile;
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
@@ -49,6 +50,8 @@ pub struct WindowState {
     pub streamer: bool,
     /// Balances are not shown (streamer mode with "hide balances").
     pub hide_balances: bool,
+    /// Why the account is offline, once Kage knows: its proxy, the game server, or no network at all.
+    pub offline: Option<OfflineCause>,
 }
 
 fn saved(state: &AppState, presenter: &Presenter, entry: RosterEntry) -> SavedAccount {
@@ -104,5 +107,6 @@ pub(crate) fn window_state_from(
         keychain: view.keychain.map(str::to_owned),
         streamer: presenter.streamer(),
         hide_balances: presenter.hides_balances(),
+        offline: view.offline.map(|cause| presenter.offline_cause(cause)),
     }
 }

@@ -13,6 +13,7 @@ use crate::actions::{Action, Stat};
 use crate::cache::ProfileCache;
 use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
+use crate::offline::{OfflineCause, OfflineCauses};
 pub use crate::model::AccountProfile;
 use crate::model::Profile;
 use crate::oidc::flow::Begin;
@@ -63,6 +64,8 @@ pub struct WindowView {
     pub cached_at: Option<u64>,
     /// What is wrong with the keychain for this account, if anything (the account may still be signed in).
     pub keychain: Option<&'static str>,
+    /// Why the account is offline, once found (`status` offline; `None` for a moment while it is looked into).
+    pub offline: Option<OfflineCause>,
 }
 
 /// Runs `$call` with the account's token, and once more with a fresh one if the server no longer took it.
@@ -92,6 +95,9 @@ pub struct Core {
     transport: Arc<Transport>,
     sign_ins: SignInsUnderWay,
     browser_sign_in_timeout: Duration,
+    /// Why each account offline now is offline (see [`crate::offline`]), found by `diagnosing`.
+    offline: Arc<OfflineCauses>,
+    diagnosing: tokio::task::JoinHandle<()>,
 }
 
 impl Core {
@@ -103,6 +109,13 @@ impl Core {
         let cache = Arc::new(ProfileCache::open(config.data_dir));
         let client = Arc::new(Client::new(transport.clone(), sessions.clone(), windows.clone(), cache.clone()));
         let events = Events::new(transport.clone(), client.clone(), sessions.clone(), windows.clone(), config.live);
+        let offline = Arc::new(OfflineCauses::default());
+        let diagnosing = tokio::spawn(diagnose_offline(
+            sessions.status_changes(),
+            offline.clone(),
+            transport.clone(),
+            Arc::downgrade(&events),
+        ));
         Self {
             sessions,
             windows,
@@ -112,6 +125,8 @@ impl Core {
             transport,
             sign_ins: SignInsUnderWay::default(),
             browser_sign_in_timeout: config.browser_sign_in_timeout,
+            offline,
+            diagnosing,
         }
     }
 
@@ -394,6 +409,7 @@ impl Core {
 
     /// The app is quitting: every background task stops now, mid-request or not.
     pub fn shutdown(&self) {
+        self.diagnosing.abort();
         self.events.shutdown();
         self.sessions.shutdown();
     }
@@ -437,6 +453,7 @@ impl Core {
                 cached: None,
                 cached_at: None,
                 keychain: None,
+                offline: None,
             },
             Some(pin) => self.account_view(&pin.account),
         }
@@ -446,13 +463,45 @@ impl Core {
     /// pins for a delivery (see [`Events::deliver`]).
     pub fn account_view(&self, account: &AccountKey) -> WindowView {
         let cached = self.cache.get(account);
+        let status = self.sessions.status(account);
         WindowView {
             account: Some(account.id().to_owned()),
-            status: self.sessions.status(account),
+            offline: (status == AccountStatus::Offline).then(|| self.offline.of(account)).flatten(),
+            status,
             keychain: self.sessions.keychain_problem(account),
             cached_at: cached.as_ref().map(|c| unix_seconds(c.stored_at)),
             cached: cached.map(|c| c.profile),
         }
+    }
+}
+
+/// Looks into why each account that turns offline is, and tells its windows once it knows (a status message
+/// with the account's state, which now names the cause). An account back online forgets its cause.
+async fn diagnose_offline(
+    mut changes: tokio::sync::broadcast::Receiver<(AccountKey, AccountStatus)>,
+    causes: Arc<OfflineCauses>,
+    transport: Arc<Transport>,
+    events: std::sync::Weak<Events>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let (account, status) = match changes.recv().await {
+            Ok(change) => change,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        if status != AccountStatus::Offline {
+            causes.set(&account, None);
+            continue;
+        }
+        let (causes, transport, events) = (causes.clone(), transport.clone(), events.clone());
+        tokio::spawn(async move {
+            let cause = crate::offline::diagnose(transport.proxy_of(&account).as_ref(), account.origin()).await;
+            causes.set(&account, Some(cause));
+            if let Some(events) = events.upgrade() {
+                events.deliver(&account, &crate::events::WindowUpdate::Status { status: AccountStatus::Offline });
+            }
+        });
     }
 }
 

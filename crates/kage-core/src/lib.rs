@@ -17,6 +17,7 @@ pub mod events;
 pub mod export;
 mod in_flight;
 pub mod model;
+pub mod offline;
 pub mod oidc;
 pub mod proxy;
 mod resends;

@@ -38,6 +38,8 @@ pub struct ProxyUrl {
     /// `scheme://[***@]host[:port]`, safe to show.
     shown: String,
     host: String,
+    /// The port connections go to (the scheme's usual one when the URL names none).
+    port: u16,
 }
 
 impl ProxyUrl {
@@ -62,7 +64,13 @@ impl ProxyUrl {
         if full.ends_with('/') {
             full.pop();
         }
-        Ok(Self { full: Zeroizing::new(full), shown, host })
+        let port = url.port_or_known_default().unwrap_or(if scheme.starts_with("socks") { 1080 } else { 80 });
+        Ok(Self { full: Zeroizing::new(full), shown, host, port })
+    }
+
+    /// Where the proxy takes connections: its host and port.
+    pub fn address(&self) -> (&str, u16) {
+        (self.host.trim_start_matches('[').trim_end_matches(']'), self.port)
     }
 
     /// True when the proxy runs on this computer.

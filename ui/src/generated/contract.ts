@@ -72,6 +72,11 @@ username: string,
 name: string, alias: string | null, server: string, colour: string, status: AccountStatus, notifications: boolean, groups: Array<string>, proxy: string | null, };
 
 /**
+ * Why an account's requests do not reach its game server.
+ */
+export type OfflineCause = { "cause": "proxy", proxy: string, } | { "cause": "game_server" } | { "cause": "no_network" };
+
+/**
  * What a window shows: its account (if any), that account's state and cached profile, and how to show them.
  */
 export type WindowState = { account: SavedAccount | null, status: AccountStatus, profile: Profile | null, cachedAt: number | null, notice: string | null, 
@@ -86,7 +91,11 @@ streamer: boolean,
 /**
  * Balances are not shown (streamer mode with "hide balances").
  */
-hideBalances: boolean, };
+hideBalances: boolean, 
+/**
+ * Why the account is offline, once Kage knows: its proxy, the game server, or no network at all.
+ */
+offline: OfflineCause | null, };
 
 /**
  * What a page is told about its window's account: core's `WindowUpdate`, named as the page may show it, with

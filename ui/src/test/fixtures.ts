@@ -41,6 +41,7 @@ export function windowState(of: SavedAccount | null, shown: Profile | null): Win
     keychain: null,
     streamer: false,
     hideBalances: false,
+    offline: null,
   };
 }
 

@@ -238,11 +238,25 @@ export function accountView(context: AccountContext): AccountView {
   return { element, update };
 }
 
-function bannerText(state: WindowState): string | null {
+/** The line over the profile saying what state the account is in, and for "offline" why (issue 18). */
+export function bannerText(state: WindowState): string | null {
   const when = state.cachedAt ?? (state.profile ? Date.parse(state.profile.updated_at) / 1000 : null);
   switch (state.status) {
-    case "offline":
-      return `Offline, showing data from ${timeAgo(when)}. Kage keeps trying.`;
+    case "offline": {
+      const shown = state.profile ? `Showing data from ${timeAgo(when)}` : "Nothing saved to show yet";
+      switch (state.offline?.cause) {
+        case "proxy": {
+          const proxy = state.offline.proxy ? `the proxy ${state.offline.proxy}` : "the proxy";
+          return `Offline: Kage cannot reach ${proxy} for this account (other accounts are not affected). ${shown}; Kage keeps trying.`;
+        }
+        case "game_server":
+          return `Offline: the game server does not answer. ${shown}; Kage keeps trying.`;
+        case "no_network":
+          return `Offline: this computer has no network connection. ${shown}; Kage tries again when it is back.`;
+        default:
+          return `Offline. ${shown}; Kage keeps trying.`;
+      }
+    }
     case "keychain_locked":
       return state.keychain ?? "The system keychain is not available. Kage keeps trying; nothing is lost.";
     case "loading":

@@ -135,3 +135,40 @@ async fn i6_plain_http_server_through_a_remote_proxy_is_refused_before_anything_
     assert_eq!(h.core.proxy_of(&main), None, "the account stays direct");
     h.core.client.profile(&window("acct-1")).await.unwrap();
 }
+
+/// Issue 18: an account whose proxy went away is offline because of its proxy, and its windows are told so by
+/// name, while the account beside it (direct) works; when the game server itself goes away, the cause is the
+/// game server.
+#[tokio::test]
+async fn an_account_offline_because_its_proxy_is_down_is_told_so_and_the_one_beside_it_works() {
+    let h = Harness::start().await;
+    let proxy = CountingProxy::http().await;
+    let main = sign_in_through(&h, "acct-1", "main", &proxy).await;
+    let alt = h.sign_in(&window("acct-2"), "alt").await;
+    // The proxy goes away: main's route is now a proxy address nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let proxy_url = format!("http://{closed}");
+    h.core.set_proxy(&main, Some(ProxyUrl::parse(&proxy_url).unwrap())).unwrap();
+    h.core.sessions.expire_access_token(&main);
+    let refused = h.core.client.profile(&window("acct-1")).await.unwrap_err();
+    assert!(refused.is_offline(), "{refused:?}");
+    let expected = kage_core::offline::OfflineCause::Proxy { proxy: proxy_url };
+    assert!(
+        eventually(Duration::from_secs(5), || h.core.account_view(&main).offline.as_ref() == Some(&expected)).await,
+        "main's view names its proxy: {:?}",
+        h.core.account_view(&main).offline
+    );
+    assert_eq!(h.core.client.profile(&window("acct-2")).await.unwrap().username, "alt", "alt is not affected");
+    assert_eq!(h.core.account_view(&alt).offline, None);
+
+    h.kill_server().await;
+    h.core.sessions.expire_access_token(&alt);
+    assert!(h.core.client.profile(&window("acct-2")).await.unwrap_err().is_offline());
+    assert!(
+        eventually(Duration::from_secs(5), || h.core.account_view(&alt).offline
+            == Some(kage_core::offline::OfflineCause::GameServer))
+        .await,
+        "alt's view names the game server: {:?}",
+        h.core.account_view(&alt).offline
+    );
+}
