@@ -3,8 +3,8 @@
 //! these, and a status message on the window's channel carries the same state (`sink.rs`).
 
 use kage_core::WindowView;
-use kage_core::offline::OfflineCause;
 use kage_core::model::Profile;
+use kage_core::offline::OfflineCause;
 use kage_core::sessions::AccountStatus;
 use serde::Serialize;
 use tauri::{Manager, Runtime, WebviewWindow};

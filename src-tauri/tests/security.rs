@@ -177,3 +177,50 @@ async fn the_panel_lists_an_accounts_sessions_and_ends_them_but_this_computers()
     let answer = invoke(&window, "refresh_profile", json!({})).unwrap();
     assert_eq!(answer["profile"]["username"], "main", "this computer stays signed in");
 }
+
+/// Issue 17, low: a saved proxy that no longer parses (edited by hand, written by a newer Kage) blocks its
+/// account with a sentence, and never lets it go direct: after the restart not one request of it reaches the
+/// server, and its window says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_proxy_that_no_longer_parses_blocks_its_account_instead_of_going_direct() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let server_dir = tempfile::tempdir().unwrap();
+    let mut config = kage_server::Config::new(server_dir.path());
+    config.demo = true;
+    config.observer = Some(Arc::new({
+        let seen = seen.clone();
+        move |record: kage_server::observe::RequestRecord| {
+            seen.lock().unwrap().push(format!("{} {}", record.method, record.path))
+        }
+    }));
+    let server = kage_server::start(config).await.expect("server starts");
+    let url = server.base_url();
+    let vault = Arc::new(MemoryStore::default());
+    let first = TestApp::start_against(Some(&url), tempfile::tempdir().unwrap(), vault.clone()).await;
+    let main = sign_in(&first.window("acct-1"), "main")["account"]["id"].clone();
+    let dir = first.quit_remote().await;
+    let roster = dir.path().join("roster.json");
+    let text = std::fs::read_to_string(&roster).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["accounts"][0]["proxy"] = json!("gopher://proxy.example:70");
+    std::fs::write(&roster, doc.to_string()).unwrap();
+
+    let second = TestApp::start_against(Some(&url), dir, vault).await;
+    second.app.state::<AppState>().restore_saved(); // as the app's setup does
+    seen.lock().unwrap().clear();
+    let window = second.window("acct-1");
+    invoke(&window, "open_saved", json!({"accountId": main})).unwrap();
+    let refused = invoke(&window, "refresh_profile", json!({})).unwrap_err();
+    assert_eq!(refused["code"], "offline", "{refused}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let state = loop {
+        let state = invoke(&window, "window_state", json!({})).unwrap();
+        if state["offline"]["cause"] == "proxy_not_usable" || std::time::Instant::now() > deadline {
+            break state;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(state["offline"]["cause"], "proxy_not_usable", "{state}");
+    assert!(state["offline"]["reason"].as_str().unwrap().contains("fix its proxy"), "{state}");
+    assert_eq!(*seen.lock().unwrap(), Vec::<String>::new(), "nothing of main's reached the server");
+}

@@ -13,9 +13,9 @@ use crate::actions::{Action, Stat};
 use crate::cache::ProfileCache;
 use crate::client::{Client, ClientError};
 use crate::events::{Events, LiveConfig};
-use crate::offline::{OfflineCause, OfflineCauses};
 pub use crate::model::AccountProfile;
 use crate::model::Profile;
+use crate::offline::{OfflineCause, OfflineCauses};
 use crate::oidc::flow::Begin;
 use crate::oidc::loopback::Page;
 use crate::oidc::under_way::SignInsUnderWay;
@@ -314,6 +314,13 @@ impl Core {
         Ok(())
     }
 
+    /// Sends nothing for `account` until [`Core::set_proxy`] gives it a route again: its saved proxy cannot be
+    /// used (`why`, a sentence for its windows). It is offline with that cause, never direct instead.
+    pub fn block_route(&self, account: &AccountKey, why: String) {
+        self.transport.block(account, why);
+        self.events.reconnect(account);
+    }
+
     /// The account's proxy, if it has one.
     pub fn proxy_of(&self, account: &AccountKey) -> Option<ProxyUrl> {
         self.transport.proxy_of(account)
@@ -496,7 +503,10 @@ async fn diagnose_offline(
         }
         let (causes, transport, events) = (causes.clone(), transport.clone(), events.clone());
         tokio::spawn(async move {
-            let cause = crate::offline::diagnose(transport.proxy_of(&account).as_ref(), account.origin()).await;
+            let cause = match transport.blocked(&account) {
+                Some(reason) => OfflineCause::ProxyNotUsable { reason },
+                None => crate::offline::diagnose(transport.proxy_of(&account).as_ref(), account.origin()).await,
+            };
             causes.set(&account, Some(cause));
             if let Some(events) = events.upgrade() {
                 events.deliver(&account, &crate::events::WindowUpdate::Status { status: AccountStatus::Offline });

@@ -29,6 +29,9 @@ pub enum OfflineCause {
     GameServer,
     /// This computer has no network: no route out at all.
     NoNetwork,
+    /// The account's saved proxy cannot be used (`reason`): Kage sends nothing for it until it is fixed, rather
+    /// than sending its requests a way the player did not choose.
+    ProxyNotUsable { reason: String },
 }
 
 /// Finds why `origin` cannot be reached on the account's route (`proxy`, or direct).

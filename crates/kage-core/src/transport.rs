@@ -33,6 +33,9 @@ pub(crate) fn is_gateway_failure(status: StatusCode) -> bool {
 pub struct Transport {
     request_timeout: Duration,
     direct: reqwest::Client,
+    /// The route of an account whose saved proxy cannot be used: every request fails at once, on this computer
+    /// (its "proxy" is port 0 on loopback, where nothing can listen), so nothing goes direct instead.
+    refusing: reqwest::Client,
     routes: Mutex<Routes>,
 }
 
@@ -40,21 +43,39 @@ pub struct Transport {
 struct Routes {
     proxy_of: HashMap<AccountKey, ProxyUrl>,
     clients: HashMap<ProxyUrl, reqwest::Client>,
+    /// Accounts whose saved proxy cannot be used, and why (a sentence for their windows).
+    blocked: HashMap<AccountKey, String>,
 }
 
 impl Transport {
     pub fn new(request_timeout: Duration) -> Self {
         let direct = build(request_timeout, None).expect("TLS backend initialises");
-        Self { request_timeout, direct, routes: Mutex::default() }
+        let nowhere = ProxyUrl::parse("http://127.0.0.1:0").expect("a proxy URL");
+        let refusing = build(request_timeout, Some(&nowhere)).expect("TLS backend initialises");
+        Self { request_timeout, direct, refusing, routes: Mutex::default() }
     }
 
     /// The client for the account's next request: through its proxy, or direct.
     pub fn for_account(&self, account: &AccountKey) -> reqwest::Client {
         let routes = self.routes.lock().expect("transport lock");
+        if routes.blocked.contains_key(account) {
+            return self.refusing.clone();
+        }
         match routes.proxy_of.get(account) {
             Some(proxy) => routes.clients[proxy].clone(),
             None => self.direct.clone(),
         }
+    }
+
+    /// Sends nothing for `account` until its route is set again ([`Transport::set`]): its saved proxy cannot be
+    /// used (`why`), and going direct instead would send its requests a way the player did not choose.
+    pub fn block(&self, account: &AccountKey, why: String) {
+        self.routes.lock().expect("transport lock").blocked.insert(account.clone(), why);
+    }
+
+    /// Why `account` sends nothing, if it is blocked.
+    pub fn blocked(&self, account: &AccountKey) -> Option<String> {
+        self.routes.lock().expect("transport lock").blocked.get(account).cloned()
     }
 
     /// A request for `account` with its token and the fail-closed marker (I1), through the account's own route
@@ -92,12 +113,15 @@ impl Transport {
             self.client_for(proxy)?;
         }
         let mut routes = self.routes.lock().expect("transport lock");
-        let changed = match proxy {
+        let rerouted = match proxy {
             Some(proxy) => routes.proxy_of.insert(account.clone(), proxy.clone()).as_ref() != Some(&proxy),
             None => routes.proxy_of.remove(account).is_some(),
         };
+        // A route set by the player replaces a blocked one.
+        let unblocked = routes.blocked.remove(account).is_some();
+        let changed = rerouted || unblocked;
         // A client no account routes through any more is let go (requests already holding it finish).
-        let Routes { proxy_of, clients } = &mut *routes;
+        let Routes { proxy_of, clients, .. } = &mut *routes;
         clients.retain(|proxy, _| proxy_of.values().any(|used| used == proxy));
         Ok(changed)
     }

@@ -30,7 +30,14 @@ impl AppState {
             let Ok(account) = self.saved_account(&entry) else { continue };
             // Before anything is sent for the account: its requests go only the way the player set.
             if let Err(error) = self.apply_proxy(&account, entry.proxy.as_deref()) {
-                log::warn!("a saved account's proxy is not used: {error}");
+                // Never direct instead: the player chose this route for the account. It sends nothing, and its
+                // windows say why, until the proxy is fixed in the panel's settings.
+                log::warn!("a saved account's proxy cannot be used; nothing is sent for it: {error}");
+                let why = format!(
+                    "{} Kage sends nothing for this account until you fix its proxy (Accounts, Settings).",
+                    error.message
+                );
+                self.core.block_route(&account, why);
             }
             if entry.signed_out {
                 self.core.sessions.mark_signed_out(&account);

@@ -74,7 +74,7 @@ name: string, alias: string | null, server: string, colour: string, status: Acco
 /**
  * Why an account's requests do not reach its game server.
  */
-export type OfflineCause = { "cause": "proxy", proxy: string, } | { "cause": "game_server" } | { "cause": "no_network" };
+export type OfflineCause = { "cause": "proxy", proxy: string, } | { "cause": "game_server" } | { "cause": "no_network" } | { "cause": "proxy_not_usable", reason: string, };
 
 /**
  * What a window shows: its account (if any), that account's state and cached profile, and how to show them.

@@ -51,5 +51,7 @@ describe("bannerText", () => {
     expect(bannerText(offline({ cause: "game_server" }))).toMatch(/^Offline: the game server does not answer/);
     expect(bannerText(offline({ cause: "no_network" }))).toMatch(/^Offline: this computer has no network connection/);
     expect(bannerText(offline(null))).toMatch(/^Offline\. Showing data from/);
+    const blocked = offline({ cause: "proxy_not_usable", reason: "That proxy cannot be used. Kage sends nothing for this account until you fix its proxy." });
+    expect(bannerText(blocked)).toMatch(/^Offline: That proxy cannot be used\. Kage sends nothing/);
   });
 });

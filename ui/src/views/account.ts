@@ -251,6 +251,8 @@ export function bannerText(state: WindowState): string | null {
         }
         case "game_server":
           return `Offline: the game server does not answer. ${shown}; Kage keeps trying.`;
+        case "proxy_not_usable":
+          return `Offline: ${state.offline.reason} ${shown}.`;
         case "no_network":
           return `Offline: this computer has no network connection. ${shown}; Kage tries again when it is back.`;
         default:
