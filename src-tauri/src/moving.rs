@@ -157,7 +157,11 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
                 }
             }
             Ok(ImportOutcome::AlreadySaved) => {}
-            Err(error) => imported.problems.push(format!("{}: {error}", account.username)),
+            // Named as on screen: in streamer mode an alias (or "Account N"), never a username.
+            Err(error) => {
+                let name = state.presenter().name_of(key.id()).unwrap_or_else(|| account.username.clone());
+                imported.problems.push(format!("{name}: {error}"));
+            }
         }
     }
     Ok(imported)

@@ -91,6 +91,25 @@ async fn i3_each_window_signs_in_through_the_browser_as_its_own_player_and_a_bro
     let state = invoke(&second, "window_state", json!({})).unwrap();
     assert_eq!((state["account"]["username"].as_str(), state["status"].as_str()), (Some("alt"), Some("signed_out")));
 
+    // The same in streamer mode (issue 17, low): the sentence names aliases, never a username.
+    let settings =
+        |alias: &str| json!({"alias": alias, "colour": "#3f8efc", "notifications": true, "groups": [], "proxy": null});
+    invoke(&first, "update_account", json!({"accountId": main["account"]["id"], "settings": settings("Shadow")}))
+        .unwrap();
+    invoke(&first, "update_account", json!({"accountId": alt["account"]["id"], "settings": settings("Scout")}))
+        .unwrap();
+    let mut prefs = invoke(&first, "prefs", json!({})).unwrap();
+    prefs["streamerMode"] = json!(true);
+    invoke(&first, "set_prefs", json!({ "prefs": prefs })).unwrap();
+    let refused = invoke(&second, "sign_in_browser", json!({"remember": true})).unwrap_err();
+    let sentence = refused["message"].as_str().unwrap();
+    assert_eq!(refused["code"], "other_account", "{refused}");
+    // The provider's answer names a provider identity, not yet a saved account: "another account".
+    assert!(sentence.contains("this window is for Scout"), "named by alias: {sentence}");
+    assert!(!sentence.contains("main") && !sentence.contains("alt"), "no username on stream: {sentence}");
+    prefs["streamerMode"] = json!(false);
+    invoke(&first, "set_prefs", json!({ "prefs": prefs })).unwrap();
+
     // A new start: main reopens from the keychain, refreshed at the provider, with no browser at all.
     let main_id = main["account"]["id"].as_str().unwrap().to_owned();
     let dir = app.quit_remote().await;

@@ -158,7 +158,10 @@ pub async fn sign_in_browser<R: Runtime>(
     let expected = state.core.windows.pin_of(&label).map(|pin| pin.account);
     let signed_in = state
         .once(&label, "sign_in", async {
-            let flow = state.core.begin_browser_sign_in(&label, &state.origin, expected.as_ref()).await?;
+            let mut flow = state.core.begin_browser_sign_in(&label, &state.origin, expected.as_ref()).await?;
+            if let Some(names) = streamer_names(&state, expected.as_ref()) {
+                flow = flow.name_accounts(names);
+            }
             let opened = match &state.browser {
                 Some(browser) => browser.open(flow.authorization_url()),
                 None => window.opener().open_url(flow.authorization_url(), None::<&str>).map_err(|e| e.to_string()),
@@ -179,6 +182,22 @@ pub async fn sign_in_browser<R: Runtime>(
         Err(_) => "Player".to_owned(),
     };
     Ok(signed_in_here(&state, &window, &signed_in, &username))
+}
+
+/// In streamer mode, how a browser sign-in's messages (this window's error, the browser tab's page) name
+/// accounts: by the names on screen (aliases), never by username; `None` outside streamer mode.
+fn streamer_names(state: &AppState, expected: Option<&kage_core::AccountKey>) -> Option<kage_core::oidc::AccountNames> {
+    let presenter = state.presenter();
+    if !presenter.streamer() {
+        return None;
+    }
+    let known =
+        state.roster.list().iter().filter_map(|entry| Some((entry.account()?, presenter.name(entry)))).collect();
+    Some(kage_core::oidc::AccountNames {
+        expected: expected.and_then(|account| presenter.name_of(account.id())),
+        known,
+        other: "another account".to_owned(),
+    })
 }
 
 /// Stops this window's browser sign-in (the page's Cancel); its listener closes.
