@@ -5,6 +5,9 @@ use kage_core::AccountKey;
 use kage_core::events::{AccountListener, WindowUpdate};
 use tauri::{AppHandle, Manager, Runtime};
 
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod freedesktop;
+
 use crate::display::Presenter;
 use crate::roster::RosterEntry;
 use crate::state::AppState;
@@ -61,33 +64,49 @@ fn transfer_received<R: Runtime>(app: &AppHandle<R>, account: &AccountKey, from:
 }
 
 /// Shows `notice`; a click on it brings `account`'s window forward where the desktop reports clicks (the
-/// freedesktop notification service on Linux and the BSDs). Elsewhere it is shown by tauri-plugin-notification.
+/// freedesktop notification service on Linux and the BSDs), with the service's activation token so a desktop
+/// that prevents focus stealing raises it (see [`freedesktop`]). Elsewhere it is shown by
+/// tauri-plugin-notification.
 #[cfg(all(unix, not(target_os = "macos")))]
 fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, account: AccountKey) {
     let app = app.clone();
     // The service answers a click or a close on D-Bus; waiting for it blocks, so off the async runtime. The
     // thread ends when the notification is clicked, dismissed or expires.
     let spawned = std::thread::Builder::new().name("kage-notification".into()).spawn(move || {
-        let shown = notify_rust::Notification::new()
-            .appname("Kage")
-            .summary(&notice.title)
-            .body(&notice.body)
-            .action("default", "Show")
-            .show();
+        let shown = zbus::blocking::Connection::session()
+            .and_then(|connection| freedesktop::show_and_wait(&connection, &notice.title, &notice.body));
         match shown {
-            Ok(handle) => handle.wait_for_action(|action| {
-                if action == "default"
-                    && let Some(window) = crate::windows::window_of(&app, &account)
-                {
-                    let _ = window.unminimize();
-                    let _ = window.set_focus();
-                }
-            }),
+            Ok(freedesktop::Ending::Clicked { activation_token }) => {
+                let raising = app.clone();
+                let _ = app.run_on_main_thread(move || {
+                    if let Some(window) = crate::windows::window_of(&raising, &account) {
+                        raise(&window, activation_token.as_deref());
+                    }
+                });
+            }
+            Ok(freedesktop::Ending::Closed) => {}
             Err(error) => log::warn!("could not show a notification: {error}"),
         }
     });
     if let Err(error) = spawned {
         log::warn!("could not show a notification: {error}");
+    }
+}
+
+/// Brings `window` forward for a click elsewhere (a notification): with the click's activation token when the
+/// notification service gave one, which GTK passes on to the compositor (on the main thread).
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn raise<R: Runtime>(window: &tauri::WebviewWindow<R>, activation_token: Option<&str>) {
+    use gtk::prelude::GtkWindowExt;
+    let _ = window.unminimize();
+    match (activation_token, window.gtk_window()) {
+        (Some(token), Ok(gtk_window)) => {
+            gtk_window.set_startup_id(token);
+            gtk_window.present();
+        }
+        _ => {
+            let _ = window.set_focus();
+        }
     }
 }
 
