@@ -354,6 +354,7 @@ async fn a_provider_sign_out_survives_a_restart_and_a_new_sign_in_with_the_same_
     let mut config = Config::new(dir.path());
     config.oidc = Some(trust(&provider));
     config.database_url = database_url;
+    config.signing_key_sealing = Some(crate::support::test_key_sealing());
     let restarted = kage_server::start(config).await.unwrap();
     let http = reqwest::Client::new();
     let status = |token: String| {
