@@ -1,5 +1,6 @@
-//! The authentication order, row by row (DESIGN.md section 4, I8): Authorization header first and alone;
-//! the fail-closed marker shuts the cookie path; the shared cookie only when neither is present.
+//! The authentication order, row by row (docs/design.md, I8; docs/protocol.md, "Authentication order"):
+//! Authorization header first and alone; the fail-closed marker shuts the cookie path; the shared cookie only when
+//! neither is present.
 
 use reqwest::{Method, StatusCode};
 
