@@ -115,7 +115,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn i7_a_settled_transfer_shows_no_username_or_balance_in_streamer_mode() {
+    fn streamer_mode_a_settled_transfer_shows_no_username_or_balance() {
         let account = AccountKey::new(ServerOrigin::parse("http://127.0.0.1:1").unwrap(), "user-1");
         let settled = |outcome: Outcome| WindowUpdate::ActionSettled {
             action: Action::Transfer { to: "alt".into(), amount: 400 },

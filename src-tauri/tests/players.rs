@@ -37,7 +37,7 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn i7_streamer_mode_shows_no_username_user_id_or_server_in_any_answer() {
+async fn streamer_mode_shows_no_username_user_id_or_server_in_any_answer() {
     let app = TestApp::start().await;
     let (first, second) = (app.window("acct-1"), app.window("acct-2"));
     let main = sign_in(&first, "main")["account"]["id"].as_str().unwrap().to_owned();
@@ -316,7 +316,7 @@ async fn i11_open_all_waits_out_the_servers_retry_after_shows_it_and_signs_no_on
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn i2_no_new_command_hands_a_page_any_accounts_credential() {
+async fn i6_no_new_command_hands_a_page_any_accounts_credential() {
     let vault = std::sync::Arc::new(kage_core::vault::MemoryStore::default());
     let app = TestApp::start_on(tempfile::tempdir().unwrap(), vault.clone()).await;
     let (first, second) = (app.window("acct-1"), app.window("acct-2"));

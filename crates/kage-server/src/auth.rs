@@ -1,6 +1,6 @@
 //! Who is asking: the [`Viewer`] extractor, the only way a handler learns which player it serves.
 //!
-//! Authentication order (DESIGN.md section 4, I8):
+//! Authentication order (docs/design.md, I8; docs/protocol.md, "Authentication order"):
 //! 1. An `Authorization` header, if present, decides alone. A valid `Bearer` API token authenticates: one of
 //!    ours, or, with `--oidc-issuer`, one of that provider's (a JWT chosen by its `iss`; with introspection,
 //!    any token that is not a JWT of ours, since opaque tokens name no issuer; then fully checked by

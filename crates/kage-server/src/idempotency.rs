@@ -1,4 +1,4 @@
-//! Idempotent actions (DESIGN.md I12): a player's action is carried out at most once however its answer is
+//! Idempotent actions (docs/design.md, I12): a player's action is carried out at most once however its answer is
 //! lost and retried.
 //!
 //! A client sends `Idempotency-Key: <1-64 visible ASCII characters>` with a transfer, training or travel. The

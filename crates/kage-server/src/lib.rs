@@ -92,7 +92,7 @@ pub struct Config {
     pub access_ttl: Duration,
     pub browser_ttl: Duration,
     /// How long a spent refresh token still answers with its successor, if that successor is unused: a client
-    /// whose refresh answer was lost retries without being signed out (DESIGN.md I11). Zero turns it off.
+    /// whose refresh answer was lost retries without being signed out (docs/design.md, I11). Zero turns it off.
     pub refresh_grace: Duration,
     /// When a session ends by itself: not refreshed for `idle`, or `lifetime` after sign-in.
     pub sessions: SessionLimits,

@@ -3,7 +3,7 @@
 //! Refresh tokens are opaque random strings, stored only as SHA-256 hashes (see [`crate::refresh_token`]).
 //! Each use rotates the token; a token presented a second time usually means it was copied, so the whole
 //! session is revoked (RFC 9700 4.14.2). Usually, but not always: a client whose refresh answer was lost on
-//! the way presents the same token again, and revoking then would sign an honest player out (DESIGN.md I11).
+//! the way presents the same token again, and revoking then would sign an honest player out (docs/design.md, I11).
 //! So a spent token presented again within `refresh_grace` of its first use, while its successor has not been
 //! used yet, answers with that very successor (RFC 9700 4.14.2 allows this; Auth0 and Okta call it a reuse
 //! interval). Once the successor has been used, or the grace period is over, it is reuse as before.

@@ -10,7 +10,7 @@
 //! names the viewer it expects and the server refuses a mismatch; and a tab that cannot get its own token says
 //! so with a marker, and the server then refuses to fall back to the cookie. The web fix was reverted because it
 //! sent `Bearer null` while its auth library loaded and told signed-in players they were signed out; the last
-//! test shows why Kage never sends a request without its own token (DESIGN.md, I11).
+//! test shows why Kage never sends a request without its own token (docs/design.md, I11).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -307,7 +307,7 @@ async fn fix_layer_3_fail_closed_marker_refuses_the_cookie_fallback() {
 /// null` and then told signed-in players they were signed out. The server is right to refuse that request
 /// (and never to fall back to the cookie for it); the mistake was sending it. Kage's client waits, bounded,
 /// for its own token and shows "loading", and says "signed out" only when the server rejected the account's
-/// refresh credential or the player signed out (DESIGN.md, I11; and I1: never `Bearer null`, empty, or nothing).
+/// refresh credential or the player signed out (docs/design.md, I11; and I1: never `Bearer null`, empty, or nothing).
 #[tokio::test]
 async fn fix_reverted_because_of_false_sign_out_kage_never_sends_bearer_null() {
     let (server, _dir) = server().await;

@@ -1,4 +1,4 @@
-//! A real web application nobody here wrote, for the web-game tests (issue 19, item 9; DESIGN.md 6.7):
+//! A real web application nobody here wrote, for the web-game tests (issue 19, item 9; docs/design.md, "Web games"):
 //! [Roundup](https://www.roundup-tracker.org), the issue tracker, with its stock "classic" template on SQLite.
 //!
 //! Why Roundup: it is an independently written application (since 2001, its own maintainers), on PyPI with no

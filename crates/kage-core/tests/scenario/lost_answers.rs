@@ -131,7 +131,7 @@ async fn i11_a_grant_is_kept_when_a_later_check_fails() {
 }
 
 #[tokio::test]
-async fn i11_a_rotated_credential_the_keychain_refuses_is_kept_retried_and_shown() {
+async fn i9_a_rotated_credential_the_keychain_refuses_is_kept_retried_and_shown() {
     let (h, main, core) = remembered_then_restarted(Some(Duration::ZERO)).await;
     let w = window("acct-1");
     let spent = h.vault.peek(&main).unwrap();
@@ -179,7 +179,7 @@ async fn i9_keychain_unreachable_at_start_is_a_keychain_state_then_recovers_with
 }
 
 #[tokio::test]
-async fn i11_a_keychain_that_never_answers_holds_up_nothing() {
+async fn i9_a_keychain_that_never_answers_holds_up_nothing() {
     let h = Harness::start().await;
     let (w_main, w_alt) = (window("acct-1"), window("acct-2"));
     let main = h.sign_in(&w_main, "main").await;

@@ -1,6 +1,6 @@
-//! Model-based test (DESIGN.md section 6.3): random sequences of what players, networks and servers do to
-//! 3 windows over 2 accounts, against the real server behind the fault proxy, checking the invariants after
-//! every step.
+//! Model-based test (docs/design.md, "Test layers"; docs/testing.md): random sequences of what players, networks
+//! and servers do to 3 windows over 2 accounts, against the real server behind the fault proxy, checking the
+//! invariants after every step.
 //!
 //! Requests are split into start and finish (the proxy holds each window's profile request until the test
 //! releases it), so answers arrive in any order relative to switches, sign-outs, expiries and pushes. Faults

@@ -1,8 +1,8 @@
 //! `GET /play`: the reference game's own web client, one static page (`web_client.html`, plain HTML and
 //! JavaScript, no build step). It signs in through the cookie route (`POST /v1/browser/sessions`) and refetches
-//! the profile with nothing but that cookie, on a timer that `?refetch_ms=` shortens: the seed bug's web client
-//! as it was (DESIGN.md, section 1), so the bug can be shown in a real browser, and so Kage's web partitions
-//! (I13) can be shown to stop it with a site that was not written for Kage.
+//! the profile with nothing but that cookie, on a timer that `?refetch_ms=` shortens: the seed bug's web client as
+//! it was (docs/design.md, "The bug Kage exists to make impossible"), so the bug can be shown in a real browser,
+//! and so Kage's web partitions (I13) can be shown to stop it with a site that was not written for Kage.
 //!
 //! The page's script is inline, allowed by its hash in the Content-Security-Policy and nothing else: no other
 //! script runs on this origin's page, and the page talks only to this origin.

@@ -1,5 +1,6 @@
-//! The authentication order, row by row (DESIGN.md section 4, I8): Authorization header first and alone;
-//! the fail-closed marker shuts the cookie path; the shared cookie only when neither is present.
+//! The authentication order, row by row (docs/design.md, I8; docs/protocol.md, "Authentication order"):
+//! Authorization header first and alone; the fail-closed marker shuts the cookie path; the shared cookie only when
+//! neither is present.
 
 use reqwest::{Method, StatusCode};
 
@@ -16,7 +17,7 @@ struct Row {
 }
 
 #[tokio::test]
-async fn auth_order_table() {
+async fn i8_auth_order_header_first_then_marker_then_cookie_and_revoked_tokens_refused() {
     let server = TestServer::start().await;
     let main = server.main().await;
     // The shared jar: alt signed in last in the browser, so the cookie points at alt.
@@ -150,7 +151,7 @@ async fn browser_cookie_is_last_sign_in_wins() {
 }
 
 #[tokio::test]
-async fn cookie_sign_out_clears_the_cookie_and_ends_the_session() {
+async fn i8_a_cookie_sign_out_clears_the_cookie_and_ends_the_session() {
     let server = TestServer::start().await;
     let cookie = format!("__session={}", server.browser_sign_in("main", "main-password").await);
     let response = server.request(Method::DELETE, "/v1/sessions/current").header("cookie", &cookie).send().await;

@@ -1,4 +1,4 @@
-//! Idempotent actions (DESIGN.md I12): with an `Idempotency-Key`, a transfer, training or travel is carried
+//! Idempotent actions (docs/design.md, I12): with an `Idempotency-Key`, a transfer, training or travel is carried
 //! out at most once however often it is retried, and the retry gets the first answer.
 
 use reqwest::{Response, StatusCode};

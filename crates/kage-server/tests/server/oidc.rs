@@ -81,7 +81,7 @@ async fn provider_tokens_read_their_own_profiles_and_transfers_conserve_ryo() {
 }
 
 #[tokio::test]
-async fn viewer_guard_rejects_a_provider_token_asserting_the_other_players_id() {
+async fn i8_viewer_guard_rejects_a_provider_token_asserting_the_other_players_id() {
     let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
     let server = server_trusting(&provider, |_| {}).await;
     let main = sign_in(&provider, MAIN, None).await;
@@ -118,7 +118,7 @@ async fn assert_refused_without_cookie_fallback(server: &TestServer, token: &str
 }
 
 #[tokio::test]
-async fn foreign_audience_issuer_or_tampered_provider_tokens_are_401_and_never_fall_back_to_the_cookie() {
+async fn i8_foreign_audience_issuer_or_tampered_provider_tokens_are_401_and_never_fall_back_to_the_cookie() {
     let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
     let Some(stranger) = start_provider(ProviderOptions::default()).await else { return };
     let server = server_trusting(&provider, |_| {}).await;
@@ -157,7 +157,7 @@ async fn foreign_audience_issuer_or_tampered_provider_tokens_are_401_and_never_f
 }
 
 #[tokio::test]
-async fn an_expired_provider_token_is_401_and_never_falls_back_to_the_cookie() {
+async fn i8_an_expired_provider_token_is_401_and_never_falls_back_to_the_cookie() {
     let options = ProviderOptions { access_ttl_secs: 1, ..ProviderOptions::default() };
     let Some(provider) = start_provider(options).await else { return };
     let server = server_trusting(&provider, |_| {}).await;
@@ -309,7 +309,7 @@ async fn the_event_stream_works_with_a_provider_token() {
 }
 
 #[tokio::test]
-async fn signing_out_with_a_provider_token_stops_that_token_at_once() {
+async fn i8_signing_out_with_a_provider_token_stops_that_token_at_once() {
     let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
     let server = server_trusting(&provider, |_| {}).await;
     let main = sign_in(&provider, MAIN, None).await;

@@ -1,4 +1,4 @@
-//! The refresh grace period (DESIGN.md I11): a refresh answer lost on the way never becomes a sign-out, while
+//! The refresh grace period (docs/design.md, I11): a refresh answer lost on the way never becomes a sign-out, while
 //! a spent token that comes back after its successor was used, or after the grace period, is still reuse.
 
 use std::time::Duration;

@@ -152,7 +152,7 @@ async fn unknown_refresh_token_is_invalid_grant() {
 }
 
 #[tokio::test]
-async fn sign_out_kills_the_live_access_token_immediately() {
+async fn i8_sign_out_kills_the_live_access_token_immediately() {
     let server = TestServer::start().await;
     let main = server.main().await;
     let alt = server.alt().await;

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::support::{TestServer, body};
 
 #[tokio::test]
-async fn every_protected_route_rejects_another_players_viewer_id() {
+async fn i8_every_protected_route_rejects_another_players_viewer_id() {
     let server = TestServer::start().await;
     let protected: Vec<_> = ROUTES.iter().filter(|route| route.access == Access::Protected).collect();
     assert!(protected.len() >= 6, "the table lists the protected routes");
@@ -61,7 +61,7 @@ async fn every_protected_route_rejects_another_players_viewer_id() {
 }
 
 #[tokio::test]
-async fn viewer_id_given_twice_must_match_both_times() {
+async fn i8_a_viewer_id_given_twice_must_match_both_times() {
     let server = TestServer::start().await;
     let main = server.main().await;
     let alt = server.alt().await;
@@ -70,7 +70,7 @@ async fn viewer_id_given_twice_must_match_both_times() {
 }
 
 #[tokio::test]
-async fn every_protected_route_requires_a_credential() {
+async fn i8_every_protected_route_requires_a_credential() {
     let server = TestServer::start().await;
     for route in ROUTES.iter().filter(|route| route.access == Access::Protected) {
         let method = reqwest::Method::from_bytes(route.method.as_str().as_bytes()).unwrap();

@@ -4,8 +4,9 @@
 //! storage, domain and path matching) and then a real browser engine (WebKitGTK's MiniBrowser, driven through
 //! WebKitWebDriver, running the page's own script), so nothing here is a jar written for the test.
 //!
-//! The fix Kage brings for a site it does not control is a jar per account (DESIGN.md I13): the control tests
-//! give each tab its own jar and see each keep its own player over many refetches.
+//! The fix Kage brings for a site it does not control is a jar per account (docs/design.md, I13; the desktop side
+//! is not built yet): the control tests give each tab its own jar and see each keep its own player over many
+//! refetches.
 
 mod browser;
 

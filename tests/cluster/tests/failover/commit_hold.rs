@@ -1,6 +1,6 @@
 //! Holding PostgreSQL's commits for a moment, so that an instance can be killed after its transaction has
-//! committed and before it has answered: the lost answer that matters (DESIGN.md section 6, "the server acted,
-//! the answer never arrived"). Left to chance, a SIGKILL almost never lands there: every transfer between the
+//! committed and before it has answered: the lost answer that matters (docs/design.md, I12: the server acted,
+//! the answer never arrived). Left to chance, a SIGKILL almost never lands there: every transfer between the
 //! same two players takes both their rows, so they commit one at a time, and an instance writes its answer
 //! within a millisecond of its commit.
 //!
