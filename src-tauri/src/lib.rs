@@ -8,6 +8,7 @@ pub mod contract;
 pub mod display;
 pub mod durable;
 pub mod error;
+pub mod file_choice;
 pub mod launcher;
 pub mod moving;
 pub mod notify;

@@ -42,6 +42,7 @@ use crate::db::Database;
 use crate::error::ApiError;
 use crate::refresh_token;
 pub use crate::revocation::REVOKED_CHANNEL;
+pub use crate::revocation::RevokeReason;
 use crate::revocation::{self, Cascade};
 use crate::secret::Secret;
 use crate::session_lifetime::SessionLimits;
@@ -57,37 +58,6 @@ impl SessionKind {
         match self {
             Self::Api => "api",
             Self::Browser => "browser",
-        }
-    }
-}
-
-/// Why a session ended; stored for the record.
-#[derive(Debug, Clone, Copy)]
-pub enum RevokeReason {
-    SignedOut,
-    RefreshTokenReused,
-    /// `POST /v1/sessions/revoke`: the holder of a refresh token gave it up (RFC 7009).
-    RefreshTokenRevoked,
-    /// `DELETE /v1/sessions/{id}`: the player ended it from another session (or from itself).
-    EndedByPlayer,
-    /// Refreshed after its idle or absolute limit.
-    Expired,
-    /// The session it was forked from ended (any of the reasons above but `Expired`).
-    ParentEnded,
-    /// `POST /v1/sessions/end-others`: the player ended every session but the one they act from.
-    EndedWithOthers,
-}
-
-impl RevokeReason {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::SignedOut => "signed_out",
-            Self::RefreshTokenReused => "refresh_token_reused",
-            Self::RefreshTokenRevoked => "refresh_token_revoked",
-            Self::EndedByPlayer => "ended_by_player",
-            Self::Expired => "expired",
-            Self::ParentEnded => "parent_ended",
-            Self::EndedWithOthers => "ended_with_others",
         }
     }
 }

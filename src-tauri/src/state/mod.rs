@@ -15,7 +15,7 @@ use kage_server::RunningServer;
 use serde::Serialize;
 
 use crate::display::Presenter;
-use crate::moving::ChooseFile;
+use crate::file_choice::ChooseFile;
 use crate::prefs::PrefsFile;
 use crate::roster::Roster;
 pub use saved::{Saved, check_saved_origin};

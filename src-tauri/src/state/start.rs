@@ -12,7 +12,7 @@ use kage_server::RunningServer;
 
 use super::{AppState, KeychainNote, Server};
 use crate::durable;
-use crate::moving::ChooseFile;
+use crate::file_choice::ChooseFile;
 use crate::prefs::PrefsFile;
 use crate::roster::Roster;
 use crate::settings;
@@ -77,7 +77,7 @@ fn test_file_choice() -> Option<Arc<dyn ChooseFile>> {
         return None;
     }
     let path = std::env::var_os("KAGE_E2E_FILE").filter(|path| !path.is_empty())?;
-    Some(Arc::new(crate::moving::FixedFile::new(path)))
+    Some(Arc::new(crate::file_choice::FixedFile::new(path)))
 }
 
 /// The OS keychain, always: one that is not up yet (a login race, a crashed daemon) is retried on every use and

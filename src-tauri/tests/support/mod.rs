@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kage_app::commands;
-use kage_app::moving::FixedFile;
+use kage_app::file_choice::FixedFile;
 use kage_app::state::{AppState, StartOptions};
 use kage_core::vault::{CredentialStore, MemoryStore};
 use serde_json::{Value, json};
@@ -66,7 +66,7 @@ impl TestApp {
             server_url: server_url.map(str::to_owned),
             vault: Some(vault as Arc<dyn CredentialStore>),
             browser,
-            files: Some(files.clone() as Arc<dyn kage_app::moving::ChooseFile>),
+            files: Some(files.clone() as Arc<dyn kage_app::file_choice::ChooseFile>),
             live: Default::default(),
             notices: Vec::new(),
         };

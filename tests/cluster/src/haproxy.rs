@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::HarnessError;
+pub use crate::haproxy_config::HaproxyOptions;
 use crate::haproxy_config::{BACKEND, render};
 use crate::locations::logs_dir;
 use crate::process::{ensure_running, free_port, kill_and_reap, log_tail, open_log, plain_name};
@@ -20,36 +21,6 @@ use crate::process::{ensure_running, free_port, kill_and_reap, log_tail, open_lo
 pub const SERVED_BY_HEADER: &str = "x-kage-backend";
 /// How long the balancer may take to start, or to see servers come up or go down.
 pub const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What can be tuned per balancer; [`Default`] is the production-like setting.
-#[derive(Debug, Clone)]
-pub struct HaproxyOptions {
-    /// The frontend's port; `None`: a free one. Chosen up front by [`crate::Cluster`], whose instances need the
-    /// balancer's URL (their tokens' issuer) before the balancer starts.
-    pub port: Option<u16>,
-    /// The log's name in `target/cluster/` (without `.log`); `None`: `haproxy-<port>`.
-    pub log_name: Option<String>,
-    /// Silence allowed on the client side of a request or response (`timeout client`).
-    pub client_timeout: Duration,
-    /// Silence allowed on the server side (`timeout server`); an event stream must send something sooner.
-    pub server_timeout: Duration,
-    /// Resend an action with an Idempotency-Key to another instance when the first one failed it without a
-    /// word (a crash), as the production setting does. Off, the balancer resends only safe and idempotent
-    /// methods (nginx's default for POST is the same): the client gets the lost answer and must resend itself.
-    pub resend_actions: bool,
-}
-
-impl Default for HaproxyOptions {
-    fn default() -> Self {
-        Self {
-            port: None,
-            log_name: None,
-            client_timeout: Duration::from_secs(60),
-            server_timeout: Duration::from_secs(60),
-            resend_actions: true,
-        }
-    }
-}
 
 /// One server as the balancer sees it (a row of `show stat`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,35 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::haproxy::HaproxyOptions;
+/// What can be tuned per balancer; [`Default`] is the production-like setting.
+#[derive(Debug, Clone)]
+pub struct HaproxyOptions {
+    /// The frontend's port; `None`: a free one. Chosen up front by [`crate::Cluster`], whose instances need the
+    /// balancer's URL (their tokens' issuer) before the balancer starts.
+    pub port: Option<u16>,
+    /// The log's name in `target/cluster/` (without `.log`); `None`: `haproxy-<port>`.
+    pub log_name: Option<String>,
+    /// Silence allowed on the client side of a request or response (`timeout client`).
+    pub client_timeout: Duration,
+    /// Silence allowed on the server side (`timeout server`); an event stream must send something sooner.
+    pub server_timeout: Duration,
+    /// Resend an action with an Idempotency-Key to another instance when the first one failed it without a
+    /// word (a crash), as the production setting does. Off, the balancer resends only safe and idempotent
+    /// methods (nginx's default for POST is the same): the client gets the lost answer and must resend itself.
+    pub resend_actions: bool,
+}
+
+impl Default for HaproxyOptions {
+    fn default() -> Self {
+        Self {
+            port: None,
+            log_name: None,
+            client_timeout: Duration::from_secs(60),
+            server_timeout: Duration::from_secs(60),
+            resend_actions: true,
+        }
+    }
+}
 
 /// The backend's name in the config and in `show stat`.
 pub const BACKEND: &str = "instances";

@@ -315,6 +315,7 @@ async fn kill_quietly_after_a_commit(
             load.record(Outcome { from: 0, started, ended: Instant::now(), result, transfer: true });
         })
     };
+    let mut misses = Misses::default();
     for tries in 1..=HOLD_TRIES {
         // Each window has taken in every event so far, and holds a fresh access token: nothing it does while
         // commits are held (a refresh writes) can delay its events past the kill.
@@ -342,8 +343,26 @@ async fn kill_quietly_after_a_commit(
         }
         hold.release().await;
         transfer.await.unwrap();
+        match waits_here {
+            true => misses.streams_moved += 1,
+            false => misses.elsewhere += 1,
+        }
+        // The balancer takes turns, and each try sends the same number of requests: without one more request
+        // now and then, every try's transfer could land on the same (wrong) instance in lockstep.
+        if tries % 2 == 1 {
+            core.client.profile(&players[1].window).await.unwrap();
+        }
     }
-    panic!("in {HOLD_TRIES} holds, no transfer of instance {instance} reached its commit");
+    panic!("in {HOLD_TRIES} holds, no transfer of instance {instance} reached its commit: {misses:?}");
+}
+
+/// Why the tries of [`kill_quietly_after_a_commit`] missed, for its failure message.
+#[derive(Debug, Default)]
+struct Misses {
+    /// The transfer was not seen waiting on this instance's commit (carried out by the other, or not held).
+    elsewhere: usize,
+    /// It waited here, but the event streams had moved meanwhile.
+    streams_moved: usize,
 }
 
 /// Waits until `streams` requests have been under way for a second or more (with nothing else going on, the
