@@ -10,6 +10,9 @@
 //! what every window is titled ([`x11`]), which reading through WebDriver could change.
 
 pub mod layout;
+mod processes;
+
+pub use processes::{descendants, is_running, kill9, pss_kib_of_tree, stop_leftover_apps, wait_gone};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -113,6 +116,7 @@ impl App {
         env: &[(&str, &str)],
     ) -> Result<Self, String> {
         assert!(binary.exists(), "build the app first: cargo build -p kage-app ({})", binary.display());
+        stop_leftover_apps(binary);
         let log = std::fs::File::create(artifacts_dir().join(format!("tauri-driver-{port}.log"))).unwrap();
         let driver = Command::new(tauri_driver())
             .args(["--port", &port.to_string(), "--native-port", &(port + 1).to_string()])
@@ -347,57 +351,6 @@ pub fn spawn_app(home: &Path, log: &Path) -> Child {
         .stderr(log)
         .spawn()
         .expect("the app starts (cargo build --bin kage)")
-}
-
-/// Every process below `root`, children before grandchildren.
-pub fn descendants(root: u32) -> Vec<u32> {
-    let mut parents = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        if let Some(ppid) = parent_of(pid) {
-            parents.push((pid, ppid));
-        }
-    }
-    let mut tree = Vec::new();
-    let mut frontier = vec![root];
-    while !frontier.is_empty() {
-        let children: Vec<u32> =
-            parents.iter().filter(|(_, ppid)| frontier.contains(ppid)).map(|&(pid, _)| pid).collect();
-        tree.extend(&children);
-        frontier = children;
-    }
-    tree
-}
-
-/// `/proc/<pid>/stat` split after the parenthesised command name (which may contain spaces): state, ppid, ...
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    Some(rest.split_whitespace().map(str::to_owned).collect())
-}
-
-fn parent_of(pid: u32) -> Option<u32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
-}
-
-/// True while `pid` exists and is not a zombie (a killed process whose parent has not reaped it yet is gone
-/// for every purpose here: its sockets, files and D-Bus names are released).
-pub fn is_running(pid: u32) -> bool {
-    stat_fields(pid).is_some_and(|fields| !matches!(fields.first().map(String::as_str), Some("Z" | "X")))
-}
-
-/// SIGKILL, through kill(1): nothing to catch, nothing to clean up.
-pub fn kill9(pid: u32) {
-    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
-}
-
-/// Waits until `pid` is gone (or a zombie); panics after `limit`.
-pub fn wait_gone(pid: u32, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while is_running(pid) {
-        assert!(Instant::now() < deadline, "process {pid} still running {limit:?} after SIGKILL");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A port nobody listens on now (the kernel's pick).
@@ -673,45 +626,6 @@ pub async fn sign_in_each(app: &App, players: &[(&str, &str)]) -> Vec<String> {
         saved.as_array().unwrap().iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect();
     assert_eq!(ids.len(), players.len(), "saved: {saved}");
     ids
-}
-
-/// Proportional set size (kB) of every process whose executable is `binary`, and of all their descendants
-/// (WebKit's web and network processes): what the app costs in memory, shared pages split fairly.
-pub fn pss_kib_of_tree(binary: &Path) -> u64 {
-    let binary = binary.canonicalize().expect("binary path");
-    let mut parents = Vec::new();
-    let mut roots = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Field 4, after the parenthesised command name (which may contain spaces).
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-        if let Some(ppid) = ppid {
-            parents.push((pid, ppid));
-        }
-        if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary) {
-            roots.push(pid);
-        }
-    }
-    let mut tree = roots.clone();
-    let mut frontier = roots;
-    while let Some(parent) = frontier.pop() {
-        for &(pid, ppid) in &parents {
-            if ppid == parent && !tree.contains(&pid) {
-                tree.push(pid);
-                frontier.push(pid);
-            }
-        }
-    }
-    tree.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
-        .filter_map(|rollup| {
-            rollup
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .sum()
 }
 
 fn tauri_driver() -> PathBuf {
