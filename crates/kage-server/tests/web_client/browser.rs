@@ -67,7 +67,17 @@ impl Browser {
         };
         let display = Self::start_display(&xvfb);
         let port = free_port();
-        let driver = Command::new(driver)
+        // A session bus of the browser's own, which ends with its process group: without one, GLib starts one
+        // by X11 autolaunch, a daemon that outlives the test with the portals and accessibility bus it starts.
+        let mut driver = match on_path("dbus-run-session") {
+            Some(runner) => {
+                let mut command = Command::new(runner);
+                command.arg("--").arg(driver);
+                command
+            }
+            None => Command::new(driver),
+        };
+        let driver = driver
             .arg(format!("--port={port}"))
             .env("DISPLAY", &display.1)
             .env("NO_AT_BRIDGE", "1")
