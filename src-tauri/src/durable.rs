@@ -5,10 +5,10 @@
 //! leaves a truncated roster, that is every saved account gone) and its load ignores errors (a damaged file
 //! silently reads as "no saved accounts", and the next save overwrites what was left of it).
 //!
-//! - [`write_atomic`]: temp file in the same directory, created `0600`, written and fsynced; renamed over the
-//!   target; the directory fsynced so the rename itself survives a power cut. A reader sees the old content or
-//!   the new, never half. A temp file left by a crash has a name no reader looks for, and
-//!   [`JsonFile::open`] removes it.
+//! - [`write_atomic`] (the `kage-files` crate's, shared with the cache and the server): temp file in the same
+//!   directory, created `0600`, written and fsynced; renamed over the target; the directory fsynced so the
+//!   rename itself survives a power cut. A reader sees the old content or the new, never half. A temp file
+//!   left by a crash has a name no reader looks for, and [`JsonFile::open`] removes it.
 //! - [`JsonFile::open`]: a file that cannot be read or parsed is moved aside (`<name>.corrupt-<unix seconds>`),
 //!   never overwritten or deleted, and the caller is told where it went so the player can be told.
 //! - [`private_dir`]: directories are `0700`, files `0600` (Unix), so another local user cannot read the list of
@@ -16,50 +16,15 @@
 //!
 //! Serialising read-modify-write is the caller's job (one lock around load, change and save): see `roster.rs`.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Creates `dir` (and its parents) if needed and makes it private to this user (`0700` on Unix), also when it
-/// already existed with looser permissions.
-pub fn private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-/// Replaces `path` with `bytes` atomically; the file is `0600` on Unix. `path`'s directory must exist.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let (dir, name) = split(path)?;
-    let temp = dir.join(temp_name(name));
-    let mut options = OpenOptions::new();
-    // create_new: never write through a file (or a symlink) someone else put under this name.
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(error) = written.and_then(|()| fs::rename(&temp, path)) {
-        let _ = fs::remove_file(&temp);
-        return Err(error);
-    }
-    sync_dir(dir)
-}
+pub use kage_files::{private_dir, write_atomic};
 
 /// A JSON document in one file, read once at start-up and replaced atomically on every save.
 #[derive(Debug, Clone)]
@@ -123,7 +88,7 @@ impl JsonFile {
             .expect("some name is free");
         match fs::rename(&self.path, &kept_as) {
             Ok(()) => {
-                let _ = self.path.parent().map(sync_dir);
+                let _ = self.path.parent().map(kage_files::sync_dir);
                 log::warn!("{} could not be read ({why}); kept as {}", self.path.display(), kept_as.display());
                 Opened::MovedAside { kept_as }
             }
@@ -136,42 +101,8 @@ impl JsonFile {
 
     /// Only called before the first save of this run (Kage is single-instance), so no temp file is in flight.
     fn remove_stray_temps(&self) {
-        let Ok((dir, name)) = split(&self.path) else { return };
-        let prefix = format!(".{name}.");
-        let Ok(entries) = fs::read_dir(dir) else { return };
-        for entry in entries.flatten() {
-            let file = entry.file_name();
-            let file = file.to_string_lossy();
-            if file.starts_with(&prefix) && file.ends_with(TEMP_SUFFIX) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
+        kage_files::remove_stray_temps(&self.path);
     }
-}
-
-const TEMP_SUFFIX: &str = ".tmp";
-
-/// Hidden, and ending in a suffix no reader looks for: `.roster.json.<pid>-<n>.tmp`.
-fn temp_name(name: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(".{name}.{}-{}{TEMP_SUFFIX}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-fn split(path: &Path) -> io::Result<(&Path, &str)> {
-    let name = path.file_name().and_then(|n| n.to_str());
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    name.map(|name| (dir, name)).ok_or_else(|| io::Error::other(format!("{} is not a file path", path.display())))
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
-}
-
-// Windows cannot open a directory as a file; NTFS journals the rename's metadata itself.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 /// One file and what this run knows of it. `writable` is false when the file could be neither read nor moved
@@ -247,8 +178,7 @@ mod tests {
         let file = JsonFile::new(dir.path().join("roster.json"));
         file.save(&doc(&[("main", "saved")])).unwrap();
         // The process died after writing (half of) the next version's temp file, before the rename.
-        let stray = dir.path().join(temp_name("roster.json"));
-        fs::write(&stray, br#"{"main": "sav"#).unwrap();
+        let stray = kage_files::Staged::write(file.path(), br#"{"main": "sav"#).unwrap().path().to_owned();
 
         assert_eq!(read(&file), doc(&[("main", "saved")]), "the target is the old, whole content");
         assert!(!stray.exists(), "opening cleared the stray temp file");

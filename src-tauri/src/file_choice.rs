@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
+use kage_core::locks::Recover;
 
 /// Where an export is written or an import read from: the player's choice in the system's file dialog, never a
 /// path a page names (any script in any window could otherwise write every account's fresh sign-in, sealed with
@@ -25,12 +26,12 @@ impl FixedFile {
     }
 
     pub fn set(&self, path: impl Into<PathBuf>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = path.into();
+        *self.0.lock().recover() = path.into();
     }
 }
 
 impl ChooseFile for FixedFile {
     fn choose(&self, _save: bool) -> Option<PathBuf> {
-        Some(self.0.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        Some(self.0.lock().recover().clone())
     }
 }

@@ -22,6 +22,7 @@ use tauri::{AppHandle, Manager, Runtime};
 
 use crate::roster::RosterEntry;
 use crate::state::AppState;
+use kage_core::locks::Recover;
 
 /// The longest the queue waits on one `Retry-After` before moving on (the window keeps its own retries).
 const MAX_WAIT: Duration = Duration::from_secs(300);
@@ -73,7 +74,7 @@ impl Launcher {
     }
 
     fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+        self.waiting.lock().recover()
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::durable::{JsonFile, Kept, KeptError};
+use kage_core::locks::Recover;
 
 const PREFS_FILE: &str = "prefs.json";
 /// Longest pause "Open all" may be set to between two windows.
@@ -82,16 +83,16 @@ impl PrefsFile {
     }
 
     pub fn get(&self) -> Prefs {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner).doc.clone()
+        self.kept.lock().recover().doc.clone()
     }
 
     pub fn streamer_mode(&self) -> bool {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner).doc.streamer_mode
+        self.kept.lock().recover().doc.streamer_mode
     }
 
     /// Replaces the preferences (already validated); they hold for this run even if the file cannot be written.
     pub fn set(&self, prefs: Prefs) -> Result<(), KeptError> {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner).change(|doc| *doc = prefs)
+        self.kept.lock().recover().change(|doc| *doc = prefs)
     }
 }
 

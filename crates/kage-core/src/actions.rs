@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use ts_rs::TS;
 
 use crate::account::AccountKey;
+use crate::locks::Recover;
 
 /// A stat a player trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -98,6 +99,6 @@ impl UnconfirmedActions {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Unconfirmed>> {
-        self.actions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.actions.lock().recover()
     }
 }

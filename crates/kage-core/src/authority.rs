@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::account::ServerOrigin;
 use crate::resends::Resends;
+use crate::locks::Recover;
 
 /// An access token checked to belong to its subject, and when to stop using it.
 #[derive(Clone)]
@@ -248,7 +249,7 @@ impl Authority {
     }
 
     fn key(&self, origin: &ServerOrigin, kid: &str) -> Option<DecodingKey> {
-        let keys = self.keys.lock().expect("jwks lock");
+        let keys = self.keys.lock().recover();
         keys.get(origin)?.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
     }
 
@@ -258,7 +259,7 @@ impl Authority {
             return Err(error_of(response.status().as_u16(), response).await);
         }
         let set: JwkSet = response.json().await.map_err(|e| AuthError::Malformed(e.without_url().to_string()))?;
-        self.keys.lock().expect("jwks lock").insert(origin.clone(), set);
+        self.keys.lock().recover().insert(origin.clone(), set);
         Ok(())
     }
 }

@@ -22,6 +22,7 @@ use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
 use crate::transport::{Transport, is_gateway_failure};
 use crate::windows::Windows;
+use crate::locks::Recover;
 
 /// What a window is told about its account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,9 +129,9 @@ impl Events {
             closed: Default::default(),
         });
         let forwarder = tokio::spawn(forward_status(Arc::downgrade(&events), events.sessions.status_changes()));
-        *events.status_task.lock().expect("events lock") = Some(forwarder);
+        *events.status_task.lock().recover() = Some(forwarder);
         let settler = tokio::spawn(settle_loop(Arc::downgrade(&events), events.client.unconfirmed.clone()));
-        *events.settle_task.lock().expect("events lock") = Some(settler);
+        *events.settle_task.lock().recover() = Some(settler);
         events
     }
 
@@ -139,9 +140,9 @@ impl Events {
         if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        self.sinks.lock().expect("events lock").insert(window.clone(), sink);
+        self.sinks.lock().recover().insert(window.clone(), sink);
         let refetcher = tokio::spawn(refetch_loop(Arc::downgrade(self), window.clone(), self.config.refetch_interval));
-        if let Some(old) = self.refetchers.lock().expect("events lock").insert(window.clone(), refetcher) {
+        if let Some(old) = self.refetchers.lock().recover().insert(window.clone(), refetcher) {
             old.abort();
         }
         self.sync_streams();
@@ -149,8 +150,8 @@ impl Events {
 
     /// Disconnects a window (closed or signed out) and stops what only it needed.
     pub fn detach(self: &Arc<Self>, window: &WindowLabel) {
-        self.sinks.lock().expect("events lock").remove(window);
-        if let Some(refetcher) = self.refetchers.lock().expect("events lock").remove(window) {
+        self.sinks.lock().recover().remove(window);
+        if let Some(refetcher) = self.refetchers.lock().recover().remove(window) {
             refetcher.abort();
         }
         self.sync_streams();
@@ -163,7 +164,7 @@ impl Events {
             return;
         }
         // The sinks lock is never held while taking the pins lock (delivery takes them in the other order).
-        let listening: Vec<WindowLabel> = self.sinks.lock().expect("events lock").keys().cloned().collect();
+        let listening: Vec<WindowLabel> = self.sinks.lock().recover().keys().cloned().collect();
         let wanted: Vec<AccountKey> = self
             .windows
             .pinned_accounts()
@@ -171,7 +172,7 @@ impl Events {
             .filter(|account| self.windows.windows_of(account).iter().any(|w| listening.contains(w)))
             .filter(|account| self.sessions.status(account) != AccountStatus::SignedOut)
             .collect();
-        let mut streams = self.streams.lock().expect("events lock");
+        let mut streams = self.streams.lock().recover();
         streams.retain(|account, task| {
             let keep = wanted.contains(account) && !task.is_finished();
             if !keep {
@@ -187,7 +188,7 @@ impl Events {
     /// Ends the account's event stream and, if its windows still listen, opens it again (its route changed:
     /// a stream left open would keep using the old one).
     pub fn reconnect(self: &Arc<Self>, account: &AccountKey) {
-        if let Some(task) = self.streams.lock().expect("events lock").remove(account) {
+        if let Some(task) = self.streams.lock().recover().remove(account) {
             task.abort();
         }
         self.sync_streams();
@@ -195,25 +196,25 @@ impl Events {
 
     /// Sets the listener told of every account's updates once each (replacing any before it).
     pub fn listen(&self, listener: Arc<dyn AccountListener>) {
-        *self.listener.lock().expect("events lock") = Some(listener);
+        *self.listener.lock().recover() = Some(listener);
     }
 
     /// Sends `update` to every window pinned to `account` right now, and to no other; then tells the account
     /// listener, once, outside the pins lock (it may look at the account's windows).
     pub fn deliver(&self, account: &AccountKey, update: &WindowUpdate) {
         self.windows.for_each_window_of(account, |window| self.deliver_to(window, account, update.clone()));
-        let listener = self.listener.lock().expect("events lock").clone();
+        let listener = self.listener.lock().recover().clone();
         if let Some(listener) = listener {
             listener.hear(account, update);
         }
     }
 
     fn deliver_to(&self, window: &WindowLabel, account: &AccountKey, update: WindowUpdate) {
-        let sink = self.sinks.lock().expect("events lock").get(window).cloned();
+        let sink = self.sinks.lock().recover().get(window).cloned();
         if let Some(sink) = sink
             && !sink.send(account, update)
         {
-            self.sinks.lock().expect("events lock").remove(window);
+            self.sinks.lock().recover().remove(window);
         }
     }
 
@@ -277,14 +278,14 @@ impl Events {
     }
 
     fn abort_all(&self) {
-        for (_, task) in self.streams.lock().expect("events lock").drain() {
+        for (_, task) in self.streams.lock().recover().drain() {
             task.abort();
         }
-        for (_, task) in self.refetchers.lock().expect("events lock").drain() {
+        for (_, task) in self.refetchers.lock().recover().drain() {
             task.abort();
         }
         for task in [&self.status_task, &self.settle_task] {
-            if let Some(task) = task.lock().expect("events lock").take() {
+            if let Some(task) = task.lock().recover().take() {
                 task.abort();
             }
         }

@@ -9,6 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use tokio::sync::Notify;
 
 use crate::account::AccountKey;
+use crate::locks::Recover;
 
 #[derive(Default)]
 pub(crate) struct InFlight {
@@ -35,7 +36,7 @@ impl InFlight {
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, usize>> {
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+        self.counts.lock().recover()
     }
 }
 

@@ -16,6 +16,7 @@ pub mod core;
 pub mod events;
 pub mod export;
 mod in_flight;
+pub mod locks;
 pub mod model;
 pub mod offline;
 pub mod oidc;

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::account::{AccountKey, ServerOrigin, is_loopback};
 use crate::proxy::ProxyUrl;
+use crate::locks::Recover;
 
 /// How long the proxy gets to take a connection before it counts as down.
 const PROXY_CONNECT_WITHIN: Duration = Duration::from_secs(2);
@@ -77,7 +78,7 @@ impl OfflineCauses {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AccountKey, OfflineCause>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.lock().recover()
     }
 }
 

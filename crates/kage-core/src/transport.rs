@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::account::{AccountKey, ServerOrigin};
 use crate::proxy::{ProxyError, ProxyUrl};
+use crate::locks::Recover;
 
 /// The fail-closed marker (I1): Kage never relies on a cookie, so a request without its bearer token must be
 /// refused, never answered from an ambient credential.
@@ -57,7 +58,7 @@ impl Transport {
 
     /// The client for the account's next request: through its proxy, or direct.
     pub fn for_account(&self, account: &AccountKey) -> reqwest::Client {
-        let routes = self.routes.lock().expect("transport lock");
+        let routes = self.routes.lock().recover();
         if routes.blocked.contains_key(account) {
             return self.refusing.clone();
         }
@@ -70,12 +71,12 @@ impl Transport {
     /// Sends nothing for `account` until its route is set again ([`Transport::set`]): its saved proxy cannot be
     /// used (`why`), and going direct instead would send its requests a way the player did not choose.
     pub fn block(&self, account: &AccountKey, why: String) {
-        self.routes.lock().expect("transport lock").blocked.insert(account.clone(), why);
+        self.routes.lock().recover().blocked.insert(account.clone(), why);
     }
 
     /// Why `account` sends nothing, if it is blocked.
     pub fn blocked(&self, account: &AccountKey) -> Option<String> {
-        self.routes.lock().expect("transport lock").blocked.get(account).cloned()
+        self.routes.lock().recover().blocked.get(account).cloned()
     }
 
     /// A request for `account` with its token and the fail-closed marker (I1), through the account's own route
@@ -95,7 +96,7 @@ impl Transport {
     }
 
     pub fn proxy_of(&self, account: &AccountKey) -> Option<ProxyUrl> {
-        self.routes.lock().expect("transport lock").proxy_of.get(account).cloned()
+        self.routes.lock().recover().proxy_of.get(account).cloned()
     }
 
     /// The client for talking to `origin` through `proxy` before an account exists (a sign-in): checked by the
@@ -112,7 +113,7 @@ impl Transport {
             proxy.check_route(account.origin())?;
             self.client_for(proxy)?;
         }
-        let mut routes = self.routes.lock().expect("transport lock");
+        let mut routes = self.routes.lock().recover();
         let rerouted = match proxy {
             Some(proxy) => routes.proxy_of.insert(account.clone(), proxy.clone()).as_ref() != Some(&proxy),
             None => routes.proxy_of.remove(account).is_some(),
@@ -127,11 +128,11 @@ impl Transport {
     }
 
     fn client_for(&self, proxy: &ProxyUrl) -> Result<reqwest::Client, ProxyError> {
-        if let Some(client) = self.routes.lock().expect("transport lock").clients.get(proxy) {
+        if let Some(client) = self.routes.lock().recover().clients.get(proxy) {
             return Ok(client.clone());
         }
         let client = build(self.request_timeout, Some(proxy))?;
-        let mut routes = self.routes.lock().expect("transport lock");
+        let mut routes = self.routes.lock().recover();
         Ok(routes.clients.entry(proxy.clone()).or_insert(client).clone())
     }
 }

@@ -9,6 +9,7 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::account::{AccountKey, WindowLabel};
+use crate::locks::Recover;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
@@ -26,17 +27,17 @@ impl Windows {
     /// Pins `window` to `account` (a first pin or a switch) and returns the new pin.
     pub fn pin(&self, window: &WindowLabel, account: &AccountKey) -> Pin {
         let pin = Pin { account: account.clone(), epoch: self.epochs.fetch_add(1, Ordering::Relaxed) + 1 };
-        self.pins.write().expect("window pins lock").insert(window.clone(), pin.clone());
+        self.pins.write().recover().insert(window.clone(), pin.clone());
         pin
     }
 
     /// Forgets the window (it closed, or its account signed out). Answers in flight for it are dropped.
     pub fn unpin(&self, window: &WindowLabel) -> Option<Pin> {
-        self.pins.write().expect("window pins lock").remove(window)
+        self.pins.write().recover().remove(window)
     }
 
     pub fn pin_of(&self, window: &WindowLabel) -> Option<Pin> {
-        self.pins.read().expect("window pins lock").get(window).cloned()
+        self.pins.read().recover().get(window).cloned()
     }
 
     /// True while `window` is still pinned with exactly this pin.
@@ -45,7 +46,7 @@ impl Windows {
     }
 
     pub fn windows_of(&self, account: &AccountKey) -> Vec<WindowLabel> {
-        let pins = self.pins.read().expect("window pins lock");
+        let pins = self.pins.read().recover();
         let mut windows: Vec<_> =
             pins.iter().filter(|(_, pin)| &pin.account == account).map(|(w, _)| w.clone()).collect();
         windows.sort();
@@ -54,13 +55,13 @@ impl Windows {
 
     /// Calls `f` with the window's pin, frozen until `f` returns.
     pub fn with_pin<T>(&self, window: &WindowLabel, f: impl FnOnce(Option<&Pin>) -> T) -> T {
-        f(self.pins.read().expect("window pins lock").get(window))
+        f(self.pins.read().recover().get(window))
     }
 
     /// Calls `f` for each window pinned to `account`, with pins frozen until it returns: a window cannot be
     /// switched between being chosen and being handed something meant for that account.
     pub fn for_each_window_of(&self, account: &AccountKey, mut f: impl FnMut(&WindowLabel)) {
-        let pins = self.pins.read().expect("window pins lock");
+        let pins = self.pins.read().recover();
         for (window, _) in pins.iter().filter(|(_, pin)| &pin.account == account) {
             f(window);
         }
@@ -68,7 +69,7 @@ impl Windows {
 
     /// Every account some window is pinned to, each once.
     pub fn pinned_accounts(&self) -> Vec<AccountKey> {
-        let pins = self.pins.read().expect("window pins lock");
+        let pins = self.pins.read().recover();
         let mut accounts: Vec<_> = pins.values().map(|pin| pin.account.clone()).collect();
         accounts.sort();
         accounts.dedup();
@@ -76,7 +77,7 @@ impl Windows {
     }
 
     pub fn all(&self) -> Vec<(WindowLabel, Pin)> {
-        let pins = self.pins.read().expect("window pins lock");
+        let pins = self.pins.read().recover();
         let mut all: Vec<_> = pins.iter().map(|(w, p)| (w.clone(), p.clone())).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all

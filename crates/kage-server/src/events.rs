@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+use crate::locks::Recover;
 
 /// An event as sent on the wire: `event:` is [`GameEvent::name`], `data:` is this value as JSON. Every
 /// event names the player it is for, so a client can check it against the account it streams for.
@@ -106,7 +107,7 @@ pub struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        let mut open = self.open_streams.lock().expect("stream slots lock");
+        let mut open = self.open_streams.lock().recover();
         if let Some(count) = open.get_mut(&self.user_id) {
             *count -= 1;
             if *count == 0 {
@@ -119,7 +120,7 @@ impl Drop for StreamSlot {
 impl EventHub {
     /// Takes one of `user_id`'s [`MAX_STREAMS_PER_PLAYER`] stream slots, or `None` if all are in use.
     pub fn open_stream(&self, user_id: &str) -> Option<StreamSlot> {
-        let mut open = self.open_streams.lock().expect("stream slots lock");
+        let mut open = self.open_streams.lock().recover();
         let count = open.entry(user_id.to_owned()).or_insert(0);
         if *count >= MAX_STREAMS_PER_PLAYER {
             return None;
@@ -129,20 +130,20 @@ impl EventHub {
     }
 
     pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<GameEvent> {
-        let mut channels = self.channels.lock().expect("event hub lock");
+        let mut channels = self.channels.lock().recover();
         channels.entry(user_id.to_owned()).or_insert_with(|| broadcast::channel(PER_PLAYER_BUFFER).0).subscribe()
     }
 
     /// Tells every player with an open stream here to refetch: events may have been missed.
     pub fn resync_all(&self) {
-        let players: Vec<String> = self.channels.lock().expect("event hub lock").keys().cloned().collect();
+        let players: Vec<String> = self.channels.lock().recover().keys().cloned().collect();
         for user_id in players {
             self.publish(GameEvent::Resync { user_id });
         }
     }
 
     pub fn publish(&self, event: GameEvent) {
-        let mut channels = self.channels.lock().expect("event hub lock");
+        let mut channels = self.channels.lock().recover();
         let user_id = event.user_id().to_owned();
         // Nobody listens to this player any more: drop the channel rather than keep it forever.
         if let Some(sender) = channels.get(&user_id)

@@ -1,13 +1,12 @@
 //! The server's Ed25519 signing keys and the JWKS that publishes them.
 //!
 //! The current private key lives in `<data dir>/keys/signing-key.der` (PKCS#8, mode 0600, in a 0700
-//! directory; see [`crate::private_files`]), created on first
+//! directory; see the `kage-files` crate), created on first
 //! start. Rotation moves the current public key to `previous-public-key.bin` and makes a new current key, so
 //! access tokens signed just before a rotation keep verifying until they expire; the JWKS lists both.
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -18,7 +17,6 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::private_files;
 
 const CURRENT_FILE: &str = "signing-key.der";
 const PREVIOUS_FILE: &str = "previous-public-key.bin";
@@ -56,11 +54,11 @@ impl SigningKeys {
     /// Loads the keys from `dir`, generating the signing key if there is none yet.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         let io = |source| KeyError::Io { dir: dir.to_path_buf(), source };
-        private_files::own_dir(dir).map_err(io)?;
+        kage_files::private_dir(dir).map_err(io)?;
         let current_path = dir.join(CURRENT_FILE);
         let current = match fs::read(&current_path) {
             Ok(der) => {
-                private_files::restrict(&current_path).map_err(io)?;
+                kage_files::restrict(&current_path).map_err(io)?;
                 SigningKey::from_pkcs8_der(&der).map_err(|_| KeyError::Corrupt { path: current_path })?
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -86,7 +84,7 @@ impl SigningKeys {
         let old = Self::load_or_create(dir)?;
         let old_public = old.public_key_of(&old.current_kid);
         let io = |source| KeyError::Io { dir: dir.to_path_buf(), source };
-        write_atomically(&dir.join(PREVIOUS_FILE), &old_public).map_err(io)?;
+        kage_files::write_atomic(&dir.join(PREVIOUS_FILE), &old_public).map_err(io)?;
         let key = SigningKey::from_bytes(&rand::random());
         write_private(dir, &key)?;
         Ok(Self::from_keys(&key, Some(old_public)))
@@ -150,22 +148,8 @@ fn thumbprint(x: &str) -> String {
 
 fn write_private(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
     let der = key.to_pkcs8_der().expect("an Ed25519 key always encodes as PKCS#8");
-    write_atomically(&dir.join(CURRENT_FILE), der.as_bytes())
+    kage_files::write_atomic(&dir.join(CURRENT_FILE), der.as_bytes())
         .map_err(|source| KeyError::Io { dir: dir.to_path_buf(), source })
-}
-
-/// Temp file (owner-only), fsync, rename: a crash leaves either the old key or the new one, never half.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    // A leftover temp file would keep its old mode when reopened: start from none.
-    match fs::remove_file(&tmp) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
-        _ => {}
-    }
-    let mut file = private_files::new_file_options().open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //! - [`throttle`]: sign-in, sign-up and refresh limits per client address, shared by every instance on PostgreSQL.
 //! - [`db`]: SQLite with one writer, or PostgreSQL for several instances; [`cluster`], [`shared_keys`]: what
 //!   instances on one PostgreSQL database tell each other, and the signing keys they share;
-//!   [`private_files`]: the data directory readable by its owner only.
+//!   the `kage-files` crate: the data directory readable by its owner only, files replaced atomically.
 
 pub mod api;
 pub mod auth;
@@ -31,11 +31,11 @@ pub mod host_guard;
 pub mod idempotency;
 pub mod key_sealing;
 pub mod keys;
+pub mod locks;
 pub mod observe;
 pub mod oidc;
 pub mod openapi;
 pub mod passwords;
-pub mod private_files;
 pub mod refresh_token;
 pub mod revocation;
 pub mod secret;
@@ -264,7 +264,7 @@ async fn start_serving(config: Config) -> Result<RunningServer, StartError> {
         TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
     let data_dir_error = |source| StartError::DataDir { dir: config.data_dir.clone(), source };
-    private_files::create_dir(&config.data_dir).map_err(data_dir_error)?;
+    kage_files::create_private_dir(&config.data_dir).map_err(data_dir_error)?;
     let database_url = match &config.database_url {
         Some(url) => url.clone(),
         None => private_database_url(&config.data_dir)?,
@@ -415,11 +415,11 @@ async fn wait_until_hearing(state: &AppState) {
 fn private_database_url(data_dir: &std::path::Path) -> Result<String, StartError> {
     let path = data_dir.join("kage.db");
     let error = |source| StartError::DataDir { dir: data_dir.to_path_buf(), source };
-    private_files::own_file(&path).map_err(error)?;
+    kage_files::own_file(&path).map_err(error)?;
     for suffix in ["-wal", "-shm"] {
         let mut companion = path.clone().into_os_string();
         companion.push(suffix);
-        private_files::restrict(std::path::Path::new(&companion)).map_err(error)?;
+        kage_files::restrict(std::path::Path::new(&companion)).map_err(error)?;
     }
     Ok(format!("sqlite://{}", path.display()))
 }

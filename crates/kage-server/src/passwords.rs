@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 use crate::secret::Secret;
+use crate::locks::Recover;
 
 /// How much password work may run and wait at once.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +68,7 @@ pub struct WorkMemory {
 impl WorkMemory {
     /// Runs `work` with a buffer of at least `blocks` blocks: a free one, or a new one if none is free.
     fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-        let free = self.free.lock().expect("work memory lock").pop();
+        let free = self.free.lock().recover().pop();
         let mut buffer = match free {
             Some(buffer) if buffer.len() >= blocks => buffer,
             Some(mut small) => {
@@ -80,7 +81,7 @@ impl WorkMemory {
             }
         };
         let result = work(&mut buffer);
-        self.free.lock().expect("work memory lock").push(buffer);
+        self.free.lock().recover().push(buffer);
         result
     }
 

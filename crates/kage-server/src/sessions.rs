@@ -46,6 +46,7 @@ pub use crate::revocation::RevokeReason;
 use crate::revocation::{self, Cascade};
 use crate::secret::Secret;
 use crate::session_lifetime::SessionLimits;
+use crate::locks::Recover;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {
@@ -146,7 +147,7 @@ impl SessionStore {
     pub async fn reload_revoked(&self) -> Result<usize, sqlx::Error> {
         let loaded = recently_revoked(&self.db, self.keep_revoked_for).await?;
         let missed: Vec<String> = {
-            let revoked = self.revoked.read().expect("revocation lock");
+            let revoked = self.revoked.read().recover();
             loaded.into_keys().filter(|id| !revoked.contains_key(id)).collect()
         };
         for id in &missed {
@@ -430,7 +431,7 @@ impl SessionStore {
 
     fn remember_revoked(&self, session_id: &str) {
         {
-            let mut revoked = self.revoked.write().expect("revocation lock");
+            let mut revoked = self.revoked.write().recover();
             let keep = self.keep_revoked_for;
             revoked.retain(|_, at| at.elapsed() < keep);
             revoked.insert(session_id.to_owned(), Instant::now());
@@ -439,7 +440,7 @@ impl SessionStore {
     }
 
     pub fn is_revoked(&self, session_id: &str) -> bool {
-        self.revoked.read().expect("revocation lock").contains_key(session_id)
+        self.revoked.read().recover().contains_key(session_id)
     }
 
     /// Session ids as they are revoked; event streams end themselves when theirs appears.

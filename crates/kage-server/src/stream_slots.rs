@@ -19,6 +19,7 @@ use tokio::sync::{Notify, watch};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::events::MAX_STREAMS_PER_PLAYER;
+use crate::locks::Recover;
 
 /// How long a slot's row lasts unless its instance renews it.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
@@ -51,7 +52,7 @@ pub struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        self.slots.released.lock().unwrap_or_else(PoisonError::into_inner).push(std::mem::take(&mut self.id));
+        self.slots.released.lock().recover().push(std::mem::take(&mut self.id));
         self.slots.wake.notify_one();
     }
 }
@@ -91,13 +92,13 @@ impl StreamSlots {
 
     /// Deletes the rows of slots given back; those it could not delete stay listed for the next round.
     async fn delete_released(&self) {
-        let released = std::mem::take(&mut *self.released.lock().unwrap_or_else(PoisonError::into_inner));
+        let released = std::mem::take(&mut *self.released.lock().recover());
         for id in released {
             let deleted =
                 sqlx::query("DELETE FROM stream_slots WHERE id = $1").bind(&id).execute(&self.db.writer).await;
             if let Err(error) = deleted {
                 tracing::warn!(%error, "a stream slot could not be given back yet");
-                self.released.lock().unwrap_or_else(PoisonError::into_inner).push(id);
+                self.released.lock().recover().push(id);
             }
         }
     }

@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header, encode,
 use serde::{Deserialize, Serialize};
 
 use crate::keys::SigningKeys;
+use crate::locks::Recover;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -108,12 +109,12 @@ impl TokenService {
     }
 
     pub fn keys(&self) -> Arc<SigningKeys> {
-        self.keys.read().expect("keys lock").clone()
+        self.keys.read().recover().clone()
     }
 
     /// Signs with `keys` from now on, and verifies with them.
     pub fn replace_keys(&self, keys: SigningKeys) {
-        *self.keys.write().expect("keys lock") = Arc::new(keys);
+        *self.keys.write().recover() = Arc::new(keys);
     }
 
     pub fn issuer(&self) -> &str {
@@ -212,12 +213,12 @@ const VERIFIED_CAPACITY: usize = 16 * 1024;
 
 impl VerifiedTokens {
     fn get(&self, token: &str, audience: Audience) -> Option<Claims> {
-        let entries = self.entries.read().expect("verified tokens lock");
+        let entries = self.entries.read().recover();
         entries.get(token).filter(|claims| claims.aud == audience.as_str()).cloned()
     }
 
     fn insert(&self, token: &str, claims: Claims, now: u64) {
-        let mut entries = self.entries.write().expect("verified tokens lock");
+        let mut entries = self.entries.write().recover();
         if entries.len() >= VERIFIED_CAPACITY {
             entries.retain(|_, claims| claims.exp + LEEWAY_SECS >= now);
             if entries.len() >= VERIFIED_CAPACITY {

@@ -26,6 +26,7 @@ use crate::durable::{JsonFile, Kept};
 use entry::PALETTE;
 pub use entry::{AccountSettings, RosterEntry};
 use layout::LayoutDoc;
+use kage_core::locks::Recover;
 pub use layout::Place;
 
 const ROSTER_FILE: &str = "roster.json";
@@ -65,7 +66,7 @@ impl Roster {
 
     fn files(&self) -> MutexGuard<'_, Files> {
         // A panic while the lock was held left a document that is still whole (edits are plain Vec/map changes).
-        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+        self.files.lock().recover()
     }
 
     pub fn list(&self) -> Vec<RosterEntry> {

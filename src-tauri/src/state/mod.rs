@@ -18,6 +18,7 @@ use crate::display::Presenter;
 use crate::file_choice::ChooseFile;
 use crate::prefs::PrefsFile;
 use crate::roster::Roster;
+use kage_core::locks::Recover;
 pub use saved::{Saved, check_saved_origin};
 pub use start::{OpenBrowser, StartError, StartOptions};
 
@@ -88,14 +89,13 @@ impl AppState {
 
     /// Tells `label`'s page when names on screen change.
     pub fn watch_display(&self, label: &str, channel: tauri::ipc::Channel<bool>) {
-        self.display_watchers.lock().unwrap_or_else(PoisonError::into_inner).insert(label.to_owned(), channel);
+        self.display_watchers.lock().recover().insert(label.to_owned(), channel);
     }
 
     /// Every page repaints (streamer mode or an alias changed); windows that are gone are forgotten.
     pub fn display_changed(&self) {
         self.display_watchers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .lock().recover()
             .retain(|_, channel| channel.send(true).is_ok());
     }
 
@@ -106,14 +106,14 @@ impl AppState {
         if self.is_sandbox() {
             return password_only;
         }
-        if let Some(known) = self.auth.lock().unwrap_or_else(PoisonError::into_inner).clone() {
+        if let Some(known) = self.auth.lock().recover().clone() {
             return known;
         }
         // Bounded well below the request timeout: the sign-in screen waits on this answer, and a server that is
         // down would otherwise hold it on a spinner.
         match tokio::time::timeout(AUTH_CONFIG_WAIT, self.core.auth_config(&self.origin)).await {
             Ok(Ok(config)) => {
-                *self.auth.lock().unwrap_or_else(PoisonError::into_inner) = Some(config.clone());
+                *self.auth.lock().recover() = Some(config.clone());
                 config
             }
             Ok(Err(error)) => {
@@ -136,7 +136,7 @@ impl AppState {
     pub async fn shutdown(&self) {
         self.core.shutdown();
         let running = match &self.server {
-            Server::Sandbox(running) => running.lock().unwrap_or_else(PoisonError::into_inner).take(),
+            Server::Sandbox(running) => running.lock().recover().take(),
             Server::Remote => None,
         };
         if let Some(server) = running {

@@ -8,6 +8,7 @@ use kage_core::WindowLabel;
 
 use super::{AppState, RunningKey};
 use crate::error::CommandError;
+use kage_core::locks::Recover;
 
 impl AppState {
     /// Runs `action` unless the same action is already running for this window. The window is free for that
@@ -33,7 +34,7 @@ struct Running<'a> {
 
 impl<'a> Running<'a> {
     fn claim(set: &'a Mutex<HashSet<RunningKey>>, key: RunningKey) -> Option<Self> {
-        let claimed = set.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone());
+        let claimed = set.lock().recover().insert(key.clone());
         claimed.then_some(Self { set, key })
     }
 }
@@ -41,7 +42,7 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         // Never panic here: this runs during unwinding too, where a second panic aborts the app.
-        self.set.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.key);
+        self.set.lock().recover().remove(&self.key);
     }
 }
 

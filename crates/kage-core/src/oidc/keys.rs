@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 use super::OidcError;
 use super::discovery::ProviderMetadata;
+use crate::locks::Recover;
 
 const ALLOWED: &[Algorithm] = &[
     Algorithm::RS256,
@@ -179,7 +180,7 @@ impl Keys {
 
     /// The key `kid` names (or the only key, when the token names none), if its algorithm agrees.
     fn find(&self, jwks_uri: &str, kid: Option<&str>, alg: Algorithm) -> Option<Jwk> {
-        let sets = self.sets.lock().expect("keys lock");
+        let sets = self.sets.lock().recover();
         let set = sets.get(jwks_uri)?;
         let jwk = match kid {
             Some(kid) => set.find(kid)?,
@@ -200,13 +201,13 @@ impl Keys {
         }
         let set: JwkSet =
             response.json().await.map_err(|e| OidcError::Malformed(format!("provider keys: {}", e.without_url())))?;
-        self.sets.lock().expect("keys lock").insert(jwks_uri.to_owned(), set);
+        self.sets.lock().recover().insert(jwks_uri.to_owned(), set);
         Ok(())
     }
 
     #[cfg(test)]
     pub(crate) fn insert(&self, jwks_uri: &str, set: JwkSet) {
-        self.sets.lock().unwrap().insert(jwks_uri.to_owned(), set);
+        self.sets.lock().recover().insert(jwks_uri.to_owned(), set);
     }
 }
 

@@ -36,6 +36,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::authority::{AccessToken, AuthError, Refreshed};
+use crate::locks::Recover;
 pub use discovery::{Issuer, ProviderMetadata};
 pub use flow::{AccountNames, BrowserSignIn, ExpectedAccount, ProviderGrant};
 pub use game::{AuthConfig, OidcConfig};
@@ -183,11 +184,11 @@ pub struct Providers {
 impl Providers {
     /// The provider's metadata, from this run's cache or discovered (and checked) now.
     pub async fn metadata(&self, http: &reqwest::Client, issuer: &Issuer) -> Result<Arc<ProviderMetadata>, OidcError> {
-        if let Some(known) = self.metadata.lock().expect("providers lock").get(issuer) {
+        if let Some(known) = self.metadata.lock().recover().get(issuer) {
             return Ok(known.clone());
         }
         let metadata = Arc::new(discovery::fetch(http, issuer).await?);
-        self.metadata.lock().expect("providers lock").insert(issuer.clone(), metadata.clone());
+        self.metadata.lock().recover().insert(issuer.clone(), metadata.clone());
         Ok(metadata)
     }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::oneshot;
 
 use crate::account::WindowLabel;
+use crate::locks::Recover;
 
 #[derive(Default)]
 pub struct SignInsUnderWay {
@@ -25,7 +26,7 @@ impl SignInsUnderWay {
 
     /// Records the window's sign-in `id` as the one under way; an older one of the same window is cancelled.
     pub fn start(&self, window: &WindowLabel, id: u64, cancel: oneshot::Sender<()>) {
-        let older = self.by_window.lock().expect("sign-ins lock").insert(window.clone(), (id, cancel));
+        let older = self.by_window.lock().recover().insert(window.clone(), (id, cancel));
         if let Some((_, older)) = older {
             let _ = older.send(());
         }
@@ -33,13 +34,13 @@ impl SignInsUnderWay {
 
     /// Cancels the window's sign-in under way, if any. Returns whether there was one.
     pub fn cancel(&self, window: &WindowLabel) -> bool {
-        let entry = self.by_window.lock().expect("sign-ins lock").remove(window);
+        let entry = self.by_window.lock().recover().remove(window);
         entry.map(|(_, cancel)| cancel.send(())).is_some()
     }
 
     /// The sign-in `id` is no longer waiting (its redirect came, or it timed out).
     pub fn done(&self, window: &WindowLabel, id: u64) {
-        let mut by_window = self.by_window.lock().expect("sign-ins lock");
+        let mut by_window = self.by_window.lock().recover();
         if by_window.get(window).is_some_and(|(current, _)| *current == id) {
             by_window.remove(window);
         }

@@ -43,6 +43,7 @@ use keychain::Keychain;
 pub use sign_out::ProviderSignOut;
 use slot::{Slot, SlotState};
 use status::token_error;
+use crate::locks::Recover;
 pub use status::{AccountStatus, ForkError, ImportOutcome, SignInError, SignedIn, TokenError};
 
 /// How long a keychain call may take before the caller gives up on it (an unanswered unlock prompt).
@@ -105,11 +106,11 @@ impl Sessions {
     }
 
     fn slot(&self, account: &AccountKey) -> Option<Arc<Slot>> {
-        self.slots.lock().expect("sessions lock").get(account).cloned()
+        self.slots.lock().recover().get(account).cloned()
     }
 
     fn slot_or_new(&self, account: &AccountKey) -> Arc<Slot> {
-        let mut slots = self.slots.lock().expect("sessions lock");
+        let mut slots = self.slots.lock().recover();
         slots
             .entry(account.clone())
             .or_insert_with(|| {

@@ -9,6 +9,7 @@ use super::{AccountStatus, TokenError};
 use crate::authority::AccessToken;
 use crate::oidc::ProviderLink;
 use crate::vault::VaultError;
+use crate::locks::Recover;
 
 pub(super) struct SlotState {
     pub(super) generation: u64,
@@ -60,6 +61,6 @@ pub(super) struct Slot {
 
 impl Slot {
     pub(super) fn state(&self) -> MutexGuard<'_, SlotState> {
-        self.state.lock().expect("session lock")
+        self.state.lock().recover()
     }
 }

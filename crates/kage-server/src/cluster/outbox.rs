@@ -14,6 +14,7 @@ use sqlx::AnyConnection;
 
 use crate::db::{Backend, Database};
 use crate::events::{EVENTS_CHANNEL, GameEvent};
+use crate::locks::Recover;
 
 /// An event row older than this is not delivered when its id is heard (it was, or it is stale: a listener
 /// that missed it resyncs its streams instead).
@@ -44,7 +45,7 @@ impl Delivered {
     /// The event a notification names, if it names a recent row not delivered here yet.
     pub async fn take(&self, db: &Database, payload: &str) -> Result<Option<GameEvent>, sqlx::Error> {
         let Ok(id) = payload.parse::<i64>() else { return Ok(None) };
-        if self.0.lock().expect("delivered ids").0.contains(&id) {
+        if self.0.lock().recover().0.contains(&id) {
             return Ok(None);
         }
         let row: Option<(String,)> = sqlx::query_as(
@@ -55,7 +56,7 @@ impl Delivered {
         .fetch_optional(&db.reader)
         .await?;
         let Some((payload,)) = row else { return Ok(None) };
-        let mut delivered = self.0.lock().expect("delivered ids");
+        let mut delivered = self.0.lock().recover();
         if !delivered.0.insert(id) {
             return Ok(None);
         }

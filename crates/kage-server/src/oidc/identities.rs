@@ -12,6 +12,7 @@ use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
 use crate::throttle::Throttle;
+use crate::locks::Recover;
 
 /// Players of external identities have no password: an empty hash, which password sign-in never matches.
 pub const NO_PASSWORD: &str = "";
@@ -34,7 +35,7 @@ impl Identities {
         preferred_username: Option<&str>,
     ) -> Result<String, ApiError> {
         let key = (issuer.to_owned(), subject.to_owned());
-        if let Some(user_id) = self.known.read().expect("identities lock").get(&key) {
+        if let Some(user_id) = self.known.read().recover().get(&key) {
             return Ok(user_id.clone());
         }
         let found: Option<(String,)> =
@@ -50,7 +51,7 @@ impl Identities {
                 create(db, issuer, subject, preferred_username).await?
             }
         };
-        self.known.write().expect("identities lock").insert(key, user_id.clone());
+        self.known.write().recover().insert(key, user_id.clone());
         Ok(user_id)
     }
 }

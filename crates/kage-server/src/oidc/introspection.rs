@@ -31,6 +31,7 @@ use super::verifier::{ExternalToken, session_id};
 use super::{IntrospectionConfig, OidcConfig};
 use crate::error::ApiError;
 use crate::tokens::TokenRejection;
+use crate::locks::Recover;
 
 /// Introspection or userinfo calls in flight at once, at most.
 pub const MAX_CONCURRENT: usize = 16;
@@ -149,12 +150,12 @@ impl Introspector {
     }
 
     fn cached(&self, hash: &TokenHash) -> Option<Result<ExternalToken, TokenRejection>> {
-        let cache = self.cache.lock().expect("introspection cache");
+        let cache = self.cache.lock().recover();
         cache.answers.get(hash).filter(|entry| entry.until > Instant::now()).map(|entry| entry.outcome.clone())
     }
 
     fn remember(&self, hash: TokenHash, outcome: Result<ExternalToken, TokenRejection>, until: Instant) {
-        let mut cache = self.cache.lock().expect("introspection cache");
+        let mut cache = self.cache.lock().recover();
         let now = Instant::now();
         if cache.answers.len() >= self.config.cache_capacity {
             cache.answers.retain(|_, entry| entry.until > now);

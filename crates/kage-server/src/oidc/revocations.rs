@@ -22,6 +22,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::db::{Backend, Database};
 use crate::error::ApiError;
+use crate::locks::Recover;
 
 /// How often an instance on PostgreSQL reads the revocations others made.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -50,7 +51,7 @@ impl ExternalRevocations {
     /// Whether a token of `session_id` issued at `issued_at` is signed out. Without an issue time, any
     /// revocation of the session stops it.
     pub fn is_revoked(&self, session_id: &str, issued_at: Option<i64>) -> bool {
-        let revoked = self.revoked.read().expect("external revocations lock");
+        let revoked = self.revoked.read().recover();
         revoked.get(session_id).is_some_and(|at| issued_at.is_none_or(|iat| iat <= *at))
     }
 
@@ -78,7 +79,7 @@ impl ExternalRevocations {
 
     fn remember(&self, session_id: String, at: i64) {
         let newer = {
-            let mut revoked = self.revoked.write().expect("external revocations lock");
+            let mut revoked = self.revoked.write().recover();
             let known = revoked.entry(session_id.clone()).or_insert(i64::MIN);
             let newer = at > *known;
             *known = (*known).max(at);

@@ -19,6 +19,7 @@ use super::introspection::{Endpoints, Introspector};
 use super::keys::{self, ALGORITHMS, Discovery, FetchError, TrustedKey};
 use crate::error::ApiError;
 use crate::tokens::TokenRejection;
+use crate::locks::Recover;
 
 /// A verified external access token: who it is and which provider session it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,12 +176,12 @@ impl ExternalIssuer {
         let jwks_uri = discovery.jwks_uri.as_deref().ok_or(FetchError::Missing("jwks_uri"))?;
         let fresh = keys::fetch_keys(&self.http, jwks_uri).await?;
         let count = fresh.len();
-        *self.keys.write().expect("external keys lock") = fresh;
+        *self.keys.write().recover() = fresh;
         Ok(count)
     }
 
     fn key(&self, kid: &str) -> Option<TrustedKey> {
-        self.keys.read().expect("external keys lock").get(kid).cloned()
+        self.keys.read().recover().get(kid).cloned()
     }
 
     /// The key for `kid`, refetching the JWKS if it is unknown and the last fetch is old enough.

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{Key, Limit, RefreshBucket, Verdict, seconds_left};
+use crate::locks::Recover;
 
 /// Entries beyond this many are swept of expired windows, so a flood of made-up names cannot grow memory.
 const SWEEP_ABOVE: usize = 10_000;
@@ -36,7 +37,7 @@ impl MemoryStore {
     }
 
     pub(super) fn count(&self, limits: &[Limit<'_>]) -> Verdict {
-        let mut windows = self.windows.lock().expect("throttle lock");
+        let mut windows = self.windows.lock().recover();
         if windows.len() > SWEEP_ABOVE {
             windows.retain(|_, window| window.started.elapsed() < self.longest_window);
         }
@@ -64,7 +65,7 @@ impl MemoryStore {
     }
 
     pub(super) fn give_back(&self, keys: &[&Key]) {
-        let mut windows = self.windows.lock().expect("throttle lock");
+        let mut windows = self.windows.lock().recover();
         for key in keys {
             if let Some(window) = windows.get_mut(*key) {
                 window.count = window.count.saturating_sub(1);
@@ -73,7 +74,7 @@ impl MemoryStore {
     }
 
     pub(super) fn clear_and_give_back(&self, cleared: &Key, given_back: &Key) {
-        let mut windows = self.windows.lock().expect("throttle lock");
+        let mut windows = self.windows.lock().recover();
         windows.remove(cleared);
         if let Some(window) = windows.get_mut(given_back) {
             window.count = window.count.saturating_sub(1);
@@ -83,7 +84,7 @@ impl MemoryStore {
     pub(super) fn take_refresh(&self, address: IpAddr, shape: RefreshBucket) -> Verdict {
         let now = Instant::now();
         let refilled = |bucket: &Bucket| bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * shape.per_second;
-        let mut buckets = self.refreshes.lock().expect("throttle lock");
+        let mut buckets = self.refreshes.lock().recover();
         if buckets.len() > SWEEP_ABOVE {
             // A bucket full again is the same as no bucket.
             buckets.retain(|_, bucket| refilled(bucket) < shape.size);
