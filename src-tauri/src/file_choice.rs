@@ -3,9 +3,9 @@
 //! Its own module so the shell's state can hold a chooser without reaching into the export and import code
 //! that uses it (`moving`, which needs the state).
 
-use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
 use kage_core::locks::Recover;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
 /// Where an export is written or an import read from: the player's choice in the system's file dialog, never a
 /// path a page names (any script in any window could otherwise write every account's fresh sign-in, sealed with

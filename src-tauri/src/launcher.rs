@@ -12,7 +12,7 @@
 //! letting the account fail. Every launch goes through the one queue, so two groups opened together still pace.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kage_core::AccountKey;

@@ -2,7 +2,7 @@
 //! streamer mode, how "Open all" paces windows, global shortcuts. Nothing here is about one account.
 
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::account::ServerOrigin;
-use crate::resends::Resends;
 use crate::locks::Recover;
+use crate::resends::Resends;
 
 /// An access token checked to belong to its subject, and when to stop using it.
 #[derive(Clone)]

@@ -17,12 +17,12 @@ use tokio::task::JoinHandle;
 use crate::account::{AccountKey, WindowLabel};
 use crate::actions::{Action, Outcome, UnconfirmedActions};
 use crate::client::Client;
+use crate::locks::Recover;
 use crate::model::Profile;
 use crate::sessions::{AccountStatus, Sessions, TokenError};
 use crate::sse::{SseEvent, SseReader};
 use crate::transport::{Transport, is_gateway_failure};
 use crate::windows::Windows;
-use crate::locks::Recover;
 
 /// What a window is told about its account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

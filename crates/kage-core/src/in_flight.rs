@@ -4,7 +4,7 @@
 //! whose answer is already coming. [`InFlight::settled`] lets the event wait a moment for it instead.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use tokio::sync::Notify;
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::account::{AccountKey, ServerOrigin, is_loopback};
-use crate::proxy::ProxyUrl;
 use crate::locks::Recover;
+use crate::proxy::ProxyUrl;
 
 /// How long the proxy gets to take a connection before it counts as down.
 const PROXY_CONNECT_WITHIN: Duration = Duration::from_secs(2);

@@ -14,8 +14,8 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::account::{AccountKey, ServerOrigin};
-use crate::proxy::{ProxyError, ProxyUrl};
 use crate::locks::Recover;
+use crate::proxy::{ProxyError, ProxyUrl};
 
 /// The fail-closed marker (I1): Kage never relies on a cookie, so a request without its bearer token must be
 /// refused, never answered from an ambient credential.

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::locks::Recover;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use crate::locks::Recover;
 
 /// An event as sent on the wire: `event:` is [`GameEvent::name`], `data:` is this value as JSON. Every
 /// event names the player it is for, so a client can check it against the account it streams for.

@@ -17,7 +17,6 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-
 const CURRENT_FILE: &str = "signing-key.der";
 const PREVIOUS_FILE: &str = "previous-public-key.bin";
 

@@ -27,8 +27,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
-use crate::secret::Secret;
 use crate::locks::Recover;
+use crate::secret::Secret;
 
 /// How much password work may run and wait at once.
 #[derive(Debug, Clone, Copy)]

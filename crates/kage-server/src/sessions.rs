@@ -40,13 +40,13 @@ use tokio::sync::broadcast;
 
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::locks::Recover;
 use crate::refresh_token;
 pub use crate::revocation::REVOKED_CHANNEL;
 pub use crate::revocation::RevokeReason;
 use crate::revocation::{self, Cascade};
 use crate::secret::Secret;
 use crate::session_lifetime::SessionLimits;
-use crate::locks::Recover;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {

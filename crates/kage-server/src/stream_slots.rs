@@ -10,7 +10,7 @@
 //! the lease (`Config::stream_slot_lease`), and its players' windows, reconnecting to another instance, find room meanwhile
 //! since a player's windows hold far fewer streams than the limit.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::{Any, Transaction};

@@ -17,7 +17,7 @@ mod layout;
 mod tests;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +25,8 @@ pub use crate::durable::KeptError as RosterError;
 use crate::durable::{JsonFile, Kept};
 use entry::PALETTE;
 pub use entry::{AccountSettings, RosterEntry};
-use layout::LayoutDoc;
 use kage_core::locks::Recover;
+use layout::LayoutDoc;
 pub use layout::Place;
 
 const ROSTER_FILE: &str = "roster.json";

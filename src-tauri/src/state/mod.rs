@@ -6,7 +6,7 @@ mod saved;
 mod start;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kage_core::core::AccountProfile;
@@ -94,9 +94,7 @@ impl AppState {
 
     /// Every page repaints (streamer mode or an alias changed); windows that are gone are forgotten.
     pub fn display_changed(&self) {
-        self.display_watchers
-            .lock().recover()
-            .retain(|_, channel| channel.send(true).is_ok());
+        self.display_watchers.lock().recover().retain(|_, channel| channel.send(true).is_ok());
     }
 
     /// How the server lets players sign in, asked once per run (the sandbox: passwords only). A server that

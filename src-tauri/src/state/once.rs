@@ -2,7 +2,7 @@
 //! the action ends.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use kage_core::WindowLabel;
 

@@ -444,7 +444,6 @@ impl Drop for GameServer {
     }
 }
 
-
 /// The digits of a displayed number ("1,000 ryo" -> 1000).
 pub fn digits(text: &str) -> Option<i64> {
     text.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok()

@@ -26,7 +26,7 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -34,8 +34,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::account::AccountKey;
-use crate::model::Profile;
 use crate::locks::Recover;
+use crate::model::Profile;
 
 const FORMAT: u32 = 1;
 const FILE_NAME: &str = "profile.json";

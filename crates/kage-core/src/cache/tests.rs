@@ -38,10 +38,7 @@ fn version_of(cache: &ProfileCache, account: &AccountKey) -> Option<i64> {
 }
 
 fn temps_in(dir: &Path) -> usize {
-    fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
-        .count()
+    fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).count()
 }
 
 #[test]
@@ -135,7 +132,8 @@ fn atomic_write_survives_a_kill_between_write_and_rename() {
     assert_eq!(ProfileCache::open(dir.path()).get(&a).unwrap().profile, profile(&a, 3));
 
     // And the two halves do make a replace when the rename does happen.
-    let staged = kage_files::Staged::write(&file_of(&reopened, &a), &encode_file(&a, &profile(&a, 4), SystemTime::now()));
+    let staged =
+        kage_files::Staged::write(&file_of(&reopened, &a), &encode_file(&a, &profile(&a, 4), SystemTime::now()));
     staged.unwrap().commit().unwrap();
     assert_eq!(ProfileCache::open(dir.path()).get(&a).unwrap().profile, profile(&a, 4));
     assert_eq!(temps_in(&partition), 0);

@@ -36,6 +36,7 @@ use tokio::sync::broadcast;
 
 use crate::account::AccountKey;
 use crate::authority::Authority;
+use crate::locks::Recover;
 use crate::oidc::Providers;
 use crate::transport::Transport;
 use crate::vault::{CredentialStore, VaultError};
@@ -43,7 +44,6 @@ use keychain::Keychain;
 pub use sign_out::ProviderSignOut;
 use slot::{Slot, SlotState};
 use status::token_error;
-use crate::locks::Recover;
 pub use status::{AccountStatus, ForkError, ImportOutcome, SignInError, SignedIn, TokenError};
 
 /// How long a keychain call may take before the caller gives up on it (an unanswered unlock prompt).

@@ -7,9 +7,9 @@ use secrecy::SecretString;
 
 use super::{AccountStatus, TokenError};
 use crate::authority::AccessToken;
+use crate::locks::Recover;
 use crate::oidc::ProviderLink;
 use crate::vault::VaultError;
-use crate::locks::Recover;
 
 pub(super) struct SlotState {
     pub(super) generation: u64,

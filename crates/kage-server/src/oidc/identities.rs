@@ -11,8 +11,8 @@ use crate::api::accounts::USERNAME_MAX;
 use crate::db::{Database, now_rfc3339};
 use crate::error::ApiError;
 use crate::game::{self, STARTING_RYO, VILLAGES};
-use crate::throttle::Throttle;
 use crate::locks::Recover;
+use crate::throttle::Throttle;
 
 /// Players of external identities have no password: an empty hash, which password sign-in never matches.
 pub const NO_PASSWORD: &str = "";

@@ -30,8 +30,8 @@ use tokio::sync::Semaphore;
 use super::verifier::{ExternalToken, session_id};
 use super::{IntrospectionConfig, OidcConfig};
 use crate::error::ApiError;
-use crate::tokens::TokenRejection;
 use crate::locks::Recover;
+use crate::tokens::TokenRejection;
 
 /// Introspection or userinfo calls in flight at once, at most.
 pub const MAX_CONCURRENT: usize = 16;

@@ -18,8 +18,8 @@ use super::OidcConfig;
 use super::introspection::{Endpoints, Introspector};
 use super::keys::{self, ALGORITHMS, Discovery, FetchError, TrustedKey};
 use crate::error::ApiError;
-use crate::tokens::TokenRejection;
 use crate::locks::Recover;
+use crate::tokens::TokenRejection;
 
 /// A verified external access token: who it is and which provider session it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
