@@ -159,6 +159,21 @@ async fn sign_ups_are_limited_per_address() {
     }
 }
 
+#[tokio::test]
+async fn new_players_are_limited_per_issuer() {
+    let policy = ThrottlePolicy { new_players_per_issuer: 2, ..ThrottlePolicy::default() };
+    for (store, throttle) in throttles(policy).await {
+        throttle.new_player_attempt("https://id.example").await.unwrap();
+        throttle.new_player_attempt("https://id.example").await.unwrap();
+        let refused = throttle.new_player_attempt("https://id.example").await;
+        assert!(
+            matches!(refused, Err(ApiError::TooManyNewPlayers { retry_after_secs }) if retry_after_secs > 3000),
+            "{store}: {refused:?}"
+        );
+        assert!(throttle.new_player_attempt("https://other.example").await.is_ok(), "{store}: another provider");
+    }
+}
+
 // What only the database store promises. Each test returns early, with a note, without KAGE_TEST_POSTGRES.
 
 fn skip_without_postgres(test: &str) {

@@ -80,6 +80,28 @@ async fn provider_tokens_read_their_own_profiles_and_transfers_conserve_ryo() {
     assert_eq!(main_after["ryo"].as_i64().unwrap() + alt_after["ryo"].as_i64().unwrap(), total);
 }
 
+/// A provider's new identities become new players (each with the starting ryo) at most so many per window, as
+/// sign-ups are per address (issue 17): with a limit of one, main's first sign-in makes a player, alt's is 429
+/// with `Retry-After`, and main, who already is a player, still gets in.
+#[tokio::test]
+async fn new_players_from_one_provider_are_throttled_and_known_players_still_get_in() {
+    let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
+    let server = server_trusting(&provider, |config| config.throttle.new_players_per_issuer = 1).await;
+    let main = sign_in(&provider, MAIN, None).await;
+    assert_eq!(viewer(&server, &main.access_token).await["username"].as_str(), Some("main"));
+    let alt = sign_in(&provider, ALT, None).await;
+    let refused = server.get_as("/v1/viewer", &alt.access_token).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "a second new player within the window");
+    assert!(refused.headers().contains_key("retry-after"), "the refusal says when to try again");
+    let error = body(refused).await;
+    assert_eq!(error["error"], "too_many_new_players", "{error}");
+    assert_eq!(
+        viewer(&server, &main.access_token).await["username"].as_str(),
+        Some("main"),
+        "known players are not counted"
+    );
+}
+
 #[tokio::test]
 async fn i8_viewer_guard_rejects_a_provider_token_asserting_the_other_players_id() {
     let Some(provider) = start_provider(ProviderOptions::default()).await else { return };
