@@ -11,6 +11,7 @@ use kage_core::{AccountKey, ExposeSecret};
 use kage_oidc_support::{BrowserError, ProviderOptions};
 
 use crate::oidc_support::{ALT, MAIN, OidcHarness};
+use crate::proxies::CountingProxy;
 use crate::support::window;
 
 /// Replaces one query parameter of a callback URL.
@@ -423,4 +424,23 @@ async fn the_other_account_message_and_the_tab_name_aliases_when_the_shell_asks(
     let error = finished.unwrap_err();
     assert_eq!(error, OidcError::OtherAccount { signed_in_as: "another account".into(), expected: "Account 2".into() });
     assert!(page.contains("Account 2") && !page.contains("main") && !page.contains(">alt"), "{page}");
+}
+
+/// Issue 17 (low): a browser sign-in for a saved account with a proxy leaves through that proxy from end to end:
+/// the game server's sign-in configuration and the provider's own endpoints (discovery, the code's exchange at
+/// the token endpoint, its keys), not only the game's API afterwards. (The player's browser is the system's and
+/// goes its own way; Kage's side of the flow is what Kage routes.)
+#[tokio::test]
+async fn a_browser_sign_in_for_a_saved_account_with_a_proxy_goes_through_it_end_to_end() {
+    let Some(h) = OidcHarness::start().await else { return };
+    let main = h.sign_in(&window("acct-1"), Some(MAIN), None).await.expect("main signs in").account;
+    let proxy = CountingProxy::http().await;
+    h.core.set_proxy(&main, Some(kage_core::ProxyUrl::parse(&proxy.url).unwrap())).unwrap();
+    let again = h.sign_in(&window("acct-2"), Some(MAIN), Some(&main)).await.expect("main signs in again");
+    assert_eq!(again.account, main);
+    let carried = proxy.carried();
+    let of = |method: &str, path: &str| carried.iter().any(|c| c.method == method && c.path.contains(path));
+    assert!(of("GET", "/v1/auth-config"), "the game's sign-in configuration through the proxy: {carried:?}");
+    assert!(of("GET", "/.well-known/"), "the provider's discovery through the proxy: {carried:?}");
+    assert!(of("POST", "token"), "the code's exchange at the provider through the proxy: {carried:?}");
 }
