@@ -26,6 +26,7 @@ fn main() {
         "focus_account",
         "cycle_windows",
         "tile_windows",
+        "create_shortcut",
         "update_account",
         "prefs",
         "set_prefs",

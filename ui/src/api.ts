@@ -55,6 +55,7 @@ export const api = {
   focusAccount: (position: number) => call("focus_account", { position }),
   cycleWindows: (forward: boolean) => call("cycle_windows", { forward }),
   tileWindows: () => call("tile_windows"),
+  createShortcut: (accountId: string | null, group: string | null) => call("create_shortcut", { accountId, group }),
   signOutAccount: (accountId: string) => call("sign_out_account", { accountId }),
   accountSessions: (accountId: string) => call("account_sessions", { accountId }),
   endAccountSession: (accountId: string, sessionId: string) => call("end_account_session", { accountId, sessionId }),

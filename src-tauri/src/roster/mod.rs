@@ -13,6 +13,7 @@
 
 mod entry;
 mod layout;
+mod peek;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +28,7 @@ use entry::PALETTE;
 pub use entry::{AccountSettings, RosterEntry};
 use layout::LayoutDoc;
 pub use layout::Place;
+pub use peek::{PeekError, read_only};
 
 const ROSTER_FILE: &str = "roster.json";
 const LAYOUT_FILE: &str = "windows.json";

@@ -349,6 +349,30 @@ pub fn spawn_app(home: &Path, log: &Path) -> Child {
         .expect("the app starts (cargo build --bin kage)")
 }
 
+/// Runs the debug app once as a command line from a shell would (`kage open alt`, `kage list`), with the same
+/// data, config and session bus as the app under test, and waits for it to end (killed after `within`): its
+/// exit status and what it printed.
+pub fn run_kage(home: &Path, args: &[&str], within: Duration) -> std::process::Output {
+    let mut child = Command::new(debug_binary("kage"))
+        .args(args)
+        .envs(app_env(home))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the app starts (cargo build --bin kage)");
+    let deadline = Instant::now() + within;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!("kage {args:?} did not end within {within:?}: {output:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
 /// Every process below `root`, children before grandchildren.
 pub fn descendants(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();

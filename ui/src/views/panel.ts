@@ -4,6 +4,7 @@
 import { api, errorMessage, type Prefs, type SavedAccount } from "../api";
 import { busy, h } from "../dom";
 import { accountRow, type AccountRow } from "./panel-row";
+import { shortcutButton } from "./panel-shortcut";
 
 /** Opens the panel over the window's content; `onClose` runs when it is dismissed. */
 export function openPanel(onClose: () => void): void {
@@ -67,7 +68,10 @@ export function openPanel(onClose: () => void): void {
         open.addEventListener("click", () =>
           busy(open, () => attempt(async () => say(`Opening ${countAccounts(await api.openAccounts(name))} of ${name}…`))),
         );
-        return open;
+        const shortcut = shortcutButton(() => ({ group: name }), say, attempt);
+        shortcut.dataset.group = name;
+        shortcut.setAttribute("aria-label", `Shortcut to open ${name}`);
+        return h("span", { class: "group-buttons" }, open, shortcut);
       }),
     );
   };
