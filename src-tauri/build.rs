@@ -27,6 +27,8 @@ fn main() {
         "cycle_windows",
         "tile_windows",
         "create_shortcut",
+        "group_templates",
+        "set_group_template",
         "update_account",
         "prefs",
         "set_prefs",

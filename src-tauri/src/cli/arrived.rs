@@ -33,6 +33,11 @@ pub fn launches_for(state: &AppState, target: &Target) -> Result<Vec<Launch>, St
 /// A second start handed over `argv` (its program name first).
 pub fn handle<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>) {
     match super::parse(argv.into_iter().skip(1)) {
+        // A group as the panel's group button opens it (paced, then placed by its template).
+        Ok(Request::Open(Target::Group(name))) => match names::find_group(&app.state::<AppState>().roster.list(), &name) {
+            Some(group) => drop(crate::group_launch::open(app, &group)),
+            None => log::warn!("a second start asked for what this Kage does not have: {}", names::group_not_found(&name)),
+        },
         Ok(Request::Open(target)) => match launches_for(&app.state::<AppState>(), &target) {
             Ok(launches) => {
                 let app = app.clone();

@@ -1,5 +1,6 @@
-//! "Create shortcut" in the accounts panel: a desktop shortcut that runs `kage open <name>` for a saved account
-//! or `kage open --group <name>` for a launch group (see `desktop_entry.rs` for what it holds and why).
+//! How groups and accounts are launched, from the accounts panel: the layout template each launch group opens
+//! in (see `templates.rs`), and "Create shortcut", a desktop shortcut that runs `kage open <name>` for a saved
+//! account or `kage open --group <name>` for a launch group (see `desktop_entry.rs` for what it holds and why).
 //!
 //! Takes a saved account's id like `open_saved` does (see `accounts.rs`): it picks an entry of this computer's
 //! roster. The shortcut names the account by its alias, else by the name the panel shows (in streamer mode
@@ -7,13 +8,14 @@
 //! holds the computer's user name).
 
 use serde::{Deserialize, Serialize};
-use tauri::{Manager, Runtime, WebviewWindow};
+use tauri::{Manager, Runtime, State, WebviewWindow};
 use ts_rs::TS;
 
 use crate::contract::Args;
 use crate::error::{CommandError, ErrorCode};
 use crate::roster::RosterEntry;
 use crate::state::AppState;
+use crate::templates::Template;
 
 /// One of the two: `accountId` (a saved account the player picked) or `group` (a launch group's name).
 #[derive(Deserialize, TS)]
@@ -29,6 +31,50 @@ pub struct CreateShortcutArgs {
 pub struct ShortcutMade {
     pub menu_name: String,
     pub file_name: String,
+}
+
+/// A launch group and the template it opens in.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct GroupTemplate {
+    pub group: String,
+    pub template: Template,
+}
+
+#[derive(Deserialize, TS)]
+pub struct SetGroupTemplateArgs {
+    pub group: String,
+    pub template: Template,
+}
+
+/// Every launch group with its template (remembered places for a group the player has not set one for).
+#[tauri::command]
+pub async fn group_templates(state: State<'_, AppState>) -> Result<Vec<GroupTemplate>, CommandError> {
+    Ok(templates_of(&state))
+}
+
+fn templates_of(state: &AppState) -> Vec<GroupTemplate> {
+    state
+        .roster
+        .groups()
+        .into_iter()
+        .map(|group| GroupTemplate { template: state.roster.group_template(&group), group })
+        .collect()
+}
+
+/// Chooses the template `group` opens in from now on; answers every group's template.
+#[tauri::command]
+pub async fn set_group_template(
+    state: State<'_, AppState>,
+    args: Args<SetGroupTemplateArgs>,
+) -> Result<Vec<GroupTemplate>, CommandError> {
+    let Args(SetGroupTemplateArgs { group, template }) = args;
+    if !state.roster.groups().contains(&group) {
+        return Err(CommandError::new(ErrorCode::NotFound, "There is no launch group of that name."));
+    }
+    state.roster.set_group_template(&group, template).map_err(|error| {
+        CommandError::new(ErrorCode::NotSaved, format!("The group's layout could not be saved: {error}"))
+    })?;
+    Ok(templates_of(&state))
 }
 
 /// The name a shortcut opens an account by: its alias, else the name the panel shows it by.

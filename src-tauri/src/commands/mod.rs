@@ -46,6 +46,8 @@ crate::contract::commands! {
     windows::cycle_windows<R>(windows::CycleWindowsArgs) -> ();
     windows::tile_windows<R>() -> usize;
     launching::create_shortcut<R>(launching::CreateShortcutArgs) -> launching::ShortcutMade;
+    launching::group_templates() -> Vec<launching::GroupTemplate>;
+    launching::set_group_template(launching::SetGroupTemplateArgs) -> Vec<launching::GroupTemplate>;
     settings::update_account<R>(settings::UpdateAccountArgs) -> Vec<SavedAccount>;
     settings::prefs() -> crate::prefs::Prefs;
     settings::set_prefs<R>(settings::SetPrefsArgs) -> settings::PrefsApplied;

@@ -14,6 +14,7 @@
 mod entry;
 mod layout;
 mod peek;
+mod templates;
 #[cfg(test)]
 mod tests;
 

@@ -159,6 +159,38 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
     let focus = until(Duration::from_secs(10), || focused("Scout · Kage")).await;
     assert!(focus.is_some(), "the shortcut did not focus alt's window: {:?}", x11::focused_title());
 
+    // 7. A group opened from the shell, in its template: main large on the left, alt beside it, no overlap, all
+    // on the screen (1600 x 1000 under the test's Xvfb).
+    app.focus("acct-1").await;
+    for (n, alias) in [(0, json!(null)), (1, json!("Scout"))] {
+        let settings = json!({ "alias": alias, "colour": "#3f8efc", "notifications": true, "groups": ["duo"], "proxy": null });
+        let updated = app.invoke("update_account", json!({ "accountId": ids[n], "settings": settings })).await;
+        assert!(updated.is_array(), "update_account: {updated}");
+    }
+    let set = app.invoke("set_group_template", json!({ "group": "duo", "template": "main_and_stack" })).await;
+    assert_eq!(set, json!([{ "group": "duo", "template": "main_and_stack" }]), "{set}");
+    let opened = run_kage(home.path(), &["open", "--group", "duo"], WITHIN);
+    assert!(opened.status.success(), "kage open --group duo: {opened:?}");
+    let deadline = Instant::now() + WITHIN;
+    let (main_rect, alt_rect) = loop {
+        let mut rects = std::collections::BTreeMap::new();
+        for (label, handle) in app.windows().await {
+            app.client.switch_to_window(handle).await.unwrap();
+            rects.insert(label, app.client.get_window_rect().await.expect("window rect"));
+        }
+        let (main_rect, alt_rect) = (rects["acct-1"], rects[&new_label]);
+        // Placed: main starts at the left edge and is wider than alt, which stands to its right.
+        if main_rect.0 == 0 && main_rect.2 > alt_rect.2 && alt_rect.0 >= main_rect.0 + main_rect.2 {
+            break (main_rect, alt_rect);
+        }
+        assert!(Instant::now() < deadline, "the group did not open in its template: {rects:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    for (x, y, width, height) in [main_rect, alt_rect] {
+        assert!(x + width <= 1600 && y + height <= 1000, "off the screen: {main_rect:?} {alt_rect:?}");
+    }
+    kage_e2e::report("launch", &format!("launch: duo opened as main_and_stack: main {main_rect:?}, alt {alt_rect:?}"));
+
     app.quit().await;
     // The keyring is shared by the tests of one run: the next app must not find these accounts in it.
     clear_keychain_entries(ids.iter().map(String::as_str));
