@@ -46,7 +46,9 @@ impl Shortcut {
         let exe = exe.to_str().ok_or_else(|| ShortcutError::NoPath(exe.to_string_lossy().into_owned()))?;
         let (name, mut args, comment, kind) = match opens {
             Opens::Account(name) => (name, vec![exe, "open"], format!("Opens {name} in Kage"), "open"),
-            Opens::Group(name) => (name, vec![exe, "open", "--group"], format!("Opens the group {name} in Kage"), "group"),
+            Opens::Group(name) => {
+                (name, vec![exe, "open", "--group"], format!("Opens the group {name} in Kage"), "group")
+            }
         };
         // A name that starts like an option is still a name after `--` (see `cli::parse`).
         if name.starts_with('-') {
@@ -87,7 +89,8 @@ pub fn this_program() -> Result<PathBuf, ShortcutError> {
 }
 
 /// Characters that oblige an Exec argument to be quoted (the specification's list).
-const RESERVED: &[char] = &[' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(', ')', '`'];
+const RESERVED: &[char] =
+    &[' ', '\t', '\n', '"', '\'', '\\', '>', '<', '~', '|', '&', ';', '$', '*', '?', '#', '(', ')', '`'];
 
 /// The Exec value before the general string escapes: each argument quoted if it must be, `%` doubled.
 fn exec_line(args: &[&str]) -> String {
@@ -141,15 +144,17 @@ fn slug(name: &str) -> String {
     }
     let out = out.trim_matches('-').to_owned();
     if out.is_empty() {
-        let digest = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let digest =
+            name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         return format!("{:08x}", digest as u32);
     }
     out
 }
 
 /// Reads an Exec value back into its arguments (the inverse of [`escape_value`] then [`exec_line`]), as a
-/// desktop would before running it; for tests that run a shortcut.
-pub fn exec_arguments(text: &str) -> Option<Vec<String>> {
+/// desktop would before running it: the tests' check that what is written means what was meant.
+#[cfg(test)]
+fn exec_arguments(text: &str) -> Option<Vec<String>> {
     let line = text.lines().find_map(|line| line.strip_prefix("Exec="))?;
     // The general string escapes first.
     let mut value = String::new();

@@ -85,14 +85,15 @@ pub fn run() {
             app.manage(state);
             app.manage(launcher::Launcher::default());
             // Started as `kage open ...`: the last run's windows, then what was asked for.
-            let then = match asked.as_ref().map(|target| cli::arrived::launches_for(&handle.state::<AppState>(), target)) {
-                Some(Ok(launches)) => launches,
-                Some(Err(sentence)) => {
-                    log::warn!("{sentence}");
-                    Vec::new()
-                }
-                None => Vec::new(),
-            };
+            let then =
+                match asked.as_ref().map(|target| cli::arrived::launches_for(&handle.state::<AppState>(), target)) {
+                    Some(Ok(launches)) => launches,
+                    Some(Err(sentence)) => {
+                        log::warn!("{sentence}");
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                };
             launcher::restore_then(&handle, then)?;
             tray::install(&handle);
             statuses::follow(&handle);

@@ -14,7 +14,9 @@ struct Declaration {
 
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
-    use crate::commands::{SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, windows};
+    use crate::commands::{
+        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, windows,
+    };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
     use kage_core::actions::{Action, Outcome, Stat};

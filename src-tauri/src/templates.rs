@@ -50,15 +50,18 @@ fn main_and_stack(area: Area, count: usize) -> Vec<Area> {
     let rest = count - 1;
     let height = stack.height / rest as u32;
     let mut cells = vec![main];
-    cells.extend((0..rest as u32).map(|row| Area { y: stack.y.saturating_add_unsigned(row * height), height, ..stack }));
+    cells.extend((0..rest as u32).map(|row| Area {
+        y: stack.y.saturating_add_unsigned(row * height),
+        height,
+        ..stack
+    }));
     cells
 }
 
 fn one_per_monitor(monitors: &[Area], count: usize) -> Vec<Area> {
     let screens = monitors.len();
     // Monitor j takes windows j, j + screens, ...; each monitor's share as a grid, handed back in window order.
-    let shares: Vec<Vec<Area>> =
-        (0..screens).map(|j| grid(monitors[j], (j..count).step_by(screens).count())).collect();
+    let shares: Vec<Vec<Area>> = (0..screens).map(|j| grid(monitors[j], (j..count).step_by(screens).count())).collect();
     (0..count).map(|i| shares[i % screens][i / screens]).collect()
 }
 
@@ -73,19 +76,26 @@ mod tests {
     fn meets(a: &Area, b: &Area) -> bool {
         let (ax, ay) = (i64::from(a.x), i64::from(a.y));
         let (bx, by) = (i64::from(b.x), i64::from(b.y));
-        ax < bx + i64::from(b.width) && bx < ax + i64::from(a.width) && ay < by + i64::from(b.height) && by < ay + i64::from(a.height)
+        ax < bx + i64::from(b.width)
+            && bx < ax + i64::from(a.width)
+            && ay < by + i64::from(b.height)
+            && by < ay + i64::from(a.height)
     }
 
     #[test]
     fn every_template_puts_each_window_on_a_monitor_and_no_two_over_each_other() {
-        let setups: [&[Area]; 4] = [&[LAPTOP], &[LAPTOP, RIGHT], &[RIGHT, LAPTOP, LEFT], &[Area { x: 0, y: 0, width: 9, height: 7 }]];
+        let setups: [&[Area]; 4] =
+            [&[LAPTOP], &[LAPTOP, RIGHT], &[RIGHT, LAPTOP, LEFT], &[Area { x: 0, y: 0, width: 9, height: 7 }]];
         for template in [Template::Grid, Template::MainAndStack, Template::OnePerMonitor] {
             for monitors in setups {
                 for count in 0..=12 {
                     let cells = arrange(template, count, monitors);
                     assert_eq!(cells.len(), count, "{template:?}, {count} on {monitors:?}");
                     for cell in &cells {
-                        assert!(monitors.iter().any(|m| m.contains(cell)), "{template:?}, {count}: {cell:?} off screen");
+                        assert!(
+                            monitors.iter().any(|m| m.contains(cell)),
+                            "{template:?}, {count}: {cell:?} off screen"
+                        );
                     }
                     for (i, a) in cells.iter().enumerate() {
                         for b in &cells[i + 1..] {

@@ -264,8 +264,12 @@ pub fn arrange<R: Runtime>(
 /// A monitor's work area (without panels and docks), or the whole screen where the desktop reports none.
 fn work_area_of(monitor: &Monitor) -> Area {
     let work_area = monitor.work_area();
-    let area =
-        Area { x: work_area.position.x, y: work_area.position.y, width: work_area.size.width, height: work_area.size.height };
+    let area = Area {
+        x: work_area.position.x,
+        y: work_area.position.y,
+        width: work_area.size.width,
+        height: work_area.size.height,
+    };
     if area.width == 0 || area.height == 0 { screen_of(monitor) } else { area }
 }
 

@@ -34,10 +34,17 @@ pub fn launches_for(state: &AppState, target: &Target) -> Result<Vec<Launch>, St
 pub fn handle<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>) {
     match super::parse(argv.into_iter().skip(1)) {
         // A group as the panel's group button opens it (paced, then placed by its template).
-        Ok(Request::Open(Target::Group(name))) => match names::find_group(&app.state::<AppState>().roster.list(), &name) {
-            Some(group) => drop(crate::group_launch::open(app, &group)),
-            None => log::warn!("a second start asked for what this Kage does not have: {}", names::group_not_found(&name)),
-        },
+        Ok(Request::Open(Target::Group(name))) => {
+            match names::find_group(&app.state::<AppState>().roster.list(), &name) {
+                Some(group) => {
+                    crate::group_launch::open(app, &group);
+                }
+                None => log::warn!(
+                    "a second start asked for what this Kage does not have: {}",
+                    names::group_not_found(&name)
+                ),
+            }
+        }
         Ok(Request::Open(target)) => match launches_for(&app.state::<AppState>(), &target) {
             Ok(launches) => {
                 let app = app.clone();
@@ -104,7 +111,10 @@ mod tests {
         for (user, groups) in [("main", vec!["raid"]), ("alt", vec![]), ("third", vec!["Raid"])] {
             let entry = RosterEntry::new(&AccountKey::new(origin.clone(), format!("id-{user}")), user);
             state.roster.save(entry.clone()).unwrap();
-            let settings = AccountSettings { groups: groups.into_iter().map(str::to_owned).collect(), ..AccountSettings::of(&entry) };
+            let settings = AccountSettings {
+                groups: groups.into_iter().map(str::to_owned).collect(),
+                ..AccountSettings::of(&entry)
+            };
             state.roster.set_settings(&entry.id, settings).unwrap();
         }
         let users = |launches: Vec<Launch>| -> Vec<String> {

@@ -62,17 +62,22 @@ where
     let mut args = args.into_iter().map(Into::into);
     let Some(command) = args.next() else { return Ok(Request::Start) };
     let rest: Vec<String> = args.collect();
-    let no_more = |request: Request, name: &str| match rest.first() {
-        None => Ok(request),
-        Some(extra) => Err(UsageError::new(format!("\"kage {name}\" takes nothing after it (it was given \"{extra}\")."))),
-    };
     match command.as_str() {
         "open" => parse_open(rest).map(Request::Open),
-        "list" => no_more(Request::List, "list"),
-        "overview" => no_more(Request::Overview, "overview"),
+        "list" => nothing_after(Request::List, "list", &rest),
+        "overview" => nothing_after(Request::Overview, "overview", &rest),
         "help" | "--help" | "-h" => Ok(Request::Help),
         flag if flag.starts_with('-') => Err(UsageError::new(format!("unknown option \"{flag}\"."))),
         other => Err(UsageError::new(format!("unknown command \"{other}\"."))),
+    }
+}
+
+fn nothing_after(request: Request, name: &str, rest: &[String]) -> Result<Request, UsageError> {
+    match rest.first() {
+        None => Ok(request),
+        Some(extra) => {
+            Err(UsageError::new(format!("\"kage {name}\" takes nothing after it (it was given \"{extra}\").")))
+        }
     }
 }
 
@@ -100,7 +105,11 @@ fn parse_open(args: Vec<String>) -> Result<Target, UsageError> {
     }
     let name = words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
     if name.is_empty() {
-        let what = if group { "a launch group to open: kage open --group <group>" } else { "an account to open: kage open <alias or username>" };
+        let what = if group {
+            "a launch group to open: kage open --group <group>"
+        } else {
+            "an account to open: kage open <alias or username>"
+        };
         return Err(UsageError::new(format!("name {what}.")));
     }
     if name.chars().any(char::is_control) {

@@ -33,7 +33,7 @@ pub fn find_account<'a>(entries: &'a [RosterEntry], presenter: &Presenter, name:
         let found: Vec<&RosterEntry> = entries.iter().filter(|entry| matches(entry)).collect();
         match found.as_slice() {
             [] => continue,
-            [one] => return Found::One(one),
+            [one] => return Found::One(*one),
             _ => return Found::Several,
         }
     }
@@ -91,7 +91,11 @@ mod tests {
     }
 
     fn roster() -> Vec<RosterEntry> {
-        vec![entry("naruto", Some("Main"), &["raid"]), entry("sasuke", None, &["raid", "farm"]), entry("kiba", Some("Scout"), &[])]
+        vec![
+            entry("naruto", Some("Main"), &["raid"]),
+            entry("sasuke", None, &["raid", "farm"]),
+            entry("kiba", Some("Scout"), &[]),
+        ]
     }
 
     fn found_user<'a>(found: Found<'a>) -> Option<&'a str> {
@@ -105,11 +109,22 @@ mod tests {
     fn an_account_is_found_by_alias_shown_name_or_username_whatever_the_case() {
         let entries = roster();
         let plain = Presenter::new(false, false, entries.clone());
-        for (name, user) in [("main", "naruto"), ("MAIN", "naruto"), ("Main (naruto)", "naruto"), ("naruto", "naruto"), ("Sasuke", "sasuke"), (" scout ", "kiba")] {
+        for (name, user) in [
+            ("main", "naruto"),
+            ("MAIN", "naruto"),
+            ("Main (naruto)", "naruto"),
+            ("naruto", "naruto"),
+            ("Sasuke", "sasuke"),
+            (" scout ", "kiba"),
+        ] {
             assert_eq!(found_user(find_account(&entries, &plain, name)), Some(user), "{name}");
         }
         let streamer = Presenter::new(true, false, entries.clone());
-        assert_eq!(found_user(find_account(&entries, &streamer, "Account 2")), Some("sasuke"), "the name the panel shows");
+        assert_eq!(
+            found_user(find_account(&entries, &streamer, "Account 2")),
+            Some("sasuke"),
+            "the name the panel shows"
+        );
         assert_eq!(found_user(find_account(&entries, &streamer, "Scout")), Some("kiba"));
         assert_eq!(find_account(&entries, &plain, "nobody"), Found::None);
         assert_eq!(find_account(&entries, &plain, "Account 2"), Found::None, "not a name outside streamer mode");

@@ -93,25 +93,24 @@ pub async fn create_shortcut<R: Runtime>(
 ) -> Result<ShortcutMade, CommandError> {
     let Args(CreateShortcutArgs { account_id, group }) = args;
     let state = window.state::<AppState>();
-    let name = match (account_id, group) {
-        (Some(id), None) => {
-            let entry = state
-                .roster
-                .find(&id)
-                .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "That account is not saved here."))?;
-            Opening::Account(shortcut_name(&entry, &state.presenter()))
-        }
-        (None, Some(group)) => {
-            let group = state
-                .roster
-                .groups()
-                .into_iter()
-                .find(|g| *g == group)
-                .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "There is no launch group of that name."))?;
-            Opening::Group(group)
-        }
-        _ => return Err(CommandError::invalid("Make a shortcut for one account or one group.")),
-    };
+    let name =
+        match (account_id, group) {
+            (Some(id), None) => {
+                let entry = state
+                    .roster
+                    .find(&id)
+                    .ok_or_else(|| CommandError::new(ErrorCode::NotFound, "That account is not saved here."))?;
+                Opening::Account(shortcut_name(&entry, &state.presenter()))
+            }
+            (None, Some(group)) => {
+                let group =
+                    state.roster.groups().into_iter().find(|g| *g == group).ok_or_else(|| {
+                        CommandError::new(ErrorCode::NotFound, "There is no launch group of that name.")
+                    })?;
+                Opening::Group(group)
+            }
+            _ => return Err(CommandError::invalid("Make a shortcut for one account or one group.")),
+        };
     make(&name)
 }
 
@@ -123,7 +122,8 @@ enum Opening {
 #[cfg(all(unix, not(target_os = "macos")))]
 fn make(name: &Opening) -> Result<ShortcutMade, CommandError> {
     use crate::desktop_entry::{Opens, Shortcut, applications_dir, this_program};
-    let failed = |error: crate::desktop_entry::ShortcutError| CommandError::new(ErrorCode::ShortcutFailed, error.to_string());
+    let failed =
+        |error: crate::desktop_entry::ShortcutError| CommandError::new(ErrorCode::ShortcutFailed, error.to_string());
     let opens = match name {
         Opening::Account(name) => Opens::Account(name),
         Opening::Group(name) => Opens::Group(name),
@@ -157,7 +157,8 @@ mod tests {
     fn a_shortcut_names_an_account_by_its_alias_and_never_by_its_username_in_streamer_mode() {
         let origin = ServerOrigin::parse("https://game.example").unwrap();
         let plain = RosterEntry::new(&AccountKey::new(origin.clone(), "u1"), "naruto");
-        let aliased = RosterEntry { alias: Some("Scout".into()), ..RosterEntry::new(&AccountKey::new(origin, "u2"), "kiba") };
+        let aliased =
+            RosterEntry { alias: Some("Scout".into()), ..RosterEntry::new(&AccountKey::new(origin, "u2"), "kiba") };
         let roster = vec![plain.clone(), aliased.clone()];
         let streamer = Presenter::new(true, false, roster.clone());
         assert_eq!(shortcut_name(&plain, &streamer), "Account 1");
@@ -166,9 +167,16 @@ mod tests {
         assert_eq!(shortcut_name(&plain, &normal), "naruto");
         assert_eq!(shortcut_name(&aliased, &normal), "Scout", "the alias, which `kage open` finds first");
         for name in [shortcut_name(&plain, &streamer), shortcut_name(&aliased, &streamer)] {
-            let shortcut = crate::desktop_entry::Shortcut::new(std::path::Path::new("/usr/bin/kage"), crate::desktop_entry::Opens::Account(&name)).unwrap();
+            let shortcut = crate::desktop_entry::Shortcut::new(
+                std::path::Path::new("/usr/bin/kage"),
+                crate::desktop_entry::Opens::Account(&name),
+            )
+            .unwrap();
             for secret in ["naruto", "kiba", "u1", "u2", &plain.id, &aliased.id, "game.example"] {
-                assert!(!shortcut.text.contains(secret) && !shortcut.file_name.contains(secret), "{secret} in {shortcut:?}");
+                assert!(
+                    !shortcut.text.contains(secret) && !shortcut.file_name.contains(secret),
+                    "{secret} in {shortcut:?}"
+                );
             }
         }
     }

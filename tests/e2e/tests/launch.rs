@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use kage_e2e::{App, GameServer, clear_keychain_entries, debug_binary, enabled, free_port, run_kage, sign_in_each, x11};
+use kage_e2e::{
+    App, GameServer, clear_keychain_entries, debug_binary, enabled, free_port, run_kage, sign_in_each, x11,
+};
 use serde_json::json;
 
 const DRIVER_PORT: u16 = 4620;
@@ -112,10 +114,7 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
     let before = labels(&app).await;
     let nobody = run_kage(home.path(), &["open", "nobody"], WITHIN);
     assert_eq!(nobody.status.code(), Some(1), "{nobody:?}");
-    assert_eq!(
-        text(&nobody.stderr),
-        "No saved account goes by \"nobody\". \"kage list\" shows the names Kage knows."
-    );
+    assert_eq!(text(&nobody.stderr), "No saved account goes by \"nobody\". \"kage list\" shows the names Kage knows.");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(labels(&app).await, before, "kage open nobody opened nothing");
 
@@ -163,7 +162,8 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
     // on the screen (1600 x 1000 under the test's Xvfb).
     app.focus("acct-1").await;
     for (n, alias) in [(0, json!(null)), (1, json!("Scout"))] {
-        let settings = json!({ "alias": alias, "colour": "#3f8efc", "notifications": true, "groups": ["duo"], "proxy": null });
+        let settings =
+            json!({ "alias": alias, "colour": "#3f8efc", "notifications": true, "groups": ["duo"], "proxy": null });
         let updated = app.invoke("update_account", json!({ "accountId": ids[n], "settings": settings })).await;
         assert!(updated.is_array(), "update_account: {updated}");
     }
