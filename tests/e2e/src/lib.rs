@@ -339,9 +339,16 @@ pub fn chosen_file(home: &Path) -> PathBuf {
 /// Starts the debug app as a plain process, no WebDriver: it restores its windows and refreshes them as a
 /// player's start would, only nothing drives it. Its stderr goes to `log`.
 pub fn spawn_app(home: &Path, log: &Path) -> Child {
+    spawn_app_with(home, log, &[], &[])
+}
+
+/// [`spawn_app`] with a command line (`kage open alt`) and more environment (`KAGE_SERVER_URL`).
+pub fn spawn_app_with(home: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
     let log = std::fs::File::options().create(true).append(true).open(log).expect("app log");
     Command::new(debug_binary("kage"))
+        .args(args)
         .envs(app_env(home))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

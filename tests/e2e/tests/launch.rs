@@ -1,7 +1,8 @@
 //! Launching from a shell (issue 22.4): with Kage running and main and alt saved, `kage open alt` run as a second
 //! process hands over to the running Kage, which focuses alt's window, or opens one pinned to alt when it has
 //! none; `kage open nobody` exits 1 with a sentence and opens nothing; `kage list` prints the saved accounts (in
-//! streamer mode their aliases only); a shortcut made in the panel runs the same command.
+//! streamer mode their aliases only); a shortcut made in the panel runs the same command; a group opens in its
+//! template; and with no Kage running, `kage open` starts one that opens the account.
 //!
 //! The X input focus is read from the X server itself (as players.rs does), never through WebDriver, which would
 //! move it.
@@ -10,7 +11,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use kage_e2e::{
-    App, GameServer, clear_keychain_entries, debug_binary, enabled, free_port, run_kage, sign_in_each, x11,
+    App, GameServer, artifacts_dir, clear_keychain_entries, debug_binary, enabled, free_port, is_running, run_kage,
+    sign_in_each, spawn_app_with, x11,
 };
 use serde_json::json;
 
@@ -191,7 +193,28 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
     }
     kage_e2e::report("launch", &format!("launch: duo opened as main_and_stack: main {main_rect:?}, alt {alt_rect:?}"));
 
+    // 8. No Kage running: `kage open Scout` starts Kage, which puts back the last run's window (main's) and
+    // opens alt's.
+    x11::close_until_gone("Scout · Kage", Duration::from_secs(10)).await;
     app.quit().await;
+    assert!(!is_running(pid), "the first Kage is still running");
+    let log = artifacts_dir().join("launch-cold-start.log");
+    let mut cold = spawn_app_with(home.path(), &log, &["open", "Scout"], &env);
+    let titles = until(WITHIN, || {
+        let titles = x11::visible_titles();
+        (titles.iter().any(|t| t == "Scout · Kage") && titles.iter().any(|t| t == "Account 1 · Kage")).then_some(titles)
+    })
+    .await;
+    let running = cold.try_wait().unwrap().is_none();
+    let _ = cold.kill();
+    let _ = cold.wait();
+    assert!(running, "kage open Scout did not keep Kage running");
+    assert!(
+        titles.is_some(),
+        "a cold kage open Scout did not show main's and alt's windows: {:?}",
+        x11::visible_titles()
+    );
+
     // The keyring is shared by the tests of one run: the next app must not find these accounts in it.
     clear_keychain_entries(ids.iter().map(String::as_str));
 }
