@@ -33,7 +33,7 @@ pub fn find_account<'a>(entries: &'a [RosterEntry], presenter: &Presenter, name:
         let found: Vec<&RosterEntry> = entries.iter().filter(|entry| matches(entry)).collect();
         match found.as_slice() {
             [] => continue,
-            [one] => return Found::One(*one),
+            [one] => return Found::One(one),
             _ => return Found::Several,
         }
     }
