@@ -35,6 +35,7 @@ pub enum ErrorCode {
     RateLimited,
     Refused,
     ServerMoved,
+    ShortcutFailed,
     SignOutIncomplete,
     SignedOut,
     Superseded,

@@ -152,6 +152,13 @@ pub async fn run<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
 /// Windows on the sign-in screen open at once; account windows go through the launch queue, paced like "Open
 /// all", so a restart with ten accounts does not sign ten in within one second.
 pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    restore_then(app, Vec::new())
+}
+
+/// [`restore`], then `then` in the same batch (Kage started as `kage open alt`: the last run's windows come
+/// back, then alt is brought forward, its restored window if it had one). With `then` to open, no empty
+/// sign-in window is opened for a layout that had none.
+pub fn restore_then<R: Runtime>(app: &AppHandle<R>, then: Vec<Launch>) -> tauri::Result<()> {
     let state = app.state::<AppState>();
     let mut launches = Vec::new();
     let mut opened = 0;
@@ -174,9 +181,10 @@ pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             }
         }
     }
-    if opened == 0 && launches.is_empty() {
+    if opened == 0 && launches.is_empty() && then.is_empty() {
         crate::windows::open(app, None, None)?;
     }
+    launches.extend(then);
     enqueue(app, launches);
     Ok(())
 }

@@ -3,12 +3,15 @@
 //! Everything about accounts, tokens and caches lives in kage-core; the page (ui/) only renders.
 
 pub mod app_log;
+pub mod cli;
 pub mod commands;
 pub mod contract;
+pub mod desktop_entry;
 pub mod display;
 pub mod durable;
 pub mod error;
 pub mod file_choice;
+pub mod group_launch;
 pub mod launcher;
 pub mod moving;
 pub mod notify;
@@ -22,6 +25,7 @@ pub mod shortcuts;
 pub mod sink;
 pub mod state;
 pub mod statuses;
+pub mod templates;
 pub mod tray;
 pub mod window_state;
 pub mod windows;
@@ -42,24 +46,31 @@ pub fn accounts_changed<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     app.state::<AppState>().display_changed();
 }
 
+/// The command line after the program's name; a word that is not valid Unicode is read with stand-ins for its
+/// bad bytes (it then names no saved account) rather than stopping Kage.
+fn arguments() -> Vec<String> {
+    std::env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect()
+}
+
 pub fn run() {
+    let context: tauri::Context<tauri::Wry> = context();
+    // The command line first (`kage open alt`, `kage list`): answered here, or handed to a running Kage by the
+    // single-instance plugin below, or kept for this start. See `cli`.
+    let data_dir = dirs::data_dir().map(|dir| dir.join(&context.config().identifier));
+    let asked = match cli::start::decide(arguments(), data_dir.as_deref()) {
+        cli::start::Next::Exit(exit) => exit.finish(),
+        cli::start::Next::Start(target) => target,
+    };
     let app = tauri::Builder::default()
-        // First, so a second launch is turned into a new window here before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            // Running in the tray with no window: the second launch brings back the windows last open.
-            let opened = launcher::restore_if_none(app)
-                .and_then(|restored| if restored { Ok(()) } else { windows::open(app, None, None).map(drop) });
-            if let Err(error) = opened {
-                log::error!("could not open a window for the second launch: {error}");
-            }
-        }))
+        // First, so a second launch is handed over here before anything else starts (its arguments too).
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| cli::arrived::handle(app, argv)))
         .plugin(app_log::plugin())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .invoke_handler(commands::handler())
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
             let data_dir = handle.path().app_data_dir()?;
             let options = StartOptions::from_env(data_dir);
@@ -74,7 +85,17 @@ pub fn run() {
             state.core.events.listen(std::sync::Arc::new(notify::Notifier { app: handle.clone() }));
             app.manage(state);
             app.manage(launcher::Launcher::default());
-            launcher::restore(&handle)?;
+            // Started as `kage open ...`: the last run's windows, then what was asked for.
+            let then =
+                match asked.as_ref().map(|target| cli::arrived::launches_for(&handle.state::<AppState>(), target)) {
+                    Some(Ok(launches)) => launches,
+                    Some(Err(sentence)) => {
+                        log::warn!("{sentence}");
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                };
+            launcher::restore_then(&handle, then)?;
             tray::install(&handle);
             statuses::follow(&handle);
             // Kage works without its global shortcuts: one another program holds is reported, not fatal.
@@ -115,7 +136,7 @@ pub fn run() {
                 state.core.close(&kage_core::WindowLabel::new(window.label()));
             }
         })
-        .build(context())
+        .build(context)
         .expect("Kage failed to start");
     app.run(|app, event| match event {
         // The last window closed (no code: not the tray's Quit); the layout it leaves is kept either way.

@@ -14,7 +14,9 @@ struct Declaration {
 
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
-    use crate::commands::{SavedAccount, WindowState, accounts, actions, moving, profile, sessions, settings, windows};
+    use crate::commands::{
+        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, windows,
+    };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
     use kage_core::actions::{Action, Outcome, Stat};
@@ -64,6 +66,11 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<windows::OpenAccountsArgs>(cfg),
         decl::<windows::FocusAccountArgs>(cfg),
         decl::<windows::CycleWindowsArgs>(cfg),
+        decl::<launching::CreateShortcutArgs>(cfg),
+        decl::<launching::ShortcutMade>(cfg),
+        decl::<crate::templates::Template>(cfg),
+        decl::<launching::GroupTemplate>(cfg),
+        decl::<launching::SetGroupTemplateArgs>(cfg),
         decl::<settings::UpdateAccountArgs>(cfg),
         decl::<settings::SetPrefsArgs>(cfg),
         decl::<moving::ExportArgs>(cfg),

@@ -65,6 +65,17 @@ impl Prefs {
     }
 }
 
+/// The preferences in `dir` as they are on disk, for another process (a second `kage` on the command line): read
+/// only, a damaged file left where it is for the running Kage to deal with. `None`: the file cannot be read;
+/// defaults when there is none yet.
+pub fn read_only(dir: &Path) -> Option<Prefs> {
+    match std::fs::read(dir.join(PREFS_FILE)) {
+        Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Some(Prefs::default()),
+        Err(_) => None,
+    }
+}
+
 /// The preferences of this computer, read once and changed under one lock.
 pub struct PrefsFile {
     kept: Mutex<Kept<Prefs>>,

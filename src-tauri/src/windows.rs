@@ -214,6 +214,55 @@ pub fn tile<R: Runtime>(app: &AppHandle<R>, near: Option<&WebviewWindow<R>>) -> 
         return Ok(0);
     }
     let monitor = monitor_for(near, &windows).ok_or(TileError::NoScreen)?;
+    let area = work_area_of(&monitor);
+    for (window, cell) in windows.iter().zip(placement::grid(area, windows.len())) {
+        put_in_cell(window, cell)?;
+    }
+    save_places(app);
+    Ok(windows.len())
+}
+
+/// Moves `window` into `cell` (the whole window, frame included) and remembers the account's new place.
+fn put_in_cell<R: Runtime>(window: &WebviewWindow<R>, cell: Area) -> tauri::Result<()> {
+    window.unmaximize()?;
+    window.unminimize()?;
+    // Sizes are set without the frame.
+    let (outer, inner) = (window.outer_size()?, window.inner_size()?);
+    let frame = (outer.width.saturating_sub(inner.width), outer.height.saturating_sub(inner.height));
+    let size = PhysicalSize::new(cell.width.saturating_sub(frame.0), cell.height.saturating_sub(frame.1));
+    window.set_position(PhysicalPosition::new(cell.x, cell.y))?;
+    window.set_size(size)?;
+    // Noted here rather than from the move events, which arrive later than the caller's flush.
+    let state = window.state::<AppState>();
+    if let Some(pin) = state.core.windows.pin_of(&label_of(window)) {
+        let place = Place { x: cell.x, y: cell.y, width: size.width, height: size.height };
+        state.roster.note_place(window.label(), pin.account.id(), place);
+    }
+    Ok(())
+}
+
+/// Places `windows` (a group's, in its order) by `template` on the monitors connected now, the primary one
+/// first (see `templates.rs`); returns how many were placed (none for remembered places or no monitor known).
+pub fn arrange<R: Runtime>(
+    app: &AppHandle<R>,
+    windows: &[WebviewWindow<R>],
+    template: crate::templates::Template,
+) -> Result<usize, TileError> {
+    let Some(first) = windows.first() else { return Ok(0) };
+    let primary = first.primary_monitor().ok().flatten().map(|m| screen_of(&m));
+    let mut monitors: Vec<Monitor> = first.available_monitors().unwrap_or_default();
+    monitors.sort_by_key(|m| (Some(screen_of(m)) != primary, m.position().x, m.position().y));
+    let areas: Vec<Area> = monitors.iter().map(work_area_of).collect();
+    let cells = crate::templates::arrange(template, windows.len(), &areas);
+    for (window, cell) in windows.iter().zip(&cells) {
+        put_in_cell(window, *cell)?;
+    }
+    save_places(app);
+    Ok(cells.len())
+}
+
+/// A monitor's work area (without panels and docks), or the whole screen where the desktop reports none.
+fn work_area_of(monitor: &Monitor) -> Area {
     let work_area = monitor.work_area();
     let area = Area {
         x: work_area.position.x,
@@ -221,26 +270,7 @@ pub fn tile<R: Runtime>(app: &AppHandle<R>, near: Option<&WebviewWindow<R>>) -> 
         width: work_area.size.width,
         height: work_area.size.height,
     };
-    // Some desktops report no work area: then the whole screen.
-    let area = if area.width == 0 || area.height == 0 { screen_of(&monitor) } else { area };
-    let state = app.state::<AppState>();
-    for (window, cell) in windows.iter().zip(placement::grid(area, windows.len())) {
-        window.unmaximize()?;
-        window.unminimize()?;
-        // The cell is the whole window, frame included; sizes are set without it.
-        let (outer, inner) = (window.outer_size()?, window.inner_size()?);
-        let frame = (outer.width.saturating_sub(inner.width), outer.height.saturating_sub(inner.height));
-        let size = PhysicalSize::new(cell.width.saturating_sub(frame.0), cell.height.saturating_sub(frame.1));
-        window.set_position(PhysicalPosition::new(cell.x, cell.y))?;
-        window.set_size(size)?;
-        // Noted here rather than from the move events, which arrive later than the flush below.
-        if let Some(pin) = state.core.windows.pin_of(&label_of(window)) {
-            let place = Place { x: cell.x, y: cell.y, width: size.width, height: size.height };
-            state.roster.note_place(window.label(), pin.account.id(), place);
-        }
-    }
-    save_places(app);
-    Ok(windows.len())
+    if area.width == 0 || area.height == 0 { screen_of(monitor) } else { area }
 }
 
 /// The monitor to tile on: the one `near` is on, else the focused account window's, else the primary one.

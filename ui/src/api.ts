@@ -3,7 +3,7 @@
 // implicit (Tauri attaches the window's label); the page never names an account to act for, except when the
 // player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat } from "./generated/contract";
+import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template } from "./generated/contract";
 
 export type * from "./generated/contract";
 
@@ -55,6 +55,9 @@ export const api = {
   focusAccount: (position: number) => call("focus_account", { position }),
   cycleWindows: (forward: boolean) => call("cycle_windows", { forward }),
   tileWindows: () => call("tile_windows"),
+  createShortcut: (accountId: string | null, group: string | null) => call("create_shortcut", { accountId, group }),
+  groupTemplates: () => call("group_templates"),
+  setGroupTemplate: (group: string, template: Template) => call("set_group_template", { group, template }),
   signOutAccount: (accountId: string) => call("sign_out_account", { accountId }),
   accountSessions: (accountId: string) => call("account_sessions", { accountId }),
   endAccountSession: (accountId: string, sessionId: string) => call("end_account_session", { accountId, sessionId }),

@@ -10,6 +10,7 @@ pub(crate) use crate::window_state::{saved_list, window_state_of};
 
 pub mod accounts;
 pub mod actions;
+pub mod launching;
 pub mod moving;
 pub mod profile;
 pub mod sessions;
@@ -44,6 +45,9 @@ crate::contract::commands! {
     windows::focus_account<R>(windows::FocusAccountArgs) -> ();
     windows::cycle_windows<R>(windows::CycleWindowsArgs) -> ();
     windows::tile_windows<R>() -> usize;
+    launching::create_shortcut<R>(launching::CreateShortcutArgs) -> launching::ShortcutMade;
+    launching::group_templates() -> Vec<launching::GroupTemplate>;
+    launching::set_group_template(launching::SetGroupTemplateArgs) -> Vec<launching::GroupTemplate>;
     settings::update_account<R>(settings::UpdateAccountArgs) -> Vec<SavedAccount>;
     settings::prefs() -> crate::prefs::Prefs;
     settings::set_prefs<R>(settings::SetPrefsArgs) -> settings::PrefsApplied;

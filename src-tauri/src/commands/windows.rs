@@ -61,8 +61,15 @@ pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, args: Args<OpenAccount
     if members.is_empty() {
         return Err(CommandError::new(ErrorCode::NotFound, "There are no saved accounts to open there."));
     }
-    let count = members.len();
-    launcher::enqueue(&app, members.into_iter().map(Launch::bring).collect());
+    let count = match group {
+        // Placed by the group's template once open, if it has one.
+        Some(group) => crate::group_launch::open(&app, &group),
+        None => {
+            let count = members.len();
+            launcher::enqueue(&app, members.into_iter().map(Launch::bring).collect());
+            count
+        }
+    };
     Ok(count)
 }
 

@@ -30,6 +30,9 @@ pub(super) struct LayoutDoc {
     /// Window label -> where that window was last (for the restart that brings it back).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) window_places: BTreeMap<String, Place>,
+    /// Launch group -> the template it opens in (see `roster/templates.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) group_templates: BTreeMap<String, crate::templates::Template>,
 }
 
 impl Roster {

@@ -13,6 +13,8 @@
 
 mod entry;
 mod layout;
+mod peek;
+mod templates;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +30,7 @@ pub use entry::{AccountSettings, RosterEntry};
 use kage_core::locks::Recover;
 use layout::LayoutDoc;
 pub use layout::Place;
+pub use peek::{PeekError, read_only};
 
 const ROSTER_FILE: &str = "roster.json";
 const LAYOUT_FILE: &str = "windows.json";

@@ -344,14 +344,45 @@ pub fn chosen_file(home: &Path) -> PathBuf {
 /// Starts the debug app as a plain process, no WebDriver: it restores its windows and refreshes them as a
 /// player's start would, only nothing drives it. Its stderr goes to `log`.
 pub fn spawn_app(home: &Path, log: &Path) -> Child {
+    spawn_app_with(home, log, &[], &[])
+}
+
+/// [`spawn_app`] with a command line (`kage open alt`) and more environment (`KAGE_SERVER_URL`).
+pub fn spawn_app_with(home: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
     let log = std::fs::File::options().create(true).append(true).open(log).expect("app log");
     Command::new(debug_binary("kage"))
+        .args(args)
         .envs(app_env(home))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("the app starts (cargo build --bin kage)")
+}
+
+/// Runs the debug app once as a command line from a shell would (`kage open alt`, `kage list`), with the same
+/// data, config and session bus as the app under test, and waits for it to end (killed after `within`): its
+/// exit status and what it printed.
+pub fn run_kage(home: &Path, args: &[&str], within: Duration) -> std::process::Output {
+    let mut child = Command::new(debug_binary("kage"))
+        .args(args)
+        .envs(app_env(home))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the app starts (cargo build --bin kage)");
+    let deadline = Instant::now() + within;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!("kage {args:?} did not end within {within:?}: {output:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
 }
 
 /// A port nobody listens on now (the kernel's pick).

@@ -6,7 +6,7 @@ import type { Channel } from "@tauri-apps/api/core";
  * What went wrong, for the page to branch on: the same enum in TypeScript (`ErrorCode` in the generated
  * contract), so a code the page tests for is one the shell can send.
  */
-export type ErrorCode = "already_there" | "bad_answer" | "browser_sign_in" | "busy" | "cancelled" | "export_failed" | "import_damaged" | "import_failed" | "insufficient_ryo" | "invalid_input" | "keychain_locked" | "no_browser" | "no_screen" | "not_found" | "not_offered" | "not_saved" | "offline" | "other_account" | "outdated" | "path_not_allowed" | "rate_limited" | "refused" | "server_moved" | "sign_out_incomplete" | "signed_out" | "superseded" | "throttled" | "timed_out" | "unconfirmed" | "unreachable" | "window" | "wrong_account" | "wrong_credentials" | "wrong_passphrase";
+export type ErrorCode = "already_there" | "bad_answer" | "browser_sign_in" | "busy" | "cancelled" | "export_failed" | "import_damaged" | "import_failed" | "insufficient_ryo" | "invalid_input" | "keychain_locked" | "no_browser" | "no_screen" | "not_found" | "not_offered" | "not_saved" | "offline" | "other_account" | "outdated" | "path_not_allowed" | "rate_limited" | "refused" | "server_moved" | "shortcut_failed" | "sign_out_incomplete" | "signed_out" | "superseded" | "throttled" | "timed_out" | "unconfirmed" | "unreachable" | "window" | "wrong_account" | "wrong_credentials" | "wrong_passphrase";
 
 export type CommandError = { code: ErrorCode, message: string, };
 
@@ -221,6 +221,28 @@ export type FocusAccountArgs = { position: number, };
 
 export type CycleWindowsArgs = { forward: boolean, };
 
+/**
+ * One of the two: `accountId` (a saved account the player picked) or `group` (a launch group's name).
+ */
+export type CreateShortcutArgs = { accountId: string | null, group: string | null, };
+
+/**
+ * The shortcut made: what the desktop's menu calls it, and its file's name in the applications folder.
+ */
+export type ShortcutMade = { menuName: string, fileName: string, };
+
+/**
+ * How a group's windows are laid out.
+ */
+export type Template = "remembered" | "grid" | "main_and_stack" | "one_per_monitor";
+
+/**
+ * A launch group and the template it opens in.
+ */
+export type GroupTemplate = { group: string, template: Template, };
+
+export type SetGroupTemplateArgs = { group: string, template: Template, };
+
 export type UpdateAccountArgs = { accountId: string, settings: AccountSettings, };
 
 export type SetPrefsArgs = { prefs: Prefs, };
@@ -300,6 +322,9 @@ export type Commands = {
   focus_account: { args: FocusAccountArgs; result: null };
   cycle_windows: { args: CycleWindowsArgs; result: null };
   tile_windows: { args: null; result: number };
+  create_shortcut: { args: CreateShortcutArgs; result: ShortcutMade };
+  group_templates: { args: null; result: Array<GroupTemplate> };
+  set_group_template: { args: SetGroupTemplateArgs; result: Array<GroupTemplate> };
   update_account: { args: UpdateAccountArgs; result: Array<SavedAccount> };
   prefs: { args: null; result: Prefs };
   set_prefs: { args: SetPrefsArgs; result: PrefsApplied };

@@ -4,6 +4,7 @@
 import { api, errorMessage, type AccountSettings, type SavedAccount } from "../api";
 import { busy, h, initial } from "../dom";
 import { sessionsList } from "./panel-sessions";
+import { shortcutButton } from "./panel-shortcut";
 
 const STATUS_TEXT: Record<string, string> = {
   signed_in: "signed in",
@@ -50,6 +51,7 @@ export function accountRow(first: SavedAccount, context: RowContext): AccountRow
     sessionsButton.setAttribute("aria-expanded", String(opening));
     if (opening) void sessions.load();
   });
+  const shortcut = shortcutButton(() => ({ accountId: account.id }), say, attempt);
   const signOut = h("button", { class: "small ghost", testid: "panel-sign-out" }, "Sign out");
   signOut.addEventListener("click", () => busy(signOut, () => attempt(async () => render(await api.signOutAccount(account.id)))));
   const forget = h("button", { class: "small ghost danger", testid: "panel-forget" }, "Forget");
@@ -80,7 +82,7 @@ export function accountRow(first: SavedAccount, context: RowContext): AccountRow
       key,
       mark,
       h("div", { class: "who" }, name, state),
-      h("div", { class: "actions" }, open, edit, sessionsButton, signOut, forget),
+      h("div", { class: "actions" }, open, edit, sessionsButton, shortcut, signOut, forget),
     ),
     form.element,
     sessions.element,

@@ -4,6 +4,7 @@
 import { api, errorMessage, type Prefs, type SavedAccount } from "../api";
 import { busy, h } from "../dom";
 import { accountRow, type AccountRow } from "./panel-row";
+import { groupControls } from "./panel-group";
 
 /** Opens the panel over the window's content; `onClose` runs when it is dismissed. */
 export function openPanel(onClose: () => void): void {
@@ -60,16 +61,11 @@ export function openPanel(onClose: () => void): void {
     openAll.addEventListener("click", () =>
       busy(openAll, () => attempt(async () => say(`Opening ${countAccounts(await api.openAccounts(null))}…`))),
     );
-    groups.replaceChildren(
-      openAll,
-      ...names.map((name) => {
-        const open = h("button", { testid: "open-group", class: "small", "data-group": name }, `Open ${name}`);
-        open.addEventListener("click", () =>
-          busy(open, () => attempt(async () => say(`Opening ${countAccounts(await api.openAccounts(name))} of ${name}…`))),
-        );
-        return open;
-      }),
-    );
+    const controls = names.map((name) => ({ name, ...groupControls(name, { say, attempt, count: countAccounts }) }));
+    groups.replaceChildren(openAll, ...controls.map((c) => c.element));
+    void api.groupTemplates().then((templates) => {
+      for (const { group, template } of templates) controls.find((c) => c.name === group)?.setTemplate(template);
+    }, () => undefined);
   };
 
   // Preferences: streamer mode first, it is the one a player reaches for in a hurry.
