@@ -22,6 +22,7 @@ pub mod sink;
 pub mod state;
 pub mod statuses;
 pub mod tray;
+pub mod web;
 pub mod window_state;
 pub mod windows;
 
@@ -41,6 +42,22 @@ pub fn accounts_changed<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     app.state::<AppState>().display_changed();
 }
 
+/// The page's commands, and in a debug build the end-to-end tests' hook (`web::e2e_hook`), which is no part of
+/// the page's contract and is allowed to no window unless the tests switch it on.
+#[cfg(debug_assertions)]
+fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    let (page, hook) = (commands::handler(), web::e2e_hook::handler());
+    move |invoke: tauri::ipc::Invoke<R>| {
+        if invoke.message.command() == "e2e_web_eval" { hook(invoke) } else { page(invoke) }
+    }
+}
+
+/// The page's commands (a release build has no test hook).
+#[cfg(not(debug_assertions))]
+fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    commands::handler()
+}
+
 pub fn run() {
     let app = tauri::Builder::default()
         // First, so a second launch is turned into a new window here before anything else starts.
@@ -57,7 +74,7 @@ pub fn run() {
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
-        .invoke_handler(commands::handler())
+        .invoke_handler(handler())
         .setup(|app| {
             let handle = app.handle().clone();
             let data_dir = handle.path().app_data_dir()?;
@@ -72,6 +89,8 @@ pub fn run() {
             // Desktop notifications: one listener hears each account's events once, whatever its windows.
             state.core.events.listen(std::sync::Arc::new(notify::Notifier { app: handle.clone() }));
             app.manage(state);
+            #[cfg(debug_assertions)]
+            web::e2e_hook::install(&handle)?;
             app.manage(launcher::Launcher::default());
             launcher::restore(&handle)?;
             tray::install(&handle);
@@ -112,6 +131,7 @@ pub fn run() {
             if let WindowEvent::Destroyed = event {
                 let state = window.app_handle().state::<AppState>();
                 state.core.close(&kage_core::WindowLabel::new(window.label()));
+                state.web.closed(window.label());
             }
         })
         .build(context())

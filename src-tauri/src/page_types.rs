@@ -14,7 +14,9 @@ struct Declaration {
 
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
-    use crate::commands::{SavedAccount, WindowState, accounts, actions, moving, profile, sessions, settings, windows};
+    use crate::commands::{
+        SavedAccount, WindowState, accounts, actions, moving, profile, sessions, settings, web, windows,
+    };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
     use kage_core::actions::{Action, Outcome, Stat};
@@ -71,6 +73,15 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<kage_core::server_sessions::SessionRelation>(cfg),
         decl::<kage_core::server_sessions::AccountSession>(cfg),
         decl::<sessions::EndSessionArgs>(cfg),
+        decl::<web::WebGameView>(cfg),
+        decl::<web::WebAccountView>(cfg),
+        decl::<web::AddWebGameArgs>(cfg),
+        decl::<web::WebGameArgs>(cfg),
+        decl::<web::WebGameOriginsArgs>(cfg),
+        decl::<web::AddWebAccountArgs>(cfg),
+        decl::<web::RenameWebAccountArgs>(cfg),
+        decl::<web::OpenWebAccountArgs>(cfg),
+        decl::<web::WebAccountArgs>(cfg),
     ]
 }
 

@@ -1,0 +1,271 @@
+//! I13 in the real app: the seed bug's own web client (kage-server's `GET /play`, a cookie sign-in shared by a
+//! browser's tabs) in two Kage web windows, main and alt, each in its own web partition. Over many refetches
+//! each window shows only its own player; the page's `invoke` is refused and it cannot load Kage's page; a
+//! popup stays in its account; after a restart both are still signed in (the partitions persisted, an orphan
+//! was swept); Forget alt deletes its partition and nothing of alt's session is left on disk, main untouched.
+//!
+//! WebDriver reaches only Kage's own windows (WebKitGTK automates one web context), so the web windows are
+//! read and driven through the debug build's test hook (`e2e_web_eval`, on with `KAGE_E2E_WEB_HOOK=1`), called
+//! from Kage's window.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kage_e2e::{App, GameServer, debug_binary, enabled, free_port, report};
+use serde_json::{Value, json};
+
+const DRIVER_PORT: u16 = 4560;
+
+/// Runs `script` (an async function's body) in window `window` of web account `account`; its JSON answer.
+async fn eval(app: &App, account: &str, window: usize, script: &str) -> Value {
+    let answer = app.invoke("e2e_web_eval", json!({ "accountId": account, "window": window, "script": script })).await;
+    match answer.as_str() {
+        Some(text) => serde_json::from_str(text).unwrap_or(Value::String(text.to_owned())),
+        None => json!({ "hook_error": answer }),
+    }
+}
+
+/// What the web client shows in that window: the player, every player it has shown, how many refetches.
+async fn shown(app: &App, account: &str, window: usize) -> Value {
+    let script = r#"
+        const text = (id) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? null;
+        return { url: location.href, player: document.getElementById("profile")?.hidden ? null : text("profile-username"),
+                 seen: text("seen"), refetches: Number(text("refetches")), status: text("status") };"#;
+    eval(app, account, window, script).await
+}
+
+/// Waits until the window shows `player` signed in.
+async fn wait_player(app: &App, account: &str, window: usize, player: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = shown(app, account, window).await;
+        if now["player"] == player && now["status"] == "signed in" {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "window {window} of {account} never showed {player}: {now}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Signs `player` in through the page's own form, as a player would type it.
+async fn sign_in_on_the_page(app: &App, account: &str, player: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = eval(app, account, 0, "return document.readyState === 'complete' && !!document.getElementById('sign-in');").await;
+        if ready == json!(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the web client did not load in {account}'s window: {ready}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let script = format!(
+        r#"const form = document.getElementById("sign-in");
+           form.querySelector('[data-testid="username-input"]').value = "{player}";
+           form.querySelector('[data-testid="password-input"]').value = "{player}-password";
+           form.requestSubmit();
+           return true;"#
+    );
+    assert_eq!(eval(app, account, 0, &script).await, json!(true));
+    wait_player(app, account, 0, player).await;
+}
+
+fn data_dir(home: &Path) -> PathBuf {
+    home.join("data/app.kage.client")
+}
+
+/// The saved roster, as the app wrote it.
+fn roster(home: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(data_dir(home).join("roster.json")).unwrap()).unwrap()
+}
+
+fn partition_of(home: &Path, account: &str) -> String {
+    let roster = roster(home);
+    let accounts = roster["web_accounts"].as_array().expect("web accounts saved");
+    let entry = accounts.iter().find(|a| a["id"] == account).expect("the account is saved");
+    entry["partition"].as_str().unwrap().to_owned()
+}
+
+/// The `__session` cookie's value in a partition's cookie file (WebKitGTK's Netscape-format text file).
+fn session_cookie(partition_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(partition_dir.join("cookies")).ok()?;
+    text.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split('\t').collect();
+        (fields.len() == 7 && fields[5] == "__session").then(|| fields[6].to_owned())
+    })
+}
+
+/// Every file under `dir` whose path or content contains `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.to_string_lossy().contains(needle) {
+                found.push(path.clone());
+            }
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+async fn wait_cookie(dir: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(cookie) = session_cookie(dir) {
+            return cookie;
+        }
+        assert!(Instant::now() < deadline, "no __session cookie written in {}", dir.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_restart_and_forget_wipes_alt() {
+    if !enabled() {
+        eprintln!("end-to-end test skipped: run scripts/e2e-test (sets KAGE_E2E=1 under Xvfb with a keyring)");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let server_data = tempfile::tempdir().unwrap();
+    let server = GameServer::start(server_data.path(), free_port(), "web-games-server", true);
+    let url = server.url();
+    let env = [("KAGE_SERVER_URL", url.as_str()), ("KAGE_E2E_WEB_HOOK", "1")];
+    let kage = debug_binary("kage");
+
+    // The player adds the game by its address and names two accounts, in the accounts panel.
+    let app = App::launch_binary(&kage, home.path(), DRIVER_PORT, &env).await;
+    app.focus("acct-1").await;
+    app.click("open-panel").await;
+    app.fill("web-game-url", &format!("{url}/play?refetch_ms=200")).await;
+    app.fill("web-game-name", "Kage web client").await;
+    app.click("web-game-add").await;
+    app.wait_text("web-game-title", |t| t == "Kage web client").await;
+    for name in ["main", "alt"] {
+        app.fill("web-account-name", name).await;
+        app.click("web-account-add").await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !app.invoke("web_games", json!({})).await.to_string().contains(&format!("\"name\":\"{name}\"")) {
+            assert!(Instant::now() < deadline, "{name} was not added");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let games = app.invoke("web_games", json!({})).await;
+    let accounts = games[0]["accounts"].as_array().unwrap().clone();
+    let id = |name: &str| accounts.iter().find(|a| a["name"] == name).unwrap()["id"].as_str().unwrap().to_owned();
+    let (main, alt) = (id("main"), id("alt"));
+    app.screenshot("web-00-panel").await;
+
+    // Each opens in a window of its own partition, and signs in through the site's own form.
+    for account in [&main, &alt] {
+        let opened = app.invoke("open_web_account", json!({ "accountId": account, "newWindow": false })).await;
+        assert!(opened.get("error").is_none(), "{opened}");
+    }
+    sign_in_on_the_page(&app, &main, "main").await;
+    sign_in_on_the_page(&app, &alt, "alt").await;
+    let (main_dir, alt_dir) =
+        (data_dir(home.path()).join("web").join(partition_of(home.path(), &main)), data_dir(home.path()).join("web").join(partition_of(home.path(), &alt)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [&main_dir, &alt_dir] {
+            assert_eq!(std::fs::metadata(dir).unwrap().permissions().mode() & 0o777, 0o700, "{}", dir.display());
+        }
+    }
+    let (main_cookie, alt_cookie) = (wait_cookie(&main_dir).await, wait_cookie(&alt_dir).await);
+    assert_ne!(main_cookie, alt_cookie);
+
+    // The seed bug's scenario: alt signed in last; main's window refetches every 200 ms with its own cookie.
+    let started = Instant::now();
+    let mut rounds = 0;
+    while started.elapsed() < Duration::from_secs(8) {
+        for (account, player) in [(&main, "main"), (&alt, "alt")] {
+            let now = shown(&app, account, 0).await;
+            assert_eq!(now["player"], player, "{player}'s window at {:?}: {now}", started.elapsed());
+            assert_eq!(now["seen"], player, "{player}'s window has only ever shown {player}: {now}");
+        }
+        rounds += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (main_now, alt_now) = (shown(&app, &main, 0).await, shown(&app, &alt, 0).await);
+    let refetches = main_now["refetches"].as_u64().unwrap() + alt_now["refetches"].as_u64().unwrap();
+    assert!(refetches >= 40, "many refetches: {main_now} {alt_now}");
+    report("web_games", &format!("I13: {refetches} refetches over {rounds} checks, each window only ever showed its own player"));
+
+    // The remote page gets nothing of Kage: every command is refused, the page's own and Kage's.
+    let probe = r#"
+        const out = {};
+        for (const cmd of ["web_games", "forget_web_account", "window_state", "e2e_web_eval", "plugin:window|close"]) {
+          try { await window.__TAURI_INTERNALS__.invoke(cmd, { accountId: "x", script: "", window: 0 }); out[cmd] = "ALLOWED"; }
+          catch (e) { out[cmd] = "refused: " + String(e?.message ?? e).slice(0, 120); }
+        }
+        out.label = window.__TAURI_INTERNALS__?.metadata?.currentWindow?.label ?? null;
+        return out;"#;
+    let refused = eval(&app, &alt, 0, probe).await;
+    for (command, answer) in refused.as_object().unwrap().iter().filter(|(k, _)| *k != "label") {
+        assert!(answer.as_str().is_some_and(|a| a.starts_with("refused")), "{command} from the game's page: {refused}");
+    }
+    let label = refused["label"].as_str().unwrap_or_default();
+    assert!(label.starts_with("web-") && !label.contains("alt") && !label.contains(&alt), "opaque label: {label}");
+    report("web_games", &format!("invoke from the game's page: {refused}"));
+
+    // Kage's own page never loads in a partition.
+    eval(&app, &alt, 0, "setTimeout(() => { location.href = 'tauri://localhost/index.html'; }, 10); return true;").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = shown(&app, &alt, 0).await;
+    assert!(after["url"].as_str().unwrap().starts_with(&url), "still the game's page: {after}");
+
+    // A popup within the game's origin is a Kage window of the same account and partition.
+    eval(&app, &main, 0, "window.popup = window.open('/play?refetch_ms=200', '_blank'); return window.popup !== null;").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // Windows are listed by their (random) labels: the popup may come first.
+        let (first, second) = (shown(&app, &main, 0).await, shown(&app, &main, 1).await);
+        if first["player"] == "main" && second["player"] == "main" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the popup did not show main: {first} {second}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let titles = kage_e2e::x11::visible_titles();
+    report("web_games", &format!("windows on screen: {titles:?}"));
+    assert!(titles.iter().filter(|t| t.starts_with("main · Kage web client")).count() >= 2, "{titles:?}");
+    assert!(titles.iter().any(|t| t.starts_with("alt · Kage web client")), "{titles:?}");
+    app.quit().await;
+
+    // A partition no saved account names (a run stopped between the roster write and the wipe) goes at start.
+    let orphan = data_dir(home.path()).join("web").join("0123456789abcdef0123456789abcdef");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("cookies"), "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\t__session\torphaned").unwrap();
+
+    // Restart: both partitions persisted, both still signed in without a sign-in.
+    let app = App::launch_binary(&kage, home.path(), DRIVER_PORT, &env).await;
+    app.focus("acct-1").await;
+    assert!(!orphan.exists(), "the orphan partition was deleted at start");
+    for account in [&main, &alt] {
+        app.invoke("open_web_account", json!({ "accountId": account, "newWindow": false })).await;
+    }
+    wait_player(&app, &main, 0, "main").await;
+    wait_player(&app, &alt, 0, "alt").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(shown(&app, &main, 0).await["seen"], "main");
+    assert_eq!(shown(&app, &alt, 0).await["seen"], "alt");
+
+    // Forget alt: its partition is gone, nothing of its session is on disk, main goes on.
+    let forgotten = app.invoke("forget_web_account", json!({ "accountId": alt })).await;
+    assert!(forgotten.get("error").is_none(), "{forgotten}");
+    assert!(!alt_dir.exists(), "alt's partition directory is gone");
+    let alt_partition = alt_dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(files_containing(&data_dir(home.path()), &alt_partition), Vec::<PathBuf>::new(), "nothing names alt's partition");
+    assert_eq!(files_containing(&data_dir(home.path()), &alt_cookie), Vec::<PathBuf>::new(), "alt's session cookie is nowhere");
+    assert_eq!(session_cookie(&main_dir).as_deref(), Some(main_cookie.as_str()), "main's partition is untouched");
+    wait_player(&app, &main, 0, "main").await;
+    assert!(app.invoke("e2e_web_eval", json!({ "accountId": alt, "script": "return 1;" })).await.get("error").is_some(), "alt's windows closed");
+    app.quit().await;
+}
