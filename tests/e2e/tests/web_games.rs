@@ -85,12 +85,14 @@ fn partition_of(home: &Path, account: &str) -> String {
     entry["partition"].as_str().unwrap().to_owned()
 }
 
-/// The `__session` cookie's value in a partition's cookie file (WebKitGTK's Netscape-format text file).
+/// The `__session` cookie's value in a partition's cookie file (WebKitGTK's Netscape-format text file, one
+/// tab-separated line per cookie).
 fn session_cookie(partition_dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(partition_dir.join("cookies")).ok()?;
     text.lines().find_map(|line| {
         let fields: Vec<&str> = line.split('\t').collect();
-        (fields.len() == 7 && fields[5] == "__session").then(|| fields[6].to_owned())
+        // libsoup writes an eighth field (SameSite) after the seven of the Netscape format.
+        (fields.len() >= 7 && fields[5] == "__session").then(|| fields[6].to_owned())
     })
 }
 
@@ -121,7 +123,18 @@ async fn wait_cookie(dir: &Path) -> String {
         if let Some(cookie) = session_cookie(dir) {
             return cookie;
         }
-        assert!(Instant::now() < deadline, "no __session cookie written in {}", dir.display());
+        if Instant::now() > deadline {
+            let files: Vec<String> = std::fs::read_dir(dir).map_or_else(
+                |e| vec![e.to_string()],
+                |entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+            );
+            let cookies = std::fs::read_to_string(dir.join("cookies")).unwrap_or_default();
+            let names: Vec<String> = cookies
+                .lines()
+                .map(|line| format!("{} fields: {:?}", line.split('\t').count(), line.split('\t').take(6).collect::<Vec<_>>()))
+                .collect();
+            panic!("no __session cookie written in {}: files {files:?}, cookie lines {names:?}", dir.display());
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
