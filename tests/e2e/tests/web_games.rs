@@ -182,18 +182,6 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     }
     sign_in_on_the_page(&app, &main, "main").await;
     sign_in_on_the_page(&app, &alt, "alt").await;
-    let (main_dir, alt_dir) =
-        (data_dir(home.path()).join("web").join(partition_of(home.path(), &main)), data_dir(home.path()).join("web").join(partition_of(home.path(), &alt)));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for dir in [&main_dir, &alt_dir] {
-            assert_eq!(std::fs::metadata(dir).unwrap().permissions().mode() & 0o777, 0o700, "{}", dir.display());
-        }
-    }
-    let (main_cookie, alt_cookie) = (wait_cookie(&main_dir).await, wait_cookie(&alt_dir).await);
-    assert_ne!(main_cookie, alt_cookie);
-
     // The seed bug's scenario: alt signed in last; main's window refetches every 200 ms with its own cookie.
     let started = Instant::now();
     let mut rounds = 0;
@@ -210,6 +198,18 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     let refetches = main_now["refetches"].as_u64().unwrap() + alt_now["refetches"].as_u64().unwrap();
     assert!(refetches >= 40, "many refetches: {main_now} {alt_now}");
     report("web_games", &format!("I13: {refetches} refetches over {rounds} checks, each window only ever showed its own player"));
+
+    let (main_dir, alt_dir) =
+        (data_dir(home.path()).join("web").join(partition_of(home.path(), &main)), data_dir(home.path()).join("web").join(partition_of(home.path(), &alt)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [&main_dir, &alt_dir] {
+            assert_eq!(std::fs::metadata(dir).unwrap().permissions().mode() & 0o777, 0o700, "{}", dir.display());
+        }
+    }
+    let (main_cookie, alt_cookie) = (wait_cookie(&main_dir).await, wait_cookie(&alt_dir).await);
+    assert_ne!(main_cookie, alt_cookie);
 
     // The remote page gets nothing of Kage: every command is refused, the page's own and Kage's.
     let probe = r#"
@@ -273,10 +273,11 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     // Forget alt: its partition is gone, nothing of its session is on disk, main goes on.
     let forgotten = app.invoke("forget_web_account", json!({ "accountId": alt })).await;
     assert!(forgotten.get("error").is_none(), "{forgotten}");
+    // First the cookie (WebKit's clear), then the directory (Kage's delete): each step is seen on its own.
+    assert_eq!(files_containing(&data_dir(home.path()), &alt_cookie), Vec::<PathBuf>::new(), "alt's session cookie is nowhere");
     assert!(!alt_dir.exists(), "alt's partition directory is gone");
     let alt_partition = alt_dir.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(files_containing(&data_dir(home.path()), &alt_partition), Vec::<PathBuf>::new(), "nothing names alt's partition");
-    assert_eq!(files_containing(&data_dir(home.path()), &alt_cookie), Vec::<PathBuf>::new(), "alt's session cookie is nowhere");
     assert_eq!(session_cookie(&main_dir).as_deref(), Some(main_cookie.as_str()), "main's partition is untouched");
     wait_player(&app, &main, 0, "main").await;
     assert!(app.invoke("e2e_web_eval", json!({ "accountId": alt, "script": "return 1;" })).await.get("error").is_some(), "alt's windows closed");

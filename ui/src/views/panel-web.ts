@@ -17,7 +17,15 @@ export function webGamesSection(say: Say): { element: HTMLElement; refresh: () =
       say(errorMessage(e), true);
     }
   };
-  const render = (games: WebGameView[]) => list.replaceChildren(...games.map((game) => gameItem(game, attempt, say)));
+  // Rebuilt only when what the shell answered changed: a repaint asked for by another window (names changed
+  // elsewhere) leaves what the player is typing here alone.
+  let shown = "";
+  const render = (games: WebGameView[]) => {
+    const next = JSON.stringify(games);
+    if (next === shown) return;
+    shown = next;
+    list.replaceChildren(...games.map((game) => gameItem(game, attempt, say)));
+  };
 
   const url = h("input", { testid: "web-game-url", placeholder: "https://game.example/play", "aria-label": "Game address" });
   const name = h("input", { testid: "web-game-name", placeholder: "Name (optional)", maxlength: "32", "aria-label": "Game name" });
