@@ -4,6 +4,9 @@
 //! popup stays in its account; after a restart both are still signed in (the partitions persisted, an orphan
 //! was swept); Forget alt deletes its partition and nothing of alt's session is left on disk, main untouched.
 //!
+//! Then a site nobody here wrote (Roundup, `tests/webapp`): main and alt in two Kage web windows, each signed
+//! in through the tracker's own form with "Remember me", each greeted by its own name only, across a restart.
+//!
 //! WebDriver reaches only Kage's own windows (WebKitGTK automates one web context), so the web windows are
 //! read and driven through the debug build's test hook (`e2e_web_eval`, on with `KAGE_E2E_WEB_HOOK=1`), called
 //! from Kage's window.
@@ -15,6 +18,8 @@ use kage_e2e::{App, GameServer, debug_binary, enabled, free_port, report};
 use serde_json::{Value, json};
 
 const DRIVER_PORT: u16 = 4560;
+/// The Roundup test's drivers (4562 and 4563).
+const ROUNDUP_DRIVER_PORT: u16 = 4562;
 
 /// Runs `script` (an async function's body) in window `window` of web account `account`; its JSON answer.
 async fn eval(app: &App, account: &str, window: usize, script: &str) -> Value {
@@ -281,5 +286,95 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     assert_eq!(session_cookie(&main_dir).as_deref(), Some(main_cookie.as_str()), "main's partition is untouched");
     wait_player(&app, &main, 0, "main").await;
     assert!(app.invoke("e2e_web_eval", json!({ "accountId": alt, "script": "return 1;" })).await.get("error").is_some(), "alt's windows closed");
+    app.quit().await;
+}
+
+/// The page's text, or `None` while the window is between pages (the hook's script has nowhere to run then).
+async fn page_text(app: &App, account: &str) -> Option<String> {
+    eval(app, account, 0, "return document.readyState === 'complete' ? document.body.innerText : null;").await.as_str().map(str::to_owned)
+}
+
+/// Waits until the account's window greets `user` (Roundup's "Hello, <name>"), and checks it greets nobody else.
+async fn wait_greeting(app: &App, account: &str, user: &str, other: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = page_text(app, account).await.unwrap_or_default();
+        assert!(!text.contains(&format!("Hello, {other}")), "{user}'s window greets {other}: {text}");
+        if text.contains(&format!("Hello, {user}")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{user}'s window never greeted {user}: {text}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn i13_two_roundup_users_in_two_web_partitions_each_see_only_their_own_session_across_a_restart() {
+    if !enabled() {
+        eprintln!("end-to-end test skipped: run scripts/e2e-test (sets KAGE_E2E=1 under Xvfb with a keyring)");
+        return;
+    }
+    let Some(tracker) = kage_webapp_support::WebApp::start_or_skip().await else { return };
+    let home = tempfile::tempdir().unwrap();
+    let server_data = tempfile::tempdir().unwrap();
+    // Kage's own windows talk to a game server of the test's own (none is needed for a web game; this keeps
+    // the built-in sandbox from starting).
+    let server = GameServer::start(server_data.path(), free_port(), "web-games-roundup-server", true);
+    let env = [("KAGE_SERVER_URL", server.url()), ("KAGE_E2E_WEB_HOOK", "1".to_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let kage = debug_binary("kage");
+
+    let app = App::launch_binary(&kage, home.path(), ROUNDUP_DRIVER_PORT, &env).await;
+    app.focus("acct-1").await;
+    let games = app.invoke("add_web_game", json!({ "startUrl": tracker.url(), "name": "Roundup" })).await;
+    let game = games[0]["id"].as_str().expect("the game is added").to_owned();
+    for name in ["main", "alt"] {
+        app.invoke("add_web_account", json!({ "gameId": game, "name": name })).await;
+    }
+    let games = app.invoke("web_games", json!({})).await;
+    let accounts = games[0]["accounts"].as_array().unwrap().clone();
+    let id = |name: &str| accounts.iter().find(|a| a["name"] == name).unwrap()["id"].as_str().unwrap().to_owned();
+    let (main, alt) = (id("main"), id("alt"));
+    for account in [&main, &alt] {
+        app.invoke("open_web_account", json!({ "accountId": account, "newWindow": false })).await;
+    }
+
+    // Each signs in through the tracker's own form (its CSRF token and Origin check), with "Remember me".
+    for (account, user) in [(&main, tracker.user("main")), (&alt, tracker.user("alt"))] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let script = format!(
+            r#"const name = document.querySelector('input[name="__login_name"]');
+               if (!name) return false;
+               const form = name.form;
+               name.value = "{}";
+               form.querySelector('input[name="__login_password"]').value = "{}";
+               const remember = form.querySelector('input[name="remember"]');
+               if (remember) remember.checked = true;
+               setTimeout(() => form.submit(), 10);
+               return true;"#,
+            user.username, user.password
+        );
+        while eval(&app, account, 0, &script).await != json!(true) {
+            assert!(Instant::now() < deadline, "no sign-in form in {}'s window", user.username);
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    wait_greeting(&app, &main, "main", "alt").await;
+    wait_greeting(&app, &alt, "alt", "main").await;
+    // Alt signed in last; main's window, reloaded, is still main's.
+    eval(&app, &main, 0, "setTimeout(() => location.reload(), 10); return true;").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_greeting(&app, &main, "main", "alt").await;
+    app.quit().await;
+
+    // Restart: both still signed in, each as itself.
+    let app = App::launch_binary(&kage, home.path(), ROUNDUP_DRIVER_PORT, &env).await;
+    app.focus("acct-1").await;
+    for account in [&main, &alt] {
+        app.invoke("open_web_account", json!({ "accountId": account, "newWindow": false })).await;
+    }
+    wait_greeting(&app, &main, "main", "alt").await;
+    wait_greeting(&app, &alt, "alt", "main").await;
+    report("web_games", "Roundup: main and alt each greeted by their own name only, before and after a restart");
     app.quit().await;
 }
