@@ -142,9 +142,8 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
         checked.push((key, account));
     }
     // Checked whole before anything is written, like the accounts above.
-    let web = crate::roster::checked_web(&bundle.web).map_err(|error| {
-        CommandError::new(ErrorCode::ImportDamaged, format!("{error} Nothing was changed."))
-    })?;
+    let web = crate::roster::checked_web(&bundle.web)
+        .map_err(|error| CommandError::new(ErrorCode::ImportDamaged, format!("{error} Nothing was changed.")))?;
     let mut imported = Imported { added: 0, merged: 0, credentials: 0, problems: Vec::new(), web_added: 0 };
     for (key, account) in checked {
         let known = state.roster.find(key.id()).is_some();

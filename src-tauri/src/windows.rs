@@ -286,9 +286,14 @@ mod tests {
         let url = |u: &str| tauri::Url::parse(u).unwrap();
         assert!(is_kage_page(&url("tauri://localhost/index.html")));
         assert!(is_kage_page(&url("http://tauri.localhost/index.html")));
-        for web in ["http://127.0.0.1:8080/play", "https://game.example/", "tauri://evil.example/", "about:blank",
-            "http://tauri.localhost:8080/", "file:///index.html"]
-        {
+        for web in [
+            "http://127.0.0.1:8080/play",
+            "https://game.example/",
+            "tauri://evil.example/",
+            "about:blank",
+            "http://tauri.localhost:8080/",
+            "file:///index.html",
+        ] {
             assert!(!is_kage_page(&url(web)), "{web}");
         }
     }

@@ -130,7 +130,13 @@ impl Game {
             Some(name) => checked_name(name, "game")?,
             None => url.host_str().unwrap_or("Web game").chars().take(MAX_NAME).collect(),
         };
-        Ok(Self { id: opaque_id(), name, kind: GameKind::Web, start_url: url.to_string(), allowed_origins: vec![origin] })
+        Ok(Self {
+            id: opaque_id(),
+            name,
+            kind: GameKind::Web,
+            start_url: url.to_string(),
+            allowed_origins: vec![origin],
+        })
     }
 
     /// Whether a window of this game may show `url`: http(s) of one of its allowed origins. Nothing else: not
@@ -226,8 +232,12 @@ impl Roster {
         if doc.web_accounts.iter().any(|a| a.game == game && a.name.eq_ignore_ascii_case(&name)) {
             return Err(WebRosterError::Invalid(format!("This game already has an account named {name}.")));
         }
-        let taken: Vec<&str> =
-            doc.accounts.iter().map(|e| e.colour.as_str()).chain(doc.web_accounts.iter().map(|a| a.colour.as_str())).collect();
+        let taken: Vec<&str> = doc
+            .accounts
+            .iter()
+            .map(|e| e.colour.as_str())
+            .chain(doc.web_accounts.iter().map(|a| a.colour.as_str()))
+            .collect();
         let colour = PALETTE.iter().find(|c| !taken.contains(c)).unwrap_or(&PALETTE[taken.len() % PALETTE.len()]);
         let account = WebAccount {
             id: opaque_id(),
@@ -247,7 +257,8 @@ impl Roster {
         let name = checked_name(name, "account")?;
         let alias = alias.map(str::trim).filter(|a| !a.is_empty()).map(|a| checked_name(a, "alias")).transpose()?;
         let mut files = self.files();
-        let account = files.roster.doc.web_accounts.iter().find(|a| a.id == id).cloned().ok_or(WebRosterError::NotFound)?;
+        let account =
+            files.roster.doc.web_accounts.iter().find(|a| a.id == id).cloned().ok_or(WebRosterError::NotFound)?;
         let clash = files
             .roster
             .doc

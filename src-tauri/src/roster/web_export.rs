@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::web::{Game, WebRosterError};
 use super::Roster;
+use super::web::{Game, WebRosterError};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct WebExport {

@@ -173,7 +173,10 @@ fn export_moves_web_games_and_account_names_but_never_a_partition() {
     assert_eq!(games.len(), 1);
     assert_eq!(games[0].allowed_origins, vec!["https://game.example", "https://login.example"]);
     let accounts = other.web_accounts();
-    assert_eq!(accounts.iter().map(|a| (a.name.as_str(), a.alias.as_deref())).collect::<Vec<_>>(), vec![("main", Some("Scout")), ("alt", None)]);
+    assert_eq!(
+        accounts.iter().map(|a| (a.name.as_str(), a.alias.as_deref())).collect::<Vec<_>>(),
+        vec![("main", Some("Scout")), ("alt", None)]
+    );
     assert!(accounts.iter().all(|a| !roster.partitions().contains(&a.partition)), "fresh partitions there");
     let bad = serde_json::json!({"games": [{"name": "x", "start_url": "file:///etc", "allowed_origins": [], "accounts": []}]});
     assert!(checked_web(&bad).is_err(), "a bad game refuses the whole part");

@@ -83,7 +83,11 @@ pub async fn e2e_web_eval<R: Runtime>(app: AppHandle<R>, args: Args<EvalArgs>) -
 }
 
 #[cfg(target_os = "linux")]
-fn run(webview: tauri::webview::PlatformWebview, body: &str, done: tokio::sync::oneshot::Sender<Result<String, String>>) {
+fn run(
+    webview: tauri::webview::PlatformWebview,
+    body: &str,
+    done: tokio::sync::oneshot::Sender<Result<String, String>>,
+) {
     use webkit2gtk::WebViewExt;
     webview.inner().call_async_javascript_function(
         body,
@@ -98,6 +102,10 @@ fn run(webview: tauri::webview::PlatformWebview, body: &str, done: tokio::sync::
 }
 
 #[cfg(not(target_os = "linux"))]
-fn run(_webview: tauri::webview::PlatformWebview, _body: &str, done: tokio::sync::oneshot::Sender<Result<String, String>>) {
+fn run(
+    _webview: tauri::webview::PlatformWebview,
+    _body: &str,
+    done: tokio::sync::oneshot::Sender<Result<String, String>>,
+) {
     let _ = done.send(Err("the test hook runs on Linux only".to_owned()));
 }

@@ -129,7 +129,12 @@ fn navigate<R: Runtime>(app: &AppHandle<R>, account_id: &str, url: &Url) -> bool
     }
 }
 
-fn popup<R: Runtime>(app: &AppHandle<R>, account_id: &str, url: Url, features: NewWindowFeatures) -> NewWindowResponse<R> {
+fn popup<R: Runtime>(
+    app: &AppHandle<R>,
+    account_id: &str,
+    url: Url,
+    features: NewWindowFeatures,
+) -> NewWindowResponse<R> {
     match decide(game_of(app, account_id).as_ref(), &url) {
         Navigation::Stay => {
             let state = app.state::<AppState>();
@@ -179,11 +184,17 @@ mod tests {
         assert_eq!(decide(game, &url("about:blank")), Navigation::Stay, "a popup's first page");
         assert_eq!(decide(game, &url("https://accounts.provider.example/")), Navigation::Browser);
         assert_eq!(decide(game, &url("http://game.example/")), Navigation::Browser, "another origin");
-        for never in ["tauri://localhost/index.html", "http://tauri.localhost/", "file:///etc/passwd", "ipc://localhost/"] {
+        for never in
+            ["tauri://localhost/index.html", "http://tauri.localhost/", "file:///etc/passwd", "ipc://localhost/"]
+        {
             let expected = if never.starts_with("http:") { Navigation::Browser } else { Navigation::Refuse };
             assert_eq!(decide(game, &url(never)), expected, "{never}");
         }
-        assert_eq!(decide(None, &url("https://game.example/")), Navigation::Refuse, "a forgotten account shows nothing");
+        assert_eq!(
+            decide(None, &url("https://game.example/")),
+            Navigation::Refuse,
+            "a forgotten account shows nothing"
+        );
     }
 
     #[test]

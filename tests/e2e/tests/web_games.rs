@@ -56,7 +56,9 @@ async fn wait_player(app: &App, account: &str, window: usize, player: &str) -> V
 async fn sign_in_on_the_page(app: &App, account: &str, player: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let ready = eval(app, account, 0, "return document.readyState === 'complete' && !!document.getElementById('sign-in');").await;
+        let ready =
+            eval(app, account, 0, "return document.readyState === 'complete' && !!document.getElementById('sign-in');")
+                .await;
         if ready == json!(true) {
             break;
         }
@@ -114,7 +116,9 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
             }
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(path);
-            } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
                 found.push(path);
             }
         }
@@ -136,7 +140,9 @@ async fn wait_cookie(dir: &Path) -> String {
             let cookies = std::fs::read_to_string(dir.join("cookies")).unwrap_or_default();
             let names: Vec<String> = cookies
                 .lines()
-                .map(|line| format!("{} fields: {:?}", line.split('\t').count(), line.split('\t').take(6).collect::<Vec<_>>()))
+                .map(|line| {
+                    format!("{} fields: {:?}", line.split('\t').count(), line.split('\t').take(6).collect::<Vec<_>>())
+                })
                 .collect();
             panic!("no __session cookie written in {}: files {files:?}, cookie lines {names:?}", dir.display());
         }
@@ -202,10 +208,15 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     let (main_now, alt_now) = (shown(&app, &main, 0).await, shown(&app, &alt, 0).await);
     let refetches = main_now["refetches"].as_u64().unwrap() + alt_now["refetches"].as_u64().unwrap();
     assert!(refetches >= 40, "many refetches: {main_now} {alt_now}");
-    report("web_games", &format!("I13: {refetches} refetches over {rounds} checks, each window only ever showed its own player"));
+    report(
+        "web_games",
+        &format!("I13: {refetches} refetches over {rounds} checks, each window only ever showed its own player"),
+    );
 
-    let (main_dir, alt_dir) =
-        (data_dir(home.path()).join("web").join(partition_of(home.path(), &main)), data_dir(home.path()).join("web").join(partition_of(home.path(), &alt)));
+    let (main_dir, alt_dir) = (
+        data_dir(home.path()).join("web").join(partition_of(home.path(), &main)),
+        data_dir(home.path()).join("web").join(partition_of(home.path(), &alt)),
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -234,13 +245,15 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     report("web_games", &format!("invoke from the game's page: {refused}"));
 
     // Kage's own page never loads in a partition.
-    eval(&app, &alt, 0, "setTimeout(() => { location.href = 'tauri://localhost/index.html'; }, 10); return true;").await;
+    eval(&app, &alt, 0, "setTimeout(() => { location.href = 'tauri://localhost/index.html'; }, 10); return true;")
+        .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = shown(&app, &alt, 0).await;
     assert!(after["url"].as_str().unwrap().starts_with(&url), "still the game's page: {after}");
 
     // A popup within the game's origin is a Kage window of the same account and partition.
-    eval(&app, &main, 0, "window.popup = window.open('/play?refetch_ms=200', '_blank'); return window.popup !== null;").await;
+    eval(&app, &main, 0, "window.popup = window.open('/play?refetch_ms=200', '_blank'); return window.popup !== null;")
+        .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         // Windows are listed by their (random) labels: the popup may come first.
@@ -279,19 +292,33 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     let forgotten = app.invoke("forget_web_account", json!({ "accountId": alt })).await;
     assert!(forgotten.get("error").is_none(), "{forgotten}");
     // First the cookie (WebKit's clear), then the directory (Kage's delete): each step is seen on its own.
-    assert_eq!(files_containing(&data_dir(home.path()), &alt_cookie), Vec::<PathBuf>::new(), "alt's session cookie is nowhere");
+    assert_eq!(
+        files_containing(&data_dir(home.path()), &alt_cookie),
+        Vec::<PathBuf>::new(),
+        "alt's session cookie is nowhere"
+    );
     assert!(!alt_dir.exists(), "alt's partition directory is gone");
     let alt_partition = alt_dir.file_name().unwrap().to_string_lossy().into_owned();
-    assert_eq!(files_containing(&data_dir(home.path()), &alt_partition), Vec::<PathBuf>::new(), "nothing names alt's partition");
+    assert_eq!(
+        files_containing(&data_dir(home.path()), &alt_partition),
+        Vec::<PathBuf>::new(),
+        "nothing names alt's partition"
+    );
     assert_eq!(session_cookie(&main_dir).as_deref(), Some(main_cookie.as_str()), "main's partition is untouched");
     wait_player(&app, &main, 0, "main").await;
-    assert!(app.invoke("e2e_web_eval", json!({ "accountId": alt, "script": "return 1;" })).await.get("error").is_some(), "alt's windows closed");
+    assert!(
+        app.invoke("e2e_web_eval", json!({ "accountId": alt, "script": "return 1;" })).await.get("error").is_some(),
+        "alt's windows closed"
+    );
     app.quit().await;
 }
 
 /// The page's text, or `None` while the window is between pages (the hook's script has nowhere to run then).
 async fn page_text(app: &App, account: &str) -> Option<String> {
-    eval(app, account, 0, "return document.readyState === 'complete' ? document.body.innerText : null;").await.as_str().map(str::to_owned)
+    eval(app, account, 0, "return document.readyState === 'complete' ? document.body.innerText : null;")
+        .await
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Waits until the account's window greets `user` (Roundup's "Hello, <name>"), and checks it greets nobody else.
