@@ -113,19 +113,33 @@ pub fn is_kage_page(url: &tauri::Url) -> bool {
     }
 }
 
-/// Account windows in the order hotkeys and the tray walk them: by the saved-accounts order of the account
-/// they show (sign-in windows last), then by label.
+/// Account windows (web accounts' too) in the order hotkeys, tiling and the tray walk them: by the
+/// saved-accounts order of the account they show (web accounts after the others, sign-in windows last), then
+/// by label.
 pub fn in_order<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
     let state = app.state::<AppState>();
-    let ids: Vec<String> = state.roster.list().into_iter().map(|entry| entry.id).collect();
+    // Web accounts' windows come after the Kage-protocol accounts', in the order the web accounts were added.
+    let ids: Vec<String> = state
+        .roster
+        .list()
+        .into_iter()
+        .map(|entry| entry.id)
+        .chain(state.roster.web_accounts().into_iter().map(|account| account.id))
+        .collect();
     let mut windows: Vec<(usize, String, WebviewWindow<R>)> = app
         .webview_windows()
         .into_iter()
-        .filter(|(label, _)| label.starts_with(LABEL_PREFIX))
-        .map(|(label, window)| {
-            let pin = state.core.windows.pin_of(&WindowLabel::new(&label));
-            let rank = pin.and_then(|pin| ids.iter().position(|id| id == pin.account.id())).unwrap_or(usize::MAX);
-            (rank, label, window)
+        .filter_map(|(label, window)| {
+            let account = match state.web.account_of(&label) {
+                Some(web_account) => Some(web_account),
+                None if label.starts_with(LABEL_PREFIX) => {
+                    state.core.windows.pin_of(&WindowLabel::new(&label)).map(|pin| pin.account.id().to_owned())
+                }
+                // Neither an account window nor a web account's (a hidden window a wipe uses).
+                None => return None,
+            };
+            let rank = account.and_then(|id| ids.iter().position(|known| *known == id)).unwrap_or(usize::MAX);
+            Some((rank, label, window))
         })
         .collect();
     windows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));

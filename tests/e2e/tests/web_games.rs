@@ -264,6 +264,11 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
         assert!(Instant::now() < deadline, "the popup did not show main: {first} {second}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // Tiled with Kage's own window, and the whole display photographed (README): main and alt side by side.
+    let tiled = app.invoke("tile_windows", json!({})).await;
+    assert_eq!(tiled, json!(4), "Kage's window, main's two and alt's are tiled");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(kage_e2e::x11::screenshot("web-01-main-and-alt"), "a picture of the display");
     let titles = kage_e2e::x11::visible_titles();
     report("web_games", &format!("windows on screen: {titles:?}"));
     assert!(titles.iter().filter(|t| t.starts_with("main · Kage web client")).count() >= 2, "{titles:?}");
