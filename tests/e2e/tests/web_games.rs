@@ -315,6 +315,30 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
         app.invoke("e2e_web_eval", json!({ "accountId": alt, "script": "return 1;" })).await.get("error").is_some(),
         "alt's windows closed"
     );
+
+    // Sign main out: its windows close, its old partition is wiped, and its next window starts signed out in
+    // a fresh one (the account stays in the list).
+    let signed_out = app.invoke("sign_out_web_account", json!({ "accountId": main })).await;
+    assert!(signed_out.get("error").is_none(), "{signed_out}");
+    assert_eq!(
+        files_containing(&data_dir(home.path()), &main_cookie),
+        Vec::<PathBuf>::new(),
+        "main's cookie is nowhere"
+    );
+    assert!(!main_dir.exists(), "main's old partition is gone");
+    let fresh = data_dir(home.path()).join("web").join(partition_of(home.path(), &main));
+    assert_ne!(fresh, main_dir, "a new partition id, never the wiped one");
+    app.invoke("open_web_account", json!({ "accountId": main, "newWindow": false })).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = shown(&app, &main, 0).await;
+        if now["status"] == "signed out" {
+            assert_eq!(now["player"], Value::Null, "{now}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "main's new window did not start signed out: {now}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     app.quit().await;
 }
 
