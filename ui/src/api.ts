@@ -73,7 +73,7 @@ export const api = {
   setWebGameOrigins: (gameId: string, origins: string[]) => call("set_web_game_origins", { gameId, origins }),
   removeWebGame: (gameId: string) => call("remove_web_game", { gameId }),
   addWebAccount: (gameId: string, name: string) => call("add_web_account", { gameId, name }),
-  renameWebAccount: (accountId: string, name: string, alias: string | null) =>
+  renameWebAccount: (accountId: string, name: string | null, alias: string | null) =>
     call("rename_web_account", { accountId, name, alias }),
   openWebAccount: (accountId: string, newWindow: boolean) => call("open_web_account", { accountId, newWindow }),
   signOutWebAccount: (accountId: string) => call("sign_out_web_account", { accountId }),

@@ -32,6 +32,9 @@ pub struct WebGameView {
 pub struct WebAccountView {
     pub id: String,
     pub name: String,
+    /// The player's own name for it, for the rename form; `None` in streamer mode (it may be the site's
+    /// username).
+    pub own_name: Option<String>,
     pub alias: Option<String>,
     pub colour: String,
     /// How many windows of it are open.
@@ -68,9 +71,10 @@ pub struct AddWebAccountArgs {
 
 #[derive(Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+/// `name`: `null` keeps the name (a rename form in streamer mode changes the alias only).
 pub struct RenameWebAccountArgs {
     pub account_id: String,
-    pub name: String,
+    pub name: Option<String>,
     pub alias: Option<String>,
 }
 
@@ -112,6 +116,7 @@ pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
                 .map(|account| WebAccountView {
                     id: account.id.clone(),
                     name: presenter.web_name(account),
+                    own_name: (!presenter.streamer()).then(|| account.name.clone()),
                     alias: account.alias.clone(),
                     colour: account.colour.clone(),
                     windows: state.web.windows_of(&account.id).len(),
@@ -183,6 +188,12 @@ pub async fn rename_web_account<R: Runtime>(
 ) -> Result<Vec<WebGameView>, CommandError> {
     let Args(RenameWebAccountArgs { account_id, name, alias }) = args;
     let state = app.state::<AppState>();
+    let name = match name.filter(|n| !n.trim().is_empty()) {
+        Some(name) => name,
+        None => {
+            state.roster.web_account(&account_id).map(|a| a.name).ok_or_else(|| refused(WebRosterError::NotFound))?
+        }
+    };
     state.roster.rename_web_account(&account_id, &name, alias.as_deref()).map_err(refused)?;
     crate::accounts_changed(&app);
     Ok(web_list(&state))

@@ -339,6 +339,20 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
         assert!(Instant::now() < deadline, "main's new window did not start signed out: {now}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // An alias given in the panel names main's window at once.
+    app.focus("acct-1").await;
+    app.click("open-panel").await;
+    app.click("web-account-edit").await;
+    assert_eq!(app.wait_for("web-account-rename").await.prop("value").await.unwrap().as_deref(), Some("main"));
+    app.fill("web-account-alias", "Scout").await;
+    app.click("web-account-save").await;
+    app.wait_text("web-account-title", |t| t == "Scout (main)").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !kage_e2e::x11::visible_titles().iter().any(|t| t == "Scout (main) · Kage web client · Kage") {
+        assert!(Instant::now() < deadline, "main's window not retitled: {:?}", kage_e2e::x11::visible_titles());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     app.quit().await;
 }
 

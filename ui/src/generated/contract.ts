@@ -290,7 +290,12 @@ export type WebGameView = { id: string, name: string, startUrl: string, allowedO
  * A web account as the panel shows it: named through the presenter (its alias or "Web account N" in streamer
  * mode), never its partition.
  */
-export type WebAccountView = { id: string, name: string, alias: string | null, colour: string, 
+export type WebAccountView = { id: string, name: string, 
+/**
+ * The player's own name for it, for the rename form; `None` in streamer mode (it may be the site's
+ * username).
+ */
+ownName: string | null, alias: string | null, colour: string, 
 /**
  * How many windows of it are open.
  */
@@ -307,7 +312,10 @@ export type WebGameOriginsArgs = { gameId: string, origins: Array<string>, };
 
 export type AddWebAccountArgs = { gameId: string, name: string, };
 
-export type RenameWebAccountArgs = { accountId: string, name: string, alias: string | null, };
+/**
+ * `name`: `null` keeps the name (a rename form in streamer mode changes the alias only).
+ */
+export type RenameWebAccountArgs = { accountId: string, name: string | null, alias: string | null, };
 
 /**
  * `new_window`: open another window of the account even when one is open (else that one comes forward).

@@ -115,6 +115,27 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
     void busy(forget, () => attempt(() => api.forgetWebAccount(account.id)));
   });
   const windows = account.windows === 0 ? "" : account.windows === 1 ? "1 window open" : `${account.windows} windows open`;
+
+  // Name and alias. In streamer mode the shell sends no own name (it may be the site's username): the name field
+  // starts empty, and left empty it keeps the name.
+  const edit = h("button", { class: "small ghost", testid: "web-account-edit", "aria-expanded": "false" }, "Rename");
+  const nameInput = h("input", { testid: "web-account-rename", placeholder: "Name (empty: unchanged)", maxlength: "32", "aria-label": "Name" });
+  const aliasInput = h("input", { testid: "web-account-alias", placeholder: "Alias (shown in streamer mode)", maxlength: "32", "aria-label": "Alias" });
+  const save = h("button", { type: "submit", class: "small primary", testid: "web-account-save" }, "Save");
+  const form = h("form", { class: "settings", hidden: true }, h("label", {}, "Name", nameInput), h("label", {}, "Alias", aliasInput), h("div", { class: "row" }, save));
+  edit.addEventListener("click", () => {
+    const opening = form.hidden;
+    if (opening) {
+      nameInput.value = account.ownName ?? "";
+      aliasInput.value = account.alias ?? "";
+    }
+    form.hidden = !opening;
+    edit.setAttribute("aria-expanded", String(opening));
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void busy(save, () => attempt(() => api.renameWebAccount(account.id, nameInput.value.trim() || null, aliasInput.value.trim() || null)));
+  });
   return h(
     "li",
     { testid: "web-account", "data-account": account.id },
@@ -123,7 +144,8 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
       { class: "panel-row" },
       mark,
       h("div", { class: "who" }, h("strong", { testid: "web-account-title" }, account.name), h("span", { class: "muted small-text" }, windows)),
-      h("div", { class: "actions" }, open, another, signOut, forget),
+      h("div", { class: "actions" }, open, another, edit, signOut, forget),
     ),
+    form,
   );
 }
