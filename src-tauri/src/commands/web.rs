@@ -39,6 +39,8 @@ pub struct WebAccountView {
     pub colour: String,
     /// How many windows of it are open.
     pub windows: usize,
+    /// Its Ctrl+N (numbered after the Kage-protocol accounts), if it has one.
+    pub hotkey: Option<usize>,
 }
 
 #[derive(Deserialize, TS)]
@@ -104,6 +106,11 @@ fn refused(error: WebRosterError) -> CommandError {
 pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
     let presenter = state.presenter();
     let accounts = state.roster.web_accounts();
+    let before = state.roster.list().len();
+    let hotkey = |id: &str| {
+        let n = before + accounts.iter().position(|a| a.id == id)? + 1;
+        (n <= 9).then_some(n)
+    };
     state
         .roster
         .games()
@@ -120,6 +127,7 @@ pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
                     alias: account.alias.clone(),
                     colour: account.colour.clone(),
                     windows: state.web.windows_of(&account.id).len(),
+                    hotkey: hotkey(&account.id),
                 })
                 .collect(),
             id: game.id,

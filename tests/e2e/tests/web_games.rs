@@ -437,11 +437,13 @@ async fn i13_two_roundup_users_in_two_web_partitions_each_see_only_their_own_ses
     wait_greeting(&app, &main, "main", "alt").await;
     app.quit().await;
 
-    // Restart: both still signed in, each as itself.
+    // Restart: both still signed in, each as itself. Opened as Ctrl+1 and Ctrl+2 would (no Kage-protocol
+    // account is saved, so the web accounts are numbers 1 and 2).
     let app = App::launch_binary(&kage, home.path(), ROUNDUP_DRIVER_PORT, &env).await;
     app.focus("acct-1").await;
-    for account in [&main, &alt] {
-        app.invoke("open_web_account", json!({ "accountId": account, "newWindow": false })).await;
+    for position in [1, 2] {
+        let focused = app.invoke("focus_account", json!({ "position": position })).await;
+        assert!(focused.get("error").is_none(), "{focused}");
     }
     wait_greeting(&app, &main, "main", "alt").await;
     wait_greeting(&app, &alt, "alt", "main").await;

@@ -299,7 +299,11 @@ ownName: string | null, alias: string | null, colour: string,
 /**
  * How many windows of it are open.
  */
-windows: number, };
+windows: number, 
+/**
+ * Its Ctrl+N (numbered after the Kage-protocol accounts), if it has one.
+ */
+hotkey: number | null, };
 
 export type AddWebGameArgs = { startUrl: string, name: string | null, };
 

@@ -114,7 +114,8 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
     if (!confirm(`Forget ${account.name}? Its windows close and everything the site kept for it on this computer is deleted.`)) return;
     void busy(forget, () => attempt(() => api.forgetWebAccount(account.id)));
   });
-  const windows = account.windows === 0 ? "" : account.windows === 1 ? "1 window open" : `${account.windows} windows open`;
+  const openWindows = account.windows === 0 ? "" : account.windows === 1 ? "1 window open" : `${account.windows} windows open`;
+  const windows = [account.hotkey === null ? "" : `Ctrl+${account.hotkey}`, openWindows].filter(Boolean).join(" · ");
 
   // Name and alias. In streamer mode the shell sends no own name (it may be the site's username): the name field
   // starts empty, and left empty it keeps the name.
