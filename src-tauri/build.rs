@@ -37,6 +37,7 @@ fn main() {
         "remove_web_game",
         "add_web_account",
         "rename_web_account",
+        "set_web_account_proxy",
         "open_web_account",
         "sign_out_web_account",
         "forget_web_account",

@@ -188,6 +188,7 @@ mod tests {
             partition: crate::roster::opaque_id(),
             colour: "#3f8efc".to_owned(),
             alias: alias.map(str::to_owned),
+            proxy: None,
         };
         let (main, alt) = (web("naruto", Some("Main")), web("sasuke", None));
         let accounts = vec![main.clone(), alt.clone()];

@@ -80,6 +80,7 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<web::WebGameOriginsArgs>(cfg),
         decl::<web::AddWebAccountArgs>(cfg),
         decl::<web::RenameWebAccountArgs>(cfg),
+        decl::<web::WebAccountProxyArgs>(cfg),
         decl::<web::OpenWebAccountArgs>(cfg),
         decl::<web::WebAccountArgs>(cfg),
     ]

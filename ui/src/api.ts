@@ -75,6 +75,7 @@ export const api = {
   addWebAccount: (gameId: string, name: string) => call("add_web_account", { gameId, name }),
   renameWebAccount: (accountId: string, name: string | null, alias: string | null) =>
     call("rename_web_account", { accountId, name, alias }),
+  setWebAccountProxy: (accountId: string, proxy: string | null) => call("set_web_account_proxy", { accountId, proxy }),
   openWebAccount: (accountId: string, newWindow: boolean) => call("open_web_account", { accountId, newWindow }),
   signOutWebAccount: (accountId: string) => call("sign_out_web_account", { accountId }),
   forgetWebAccount: (accountId: string) => call("forget_web_account", { accountId }),

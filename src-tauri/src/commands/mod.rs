@@ -56,6 +56,7 @@ crate::contract::commands! {
     web::remove_web_game(web::WebGameArgs) -> Vec<web::WebGameView>;
     web::add_web_account<R>(web::AddWebAccountArgs) -> Vec<web::WebGameView>;
     web::rename_web_account<R>(web::RenameWebAccountArgs) -> Vec<web::WebGameView>;
+    web::set_web_account_proxy<R>(web::WebAccountProxyArgs) -> Vec<web::WebGameView>;
     web::open_web_account<R>(web::OpenWebAccountArgs) -> Vec<web::WebGameView>;
     web::sign_out_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
     web::forget_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;

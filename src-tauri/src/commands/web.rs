@@ -41,6 +41,10 @@ pub struct WebAccountView {
     pub windows: usize,
     /// Its Ctrl+N (numbered after the Kage-protocol accounts), if it has one.
     pub hotkey: Option<usize>,
+    /// Its proxy; `None` in streamer mode (an address can lead back to the player), see `proxy_hidden`.
+    pub proxy: Option<String>,
+    /// Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
+    pub proxy_hidden: bool,
 }
 
 #[derive(Deserialize, TS)]
@@ -78,6 +82,14 @@ pub struct RenameWebAccountArgs {
     pub account_id: String,
     pub name: Option<String>,
     pub alias: Option<String>,
+}
+
+/// `proxy`: `null` or blank for none.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WebAccountProxyArgs {
+    pub account_id: String,
+    pub proxy: Option<String>,
 }
 
 /// `new_window`: open another window of the account even when one is open (else that one comes forward).
@@ -128,6 +140,8 @@ pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
                     colour: account.colour.clone(),
                     windows: state.web.windows_of(&account.id).len(),
                     hotkey: hotkey(&account.id),
+                    proxy: if presenter.streamer() { None } else { account.proxy.clone() },
+                    proxy_hidden: presenter.streamer(),
                 })
                 .collect(),
             id: game.id,
@@ -207,6 +221,26 @@ pub async fn rename_web_account<R: Runtime>(
     Ok(web_list(&state))
 }
 
+/// Sets a web account's proxy. Its open windows close (WebKit sets a proxy on the partition when a window is
+/// created), so none goes on past the player's new setting; it applies when the account opens again. Removing a
+/// proxy from a partition already opened in this run applies from Kage's next start (WebKit keeps the
+/// partition's setting until then): never direct sooner than the player sees.
+#[tauri::command]
+pub async fn set_web_account_proxy<R: Runtime>(
+    app: AppHandle<R>,
+    args: Args<WebAccountProxyArgs>,
+) -> Result<Vec<WebGameView>, CommandError> {
+    let Args(WebAccountProxyArgs { account_id, proxy }) = args;
+    let state = app.state::<AppState>();
+    state.roster.set_web_proxy(&account_id, proxy.as_deref()).map_err(refused)?;
+    for label in state.web.windows_of(&account_id) {
+        if let Some(window) = app.get_webview_window(&label) {
+            let _ = window.destroy();
+        }
+    }
+    Ok(web_list(&state))
+}
+
 /// Opens the account's game in a Kage window of its own partition (or brings its window forward).
 #[tauri::command]
 pub async fn open_web_account<R: Runtime>(
@@ -221,6 +255,7 @@ pub async fn open_web_account<R: Runtime>(
     };
     opened.map_err(|error| match error {
         crate::web::window::WebWindowError::NotFound => CommandError::new(ErrorCode::NotFound, error.to_string()),
+        crate::web::window::WebWindowError::Proxy(_) => CommandError::new(ErrorCode::Refused, error.to_string()),
         _ => CommandError::new(ErrorCode::Window, error.to_string()),
     })?;
     Ok(web_list(&app.state::<AppState>()))

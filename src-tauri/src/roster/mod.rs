@@ -31,7 +31,7 @@ use entry::PALETTE;
 pub use entry::{AccountSettings, RosterEntry};
 use layout::LayoutDoc;
 pub use layout::Place;
-pub use web::{Game, GameKind, WebAccount, WebRosterError, is_opaque_id, opaque_id};
+pub use web::{Game, GameKind, WebAccount, WebRosterError, is_opaque_id, opaque_id, web_proxy};
 pub use web_export::{CheckedWeb, checked_web};
 
 const ROSTER_FILE: &str = "roster.json";

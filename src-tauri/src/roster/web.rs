@@ -54,6 +54,31 @@ pub struct WebAccount {
     /// What the player calls this account in streamer mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
+    /// An HTTP or SOCKS5 proxy (`http://host:port`, `socks5://host:port`) every window of this account goes
+    /// through (WebKit sets it on the partition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+}
+
+/// A web account's proxy as the player typed it: `http://` or `socks5://`, a host and a port, no credentials
+/// (the webview's proxy setting keeps host and port only: a password would be dropped, and the account would
+/// reach the proxy without it; Kage refuses rather than let that look like it works).
+pub fn web_proxy(text: &str) -> Result<Url, WebRosterError> {
+    let invalid = |why: &str| WebRosterError::Invalid(why.to_owned());
+    let url = Url::parse(text.trim()).map_err(|_| invalid("A proxy is written like socks5://127.0.0.1:1080."))?;
+    if !matches!(url.scheme(), "http" | "socks5") {
+        return Err(invalid("A web game's proxy is http:// or socks5://."));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("Kage cannot give a web game's proxy a username or password yet; use one without."));
+    }
+    if url.host_str().is_none() || url.port().is_none() {
+        return Err(invalid("A proxy needs a host and a port, like socks5://127.0.0.1:1080."));
+    }
+    if url.path() != "/" && !url.path().is_empty() || url.query().is_some() {
+        return Err(invalid("A proxy is only a scheme, a host and a port."));
+    }
+    Ok(url)
 }
 
 /// Why a change to the web games was refused or not saved.
@@ -246,6 +271,7 @@ impl Roster {
             partition: opaque_id(),
             colour: (*colour).to_owned(),
             alias: None,
+            proxy: None,
         };
         let added = account.clone();
         files.roster.change(|doc| doc.web_accounts.push(added))?;
@@ -276,6 +302,22 @@ impl Roster {
             }
         })?;
         Ok(renamed)
+    }
+
+    /// Sets (or, with `None` or blank, removes) a web account's proxy, checked by [`web_proxy`].
+    pub fn set_web_proxy(&self, id: &str, proxy: Option<&str>) -> Result<WebAccount, WebRosterError> {
+        let proxy = proxy.map(str::trim).filter(|p| !p.is_empty()).map(web_proxy).transpose()?;
+        let proxy = proxy.map(|url| url.as_str().trim_end_matches('/').to_owned());
+        let mut files = self.files();
+        if !files.roster.doc.web_accounts.iter().any(|a| a.id == id) {
+            return Err(WebRosterError::NotFound);
+        }
+        files.roster.change(|doc| {
+            if let Some(account) = doc.web_accounts.iter_mut().find(|a| a.id == id) {
+                account.proxy = proxy;
+            }
+        })?;
+        files.roster.doc.web_accounts.iter().find(|a| a.id == id).cloned().ok_or(WebRosterError::NotFound)
     }
 
     /// Gives a web account a fresh, empty partition (a sign-out): returns the partition it had, for the caller

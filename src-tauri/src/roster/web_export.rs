@@ -25,6 +25,8 @@ struct ExportedWebAccount {
     name: String,
     #[serde(default)]
     alias: Option<String>,
+    #[serde(default)]
+    proxy: Option<String>,
 }
 
 impl Roster {
@@ -39,7 +41,11 @@ impl Roster {
                 accounts: accounts
                     .iter()
                     .filter(|a| a.game == game.id)
-                    .map(|a| ExportedWebAccount { name: a.name.clone(), alias: a.alias.clone() })
+                    .map(|a| ExportedWebAccount {
+                        name: a.name.clone(),
+                        alias: a.alias.clone(),
+                        proxy: a.proxy.clone(),
+                    })
                     .collect(),
                 name: game.name,
                 start_url: game.start_url,
@@ -79,6 +85,9 @@ impl Roster {
                 if account.alias.is_some() {
                     self.rename_web_account(&new.id, &new.name, account.alias.as_deref())?;
                 }
+                if account.proxy.is_some() {
+                    self.set_web_proxy(&new.id, account.proxy.as_deref())?;
+                }
                 added += 1;
             }
         }
@@ -103,6 +112,9 @@ pub fn checked_web(value: &serde_json::Value) -> Result<CheckedWeb, WebRosterErr
         fresh.allowed_origins = fresh.with_origins(&game.allowed_origins)?;
         for account in &game.accounts {
             super::web::checked_name(&account.name, "account")?;
+            if let Some(proxy) = &account.proxy {
+                super::web::web_proxy(proxy)?;
+            }
         }
         checked.push((fresh, game.accounts));
     }

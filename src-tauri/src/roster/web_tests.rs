@@ -183,3 +183,30 @@ fn export_moves_web_games_and_account_names_but_never_a_partition() {
     assert_eq!(Roster::open(here.path()).export_web().1, 2);
     assert_eq!(Roster::open(tempfile::tempdir().unwrap().path()).export_web(), (serde_json::Value::Null, 0));
 }
+
+#[test]
+fn a_web_accounts_proxy_is_http_or_socks5_without_credentials_and_kept_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = Roster::open(dir.path());
+    let game = game("https://game.example/");
+    roster.add_game(game.clone()).unwrap();
+    let main = roster.add_web_account(&game.id, "main").unwrap();
+    let set = roster.set_web_proxy(&main.id, Some(" socks5://127.0.0.1:1080 ")).unwrap();
+    assert_eq!(set.proxy.as_deref(), Some("socks5://127.0.0.1:1080"));
+    assert_eq!(Roster::open(dir.path()).web_account(&main.id).unwrap().proxy, set.proxy);
+    for refused in [
+        "socks5://me:secret@127.0.0.1:1080",
+        "https://proxy.example:443",
+        "socks5://127.0.0.1",
+        "nonsense",
+        "http://proxy.example:3128/path",
+    ] {
+        assert!(matches!(roster.set_web_proxy(&main.id, Some(refused)), Err(WebRosterError::Invalid(_))), "{refused}");
+    }
+    assert_eq!(roster.web_account(&main.id).unwrap().proxy, set.proxy, "a refused proxy changes nothing");
+    assert_eq!(roster.set_web_proxy(&main.id, Some("  ")).unwrap().proxy, None, "blank removes it");
+    assert_eq!(
+        roster.set_web_proxy(&main.id, Some("http://10.0.0.1:3128")).unwrap().proxy.as_deref(),
+        Some("http://10.0.0.1:3128")
+    );
+}

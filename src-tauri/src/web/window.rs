@@ -48,6 +48,9 @@ pub enum WebWindowError {
     NotFound,
     #[error("Kage could not prepare this account's web data folder: {0}.")]
     Partition(std::io::Error),
+    /// The account's saved proxy cannot be used: it does not open rather than go direct.
+    #[error("{0} Kage does not open this account without its proxy: fix it under the account's Settings.")]
+    Proxy(String),
     #[error("Could not open a window: {0}.")]
     Window(#[from] tauri::Error),
 }
@@ -80,6 +83,13 @@ fn build<R: Runtime>(
     features: Option<NewWindowFeatures>,
 ) -> Result<WebviewWindow<R>, WebWindowError> {
     let state = app.state::<AppState>();
+    // Never direct instead of through the player's proxy: a proxy that cannot be used opens nothing.
+    let proxy = account
+        .proxy
+        .as_deref()
+        .map(crate::roster::web_proxy)
+        .transpose()
+        .map_err(|error| WebWindowError::Proxy(error.to_string()))?;
     // Created 0700 before WebKit sees it; the one function that spells the path (see `partition.rs`).
     let dir = state.web.partitions.prepare(&account.partition).map_err(WebWindowError::Partition)?;
     let label = new_label();
@@ -100,6 +110,10 @@ fn build<R: Runtime>(
         .on_new_window(move |url, features| popup(&on_popup, &popup_account, url, features));
     if let Some(features) = features {
         builder = builder.window_features(features);
+    }
+    // WebKitGTK sets it on the partition's data manager: every window of the account goes through it.
+    if let Some(proxy) = proxy {
+        builder = builder.proxy_url(proxy);
     }
     let window = builder.build()?;
     state.web.opened(&label, &account.id, &account.partition);

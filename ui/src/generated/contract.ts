@@ -303,7 +303,15 @@ windows: number,
 /**
  * Its Ctrl+N (numbered after the Kage-protocol accounts), if it has one.
  */
-hotkey: number | null, };
+hotkey: number | null, 
+/**
+ * Its proxy; `None` in streamer mode (an address can lead back to the player), see `proxy_hidden`.
+ */
+proxy: string | null, 
+/**
+ * Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
+ */
+proxyHidden: boolean, };
 
 export type AddWebGameArgs = { startUrl: string, name: string | null, };
 
@@ -320,6 +328,11 @@ export type AddWebAccountArgs = { gameId: string, name: string, };
  * `name`: `null` keeps the name (a rename form in streamer mode changes the alias only).
  */
 export type RenameWebAccountArgs = { accountId: string, name: string | null, alias: string | null, };
+
+/**
+ * `proxy`: `null` or blank for none.
+ */
+export type WebAccountProxyArgs = { accountId: string, proxy: string | null, };
 
 /**
  * `new_window`: open another window of the account even when one is open (else that one comes forward).
@@ -366,6 +379,7 @@ export type Commands = {
   remove_web_game: { args: WebGameArgs; result: Array<WebGameView> };
   add_web_account: { args: AddWebAccountArgs; result: Array<WebGameView> };
   rename_web_account: { args: RenameWebAccountArgs; result: Array<WebGameView> };
+  set_web_account_proxy: { args: WebAccountProxyArgs; result: Array<WebGameView> };
   open_web_account: { args: OpenWebAccountArgs; result: Array<WebGameView> };
   sign_out_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
   forget_web_account: { args: WebAccountArgs; result: Array<WebGameView> };

@@ -91,13 +91,13 @@ function gameItem(game: WebGameView, attempt: (action: () => Promise<WebGameView
     "li",
     { testid: "web-game", "data-game": game.id },
     h("div", { class: "panel-row" }, h("div", { class: "who" }, h("strong", { testid: "web-game-title" }, game.name), h("span", { class: "muted small-text" }, game.allowedOrigins.join(" · "))), h("div", { class: "actions" }, remove)),
-    h("ul", { class: "saved" }, ...game.accounts.map((account) => accountItem(account, attempt))),
+    h("ul", { class: "saved" }, ...game.accounts.map((account) => accountItem(account, attempt, say))),
     addForm,
     h("div", { class: "row wrap" }, origins, saveOrigins),
   );
 }
 
-function accountItem(account: WebAccountView, attempt: (action: () => Promise<WebGameView[] | void>) => Promise<void>): HTMLElement {
+function accountItem(account: WebAccountView, attempt: (action: () => Promise<WebGameView[] | void>) => Promise<void>, say: Say): HTMLElement {
   const mark = h("span", { class: "badge" }, initial(account.name));
   mark.style.backgroundColor = account.colour;
   const open = h("button", { class: "small primary", testid: "web-account-open" }, "Open");
@@ -119,16 +119,42 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
 
   // Name and alias. In streamer mode the shell sends no own name (it may be the site's username): the name field
   // starts empty, and left empty it keeps the name.
-  const edit = h("button", { class: "small ghost", testid: "web-account-edit", "aria-expanded": "false" }, "Rename");
+  const edit = h("button", { class: "small ghost", testid: "web-account-edit", "aria-expanded": "false" }, "Settings");
   const nameInput = h("input", { testid: "web-account-rename", placeholder: "Name (empty: unchanged)", maxlength: "32", "aria-label": "Name" });
   const aliasInput = h("input", { testid: "web-account-alias", placeholder: "Alias (shown in streamer mode)", maxlength: "32", "aria-label": "Alias" });
   const save = h("button", { type: "submit", class: "small primary", testid: "web-account-save" }, "Save");
-  const form = h("form", { class: "settings", hidden: true }, h("label", {}, "Name", nameInput), h("label", {}, "Alias", aliasInput), h("div", { class: "row" }, save));
+  // The proxy has its own Save: changing it closes the account's windows (see `set_web_account_proxy`).
+  const proxyInput = h("input", {
+    testid: "web-account-proxy",
+    placeholder: account.proxyHidden ? "Hidden in streamer mode" : "socks5://host:1080 or http://host:3128",
+    disabled: account.proxyHidden,
+    "aria-label": "Proxy",
+  });
+  const saveProxy = h("button", { type: "button", class: "small", testid: "web-account-proxy-save", disabled: account.proxyHidden }, "Save proxy");
+  saveProxy.addEventListener("click", () =>
+    busy(saveProxy, () =>
+      attempt(async () => {
+        const games = await api.setWebAccountProxy(account.id, proxyInput.value.trim() || null);
+        say("Proxy saved. This account's windows closed: open it again to use it (a proxy removed from an account opened since Kage started applies from Kage's next start).");
+        return games;
+      }),
+    ),
+  );
+  const form = h(
+    "form",
+    { class: "settings", hidden: true },
+    h("label", {}, "Name", nameInput),
+    h("label", {}, "Alias", aliasInput),
+    h("div", { class: "row" }, save),
+    h("label", {}, "Proxy", proxyInput),
+    h("div", { class: "row" }, saveProxy),
+  );
   edit.addEventListener("click", () => {
     const opening = form.hidden;
     if (opening) {
       nameInput.value = account.ownName ?? "";
       aliasInput.value = account.alias ?? "";
+      proxyInput.value = account.proxy ?? "";
     }
     form.hidden = !opening;
     edit.setAttribute("aria-expanded", String(opening));
