@@ -233,11 +233,7 @@ pub async fn set_web_account_proxy<R: Runtime>(
     let Args(WebAccountProxyArgs { account_id, proxy }) = args;
     let state = app.state::<AppState>();
     state.roster.set_web_proxy(&account_id, proxy.as_deref()).map_err(refused)?;
-    for label in state.web.windows_of(&account_id) {
-        if let Some(window) = app.get_webview_window(&label) {
-            let _ = window.destroy();
-        }
-    }
+    crate::web::window::close_all(&app, &account_id);
     Ok(web_list(&state))
 }
 

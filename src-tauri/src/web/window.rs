@@ -68,10 +68,51 @@ pub fn bring_or_open<R: Runtime>(app: &AppHandle<R>, account_id: &str) -> Result
 
 /// Opens a new window of web account `account_id` at its game's start URL.
 pub fn open<R: Runtime>(app: &AppHandle<R>, account_id: &str) -> Result<WebviewWindow<R>, WebWindowError> {
+    open_labelled(app, account_id, new_label())
+}
+
+/// [`open`] with the label a window had in the last run (a restart puts it back); the window is remembered in
+/// the layout under it, so the next restart brings it back too.
+pub fn open_labelled<R: Runtime>(
+    app: &AppHandle<R>,
+    account_id: &str,
+    label: String,
+) -> Result<WebviewWindow<R>, WebWindowError> {
     let state = app.state::<AppState>();
     let account = state.roster.web_account(account_id).ok_or(WebWindowError::NotFound)?;
     let start = state.roster.game(&account.game).and_then(|game| game.start()).ok_or(WebWindowError::NotFound)?;
-    build(app, &account, WebviewUrl::External(start), None)
+    let window = build(app, &account, WebviewUrl::External(start), None, label)?;
+    if let Err(error) = state.roster.set_layout(window.label(), Some(&account.id)) {
+        log::warn!("window layout: {error}");
+    }
+    Ok(window)
+}
+
+/// Closes web account `account_id`'s windows (a wipe, a new proxy) and forgets them in the layout: they do not
+/// come back at the next start.
+pub fn close_all<R: Runtime>(app: &AppHandle<R>, account_id: &str) {
+    let state = app.state::<AppState>();
+    for label in state.web.windows_of(account_id) {
+        if let Err(error) = state.roster.remove_from_layout(&label) {
+            log::warn!("window layout: {error}");
+        }
+        if let Some(window) = app.get_webview_window(&label) {
+            let _ = window.destroy();
+        }
+    }
+}
+
+/// Puts back the web windows of the last run (`label` -> web account id, from the layout), each at its game's
+/// start URL in its account's partition. Called after Kage's own windows are up.
+pub fn restore<R: Runtime>(app: &AppHandle<R>, windows: Vec<(String, String)>) {
+    for (label, account_id) in windows {
+        if app.get_webview_window(&label).is_some() {
+            continue;
+        }
+        if let Err(error) = open_labelled(app, &account_id, label) {
+            log::warn!("a web window of the last run was not reopened: {error}");
+        }
+    }
 }
 
 /// Builds a window of `account` showing `url`, in the account's partition; `features`: it answers a popup of
@@ -81,6 +122,7 @@ fn build<R: Runtime>(
     account: &WebAccount,
     url: WebviewUrl,
     features: Option<NewWindowFeatures>,
+    label: String,
 ) -> Result<WebviewWindow<R>, WebWindowError> {
     let state = app.state::<AppState>();
     // Never direct instead of through the player's proxy: a proxy that cannot be used opens nothing.
@@ -92,7 +134,6 @@ fn build<R: Runtime>(
         .map_err(|error| WebWindowError::Proxy(error.to_string()))?;
     // Created 0700 before WebKit sees it; the one function that spells the path (see `partition.rs`).
     let dir = state.web.partitions.prepare(&account.partition).map_err(WebWindowError::Partition)?;
-    let label = new_label();
     let (on_nav, on_popup) = (app.clone(), app.clone());
     let (nav_account, popup_account) = (account.id.clone(), account.id.clone());
     let mut builder = WebviewWindowBuilder::new(app, &label, url)
@@ -154,7 +195,7 @@ fn popup<R: Runtime>(
             let state = app.state::<AppState>();
             let Some(account) = state.roster.web_account(account_id) else { return NewWindowResponse::Deny };
             let blank = WebviewUrl::External("about:blank".parse().expect("a URL"));
-            match build(app, &account, blank, Some(features)) {
+            match build(app, &account, blank, Some(features), new_label()) {
                 Ok(window) => NewWindowResponse::Create { window },
                 Err(error) => {
                     log::warn!("could not open a web game's popup: {error}");

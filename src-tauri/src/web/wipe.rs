@@ -42,7 +42,8 @@ pub async fn wipe<R: Runtime>(app: &AppHandle<R>, account_id: &str, partition: &
             Err(error) => problem = Some(format!("Kage could not reach this account's web data: {error}")),
         }
     }
-    // Whatever went wrong above, the windows go and the directory with them.
+    // Whatever went wrong above, the windows go (from the layout too) and the directory with them.
+    super::window::close_all(app, account_id);
     for window in &windows {
         let _ = window.destroy();
     }

@@ -53,6 +53,15 @@ async fn wait_player(app: &App, account: &str, window: usize, player: &str) -> V
 }
 
 /// Signs `player` in through the page's own form, as a player would type it.
+/// Waits until the account has a window again after a restart (the app puts back the last run's windows).
+async fn wait_restored(app: &App, account: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while eval(app, account, 0, "return 1;").await != json!(1) {
+        assert!(Instant::now() < deadline, "{account}'s window did not come back after the restart");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Waits until the web client has loaded in the account's first window.
 async fn wait_loaded(app: &App, account: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -316,9 +325,12 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     let app = App::launch_binary(&kage, home.path(), DRIVER_PORT, &env).await;
     app.focus("acct-1").await;
     assert!(!orphan.exists(), "the orphan partition was deleted at start");
+    // Their windows come back by themselves (main's popup does not: it was the game's, not the player's).
     for account in [&main, &alt] {
-        app.invoke("open_web_account", json!({ "accountId": account, "newWindow": false })).await;
+        wait_restored(&app, account).await;
     }
+    let popup = eval(&app, &main, 1, "return 1;").await;
+    assert!(popup.get("hook_error").is_some(), "main has one window after the restart: {popup}");
     wait_player(&app, &main, 0, "main").await;
     wait_player(&app, &alt, 0, "alt").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -495,10 +507,13 @@ async fn i13_two_roundup_users_in_two_web_partitions_each_see_only_their_own_ses
     wait_greeting(&app, &main, "main", "alt").await;
     app.quit().await;
 
-    // Restart: both still signed in, each as itself. Opened as Ctrl+1 and Ctrl+2 would (no Kage-protocol
-    // account is saved, so the web accounts are numbers 1 and 2).
+    // Restart: both windows come back, still signed in, each as itself; brought forward as Ctrl+1 and Ctrl+2
+    // would (no Kage-protocol account is saved, so the web accounts are numbers 1 and 2).
     let app = App::launch_binary(&kage, home.path(), ROUNDUP_DRIVER_PORT, &env).await;
     app.focus("acct-1").await;
+    for account in [&main, &alt] {
+        wait_restored(&app, account).await;
+    }
     for position in [1, 2] {
         let focused = app.invoke("focus_account", json!({ "position": position })).await;
         assert!(focused.get("error").is_none(), "{focused}");
