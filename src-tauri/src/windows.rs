@@ -296,7 +296,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_account_window_shows_kages_own_page_and_never_a_web_page() {
+    fn i13_an_account_window_shows_kages_own_page_and_never_a_web_page() {
         let url = |u: &str| tauri::Url::parse(u).unwrap();
         assert!(is_kage_page(&url("tauri://localhost/index.html")));
         assert!(is_kage_page(&url("http://tauri.localhost/index.html")));

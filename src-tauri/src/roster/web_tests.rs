@@ -58,7 +58,7 @@ fn web_games_and_accounts_are_saved_and_read_back() {
 }
 
 #[test]
-fn partition_ids_are_opaque_random_and_never_the_accounts_name_or_id() {
+fn i13_partition_ids_are_opaque_random_and_never_the_accounts_name_or_id() {
     let dir = tempfile::tempdir().unwrap();
     let roster = Roster::open(dir.path());
     let game = game("https://game.example/");
@@ -75,7 +75,7 @@ fn partition_ids_are_opaque_random_and_never_the_accounts_name_or_id() {
 }
 
 #[test]
-fn a_sign_out_gives_the_account_a_fresh_partition_and_the_old_one_is_never_reused() {
+fn i13_a_sign_out_gives_the_account_a_fresh_partition_and_the_old_one_is_never_reused() {
     let dir = tempfile::tempdir().unwrap();
     let roster = Roster::open(dir.path());
     let game = game("https://game.example/");

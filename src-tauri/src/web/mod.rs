@@ -94,7 +94,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn web_window_labels_are_opaque_and_match_no_account_window_capability() {
+    fn i13_web_window_labels_are_opaque_and_match_no_account_window_capability() {
         let (one, two) = (new_label(), new_label());
         assert_ne!(one, two);
         assert!(one.starts_with(WEB_LABEL_PREFIX) && !one.starts_with(crate::windows::LABEL_PREFIX), "{one}");

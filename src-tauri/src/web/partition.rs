@@ -79,7 +79,7 @@ mod tests {
     use crate::roster::opaque_id;
 
     #[test]
-    fn a_partitions_path_is_spelled_one_way_and_only_for_an_opaque_id() {
+    fn i13_a_partitions_path_is_spelled_one_way_and_only_for_an_opaque_id() {
         let partitions = Partitions::new(Path::new("/data/app.kage.client"));
         let id = opaque_id();
         assert_eq!(partitions.dir(&id), Some(PathBuf::from(format!("/data/app.kage.client/web/{id}"))));
@@ -103,7 +103,7 @@ mod tests {
     }
 
     #[test]
-    fn the_start_up_sweep_deletes_partitions_no_account_names_and_nothing_else() {
+    fn i13_the_start_up_sweep_deletes_partitions_no_account_names_and_nothing_else() {
         let data = tempfile::tempdir().unwrap();
         let partitions = Partitions::new(data.path());
         let (kept, orphan) = (opaque_id(), opaque_id());

@@ -232,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn a_web_window_stays_in_its_games_origins_and_never_loads_kages_page() {
+    fn i13_a_web_window_stays_in_its_games_origins_and_never_loads_kages_page() {
         let game = Game::web(None, "https://game.example/play").unwrap();
         let game = Some(&game);
         assert_eq!(decide(game, &url("https://game.example/play?x=1")), Navigation::Stay);
