@@ -6,7 +6,7 @@
 
 use kage_core::model::Profile;
 
-use crate::roster::RosterEntry;
+use crate::roster::{Game, RosterEntry, WebAccount};
 
 /// Shown instead of a player's name in streamer mode when the player is not one of the saved accounts.
 const SOMEONE: &str = "another player";
@@ -15,6 +15,8 @@ pub struct Presenter {
     streamer: bool,
     hide_balances: bool,
     roster: Vec<RosterEntry>,
+    web_accounts: Vec<WebAccount>,
+    games: Vec<Game>,
 }
 
 impl Presenter {
@@ -29,7 +31,33 @@ impl Presenter {
     }
 
     pub fn new(streamer: bool, hide_balances: bool, roster: Vec<RosterEntry>) -> Self {
-        Self { streamer, hide_balances, roster }
+        Self { streamer, hide_balances, roster, web_accounts: Vec::new(), games: Vec::new() }
+    }
+
+    /// The same, naming web accounts too.
+    pub fn with_web(self, web_accounts: Vec<WebAccount>, games: Vec<Game>) -> Self {
+        Self { web_accounts, games, ..self }
+    }
+
+    /// The name a web account goes by on screen: the player's name for it is treated like a username (the
+    /// site's, for all Kage knows), so streamer mode shows its alias or "Web account N" instead.
+    pub fn web_name(&self, account: &WebAccount) -> String {
+        let position = self.web_accounts.iter().position(|a| a.id == account.id).map_or(0, |n| n + 1);
+        match (&account.alias, self.streamer) {
+            (Some(alias), true) => alias.clone(),
+            (None, true) => format!("Web account {position}"),
+            (Some(alias), false) => format!("{alias} ({})", account.name),
+            (None, false) => account.name.clone(),
+        }
+    }
+
+    /// A web window's title: its account's on-screen name and its game.
+    pub fn web_title(&self, account_id: &str) -> String {
+        let Some(account) = self.web_accounts.iter().find(|a| a.id == account_id) else { return "Kage".to_owned() };
+        match self.games.iter().find(|g| g.id == account.game) {
+            Some(game) => format!("{} · {} · Kage", self.web_name(account), game.name),
+            None => format!("{} · Kage", self.web_name(account)),
+        }
     }
 
     pub fn streamer(&self) -> bool {
@@ -148,5 +176,28 @@ mod tests {
         assert_eq!((off.name(&main), off.name(&alt)), ("Main (naruto)".to_owned(), "sasuke".to_owned()));
         assert_eq!(off.profile(&main.id, profile("naruto")), profile("naruto"));
         assert_eq!(off.amount(25), "25", "balances are only hidden in streamer mode");
+    }
+
+    #[test]
+    fn streamer_mode_never_shows_a_web_accounts_name_in_titles() {
+        let game = Game::web(Some("Ninja Web"), "https://game.example/").unwrap();
+        let web = |name: &str, alias: Option<&str>| WebAccount {
+            id: crate::roster::opaque_id(),
+            game: game.id.clone(),
+            name: name.to_owned(),
+            partition: crate::roster::opaque_id(),
+            colour: "#3f8efc".to_owned(),
+            alias: alias.map(str::to_owned),
+            proxy: None,
+        };
+        let (main, alt) = (web("naruto", Some("Main")), web("sasuke", None));
+        let accounts = vec![main.clone(), alt.clone()];
+        let on = Presenter::new(true, false, Vec::new()).with_web(accounts.clone(), vec![game.clone()]);
+        assert_eq!(on.web_title(&main.id), "Main · Ninja Web · Kage");
+        assert_eq!(on.web_title(&alt.id), "Web account 2 · Ninja Web · Kage");
+        let off = Presenter::new(false, false, Vec::new()).with_web(accounts, vec![game]);
+        assert_eq!(off.web_title(&main.id), "Main (naruto) · Ninja Web · Kage");
+        assert_eq!(off.web_name(&alt), "sasuke");
+        assert_eq!(off.web_title("gone"), "Kage");
     }
 }

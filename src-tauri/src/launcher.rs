@@ -161,8 +161,19 @@ pub fn restore<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 pub fn restore_then<R: Runtime>(app: &AppHandle<R>, then: Vec<Launch>) -> tauri::Result<()> {
     let state = app.state::<AppState>();
     let mut launches = Vec::new();
+    let mut web_windows = Vec::new();
     let mut opened = 0;
     for (label, account_id) in state.roster.layout() {
+        // A web account's window: put back once Kage's own windows are up (below).
+        if label.starts_with(crate::web::WEB_LABEL_PREFIX) {
+            match account_id.filter(|id| state.roster.web_account(id).is_some()) {
+                Some(id) => web_windows.push((label, id)),
+                None => {
+                    let _ = state.roster.remove_from_layout(&label);
+                }
+            }
+            continue;
+        }
         if !label.starts_with(crate::windows::LABEL_PREFIX) {
             continue;
         }
@@ -185,7 +196,13 @@ pub fn restore_then<R: Runtime>(app: &AppHandle<R>, then: Vec<Launch>) -> tauri:
         crate::windows::open(app, None, None)?;
     }
     launches.extend(then);
-    enqueue(app, launches);
+    // Web windows after Kage's own (the account windows go through the queue first): a restart paces its
+    // sign-ins, and Kage's page is the first web context the app makes.
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        run(&app, launches).await;
+        crate::web::window::restore(&app, web_windows);
+    });
     Ok(())
 }
 

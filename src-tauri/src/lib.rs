@@ -27,6 +27,7 @@ pub mod state;
 pub mod statuses;
 pub mod templates;
 pub mod tray;
+pub mod web;
 pub mod window_state;
 pub mod windows;
 
@@ -52,6 +53,22 @@ fn arguments() -> Vec<String> {
     std::env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect()
 }
 
+/// The page's commands, and in a debug build the end-to-end tests' hook (`web::e2e_hook`), which is no part of
+/// the page's contract and is allowed to no window unless the tests switch it on.
+#[cfg(debug_assertions)]
+fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    let (page, hook) = (commands::handler(), web::e2e_hook::handler());
+    move |invoke: tauri::ipc::Invoke<R>| {
+        if invoke.message.command() == "e2e_web_eval" { hook(invoke) } else { page(invoke) }
+    }
+}
+
+/// The page's commands (a release build has no test hook).
+#[cfg(not(debug_assertions))]
+fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    commands::handler()
+}
+
 pub fn run() {
     let context: tauri::Context<tauri::Wry> = context();
     // The command line first (`kage open alt`, `kage list`): answered here, or handed to a running Kage by the
@@ -69,7 +86,7 @@ pub fn run() {
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
-        .invoke_handler(commands::handler())
+        .invoke_handler(handler())
         .setup(move |app| {
             let handle = app.handle().clone();
             let data_dir = handle.path().app_data_dir()?;
@@ -84,6 +101,8 @@ pub fn run() {
             // Desktop notifications: one listener hears each account's events once, whatever its windows.
             state.core.events.listen(std::sync::Arc::new(notify::Notifier { app: handle.clone() }));
             app.manage(state);
+            #[cfg(debug_assertions)]
+            web::e2e_hook::install(&handle)?;
             app.manage(launcher::Launcher::default());
             // Started as `kage open ...`: the last run's windows, then what was asked for.
             let then =
@@ -134,6 +153,7 @@ pub fn run() {
             if let WindowEvent::Destroyed = event {
                 let state = window.app_handle().state::<AppState>();
                 state.core.close(&kage_core::WindowLabel::new(window.label()));
+                state.web.closed(window.label());
             }
         })
         .build(context)

@@ -32,6 +32,8 @@ pub struct Exported {
     pub with_credentials: usize,
     /// Accounts whose sign-in could not be included (signed out, server unreachable), by on-screen name.
     pub without_credentials: Vec<String>,
+    /// Web game accounts written (names and settings only, never their sign-ins).
+    pub web_accounts: usize,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
@@ -42,6 +44,8 @@ pub struct Imported {
     pub credentials: usize,
     /// Sentences about accounts that came in without a working sign-in.
     pub problems: Vec<String>,
+    /// Web game accounts added (each with an empty partition: the player signs in on the site).
+    pub web_added: usize,
 }
 
 fn check_passphrase(passphrase: &str) -> Result<(), CommandError> {
@@ -92,12 +96,15 @@ pub async fn export_to(
             refresh_token,
         });
     }
-    if accounts.is_empty() {
+    // Web games go as settings only: a web account's sign-in stays in its partition on this computer.
+    let (web, web_accounts) = state.roster.export_web();
+    if accounts.is_empty() && web.is_null() {
         return Err(CommandError::new(ErrorCode::NotFound, "There are no saved accounts to export."));
     }
     let with_credentials = accounts.iter().filter(|a| a.refresh_token.is_some()).count();
     let count = accounts.len();
-    let bundle = ExportBundle::new(accounts);
+    let mut bundle = ExportBundle::new(accounts);
+    bundle.web = web;
     let sealed = tokio::task::spawn_blocking(move || export::seal(&bundle, &passphrase))
         .await
         .map_err(|error| CommandError::new(ErrorCode::ExportFailed, format!("The export stopped: {error}.")))?
@@ -107,7 +114,13 @@ pub async fn export_to(
     durable::write_atomic(path, &sealed).map_err(|error| {
         CommandError::new(ErrorCode::ExportFailed, format!("Could not write {}: {error}.", path.display()))
     })?;
-    Ok(Exported { path: path.display().to_string(), accounts: count, with_credentials, without_credentials: without })
+    Ok(Exported {
+        path: path.display().to_string(),
+        accounts: count,
+        with_credentials,
+        without_credentials: without,
+        web_accounts,
+    })
 }
 
 /// Reads an export file and merges it into this computer's saved accounts and keychain. A wrong passphrase or
@@ -127,7 +140,10 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
         let key = AccountKey::new(origin, account.user_id.clone());
         checked.push((key, account));
     }
-    let mut imported = Imported { added: 0, merged: 0, credentials: 0, problems: Vec::new() };
+    // Checked whole before anything is written, like the accounts above.
+    let web = crate::roster::checked_web(&bundle.web)
+        .map_err(|error| CommandError::new(ErrorCode::ImportDamaged, format!("{error} Nothing was changed.")))?;
+    let mut imported = Imported { added: 0, merged: 0, credentials: 0, problems: Vec::new(), web_added: 0 };
     for (key, account) in checked {
         let known = state.roster.find(key.id()).is_some();
         if known {
@@ -163,6 +179,9 @@ pub async fn import_from(state: &AppState, path: &Path, passphrase: SecretString
             }
         }
     }
+    imported.web_added = state.roster.import_web(web).map_err(|error| {
+        CommandError::new(ErrorCode::ImportFailed, format!("The browser games were not imported: {error}"))
+    })?;
     Ok(imported)
 }
 

@@ -15,7 +15,7 @@ struct Declaration {
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
     use crate::commands::{
-        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, windows,
+        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web, windows,
     };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
@@ -78,6 +78,16 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<kage_core::server_sessions::SessionRelation>(cfg),
         decl::<kage_core::server_sessions::AccountSession>(cfg),
         decl::<sessions::EndSessionArgs>(cfg),
+        decl::<web::WebGameView>(cfg),
+        decl::<web::WebAccountView>(cfg),
+        decl::<web::AddWebGameArgs>(cfg),
+        decl::<web::WebGameArgs>(cfg),
+        decl::<web::WebGameOriginsArgs>(cfg),
+        decl::<web::AddWebAccountArgs>(cfg),
+        decl::<web::RenameWebAccountArgs>(cfg),
+        decl::<web::WebAccountProxyArgs>(cfg),
+        decl::<web::OpenWebAccountArgs>(cfg),
+        decl::<web::WebAccountArgs>(cfg),
     ]
 }
 

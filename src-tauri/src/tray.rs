@@ -23,6 +23,8 @@ const TRAY_ID: &str = "kage";
 pub enum TrayAction {
     /// Brings the saved account's window forward, or opens one. Holds its roster id.
     Account(String),
+    /// The same for a web game's account. Holds its (opaque) web account id.
+    WebAccount(String),
     OpenAll,
     OpenGroup(String),
     ShowAll,
@@ -35,6 +37,7 @@ impl TrayAction {
     pub fn id(&self) -> String {
         match self {
             Self::Account(roster_id) => format!("account:{roster_id}"),
+            Self::WebAccount(id) => format!("web:{id}"),
             Self::OpenAll => "open-all".to_owned(),
             Self::OpenGroup(group) => format!("group:{group}"),
             Self::ShowAll => "show-all".to_owned(),
@@ -46,6 +49,9 @@ impl TrayAction {
     pub fn from_id(id: &str) -> Option<Self> {
         if let Some(roster_id) = id.strip_prefix("account:") {
             return Some(Self::Account(roster_id.to_owned()));
+        }
+        if let Some(web) = id.strip_prefix("web:") {
+            return Some(Self::WebAccount(web.to_owned()));
         }
         if let Some(group) = id.strip_prefix("group:") {
             return Some(Self::OpenGroup(group.to_owned()));
@@ -77,7 +83,7 @@ impl TrayEntry {
     /// Which block of the menu the entry is in; blocks are split by separators.
     fn block(&self) -> u8 {
         match self.action {
-            None | Some(TrayAction::Account(_)) => 0,
+            None | Some(TrayAction::Account(_) | TrayAction::WebAccount(_)) => 0,
             Some(TrayAction::OpenAll | TrayAction::OpenGroup(_)) => 1,
             Some(TrayAction::ShowAll | TrayAction::Tile) => 2,
             Some(TrayAction::Quit) => 3,
@@ -100,9 +106,21 @@ pub fn entries(state: &AppState) -> Vec<TrayEntry> {
             }
         })
         .collect();
-    if roster.is_empty() {
+    // Web games' accounts: named through the presenter too (an alias or "Web account N" in streamer mode).
+    let games = state.roster.games();
+    let web_accounts = state.roster.web_accounts();
+    entries.extend(web_accounts.iter().map(|account| {
+        let game = games.iter().find(|g| g.id == account.game).map_or("", |g| g.name.as_str());
+        TrayEntry {
+            label: format!("{} · {game}", presenter.web_name(account)),
+            action: Some(TrayAction::WebAccount(account.id.clone())),
+        }
+    }));
+    if roster.is_empty() && web_accounts.is_empty() {
         entries.push(TrayEntry { label: "No saved accounts yet".to_owned(), action: None });
-    } else {
+    }
+    // Open all and groups are about Kage-protocol accounts for now.
+    if !roster.is_empty() {
         entries.push(TrayEntry { label: "Open all".to_owned(), action: Some(TrayAction::OpenAll) });
         entries.extend(state.roster.groups().into_iter().map(|group| TrayEntry {
             label: format!("Open group “{group}”"),
@@ -198,6 +216,11 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
                 None => launcher::enqueue(app, vec![Launch::bring(entry)]),
             }
         }
+        TrayAction::WebAccount(id) => {
+            if let Err(error) = crate::web::window::bring_or_open(app, &id) {
+                log::warn!("open a web account from the tray: {error}");
+            }
+        }
         TrayAction::OpenAll => open_members(app, &state, None),
         TrayAction::OpenGroup(group) => open_members(app, &state, Some(&group)),
         TrayAction::ShowAll => {
@@ -256,6 +279,27 @@ mod tests {
 
     fn labels(entries: &[TrayEntry]) -> Vec<&str> {
         entries.iter().map(|e| e.label.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn web_accounts_have_tray_entries_and_streamer_mode_hides_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::for_tests(dir.path()).await;
+        let game = crate::roster::Game::web(Some("Ninja Web"), "https://ninja.example/").unwrap();
+        state.roster.add_game(game.clone()).unwrap();
+        let main = state.roster.add_web_account(&game.id, "naruto-web").unwrap();
+        state.roster.add_web_account(&game.id, "sasuke-web").unwrap();
+        state.roster.rename_web_account(&main.id, "naruto-web", Some("Main")).unwrap();
+        let plain = entries(&state);
+        assert_eq!(labels(&plain)[..2], ["Main (naruto-web) · Ninja Web", "sasuke-web · Ninja Web"]);
+        assert_eq!(plain[0].action, Some(TrayAction::WebAccount(main.id.clone())));
+        assert!(!labels(&plain).contains(&"No saved accounts yet"));
+        state.prefs.set(Prefs { streamer_mode: true, ..Prefs::default() }).unwrap();
+        let streaming = entries(&state);
+        assert_eq!(labels(&streaming)[..2], ["Main · Ninja Web", "Web account 2 · Ninja Web"]);
+        for entry in &streaming {
+            assert!(!entry.label.contains("-web") && !entry.id().contains(&main.partition), "{entry:?}");
+        }
     }
 
     #[tokio::test]
@@ -320,6 +364,7 @@ mod tests {
     fn every_menu_id_reads_back_as_its_action() {
         let actions = [
             TrayAction::Account("5e1c0a".into()),
+            TrayAction::WebAccount("0123456789abcdef0123456789abcdef".into()),
             TrayAction::OpenAll,
             TrayAction::OpenGroup("Farm: east".into()),
             TrayAction::ShowAll,

@@ -22,6 +22,10 @@ pub fn label_of<R: Runtime>(window: &WebviewWindow<R>) -> WindowLabel {
 /// Titles a window after the account it shows, as the presenter names it (an alias in streamer mode).
 pub fn retitle<R: Runtime>(window: &WebviewWindow<R>) {
     let state = window.state::<AppState>();
+    if let Some(account) = state.web.account_of(window.label()) {
+        let _ = window.set_title(&state.presenter().web_title(&account));
+        return;
+    }
     let pinned = state.core.windows.pin_of(&label_of(window)).map(|pin| pin.account.id().to_owned());
     let _ = window.set_title(&state.presenter().title(pinned.as_deref()));
 }
@@ -80,6 +84,9 @@ pub fn open<R: Runtime>(
                 show(&window);
             }
         })
+        // Kage's own page only: a web game's page never loads in a window that holds Kage's commands (I13).
+        .on_navigation(is_kage_page)
+        .on_new_window(|_, _| tauri::webview::NewWindowResponse::Deny)
         .build()?;
     if let Some(place) = place {
         put_at(&window, place);
@@ -96,19 +103,43 @@ pub fn open<R: Runtime>(
     Ok(window)
 }
 
-/// Account windows in the order hotkeys and the tray walk them: by the saved-accounts order of the account
-/// they show (sign-in windows last), then by label.
+/// Whether `url` is Kage's own page (the app's bundled assets: `tauri://localhost` on Linux and macOS,
+/// `http(s)://tauri.localhost` on Windows), the only thing an account window may show.
+pub fn is_kage_page(url: &tauri::Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost") && url.port().is_none(),
+        _ => false,
+    }
+}
+
+/// Account windows (web accounts' too) in the order hotkeys, tiling and the tray walk them: by the
+/// saved-accounts order of the account they show (web accounts after the others, sign-in windows last), then
+/// by label.
 pub fn in_order<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
     let state = app.state::<AppState>();
-    let ids: Vec<String> = state.roster.list().into_iter().map(|entry| entry.id).collect();
+    // Web accounts' windows come after the Kage-protocol accounts', in the order the web accounts were added.
+    let ids: Vec<String> = state
+        .roster
+        .list()
+        .into_iter()
+        .map(|entry| entry.id)
+        .chain(state.roster.web_accounts().into_iter().map(|account| account.id))
+        .collect();
     let mut windows: Vec<(usize, String, WebviewWindow<R>)> = app
         .webview_windows()
         .into_iter()
-        .filter(|(label, _)| label.starts_with(LABEL_PREFIX))
-        .map(|(label, window)| {
-            let pin = state.core.windows.pin_of(&WindowLabel::new(&label));
-            let rank = pin.and_then(|pin| ids.iter().position(|id| id == pin.account.id())).unwrap_or(usize::MAX);
-            (rank, label, window)
+        .filter_map(|(label, window)| {
+            let account = match state.web.account_of(&label) {
+                Some(web_account) => Some(web_account),
+                None if label.starts_with(LABEL_PREFIX) => {
+                    state.core.windows.pin_of(&WindowLabel::new(&label)).map(|pin| pin.account.id().to_owned())
+                }
+                // Neither an account window nor a web account's (a hidden window a wipe uses).
+                None => return None,
+            };
+            let rank = account.and_then(|id| ids.iter().position(|known| *known == id)).unwrap_or(usize::MAX);
+            Some((rank, label, window))
         })
         .collect();
     windows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
@@ -139,7 +170,7 @@ pub fn cycle<R: Runtime>(app: &AppHandle<R>, from: Option<&str>, forward: bool) 
 
 /// Shows `window` after [`SHOW_ANYWAY`] if its page has not loaded by then: a page that never loads (its web
 /// process died, say) still gets its window, with whatever WebKit shows.
-fn show_if_never_loaded<R: Runtime>(window: &WebviewWindow<R>) {
+pub(crate) fn show_if_never_loaded<R: Runtime>(window: &WebviewWindow<R>) {
     let window = window.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(SHOW_ANYWAY).await;
@@ -151,7 +182,7 @@ fn show_if_never_loaded<R: Runtime>(window: &WebviewWindow<R>) {
 const SHOW_ANYWAY: Duration = Duration::from_secs(5);
 
 /// Shows `window` unless it is shown already (a later page load, or the fallback after a load, does nothing).
-fn show<R: Runtime>(window: &WebviewWindow<R>) {
+pub(crate) fn show<R: Runtime>(window: &WebviewWindow<R>) {
     if !window.is_visible().unwrap_or(true) {
         let _ = window.show();
     }
@@ -288,4 +319,26 @@ fn monitor_for<R: Runtime>(near: Option<&WebviewWindow<R>>, windows: &[WebviewWi
 fn screen_of(monitor: &Monitor) -> Area {
     let (position, size) = (monitor.position(), monitor.size());
     Area { x: position.x, y: position.y, width: size.width, height: size.height }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i13_an_account_window_shows_kages_own_page_and_never_a_web_page() {
+        let url = |u: &str| tauri::Url::parse(u).unwrap();
+        assert!(is_kage_page(&url("tauri://localhost/index.html")));
+        assert!(is_kage_page(&url("http://tauri.localhost/index.html")));
+        for web in [
+            "http://127.0.0.1:8080/play",
+            "https://game.example/",
+            "tauri://evil.example/",
+            "about:blank",
+            "http://tauri.localhost:8080/",
+            "file:///index.html",
+        ] {
+            assert!(!is_kage_page(&url(web)), "{web}");
+        }
+    }
 }

@@ -69,4 +69,17 @@ export const api = {
   exportAccounts: (passphrase: string, includeCredentials: boolean) =>
     call("export_accounts", { passphrase, includeCredentials, path: null }),
   importAccounts: (passphrase: string) => call("import_accounts", { passphrase, path: null }),
+  // Web games: the page names a game or web account the player picked; which web partition a window uses is
+  // decided in Rust.
+  webGames: () => call("web_games"),
+  addWebGame: (startUrl: string, name: string | null) => call("add_web_game", { startUrl, name }),
+  setWebGameOrigins: (gameId: string, origins: string[]) => call("set_web_game_origins", { gameId, origins }),
+  removeWebGame: (gameId: string) => call("remove_web_game", { gameId }),
+  addWebAccount: (gameId: string, name: string) => call("add_web_account", { gameId, name }),
+  renameWebAccount: (accountId: string, name: string | null, alias: string | null) =>
+    call("rename_web_account", { accountId, name, alias }),
+  setWebAccountProxy: (accountId: string, proxy: string | null) => call("set_web_account_proxy", { accountId, proxy }),
+  openWebAccount: (accountId: string, newWindow: boolean) => call("open_web_account", { accountId, newWindow }),
+  signOutWebAccount: (accountId: string) => call("sign_out_web_account", { accountId }),
+  forgetWebAccount: (accountId: string) => call("forget_web_account", { accountId }),
 };

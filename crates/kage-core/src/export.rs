@@ -30,11 +30,16 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct ExportBundle {
     pub version: u32,
     pub accounts: Vec<ExportedAccount>,
+    /// The shell's web games and the names and settings of their accounts, opaque here. Never a sign-in: a web
+    /// account's sign-in lives in its web partition, on the computer it was made on. A file written before web
+    /// games has none (`null`).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub web: serde_json::Value,
 }
 
 impl ExportBundle {
     pub fn new(accounts: Vec<ExportedAccount>) -> Self {
-        Self { version: FORMAT_VERSION, accounts }
+        Self { version: FORMAT_VERSION, accounts, web: serde_json::Value::Null }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod moving;
 pub mod profile;
 pub mod sessions;
 pub mod settings;
+pub mod web;
 pub mod windows;
 
 // The app's commands, once: the handler serves these, and the page's contract (`crate::contract`) declares
@@ -53,4 +54,14 @@ crate::contract::commands! {
     settings::set_prefs<R>(settings::SetPrefsArgs) -> settings::PrefsApplied;
     moving::export_accounts<R>(moving::ExportArgs) -> crate::moving::Exported;
     moving::import_accounts<R>(moving::ImportArgs) -> crate::moving::Imported;
+    web::web_games() -> Vec<web::WebGameView>;
+    web::add_web_game(web::AddWebGameArgs) -> Vec<web::WebGameView>;
+    web::set_web_game_origins(web::WebGameOriginsArgs) -> Vec<web::WebGameView>;
+    web::remove_web_game(web::WebGameArgs) -> Vec<web::WebGameView>;
+    web::add_web_account<R>(web::AddWebAccountArgs) -> Vec<web::WebGameView>;
+    web::rename_web_account<R>(web::RenameWebAccountArgs) -> Vec<web::WebGameView>;
+    web::set_web_account_proxy<R>(web::WebAccountProxyArgs) -> Vec<web::WebGameView>;
+    web::open_web_account<R>(web::OpenWebAccountArgs) -> Vec<web::WebGameView>;
+    web::sign_out_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
+    web::forget_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
 }

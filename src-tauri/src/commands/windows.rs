@@ -73,17 +73,23 @@ pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, args: Args<OpenAccount
     Ok(count)
 }
 
-/// Ctrl+1..9: brings the window of the Nth saved account (1-based) forward, opening one if it has none.
+/// Ctrl+1..9: brings the window of the Nth saved account (1-based) forward, opening one if it has none. Web
+/// games' accounts are numbered after the others, in the order they were added.
 #[tauri::command]
 pub async fn focus_account<R: Runtime>(app: AppHandle<R>, args: Args<FocusAccountArgs>) -> Result<(), CommandError> {
     let Args(FocusAccountArgs { position }) = args;
     let state = app.state::<AppState>();
-    let entry =
-        position.checked_sub(1).and_then(|index| state.roster.list().into_iter().nth(index)).ok_or_else(|| {
-            CommandError::new(ErrorCode::NotFound, format!("There is no saved account number {position}."))
-        })?;
-    launcher::enqueue(&app, vec![Launch::bring(entry)]);
-    Ok(())
+    let missing = || CommandError::new(ErrorCode::NotFound, format!("There is no saved account number {position}."));
+    let index = position.checked_sub(1).ok_or_else(missing)?;
+    let saved = state.roster.list();
+    if let Some(entry) = saved.get(index) {
+        launcher::enqueue(&app, vec![Launch::bring(entry.clone())]);
+        return Ok(());
+    }
+    let web = state.roster.web_accounts().into_iter().nth(index - saved.len()).ok_or_else(missing)?;
+    crate::web::window::bring_or_open(&app, &web.id)
+        .map(drop)
+        .map_err(|error| CommandError::new(ErrorCode::Window, error.to_string()))
 }
 
 /// Ctrl+Tab / Ctrl+Shift+Tab: the next (or previous) account window after the calling one.

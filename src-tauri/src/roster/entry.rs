@@ -99,7 +99,7 @@ impl AccountSettings {
     }
 }
 
-const MAX_NAME: usize = 32;
+pub(super) const MAX_NAME: usize = 32;
 const MAX_GROUPS: usize = 16;
 
 impl RosterEntry {

@@ -17,6 +17,10 @@ mod peek;
 mod templates;
 #[cfg(test)]
 mod tests;
+mod web;
+mod web_export;
+#[cfg(test)]
+mod web_tests;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -31,13 +35,20 @@ use kage_core::locks::Recover;
 use layout::LayoutDoc;
 pub use layout::Place;
 pub use peek::{PeekError, read_only};
+pub use web::{Game, GameKind, WebAccount, WebRosterError, is_opaque_id, opaque_id, web_proxy};
+pub use web_export::{CheckedWeb, checked_web};
 
 const ROSTER_FILE: &str = "roster.json";
 const LAYOUT_FILE: &str = "windows.json";
 
+/// `games` and `web_accounts` came with web games (issue 19): a roster written before them reads as having none.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct RosterDoc {
     accounts: Vec<RosterEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    games: Vec<Game>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    web_accounts: Vec<WebAccount>,
 }
 
 struct Files {

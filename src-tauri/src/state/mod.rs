@@ -43,6 +43,8 @@ pub struct AppState {
     pub keychain: KeychainNote,
     /// Saved accounts and window layout; the lock every change to them goes through.
     pub roster: Roster,
+    /// Web games' windows and partitions (I13).
+    pub web: crate::web::WebState,
     /// Streamer mode, pacing of "Open all", global shortcuts.
     pub prefs: PrefsFile,
     /// What the player must know about this start (a damaged file kept aside, settings not read), or `None`.
@@ -69,6 +71,7 @@ impl AppState {
     pub fn presenter(&self) -> Presenter {
         let prefs = self.prefs.get();
         Presenter::new(prefs.streamer_mode, prefs.hide_balances, self.roster.list())
+            .with_web(self.roster.web_accounts(), self.roster.games())
     }
 
     /// A profile answer as the page may show it (see [`Presenter::profile`]).

@@ -127,6 +127,20 @@ async fn start_sandbox(dir: &Path) -> Result<RunningServer, kage_server::StartEr
     Ok(server)
 }
 
+/// Before any window exists: deletes the web partitions no saved account names (forgotten or signed out by a
+/// run that stopped before its wipe, I13). Not when the roster could not be read: then every partition would
+/// look forgotten, and the player may still get the roster back from the copy kept aside.
+fn sweep_partitions(web: &crate::web::WebState, roster: &Roster) {
+    if roster.notice().is_some() {
+        log::warn!("the saved accounts could not be read; web partitions are kept until they can");
+        return;
+    }
+    let deleted = web.partitions.sweep(&roster.partitions());
+    if !deleted.is_empty() {
+        log::info!("deleted {} web partition(s) no saved account names", deleted.len());
+    }
+}
+
 impl AppState {
     pub async fn start(options: StartOptions) -> Result<Self, StartError> {
         // Saved accounts, the sandbox's database and the caches live here: this user's eyes only.
@@ -148,6 +162,8 @@ impl AppState {
         config.live = options.live;
         let core = Core::new(config, vault);
         let roster = Roster::open(&options.data_dir);
+        let web = crate::web::WebState::new(crate::web::Partitions::new(&options.data_dir));
+        sweep_partitions(&web, &roster);
         let prefs = PrefsFile::open(&options.data_dir);
         let notices: Vec<&str> =
             options.notices.iter().map(String::as_str).chain(roster.notice()).chain(prefs.notice()).collect();
@@ -158,6 +174,7 @@ impl AppState {
             server,
             keychain,
             roster,
+            web,
             prefs,
             startup_notice,
             browser: options.browser,

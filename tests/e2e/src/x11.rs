@@ -99,6 +99,29 @@ pub fn appearances(before: &BTreeSet<u32>, count: usize, since: Instant) -> Vec<
     seen
 }
 
+/// Saves the whole display as a PNG in `target/e2e/<name>.png`: every window, web windows included (which
+/// WebDriver's screenshot cannot take). False when there is no display or it is not 24/32-bit.
+pub fn screenshot(name: &str) -> bool {
+    let Some(display) = Display::open() else { return false };
+    let Some(geometry) = display.conn.get_geometry(display.root).ok().and_then(|c| c.reply().ok()) else {
+        return false;
+    };
+    let (width, height) = (geometry.width, geometry.height);
+    let image =
+        display.conn.get_image(x11rb::protocol::xproto::ImageFormat::Z_PIXMAP, display.root, 0, 0, width, height, !0);
+    let Some(image) = image.ok().and_then(|c| c.reply().ok()) else { return false };
+    if image.data.len() != usize::from(width) * usize::from(height) * 4 {
+        return false;
+    }
+    // Z_PIXMAP at depth 24: one 32-bit pixel per point, blue, green, red, padding.
+    let rgb: Vec<u8> = image.data.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]).collect();
+    let Ok(file) = std::fs::File::create(crate::artifacts_dir().join(format!("{name}.png"))) else { return false };
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), u32::from(width), u32::from(height));
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().and_then(|mut writer| writer.write_image_data(&rgb)).is_ok()
+}
+
 /// Gives the window titled `title` the keyboard focus, as a player's click on it would (there is no window
 /// manager under Xvfb to do it). False when no such window is shown.
 pub fn focus(title: &str) -> bool {

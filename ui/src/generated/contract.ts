@@ -164,13 +164,21 @@ export type Exported = { path: string, accounts: number, withCredentials: number
 /**
  * Accounts whose sign-in could not be included (signed out, server unreachable), by on-screen name.
  */
-withoutCredentials: Array<string>, };
+withoutCredentials: Array<string>, 
+/**
+ * Web game accounts written (names and settings only, never their sign-ins).
+ */
+webAccounts: number, };
 
 export type Imported = { added: number, merged: number, credentials: number, 
 /**
  * Sentences about accounts that came in without a working sign-in.
  */
-problems: Array<string>, };
+problems: Array<string>, 
+/**
+ * Web game accounts added (each with an empty partition: the player signs in on the site).
+ */
+webAdded: number, };
 
 export type SignInArgs = { username: string, password: string, 
 /**
@@ -295,6 +303,66 @@ export type EndSessionArgs = { accountId: string,
  */
 sessionId: string, };
 
+/**
+ * A web game as the panel shows it, with its accounts.
+ */
+export type WebGameView = { id: string, name: string, startUrl: string, allowedOrigins: Array<string>, accounts: Array<WebAccountView>, };
+
+/**
+ * A web account as the panel shows it: named through the presenter (its alias or "Web account N" in streamer
+ * mode), never its partition.
+ */
+export type WebAccountView = { id: string, name: string, 
+/**
+ * The player's own name for it, for the rename form; `None` in streamer mode (it may be the site's
+ * username).
+ */
+ownName: string | null, alias: string | null, colour: string, 
+/**
+ * How many windows of it are open.
+ */
+windows: number, 
+/**
+ * Its Ctrl+N (numbered after the Kage-protocol accounts), if it has one.
+ */
+hotkey: number | null, 
+/**
+ * Its proxy; `None` in streamer mode (an address can lead back to the player), see `proxy_hidden`.
+ */
+proxy: string | null, 
+/**
+ * Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
+ */
+proxyHidden: boolean, };
+
+export type AddWebGameArgs = { startUrl: string, name: string | null, };
+
+export type WebGameArgs = { gameId: string, };
+
+/**
+ * `origins`: the extra origins the game's windows may show (a sign-in provider's), beside the start URL's.
+ */
+export type WebGameOriginsArgs = { gameId: string, origins: Array<string>, };
+
+export type AddWebAccountArgs = { gameId: string, name: string, };
+
+/**
+ * `name`: `null` keeps the name (a rename form in streamer mode changes the alias only).
+ */
+export type RenameWebAccountArgs = { accountId: string, name: string | null, alias: string | null, };
+
+/**
+ * `proxy`: `null` or blank for none.
+ */
+export type WebAccountProxyArgs = { accountId: string, proxy: string | null, };
+
+/**
+ * `new_window`: open another window of the account even when one is open (else that one comes forward).
+ */
+export type OpenWebAccountArgs = { accountId: string, newWindow: boolean, };
+
+export type WebAccountArgs = { accountId: string, };
+
 /** Every command the page may call: its arguments (`null`: none) and its answer. */
 export type Commands = {
   server_info: { args: null; result: ServerInfo };
@@ -330,4 +398,14 @@ export type Commands = {
   set_prefs: { args: SetPrefsArgs; result: PrefsApplied };
   export_accounts: { args: ExportArgs; result: Exported };
   import_accounts: { args: ImportArgs; result: Imported };
+  web_games: { args: null; result: Array<WebGameView> };
+  add_web_game: { args: AddWebGameArgs; result: Array<WebGameView> };
+  set_web_game_origins: { args: WebGameOriginsArgs; result: Array<WebGameView> };
+  remove_web_game: { args: WebGameArgs; result: Array<WebGameView> };
+  add_web_account: { args: AddWebAccountArgs; result: Array<WebGameView> };
+  rename_web_account: { args: RenameWebAccountArgs; result: Array<WebGameView> };
+  set_web_account_proxy: { args: WebAccountProxyArgs; result: Array<WebGameView> };
+  open_web_account: { args: OpenWebAccountArgs; result: Array<WebGameView> };
+  sign_out_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
+  forget_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
 };

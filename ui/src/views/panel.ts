@@ -5,6 +5,7 @@ import { api, errorMessage, type Prefs, type SavedAccount } from "../api";
 import { busy, h } from "../dom";
 import { accountRow, type AccountRow } from "./panel-row";
 import { groupControls } from "./panel-group";
+import { webGamesSection } from "./panel-web";
 
 /** Opens the panel over the window's content; `onClose` runs when it is dismissed. */
 export function openPanel(onClose: () => void): void {
@@ -99,6 +100,8 @@ export function openPanel(onClose: () => void): void {
     input.addEventListener("change", () => void savePrefs());
   }
 
+  const web = webGamesSection(say);
+
   const tile = h("button", { testid: "tile-windows", class: "small" }, "Tile windows");
   tile.addEventListener("click", () => busy(tile, () => attempt(async () => say(`Tiled ${await api.tileWindows()} window(s).`))));
 
@@ -113,6 +116,7 @@ export function openPanel(onClose: () => void): void {
       groups,
       list,
       h("div", { class: "row wrap" }, tile),
+      web.element,
       h(
         "section",
         { class: "prefs" },
@@ -143,7 +147,10 @@ export function openPanel(onClose: () => void): void {
   };
   document.addEventListener("keydown", onKey);
   // Another window turned streamer mode on or renamed an account: repaint the list here too.
-  const onDisplay = () => void api.savedAccounts().then(render, () => undefined);
+  const onDisplay = () => {
+    void api.savedAccounts().then(render, () => undefined);
+    void web.refresh();
+  };
   window.addEventListener("kage:display", onDisplay);
   element.addEventListener("click", (event) => {
     if (event.target === element) dismiss();
@@ -179,7 +186,8 @@ function transferSection(
       attempt(async () => {
         const done = await api.exportAccounts(passphrase.value, credentials.checked);
         passphrase.value = "";
-        say(`Exported ${countAccounts(done.accounts)} (${done.withCredentials} with their sign-in) to ${done.path}.`);
+        const web = done.webAccounts > 0 ? `, and ${done.webAccounts} browser game account(s) without their sign-ins,` : "";
+        say(`Exported ${countAccounts(done.accounts)} (${done.withCredentials} with their sign-in)${web} to ${done.path}.`);
       }),
     ),
   );
@@ -188,7 +196,8 @@ function transferSection(
       attempt(async () => {
         const done = await api.importAccounts(passphrase.value);
         passphrase.value = "";
-        say(`Imported: ${done.added} new, ${done.merged} already here, ${done.credentials} sign-in(s) saved to the keychain.`);
+        const web = done.webAdded > 0 ? ` ${done.webAdded} browser game account(s) added: sign in to each on its site.` : "";
+        say(`Imported: ${done.added} new, ${done.merged} already here, ${done.credentials} sign-in(s) saved to the keychain.${web}`);
         await refresh();
       }),
     ),
@@ -197,7 +206,7 @@ function transferSection(
     "section",
     { class: "prefs" },
     h("h3", {}, "Move to another computer"),
-    h("p", { class: "muted small-text" }, "The file is encrypted with your passphrase. With sign-ins included, the accounts open on the other computer without a password."),
+    h("p", { class: "muted small-text" }, "The file is encrypted with your passphrase. With sign-ins included, the accounts open on the other computer without a password. Browser games move as their names and settings; their sign-ins stay on this computer (sign in on the site again there)."),
     passphrase,
     h("label", { class: "check" }, credentials, " Include sign-ins (the file then lets anyone with the passphrase play these accounts)"),
     h("div", { class: "row wrap" }, exportButton, importButton),
