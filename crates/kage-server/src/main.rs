@@ -65,6 +65,10 @@ struct Args {
     /// Session refreshes one client address may make at once (token bucket size); more get 429.
     #[arg(long, env = "KAGE_REFRESH_BURST", default_value_t = 20)]
     refresh_burst: u32,
+    /// With several instances on PostgreSQL: milliseconds within which an instance must hear its own heartbeat
+    /// (a `NOTIFY` it sent) before it says it does not hear the others (`/healthz` 503) and reconnects.
+    #[arg(long, env = "KAGE_HEARTBEAT_WITHIN_MS", default_value_t = 2000)]
+    heartbeat_within_ms: u64,
     /// Session refreshes one client address gets back per minute (token bucket refill rate).
     #[arg(long, env = "KAGE_REFRESH_PER_MINUTE", default_value_t = 60)]
     refresh_per_minute: u32,
@@ -187,6 +191,7 @@ async fn main() -> std::process::ExitCode {
         config.oidc = Some(oidc);
     }
     config.throttle.new_players_per_issuer = args.oidc_new_players_per_hour.max(1);
+    config.heartbeat.within = std::time::Duration::from_millis(args.heartbeat_within_ms.max(1));
     config.password_sign_in = !args.no_password_sign_in;
     let server = match kage_server::start(config).await {
         Ok(server) => server,

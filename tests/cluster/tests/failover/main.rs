@@ -71,6 +71,16 @@ const ACCESS_TTL_SECS: &str = "13";
 /// Holds before a kill until the transfer waiting at its commit is one of the dying instance's (the other's,
 /// half the time).
 const HOLD_TRIES: usize = 20;
+/// How long an instance here may wait to hear its own heartbeat. While commits are held, PostgreSQL delivers no
+/// notification queued after a held transaction's `NOTIFY` (every transfer sends one): every listener stalls
+/// until the release, and with the production bound of 2 s an instance said it was deaf (503) after a hold,
+/// seen in 3 of 6 runs on 2026-12-04 (once with the instance just killed as the other: no server for 3 s, 263
+/// calls failed). That is the commit hold's doing, not a deaf listener; the deafness bound has tests of its own
+/// (tests/database_faults.rs).
+const HEARD_WITHIN_MS: &str = "10000";
+/// How long one hold waits for a transfer to reach its commit (under load one does every few ms); short, so that
+/// holds stall the listeners (see [`HEARD_WITHIN_MS`]) as little as possible.
+const HOLD_WAIT: Duration = Duration::from_millis(700);
 
 /// The production balancer: it resends a keyed action that a dying instance failed, so the client never sees
 /// the lost answer, and the idempotency record is what keeps it to once.
@@ -99,7 +109,9 @@ async fn failover(name: &str, balancer_resends: bool) {
     // Both players refresh from one address, and the test drops their access tokens before every hold try:
     // the per-address refresh throttle (tested on its own) would answer 429 to a load no player makes.
     options.instance_args =
-        ["--access-ttl-secs", ACCESS_TTL_SECS, "--refresh-burst", "1000"].map(String::from).to_vec();
+        ["--access-ttl-secs", ACCESS_TTL_SECS, "--refresh-burst", "1000", "--heartbeat-within-ms", HEARD_WITHIN_MS]
+            .map(String::from)
+            .to_vec();
     let mut cluster = tokio::task::block_in_place(|| Cluster::start(options)).unwrap();
     let db = sqlx::PgPool::connect(cluster.database_url().unwrap()).await.unwrap();
     let hold = CommitHold::prepare(&db).await;
@@ -273,7 +285,7 @@ async fn kill_after_a_commit(
     let pid = cluster.instance(instance).pid().expect("the instance runs");
     for tries in 1..=HOLD_TRIES {
         hold.hold().await;
-        if hold.transfer_waits_on(pid, Duration::from_secs(2)).await == Some(true) {
+        if hold.transfer_waits_on(pid, HOLD_WAIT).await == Some(true) {
             for player in players {
                 core.sessions.expire_access_token(&player.account);
             }
@@ -326,7 +338,7 @@ async fn kill_quietly_after_a_commit(
         }
         hold.hold().await;
         let transfer = send();
-        let waits_here = hold.transfer_waits_on(pid, Duration::from_secs(2)).await == Some(true);
+        let waits_here = hold.transfer_waits_on(pid, HOLD_WAIT).await == Some(true);
         if waits_here && streams_on(cluster, instance) == streams {
             let before = balances(&hold.db, players).await["main"].version;
             freeze(pid);
