@@ -19,7 +19,11 @@ use crate::settings;
 
 /// The sandbox keeps its port across runs, so saved sandbox accounts (whose keys include the address) reopen.
 const SANDBOX_PORT_FILE: &str = "port";
-const DEFAULT_SANDBOX_PORT: u16 = 48787;
+/// A fresh install's sandbox port: below Linux's ephemeral range (32768-60999), which the kernel hands to any
+/// program binding port 0, so while Kage is not running (after a crash, say) another program's listener is less
+/// likely to take it; a taken port moves the sandbox, and its saved accounts then need a new sign-in.
+/// (Installs that already have a port keep it.)
+const DEFAULT_SANDBOX_PORT: u16 = 28787;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
