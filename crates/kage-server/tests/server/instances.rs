@@ -232,19 +232,18 @@ async fn the_stream_slots_of_an_instance_that_died_lapse_by_themselves() {
     };
     let a = TestServer::start_with(|config| config.database_url = Some(url.clone())).await;
     let main = a.main().await;
-    // Sixteen slots of main's held by an instance that is gone: its leases run out in about a second.
+    // Sixteen slots of main's held by an instance that is gone: its leases run out in about a second, all at
+    // the same instant (one statement, one `now()`: rows written one by one lapse a few ms apart, and the
+    // first free slot could then come while some are still live, seen once: 7 rows left).
     let mut db = a.server.state.db.writer.acquire().await.unwrap();
-    for n in 0..16 {
-        sqlx::query(
-            "INSERT INTO stream_slots (id, user_id, instance, expires_at)
-             VALUES ($1, $2, 'killed', extract(epoch FROM clock_timestamp())::float8 + 1)",
-        )
-        .bind(format!("slot-{n}"))
-        .bind(&main.user_id)
-        .execute(&mut *db)
-        .await
-        .unwrap();
-    }
+    sqlx::query(
+        "INSERT INTO stream_slots (id, user_id, instance, expires_at)
+         SELECT 'slot-' || n, $1, 'killed', extract(epoch FROM now())::float8 + 1 FROM generate_series(0, 15) AS n",
+    )
+    .bind(&main.user_id)
+    .execute(&mut *db)
+    .await
+    .unwrap();
     expect_error(a.get_as("/v1/events", &main.access_token).await, StatusCode::TOO_MANY_REQUESTS, "too_many_streams")
         .await;
     let _stream = open_when_free(&a, &main).await;
