@@ -75,20 +75,23 @@ pub fn list_lines(entries: &[RosterEntry], presenter: &Presenter) -> Vec<String>
         .collect()
 }
 
+/// A saved account as the command line's tests make them: `user` on one server, with an alias and groups.
+#[cfg(test)]
+pub(crate) fn test_entry(user: &str, alias: Option<&str>, groups: &[&str]) -> RosterEntry {
+    let origin = kage_core::ServerOrigin::parse("https://game.example").unwrap();
+    RosterEntry {
+        alias: alias.map(str::to_owned),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        ..RosterEntry::new(&kage_core::AccountKey::new(origin, format!("id-{user}")), user)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use kage_core::{AccountKey, ServerOrigin};
 
+    use super::test_entry as entry;
     use super::*;
-
-    fn entry(user: &str, alias: Option<&str>, groups: &[&str]) -> RosterEntry {
-        let origin = ServerOrigin::parse("https://game.example").unwrap();
-        RosterEntry {
-            alias: alias.map(str::to_owned),
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-            ..RosterEntry::new(&AccountKey::new(origin, format!("id-{user}")), user)
-        }
-    }
 
     fn roster() -> Vec<RosterEntry> {
         vec![

@@ -115,18 +115,8 @@ impl Saved {
 
 #[cfg(test)]
 mod tests {
-    use kage_core::{AccountKey, ServerOrigin};
-
     use super::*;
-
-    fn entry(user: &str, alias: Option<&str>, groups: &[&str]) -> RosterEntry {
-        let origin = ServerOrigin::parse("https://game.example").unwrap();
-        RosterEntry {
-            alias: alias.map(str::to_owned),
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-            ..RosterEntry::new(&AccountKey::new(origin, format!("id-{user}")), user)
-        }
-    }
+    use crate::cli::names::test_entry as entry;
 
     fn saved_in(dir: &Path, entries: &[RosterEntry], streamer: bool) {
         let roster = crate::roster::Roster::open(dir);

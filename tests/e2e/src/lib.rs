@@ -385,6 +385,21 @@ pub fn run_kage(home: &Path, args: &[&str], within: Duration) -> std::process::O
     child.wait_with_output().expect("output")
 }
 
+/// Polls `read` (an answer read outside WebDriver: the X server, a process) until it returns `Some`, for up to
+/// `within`; `None` when it never did.
+pub async fn until<T>(within: Duration, read: impl Fn() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = read() {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A port nobody listens on now (the kernel's pick).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()

@@ -12,26 +12,12 @@ use std::time::{Duration, Instant};
 
 use kage_e2e::{
     App, GameServer, artifacts_dir, clear_keychain_entries, debug_binary, enabled, free_port, is_running, run_kage,
-    sign_in_each, spawn_app_with, x11,
+    sign_in_each, spawn_app_with, until, x11,
 };
 use serde_json::json;
 
 const DRIVER_PORT: u16 = 4620;
 const WITHIN: Duration = Duration::from_secs(30);
-
-/// Polls `read` (the X server's answer) until it returns `Some`, for up to `within`.
-async fn until<T>(within: Duration, read: impl Fn() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = read() {
-            return Some(value);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn focused(title: &str) -> Option<String> {
     x11::focused_title().filter(|t| t == title)

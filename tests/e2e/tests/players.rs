@@ -24,7 +24,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use kage_e2e::{
     App, GameServer, artifacts_dir, clear_keychain_entries, debug_binary, enabled, free_port, keychain_entries, report,
-    sign_in, x11,
+    sign_in, until, x11,
 };
 use serde_json::{Value, json};
 
@@ -112,20 +112,6 @@ async fn wait_opened(app: &App, before: &BTreeSet<String>, count: usize, since: 
 
 fn labels(windows: &BTreeMap<String, fantoccini::wd::WindowHandle>) -> BTreeSet<String> {
     windows.keys().cloned().collect()
-}
-
-/// Polls `read` (the X server's answer) until it returns `Some`, for up to `within`.
-async fn until<T>(within: Duration, read: impl Fn() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = read() {
-            return Some(value);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Everything a viewer of the stream could read in the current window: its title and its page's text.
