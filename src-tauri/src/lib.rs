@@ -81,6 +81,7 @@ pub fn run() {
     let app = tauri::Builder::default()
         // First, so a second launch is handed over here before anything else starts (its arguments too).
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| cli::arrived::handle(app, argv)))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(app_log::plugin())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
@@ -115,6 +116,7 @@ pub fn run() {
                     None => Vec::new(),
                 };
             launcher::restore_then(&handle, then)?;
+            cli::arrived::follow_links(&handle);
             tray::install(&handle);
             statuses::follow(&handle);
             // Kage works without its global shortcuts: one another program holds is reported, not fatal.

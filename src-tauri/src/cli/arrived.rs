@@ -60,6 +60,32 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>) {
     }
 }
 
+/// `kage://` links that do not come as a second start's first argument. On Linux a clicked link starts `kage
+/// <link>` (the installed `.desktop` file says `x-scheme-handler/kage` and `%u`), which the single-instance plugin
+/// hands to [`handle`] like any command line; macOS sends the running app an event instead, heard here. An
+/// AppImage has no installed `.desktop` file, so it registers the scheme for the user at start.
+pub fn follow_links<R: Runtime>(app: &AppHandle<R>) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    let Some(links) = app.try_state::<tauri_plugin_deep_link::DeepLink<R>>() else { return };
+    if cfg!(target_os = "linux") && std::env::var_os("APPIMAGE").is_some() {
+        if let Err(error) = links.register(super::link::SCHEME) {
+            log::warn!("could not register kage:// links for this AppImage: {error}");
+        }
+    }
+    if cfg!(target_os = "macos") {
+        let handle = app.clone();
+        app.deep_link().on_open_url(move |event| {
+            for url in event.urls() {
+                handle_link(&handle, url.as_str());
+            }
+        });
+    }
+}
+
+fn handle_link<R: Runtime>(app: &AppHandle<R>, link: &str) {
+    handle(app, vec!["kage".to_owned(), link.to_owned()]);
+}
+
 /// How long a window opened for `kage open` may take to show before it is given the focus anyway.
 const SHOWN_WITHIN: Duration = Duration::from_secs(8);
 

@@ -1,4 +1,5 @@
-//! Kage from a shell: `kage open <alias or username>`, `kage open --group <name>`, `kage list`, `kage overview`.
+//! Kage from a shell: `kage open <alias or username>`, `kage open --group <name>`, `kage list`, `kage overview`,
+//! and the same requests as `kage://` links ([`link`]).
 //!
 //! Why the checks happen in the second process, before Tauri starts: a running Kage hears a second start through
 //! tauri-plugin-single-instance, which hands over the arguments and ends the second process with status 0, with
@@ -10,6 +11,7 @@
 //! Nothing here reads the keychain or prints a secret; in streamer mode nothing prints a username.
 
 pub mod arrived;
+pub mod link;
 pub mod names;
 pub mod start;
 
@@ -37,7 +39,8 @@ pub enum Target {
     Group(String),
 }
 
-pub const USAGE: &str = "Usage: kage [open <alias or username> | open --group <group> | list | overview | help]";
+pub const USAGE: &str =
+    "Usage: kage [open <alias or username> | open --group <group> | list | overview | help | kage://open/<name>]";
 
 /// A command line Kage cannot read: what is wrong, as a sentence (exit status 2, with [`USAGE`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +65,15 @@ where
     let mut args = args.into_iter().map(Into::into);
     let Some(command) = args.next() else { return Ok(Request::Start) };
     let rest: Vec<String> = args.collect();
+    // A clicked `kage://` link arrives alone, as the first argument (the `.desktop` file's `%u`).
+    if link::is_link(&command) {
+        return match rest.first() {
+            None => link::parse(&command),
+            Some(extra) => {
+                Err(UsageError::new(format!("a kage:// link comes alone (it was followed by \"{extra}\").")))
+            }
+        };
+    }
     match command.as_str() {
         "open" => parse_open(rest).map(Request::Open),
         "list" => nothing_after(Request::List, "list", &rest),
@@ -159,6 +171,15 @@ mod tests {
         }
         let extra = parse(["list", "alt"]).unwrap_err();
         assert!(extra.to_string().contains("\"kage list\" takes nothing after it"), "{extra}");
+    }
+
+    #[test]
+    fn a_kage_link_is_read_as_the_command_it_names_and_comes_alone() {
+        assert_eq!(parse(["kage://open/alt"]), open("alt"));
+        assert_eq!(parse(["kage://open/group/raid"]), group("raid"));
+        assert_eq!(parse(["kage://overview"]), Ok(Request::Overview));
+        let extra = parse(["kage://open/alt", "--group"]).unwrap_err().to_string();
+        assert!(extra.contains("a kage:// link comes alone"), "{extra}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! Launching from a shell (issue 22.4): with Kage running and main and alt saved, `kage open alt` run as a second
-//! process hands over to the running Kage, which focuses alt's window, or opens one pinned to alt when it has
-//! none; `kage open nobody` exits 1 with a sentence and opens nothing; `kage list` prints the saved accounts (in
-//! streamer mode their aliases only); a shortcut made in the panel runs the same command; a group opens in its
-//! template; and with no Kage running, `kage open` starts one that opens the account.
+//! Launching from a shell (issue 22.4): with Kage running and main and alt saved, `kage open alt` (or the link
+//! `kage://open/alt`) run as a second process hands over to the running Kage, which focuses alt's window, or
+//! opens one pinned to alt when it has none; `kage open nobody` exits 1 with a sentence and opens nothing; `kage
+//! list` prints the saved accounts (in streamer mode their aliases only); a shortcut made in the panel runs the
+//! same command; a group opens in its template; and with no Kage running, `kage open` starts one that opens the
+//! account.
 //!
 //! The X input focus is read from the X server itself (as players.rs does), never through WebDriver, which would
 //! move it.
@@ -73,6 +74,21 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
     assert!(after.is_some(), "kage open alt did not focus alt's window: the X focus is on {:?}", x11::focused_title());
     assert_eq!(labels(&app).await, before, "no window opened or closed");
     assert_eq!(app.pid(), Some(pid), "the same Kage");
+
+    // 1b. The same as a clicked `kage://` link (the system runs `kage <link>`): the focus moves to alt's window;
+    // a link asking for anything else is refused with a sentence and changes nothing.
+    focus_x(main_title).await;
+    let linked = run_kage(home.path(), &["kage://open/alt"], WITHIN);
+    assert!(linked.status.success(), "kage kage://open/alt: {linked:?}");
+    let after = until(Duration::from_secs(10), || focused(alt_title)).await;
+    assert!(after.is_some(), "the kage://open/alt link did not focus alt's window: {:?}", x11::focused_title());
+    let refused = run_kage(home.path(), &["kage://forget/alt"], WITHIN);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        text(&refused.stderr).starts_with("kage: Kage does not know the link \"kage://forget/alt\""),
+        "{refused:?}"
+    );
+    assert_eq!(labels(&app).await, before, "no window opened or closed");
 
     // 2. alt's window closed: `kage open alt` opens a window pinned to alt in the running Kage, and focuses it.
     x11::close_until_gone(alt_title, Duration::from_secs(10)).await;
