@@ -11,6 +11,7 @@
 
 pub mod layout;
 mod processes;
+pub mod web;
 pub mod x11;
 
 pub use processes::{descendants, is_running, kill9, pss_kib_of_tree, stop_leftover_apps, wait_gone};
