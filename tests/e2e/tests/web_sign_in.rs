@@ -159,7 +159,7 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
     let key_works = press_fill_key("alt · ");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let asked = app.invoke("fill_web_sign_in", json!({ "accountId": alt })).await;
-    assert_eq!(asked["error"]["code"], "notFound", "alt has nothing saved: {asked}");
+    assert_eq!(asked["error"]["code"], "not_found", "alt has nothing saved: {asked}");
     let alt_form = form(&app, &alt).await;
     assert_eq!((alt_form["username"].as_str(), alt_form["password"].as_str()), (Some(""), Some("")), "{alt_form}");
 
@@ -216,7 +216,7 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
         press_fill_key("main · ");
     }
     let asked = app.invoke("fill_web_sign_in", json!({ "accountId": main })).await;
-    assert_eq!(asked["error"]["code"], "otherAccount", "refused on another origin: {asked}");
+    assert_eq!(asked["error"]["code"], "other_account", "refused on another origin: {asked}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let elsewhere = form(&app, &main).await;
     assert_eq!((elsewhere["username"].as_str(), elsewhere["password"].as_str()), (Some(""), Some("")), "{elsewhere}");
