@@ -54,9 +54,11 @@ fn press_fill_key(title: &str) -> bool {
     let Some(exact) = kage_e2e::x11::visible_titles().into_iter().find(|t| t.starts_with(title)) else {
         return false;
     };
-    kage_e2e::x11::focus(&exact)
-        && std::thread::sleep(Duration::from_millis(300)) == ()
-        && Command::new("xdotool").args(["key", "--clearmodifiers", "ctrl+shift+l"]).status().is_ok_and(|s| s.success())
+    if !kage_e2e::x11::focus(&exact) {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("xdotool").args(["key", "--clearmodifiers", "ctrl+shift+l"]).status().is_ok_and(|s| s.success())
 }
 
 /// Web sign-ins gnome-keyring holds for Kage: the account ids they are filed under.
@@ -164,17 +166,22 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
     assert_eq!((alt_form["username"].as_str(), alt_form["password"].as_str()), (Some(""), Some("")), "{alt_form}");
 
     // Main's window, Ctrl+Shift+L: main's form is filled, and the site's own button signs main in.
-    let filled_by = if key_works && press_fill_key("main · ") {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut now = form(&app, &main).await;
-        while now["password"] != PASSWORD && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            now = form(&app, &main).await;
+    // A key pressed while the X focus is still moving can land nowhere: pressed again, up to three times.
+    let mut filled_by = "";
+    for press in 1..=3 {
+        if !key_works || !press_fill_key("main · ") {
+            break;
         }
-        if now["password"] == PASSWORD { "Ctrl+Shift+L in main's window" } else { "" }
-    } else {
-        ""
-    };
+        let deadline = Instant::now() + Duration::from_secs(4);
+        while form(&app, &main).await["password"] != PASSWORD && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        if form(&app, &main).await["password"] == PASSWORD {
+            report("web_sign_in", &format!("Ctrl+Shift+L filled main's form at press {press}"));
+            filled_by = "Ctrl+Shift+L in main's window";
+            break;
+        }
+    }
     let filled_by = if filled_by.is_empty() {
         report("web_sign_in", "Ctrl+Shift+L did not reach the window under Xvfb; the panel's Fill sign-in is used");
         let answer = app.invoke("fill_web_sign_in", json!({ "accountId": main })).await;
