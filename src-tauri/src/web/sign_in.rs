@@ -382,6 +382,18 @@ mod tests {
         assert!(answer["values"].get("other").is_none() && answer["values"].get("search").is_none(), "{answer}");
     }
 
+    #[test]
+    fn a_locked_or_absent_keychain_is_one_sentence_that_says_nothing_was_lost() {
+        let locked = keychain_sentence(&VaultError::Locked);
+        assert!(locked.contains("locked") && locked.contains("kept"), "{locked}");
+        for error in
+            [VaultError::Unavailable("no bus".into()), VaultError::TimedOut(20), VaultError::Backend("x".into())]
+        {
+            let sentence = keychain_sentence(&error);
+            assert!(sentence.ends_with('.') && sentence.contains("Nothing was lost"), "{sentence}");
+        }
+    }
+
     fn which_node() -> Result<std::path::PathBuf, ()> {
         std::env::var_os("PATH")
             .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("node")).find(|node| node.is_file()))
