@@ -82,4 +82,10 @@ export const api = {
   openWebAccount: (accountId: string, newWindow: boolean) => call("open_web_account", { accountId, newWindow }),
   signOutWebAccount: (accountId: string) => call("sign_out_web_account", { accountId }),
   forgetWebAccount: (accountId: string) => call("forget_web_account", { accountId }),
+  // A web account's saved sign-in: the password goes to the keychain and never comes back to a page.
+  webSignIn: (accountId: string) => call("web_sign_in", { accountId }),
+  saveWebSignIn: (accountId: string, origin: string, username: string, password: string) =>
+    call("save_web_sign_in", { accountId, origin, username, password }),
+  removeWebSignIn: (accountId: string) => call("remove_web_sign_in", { accountId }),
+  fillWebSignIn: (accountId: string) => call("fill_web_sign_in", { accountId }),
 };

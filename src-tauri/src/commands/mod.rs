@@ -16,6 +16,7 @@ pub mod profile;
 pub mod sessions;
 pub mod settings;
 pub mod web;
+pub mod web_sign_in;
 pub mod windows;
 
 // The app's commands, once: the handler serves these, and the page's contract (`crate::contract`) declares
@@ -64,4 +65,8 @@ crate::contract::commands! {
     web::open_web_account<R>(web::OpenWebAccountArgs) -> Vec<web::WebGameView>;
     web::sign_out_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
     web::forget_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
+    web_sign_in::web_sign_in<R>(web_sign_in::WebSignInArgs) -> web_sign_in::WebSignInView;
+    web_sign_in::save_web_sign_in<R>(web_sign_in::SaveWebSignInArgs) -> web_sign_in::WebSignInView;
+    web_sign_in::remove_web_sign_in<R>(web_sign_in::WebSignInArgs) -> web_sign_in::WebSignInView;
+    web_sign_in::fill_web_sign_in<R>(web_sign_in::WebSignInArgs) -> String;
 }

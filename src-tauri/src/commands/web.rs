@@ -45,6 +45,8 @@ pub struct WebAccountView {
     pub proxy: Option<String>,
     /// Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
     pub proxy_hidden: bool,
+    /// The site origin of the sign-in saved for it in the keychain, if any (the panel offers "Fill sign-in").
+    pub sign_in_origin: Option<String>,
 }
 
 #[derive(Deserialize, TS)]
@@ -142,6 +144,7 @@ pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
                     hotkey: hotkey(&account.id),
                     proxy: if presenter.streamer() { None } else { account.proxy.clone() },
                     proxy_hidden: presenter.streamer(),
+                    sign_in_origin: account.sign_in_origin.clone(),
                 })
                 .collect(),
             id: game.id,
@@ -258,7 +261,8 @@ pub async fn open_web_account<R: Runtime>(
 }
 
 /// Signs a web account out by wiping its partition: its windows close, and its next window starts with an
-/// empty one (the site asks for a sign-in again). The account stays in the list.
+/// empty one (the site asks for a sign-in again). The account stays in the list, with its saved sign-in (if the
+/// player saved one) still in the keychain, ready to fill.
 #[tauri::command]
 pub async fn sign_out_web_account<R: Runtime>(
     app: AppHandle<R>,
@@ -269,13 +273,28 @@ pub async fn sign_out_web_account<R: Runtime>(
     wiped(&app, crate::web::wipe::wipe(&app, &account_id, &old).await)
 }
 
-/// Forgets a web account: removed from the list, its partition wiped.
+/// Forgets a web account: its saved sign-in deleted from the keychain, removed from the list, its partition
+/// wiped.
 #[tauri::command]
 pub async fn forget_web_account<R: Runtime>(
     app: AppHandle<R>,
     args: Args<WebAccountArgs>,
 ) -> Result<Vec<WebGameView>, CommandError> {
     let account_id = args.0.account_id;
+    // Its saved sign-in leaves the keychain first: a keychain that cannot delete it now keeps the account (and
+    // says so), rather than leave a password behind that no account names.
+    let saved =
+        app.state::<AppState>().roster.web_account(&account_id).ok_or_else(|| refused(WebRosterError::NotFound))?;
+    if let Err(error) = super::web_sign_in::delete(&app, &account_id).await {
+        if saved.sign_in_origin.is_some() {
+            let sentence = crate::web::sign_in::keychain_sentence(&error);
+            return Err(CommandError::new(
+                ErrorCode::KeychainLocked,
+                format!("Kage could not delete this account's saved sign-in, so it forgot nothing. {sentence}"),
+            ));
+        }
+        log::info!("no saved sign-in to delete for a forgotten web account: {error}");
+    }
     let account = app.state::<AppState>().roster.remove_web_account(&account_id).map_err(refused)?;
     let result = crate::web::wipe::wipe(&app, &account_id, &account.partition).await;
     crate::accounts_changed(&app);

@@ -58,6 +58,11 @@ pub struct WebAccount {
     /// through (WebKit sets it on the partition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// The origin of the site sign-in the player saved for this account, if any: the username and password are
+    /// in the OS keychain (see `crate::web::sign_in`), only this note of where it may be filled is here. Not
+    /// exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_origin: Option<String>,
 }
 
 /// A web account's proxy as the player typed it: `http://` or `socks5://`, a host and a port, no credentials
@@ -272,6 +277,7 @@ impl Roster {
             colour: (*colour).to_owned(),
             alias: None,
             proxy: None,
+            sign_in_origin: None,
         };
         let added = account.clone();
         files.roster.change(|doc| doc.web_accounts.push(added))?;
@@ -315,6 +321,25 @@ impl Roster {
         files.roster.change(|doc| {
             if let Some(account) = doc.web_accounts.iter_mut().find(|a| a.id == id) {
                 account.proxy = proxy;
+            }
+        })?;
+        files.roster.doc.web_accounts.iter().find(|a| a.id == id).cloned().ok_or(WebRosterError::NotFound)
+    }
+
+    /// Notes that a sign-in for `origin` is saved in the keychain for web account `id` (`None`: none is). The
+    /// origin must be one the account's game allows.
+    pub fn set_web_sign_in_origin(&self, id: &str, origin: Option<&str>) -> Result<WebAccount, WebRosterError> {
+        let account = self.web_account(id).ok_or(WebRosterError::NotFound)?;
+        if let Some(origin) = origin {
+            let game = self.game(&account.game).ok_or(WebRosterError::NotFound)?;
+            if !game.allowed_origins.iter().any(|allowed| allowed == origin) {
+                return Err(WebRosterError::Invalid("Choose one of the game's own origins for its sign-in.".into()));
+            }
+        }
+        let mut files = self.files();
+        files.roster.change(|doc| {
+            if let Some(account) = doc.web_accounts.iter_mut().find(|a| a.id == id) {
+                account.sign_in_origin = origin.map(str::to_owned);
             }
         })?;
         files.roster.doc.web_accounts.iter().find(|a| a.id == id).cloned().ok_or(WebRosterError::NotFound)

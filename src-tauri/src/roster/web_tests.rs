@@ -210,3 +210,22 @@ fn a_web_accounts_proxy_is_http_or_socks5_without_credentials_and_kept_across_a_
         Some("http://10.0.0.1:3128")
     );
 }
+
+#[test]
+fn i13_a_saved_sign_in_is_noted_only_for_the_games_own_origins_and_never_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = Roster::open(dir.path());
+    let game = game("https://game.example/play");
+    roster.add_game(game.clone()).unwrap();
+    let main = roster.add_web_account(&game.id, "main").unwrap();
+    assert!(matches!(
+        roster.set_web_sign_in_origin(&main.id, Some("https://evil.example")),
+        Err(WebRosterError::Invalid(_))
+    ));
+    let noted = roster.set_web_sign_in_origin(&main.id, Some("https://game.example")).unwrap();
+    assert_eq!(noted.sign_in_origin.as_deref(), Some("https://game.example"));
+    assert_eq!(Roster::open(dir.path()).web_account(&main.id).unwrap().sign_in_origin, noted.sign_in_origin);
+    let (exported, _) = roster.export_web();
+    assert!(!exported.to_string().contains("sign_in"), "the export carries no sign-in: {exported}");
+    assert_eq!(roster.set_web_sign_in_origin(&main.id, None).unwrap().sign_in_origin, None);
+}

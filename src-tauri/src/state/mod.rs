@@ -41,6 +41,8 @@ pub struct AppState {
     pub origin: ServerOrigin,
     pub server: Server,
     pub keychain: KeychainNote,
+    /// Web games' sign-ins the player saved (issue 19 item 7), in the OS keychain; see `web::sign_in`.
+    pub sign_ins: Arc<dyn kage_core::vault::SiteSignInStore>,
     /// Saved accounts and window layout; the lock every change to them goes through.
     pub roster: Roster,
     /// Web games' windows and partitions (I13).

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kage_core::events::LiveConfig;
-use kage_core::vault::{CredentialStore, KeychainStore};
+use kage_core::vault::{CredentialStore, KeychainStore, SiteSignInStore};
 use kage_core::{Core, CoreConfig, ServerOrigin};
 use kage_server::RunningServer;
 
@@ -86,7 +86,7 @@ fn test_file_choice() -> Option<Arc<dyn ChooseFile>> {
 
 /// The OS keychain, always: one that is not up yet (a login race, a crashed daemon) is retried on every use and
 /// shown as keychain trouble, never swapped for a store that forgets (I9, I11). The note says how it looks now.
-async fn open_keychain() -> (Arc<dyn CredentialStore>, KeychainNote) {
+async fn open_keychain() -> (Arc<KeychainStore>, KeychainNote) {
     let store = Arc::new(KeychainStore::new("kage").expect("a non-empty service name"));
     let probing = store.clone();
     let probe = tokio::time::timeout(Duration::from_secs(3), tokio::task::spawn_blocking(move || probing.probe()));
@@ -158,9 +158,16 @@ impl AppState {
                 (ServerOrigin::parse(&server.base_url())?, Server::Sandbox(Mutex::new(Some(server))))
             }
         };
-        let (vault, keychain) = match options.vault {
-            Some(vault) => (vault, KeychainNote { available: true, message: None }),
-            None => open_keychain().await,
+        // Web games' saved sign-ins live in the same keychain as the accounts' credentials (filed apart); a test
+        // that gives its own vault gets sign-ins kept in memory beside it.
+        let (vault, sign_ins, keychain): (Arc<dyn CredentialStore>, Arc<dyn SiteSignInStore>, _) = match options.vault {
+            Some(vault) => {
+                (vault, Arc::new(kage_core::vault::MemoryStore::new()), KeychainNote { available: true, message: None })
+            }
+            None => {
+                let (store, note) = open_keychain().await;
+                (store.clone(), store, note)
+            }
         };
         let mut config = CoreConfig::new(options.data_dir.join("cache"));
         config.live = options.live;
@@ -177,6 +184,7 @@ impl AppState {
             origin,
             server,
             keychain,
+            sign_ins,
             roster,
             web,
             prefs,

@@ -6,6 +6,8 @@
 //!   http(s) of the game's allowed origins; never Kage's own page) and popups kept in the account.
 //! - [`wipe`]: Sign out and Forget: close the account's windows, clear WebKit's data manager, delete the
 //!   directory.
+//! - [`sign_in`]: a saved site sign-in (OS keychain) filled into the account's page when the player asks, on
+//!   the saved origin only.
 //! - `e2e_hook` (debug builds only, and only with `KAGE_E2E_WEB_HOOK=1`): runs a script in a web window for the
 //!   end-to-end tests, which WebDriver cannot reach (WebKitGTK automates one context, Kage's own).
 //!
@@ -16,6 +18,7 @@
 #[cfg(debug_assertions)]
 pub mod e2e_hook;
 pub mod partition;
+pub mod sign_in;
 pub mod window;
 pub mod wipe;
 

@@ -158,6 +158,7 @@ fn build<R: Runtime>(
     }
     let window = builder.build()?;
     state.web.opened(&label, &account.id, &account.partition);
+    super::sign_in::listen_for_key(&window);
     crate::windows::show_if_never_loaded(&window);
     Ok(window)
 }

@@ -333,7 +333,11 @@ proxy: string | null,
 /**
  * Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
  */
-proxyHidden: boolean, };
+proxyHidden: boolean, 
+/**
+ * The site origin of the sign-in saved for it in the keychain, if any (the panel offers "Fill sign-in").
+ */
+signInOrigin: string | null, };
 
 export type AddWebGameArgs = { startUrl: string, name: string | null, };
 
@@ -362,6 +366,31 @@ export type WebAccountProxyArgs = { accountId: string, proxy: string | null, };
 export type OpenWebAccountArgs = { accountId: string, newWindow: boolean, };
 
 export type WebAccountArgs = { accountId: string, };
+
+/**
+ * What the panel shows of an account's saved sign-in. Never the password.
+ */
+export type WebSignInView = { 
+/**
+ * Where it is filled; `None`: nothing saved.
+ */
+origin: string | null, 
+/**
+ * The site's username; `None` in streamer mode or when the keychain could not be read.
+ */
+username: string | null, 
+/**
+ * The origins the player may save a sign-in for (the game's allowed origins).
+ */
+origins: Array<string>, 
+/**
+ * A sentence when the keychain could not be read (locked, not available): nothing is lost.
+ */
+keychainProblem: string | null, };
+
+export type SaveWebSignInArgs = { accountId: string, origin: string, username: string, password: string, };
+
+export type WebSignInArgs = { accountId: string, };
 
 /** Every command the page may call: its arguments (`null`: none) and its answer. */
 export type Commands = {
@@ -408,4 +437,8 @@ export type Commands = {
   open_web_account: { args: OpenWebAccountArgs; result: Array<WebGameView> };
   sign_out_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
   forget_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
+  web_sign_in: { args: WebSignInArgs; result: WebSignInView };
+  save_web_sign_in: { args: SaveWebSignInArgs; result: WebSignInView };
+  remove_web_sign_in: { args: WebSignInArgs; result: WebSignInView };
+  fill_web_sign_in: { args: WebSignInArgs; result: string };
 };

@@ -1,7 +1,7 @@
 // Browser games in the accounts panel: add a game by its address, name its accounts, open each in windows of
 // its own web data store. The shell decides which store a window uses; this only shows what it answers
 // (names already follow streamer mode).
-import { api, errorMessage, type WebAccountView, type WebGameView } from "../api";
+import { api, errorMessage, type WebAccountView, type WebGameView, type WebSignInView } from "../api";
 import { busy, h, initial } from "../dom";
 
 type Say = (text: string | null, warn?: boolean) => void;
@@ -106,12 +106,14 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
   another.addEventListener("click", () => busy(another, () => attempt(() => api.openWebAccount(account.id, true))));
   const signOut = h("button", { class: "small ghost", testid: "web-account-sign-out" }, "Sign out");
   signOut.addEventListener("click", () => {
-    if (!confirm(`Sign ${account.name} out? Its windows close and everything the site kept for it on this computer is deleted.`)) return;
+    const kept = account.signInOrigin === null ? "" : " Its saved sign-in stays in the keychain, ready to fill.";
+    if (!confirm(`Sign ${account.name} out? Its windows close and everything the site kept for it on this computer is deleted.${kept}`)) return;
     void busy(signOut, () => attempt(() => api.signOutWebAccount(account.id)));
   });
   const forget = h("button", { class: "small ghost danger", testid: "web-account-forget" }, "Forget");
   forget.addEventListener("click", () => {
-    if (!confirm(`Forget ${account.name}? Its windows close and everything the site kept for it on this computer is deleted.`)) return;
+    const saved = account.signInOrigin === null ? "" : " Its saved sign-in is deleted from the keychain.";
+    if (!confirm(`Forget ${account.name}? Its windows close and everything the site kept for it on this computer is deleted.${saved}`)) return;
     void busy(forget, () => attempt(() => api.forgetWebAccount(account.id)));
   });
   const openWindows = account.windows === 0 ? "" : account.windows === 1 ? "1 window open" : `${account.windows} windows open`;
@@ -163,6 +165,25 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
     event.preventDefault();
     void busy(save, () => attempt(() => api.renameWebAccount(account.id, nameInput.value.trim() || null, aliasInput.value.trim() || null)));
   });
+  // "Fill sign-in": the shell fills the keychain's sign-in into this account's window, on its saved site only.
+  const fill = h("button", { class: "small", testid: "web-account-fill", hidden: account.signInOrigin === null, title: "Or press Ctrl+Shift+L in the account's window" }, "Fill sign-in");
+  fill.addEventListener("click", () =>
+    busy(fill, async () => {
+      try {
+        say(await api.fillWebSignIn(account.id));
+      } catch (e) {
+        say(errorMessage(e), true);
+      }
+    }),
+  );
+  const signIn = signInForm(account, attempt, say);
+  const signInToggle = h("button", { class: "small ghost", testid: "web-account-sign-in", "aria-expanded": "false" }, "Saved sign-in");
+  signInToggle.addEventListener("click", () => {
+    const opening = signIn.element.hidden;
+    signIn.element.hidden = !opening;
+    signInToggle.setAttribute("aria-expanded", String(opening));
+    if (opening) void signIn.load();
+  });
   return h(
     "li",
     { testid: "web-account", "data-account": account.id },
@@ -171,8 +192,69 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
       { class: "panel-row" },
       mark,
       h("div", { class: "who" }, h("strong", { testid: "web-account-title" }, account.name), h("span", { class: "muted small-text" }, windows)),
-      h("div", { class: "actions" }, open, another, edit, signOut, forget),
+      h("div", { class: "actions" }, open, another, fill, edit, signInToggle, signOut, forget),
     ),
     form,
+    signIn.element,
   );
+}
+
+/** "Save sign-in for this site": the site's username and password, kept in the OS keychain under this account. */
+function signInForm(account: WebAccountView, attempt: (action: () => Promise<WebGameView[] | void>) => Promise<void>, say: Say): { element: HTMLElement; load: () => Promise<void> } {
+  const origin = h("select", { testid: "web-sign-in-origin", "aria-label": "Site" });
+  const username = h("input", { testid: "web-sign-in-username", placeholder: "Username or email on the site", autocomplete: "off", "aria-label": "Username" });
+  const password = h("input", { testid: "web-sign-in-password", type: "password", placeholder: "Password on the site", autocomplete: "new-password", "aria-label": "Password" });
+  const save = h("button", { type: "submit", class: "small primary", testid: "web-sign-in-save" }, "Save sign-in for this site");
+  const remove = h("button", { type: "button", class: "small ghost danger", testid: "web-sign-in-remove", hidden: true }, "Remove saved sign-in");
+  const status = h("p", { class: "muted small-text", testid: "web-sign-in-status" }, "");
+  const show = (view: WebSignInView) => {
+    origin.replaceChildren(...view.origins.map((o) => h("option", { value: o }, o)));
+    if (view.origin) origin.value = view.origin;
+    const who = view.username ? ` as ${view.username}` : "";
+    status.textContent = view.keychainProblem ?? (view.origin ? `Saved for ${view.origin}${who}.` : "No sign-in saved.");
+    save.textContent = view.origin ? "Replace saved sign-in" : "Save sign-in for this site";
+    remove.hidden = view.origin === null;
+  };
+  const load = async () => {
+    try {
+      show(await api.webSignIn(account.id));
+    } catch (e) {
+      say(errorMessage(e), true);
+    }
+  };
+  const element = h(
+    "form",
+    { class: "settings", hidden: true, testid: "web-sign-in-form" },
+    h("p", { class: "muted small-text" }, "The site's username and password are kept in this computer's system keychain, under this account only. Kage fills them into the site's sign-in form only when you ask (Fill sign-in, or Ctrl+Shift+L in the account's window), and only on the site chosen here. Sign out keeps them; Forget deletes them; they are never exported."),
+    h("label", {}, "Site", origin),
+    h("label", {}, "Username", username),
+    h("label", {}, "Password", password),
+    h("div", { class: "row" }, save, remove),
+    status,
+  );
+  element.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void busy(save, async () => {
+      try {
+        show(await api.saveWebSignIn(account.id, origin.value, username.value, password.value));
+        password.value = "";
+        say("Sign-in saved in the system keychain.");
+        await attempt(() => api.webGames());
+      } catch (e) {
+        say(errorMessage(e), true);
+      }
+    });
+  });
+  remove.addEventListener("click", () =>
+    busy(remove, async () => {
+      try {
+        show(await api.removeWebSignIn(account.id));
+        say("Saved sign-in removed from the system keychain.");
+        await attempt(() => api.webGames());
+      } catch (e) {
+        say(errorMessage(e), true);
+      }
+    }),
+  );
+  return { element, load };
 }

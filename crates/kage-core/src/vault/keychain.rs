@@ -17,8 +17,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
+use super::site::{self, SITE_SERVICE_SUFFIX, SiteSignIn, SiteSignInStore};
 use super::{CredentialStore, SavedAccount, SavedCredential, VaultError, record};
 use crate::account::AccountKey;
 
@@ -58,6 +59,11 @@ impl KeychainStore {
     }
 
     #[cfg(test)]
+    pub(crate) fn for_tests(service: &str, store: Arc<keyring_core::CredentialStore>) -> Self {
+        Self::with_store(service, store).expect("a service name")
+    }
+
+    #[cfg(test)]
     fn with_store(service: &str, store: Arc<keyring_core::CredentialStore>) -> Result<Self, VaultError> {
         Self::with_connector(service, Box::new(move || Ok(Connection { store: store.clone(), modifiers: Vec::new() })))
     }
@@ -88,12 +94,26 @@ impl KeychainStore {
         account: &AccountKey,
         call: impl FnOnce(&keyring_core::Entry) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
+        self.with_named_entry(&self.service, account.id(), None, call)
+    }
+
+    /// Runs `call` on the entry `service`/`id`; `label`: the keychain UI's name for it instead of the store's.
+    fn with_named_entry<T>(
+        &self,
+        service: &str,
+        id: &str,
+        label: Option<&'static str>,
+        call: impl FnOnce(&keyring_core::Entry) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
         let connection = self.connection()?;
         let entry = if connection.modifiers.is_empty() {
-            keyring_core::Entry::new_in_store(&connection.store, &self.service, account.id())
+            keyring_core::Entry::new_in_store(&connection.store, service, id)
         } else {
-            let modifiers: HashMap<&str, &str> = connection.modifiers.iter().copied().collect();
-            keyring_core::Entry::new_in_store_with_modifiers(&connection.store, &self.service, account.id(), &modifiers)
+            let mut modifiers: HashMap<&str, &str> = connection.modifiers.iter().copied().collect();
+            if let (Some(label), Some(value)) = (label, modifiers.get_mut("label")) {
+                *value = label;
+            }
+            keyring_core::Entry::new_in_store_with_modifiers(&connection.store, service, id, &modifiers)
         };
         let result = entry.map_err(vault_error).and_then(|entry| call(&entry));
         self.forget_connection_if_unreachable(&result);
@@ -159,6 +179,40 @@ impl CredentialStore for KeychainStore {
         Ok(accounts)
     }
 }
+
+/// Web games' sign-ins, filed under their own service so that [`CredentialStore::list`] never sees them.
+impl SiteSignInStore for KeychainStore {
+    fn read_site(&self, owner: &str) -> Result<Option<SiteSignIn>, VaultError> {
+        let service = format!("{}{SITE_SERVICE_SUFFIX}", self.service);
+        self.with_named_entry(&service, owner, Some(SITE_LABEL), |entry| match entry.get_password() {
+            Ok(text) => {
+                let text = SecretString::from(text);
+                site::decode(text.expose_secret()).map(Some)
+            }
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(error) => Err(vault_error(error)),
+        })
+    }
+
+    fn write_site(&self, owner: &str, sign_in: &SiteSignIn) -> Result<(), VaultError> {
+        let service = format!("{}{SITE_SERVICE_SUFFIX}", self.service);
+        let text = site::encode(sign_in);
+        self.with_named_entry(&service, owner, Some(SITE_LABEL), |entry| {
+            entry.set_password(text.expose_secret()).map_err(vault_error)
+        })
+    }
+
+    fn delete_site(&self, owner: &str) -> Result<(), VaultError> {
+        let service = format!("{}{SITE_SERVICE_SUFFIX}", self.service);
+        self.with_named_entry(&service, owner, Some(SITE_LABEL), |entry| match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(error) => Err(vault_error(error)),
+        })
+    }
+}
+
+/// The item label of a web sign-in in keychain UIs: no site, no username.
+const SITE_LABEL: &str = "Kage web game sign-in";
 
 /// Maps keyring errors to ours. The variants that carry the stored bytes are reduced to fixed text (I6); platform
 /// errors are classified from the backend's own error type where it can be seen.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::site::{self, SiteSignIn, SiteSignInStore};
 use super::{CredentialStore, SavedAccount, SavedCredential, VaultError, record};
 use crate::account::AccountKey;
 
@@ -20,6 +21,8 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct MemoryState {
     entries: HashMap<String, SecretString>,
+    /// Web games' sign-ins, by web account id (the keychain files them under a service of their own).
+    sites: HashMap<String, SecretString>,
     failure: Option<VaultError>,
     write_failure: Option<VaultError>,
     delay: Option<Duration>,
@@ -150,5 +153,22 @@ impl CredentialStore for MemoryStore {
             .collect();
         accounts.sort_by(|a, b| a.account.cmp(&b.account));
         Ok(accounts)
+    }
+}
+
+impl SiteSignInStore for MemoryStore {
+    fn read_site(&self, owner: &str) -> Result<Option<SiteSignIn>, VaultError> {
+        let state = self.enter(false)?;
+        state.sites.get(owner).map(|text| site::decode(text.expose_secret())).transpose()
+    }
+
+    fn write_site(&self, owner: &str, sign_in: &SiteSignIn) -> Result<(), VaultError> {
+        self.enter(true)?.sites.insert(owner.to_owned(), site::encode(sign_in));
+        Ok(())
+    }
+
+    fn delete_site(&self, owner: &str) -> Result<(), VaultError> {
+        self.enter(false)?.sites.remove(owner);
+        Ok(())
     }
 }

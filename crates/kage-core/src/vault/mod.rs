@@ -10,11 +10,13 @@
 //!
 //! - [`KeychainStore`]: the OS keychain, connected lazily and reconnected after an outage, so a keychain that was
 //!   not up at start is "unavailable" (retried), never "no credential".
+//! - [`site`]: web games' sign-ins (a site's username and password per web account), filed apart.
 //! - [`MemoryStore`]: credentials in memory, for tests and unit tests of the failure paths.
 
 mod keychain;
 mod memory;
 pub mod record;
+pub mod site;
 
 use secrecy::SecretString;
 
@@ -23,6 +25,7 @@ use crate::oidc::ProviderLink;
 
 pub use keychain::KeychainStore;
 pub use memory::MemoryStore;
+pub use site::{SiteSignIn, SiteSignInStore};
 
 /// What the vault keeps for one account: the refresh credential, and the username for rebuilding the roster.
 pub struct SavedCredential {
