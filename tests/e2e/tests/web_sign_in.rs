@@ -5,25 +5,18 @@
 //! The player asks the way a player does: Ctrl+Shift+L pressed in the web window (xdotool through the X server;
 //! the key is read by Rust on the GTK widget, the page never sees it) and the panel's "Fill sign-in" button
 //! (clicked over WebDriver in Kage's own window). The web windows themselves are read through the debug build's
-//! test hook (`e2e_web_eval`, see web_games.rs), as WebDriver cannot reach them.
+//! test hook (`e2e_web_eval`, see `kage_e2e::web`), as WebDriver cannot reach them.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
+use kage_e2e::web::eval;
 use kage_e2e::{App, GameServer, debug_binary, enabled, free_port, report};
 use serde_json::{Value, json};
 
 const DRIVER_PORT: u16 = 4640;
 const PASSWORD: &str = "main-password";
-
-async fn eval(app: &App, account: &str, script: &str) -> Value {
-    let answer = app.invoke("e2e_web_eval", json!({ "accountId": account, "window": 0, "script": script })).await;
-    match answer.as_str() {
-        Some(text) => serde_json::from_str(text).unwrap_or(Value::String(text.to_owned())),
-        None => json!({ "hook_error": answer }),
-    }
-}
 
 /// What the web client's sign-in form holds now, where it is, and who is signed in.
 async fn form(app: &App, account: &str) -> Value {
@@ -34,7 +27,7 @@ async fn form(app: &App, account: &str) -> Value {
         return { origin: location.origin, ready: document.readyState === "complete" && !!form,
                  username: field("username-input"), password: field("password-input"),
                  player: profile && !profile.hidden ? document.querySelector('[data-testid="profile-username"]')?.textContent : null };"#;
-    eval(app, account, script).await
+    eval(app, account, 0, script).await
 }
 
 async fn wait_form(app: &App, account: &str, origin: &str) -> Value {
@@ -151,7 +144,7 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
     // The page cannot ask for a fill: it has no IPC.
     let probe = r#"try { await window.__TAURI_INTERNALS__.invoke("fill_web_sign_in", { accountId: "x" }); return "ALLOWED"; }
                    catch (e) { return "refused: " + String(e?.message ?? e).slice(0, 100); }"#;
-    let refused = eval(&app, &main, probe).await;
+    let refused = eval(&app, &main, 0, probe).await;
     assert!(refused.as_str().is_some_and(|r| r.starts_with("refused")), "{refused}");
     report("web_sign_in", &format!("the page asking for a fill: {refused}"));
     let untouched = form(&app, &main).await;
@@ -193,7 +186,7 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
     let filled = form(&app, &main).await;
     assert_eq!((filled["username"].as_str(), filled["password"].as_str()), (Some("main"), Some(PASSWORD)), "{filled}");
     report("web_sign_in", &format!("main's form filled by {filled_by}"));
-    eval(&app, &main, r#"document.getElementById("sign-in").requestSubmit(); return true;"#).await;
+    eval(&app, &main, 0, r#"document.getElementById("sign-in").requestSubmit(); return true;"#).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while form(&app, &main).await["player"] != "main" {
         assert!(Instant::now() < deadline, "main was not signed in by the filled form");
@@ -205,7 +198,7 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
     // The panel's button too, in Kage's own window: the form of main's window is filled again.
     let cleared = r#"const f = document.getElementById("sign-in");
         for (const i of f.querySelectorAll("input")) i.value = ""; return true;"#;
-    eval(&app, &main, cleared).await;
+    eval(&app, &main, 0, cleared).await;
     app.focus("acct-1").await;
     css(&app, &format!("{row} [data-testid='web-account-fill']")).await.click().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -215,7 +208,7 @@ async fn i13_a_saved_web_sign_in_fills_only_its_accounts_window_on_its_origin_wh
     }
 
     // Another origin in main's own window (allowed by the game, but not the saved one): nothing is filled.
-    eval(&app, &main, &format!("setTimeout(() => {{ location.href = '{other_origin}/play'; }}, 10); return true;"))
+    eval(&app, &main, 0, &format!("setTimeout(() => {{ location.href = '{other_origin}/play'; }}, 10); return true;"))
         .await;
     let elsewhere = wait_form(&app, &main, &other_origin).await;
     assert_eq!(elsewhere["password"], "", "{elsewhere}");
