@@ -189,6 +189,8 @@ mod tests {
             colour: "#3f8efc".to_owned(),
             alias: alias.map(str::to_owned),
             proxy: None,
+            notifications: true,
+            groups: Vec::new(),
         };
         let (main, alt) = (web("naruto", Some("Main")), web("sasuke", None));
         let accounts = vec![main.clone(), alt.clone()];

@@ -15,7 +15,8 @@ struct Declaration {
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
     use crate::commands::{
-        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web, windows,
+        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web,
+        web_settings, windows,
     };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
@@ -88,6 +89,8 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<web::WebAccountProxyArgs>(cfg),
         decl::<web::OpenWebAccountArgs>(cfg),
         decl::<web::WebAccountArgs>(cfg),
+        decl::<crate::roster::WebAccountSettings>(cfg),
+        decl::<web_settings::WebAccountSettingsArgs>(cfg),
     ]
 }
 

@@ -3,7 +3,7 @@
 // implicit (Tauri attaches the window's label); the page never names an account to act for, except when the
 // player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template } from "./generated/contract";
+import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template, WebAccountSettings } from "./generated/contract";
 
 export type * from "./generated/contract";
 
@@ -82,4 +82,6 @@ export const api = {
   openWebAccount: (accountId: string, newWindow: boolean) => call("open_web_account", { accountId, newWindow }),
   signOutWebAccount: (accountId: string) => call("sign_out_web_account", { accountId }),
   forgetWebAccount: (accountId: string) => call("forget_web_account", { accountId }),
+  setWebAccountSettings: (accountId: string, settings: WebAccountSettings) =>
+    call("set_web_account_settings", { accountId, settings }),
 };

@@ -16,6 +16,7 @@ pub mod profile;
 pub mod sessions;
 pub mod settings;
 pub mod web;
+pub mod web_settings;
 pub mod windows;
 
 // The app's commands, once: the handler serves these, and the page's contract (`crate::contract`) declares
@@ -64,4 +65,5 @@ crate::contract::commands! {
     web::open_web_account<R>(web::OpenWebAccountArgs) -> Vec<web::WebGameView>;
     web::sign_out_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
     web::forget_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
+    web_settings::set_web_account_settings<R>(web_settings::WebAccountSettingsArgs) -> Vec<web::WebGameView>;
 }

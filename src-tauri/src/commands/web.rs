@@ -45,6 +45,8 @@ pub struct WebAccountView {
     pub proxy: Option<String>,
     /// Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
     pub proxy_hidden: bool,
+    /// Whether the notifications its game's page raises are shown, and the launch groups it is in.
+    pub settings: crate::roster::WebAccountSettings,
 }
 
 #[derive(Deserialize, TS)]
@@ -106,7 +108,7 @@ pub struct WebAccountArgs {
     pub account_id: String,
 }
 
-fn refused(error: WebRosterError) -> CommandError {
+pub(crate) fn refused(error: WebRosterError) -> CommandError {
     match error {
         WebRosterError::Invalid(sentence) => CommandError::invalid(sentence),
         WebRosterError::NotFound => CommandError::new(ErrorCode::NotFound, error.to_string()),
@@ -142,6 +144,7 @@ pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
                     hotkey: hotkey(&account.id),
                     proxy: if presenter.streamer() { None } else { account.proxy.clone() },
                     proxy_hidden: presenter.streamer(),
+                    settings: crate::roster::WebAccountSettings::of(account),
                 })
                 .collect(),
             id: game.id,

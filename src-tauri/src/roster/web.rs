@@ -58,6 +58,17 @@ pub struct WebAccount {
     /// through (WebKit sets it on the partition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// Whether the notifications the game's page raises are shown (by Kage, naming the account); on unless the
+    /// player turned them off, like a Kage account's.
+    #[serde(default = "yes")]
+    pub notifications: bool,
+    /// The launch groups this account is in, with Kage accounts' ("Open group" opens them together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A web account's proxy as the player typed it: `http://` or `socks5://`, a host and a port, no credentials
@@ -272,6 +283,8 @@ impl Roster {
             colour: (*colour).to_owned(),
             alias: None,
             proxy: None,
+            notifications: true,
+            groups: Vec::new(),
         };
         let added = account.clone();
         files.roster.change(|doc| doc.web_accounts.push(added))?;

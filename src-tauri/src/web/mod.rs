@@ -6,6 +6,8 @@
 //!   http(s) of the game's allowed origins; never Kage's own page) and popups kept in the account.
 //! - [`wipe`]: Sign out and Forget: close the account's windows, clear WebKit's data manager, delete the
 //!   directory.
+//! - [`comforts`]: what Kage adds to every web window beside its partition (its page's notifications, shown as
+//!   Kage's: [`notices`]; Kage's hotkeys while the page has the keyboard: [`keys`]).
 //! - `e2e_hook` (debug builds only, and only with `KAGE_E2E_WEB_HOOK=1`): runs a script in a web window for the
 //!   end-to-end tests, which WebDriver cannot reach (WebKitGTK automates one context, Kage's own).
 //!
@@ -13,8 +15,11 @@
 //! (`web-<random>`) match no capability either, so every command the page could invoke is refused by Tauri's
 //! ACL.
 
+pub mod comforts;
 #[cfg(debug_assertions)]
 pub mod e2e_hook;
+pub mod keys;
+pub mod notices;
 pub mod partition;
 pub mod window;
 pub mod wipe;

@@ -158,6 +158,7 @@ fn build<R: Runtime>(
     }
     let window = builder.build()?;
     state.web.opened(&label, &account.id, &account.partition);
+    super::comforts::attach(&window, &account.id);
     crate::windows::show_if_never_loaded(&window);
     Ok(window)
 }

@@ -333,7 +333,11 @@ proxy: string | null,
 /**
  * Streamer mode hides the proxy: the panel must not offer to change what it cannot show.
  */
-proxyHidden: boolean, };
+proxyHidden: boolean, 
+/**
+ * Whether the notifications its game's page raises are shown, and the launch groups it is in.
+ */
+settings: WebAccountSettings, };
 
 export type AddWebGameArgs = { startUrl: string, name: string | null, };
 
@@ -362,6 +366,13 @@ export type WebAccountProxyArgs = { accountId: string, proxy: string | null, };
 export type OpenWebAccountArgs = { accountId: string, newWindow: boolean, };
 
 export type WebAccountArgs = { accountId: string, };
+
+/**
+ * A web account's notifications switch and launch groups, as the panel sends them.
+ */
+export type WebAccountSettings = { notifications: boolean, groups: Array<string>, };
+
+export type WebAccountSettingsArgs = { accountId: string, settings: WebAccountSettings, };
 
 /** Every command the page may call: its arguments (`null`: none) and its answer. */
 export type Commands = {
@@ -408,4 +419,5 @@ export type Commands = {
   open_web_account: { args: OpenWebAccountArgs; result: Array<WebGameView> };
   sign_out_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
   forget_web_account: { args: WebAccountArgs; result: Array<WebGameView> };
+  set_web_account_settings: { args: WebAccountSettingsArgs; result: Array<WebGameView> };
 };
