@@ -58,19 +58,11 @@ pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, args: Args<OpenAccount
     let Args(OpenAccountsArgs { group }) = args;
     let state = app.state::<AppState>();
     let members = launcher::members(&state, group.as_deref());
-    if members.is_empty() {
+    if members.is_empty() && state.roster.web_members(group.as_deref()).is_empty() {
         return Err(CommandError::new(ErrorCode::NotFound, "There are no saved accounts to open there."));
     }
-    let count = match group {
-        // Placed by the group's template once open, if it has one.
-        Some(group) => crate::group_launch::open(&app, &group),
-        None => {
-            let count = members.len();
-            launcher::enqueue(&app, members.into_iter().map(Launch::bring).collect());
-            count
-        }
-    };
-    Ok(count)
+    // Web games' accounts too; a group is placed by its template once open, if it has one.
+    Ok(crate::group_launch::open_members(&app, group.as_deref()))
 }
 
 /// Ctrl+1..9: brings the window of the Nth saved account (1-based) forward, opening one if it has none. Web

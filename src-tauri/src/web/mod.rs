@@ -19,8 +19,10 @@ pub mod comforts;
 #[cfg(debug_assertions)]
 pub mod e2e_hook;
 pub mod keys;
+pub mod launch;
 pub mod notices;
 pub mod partition;
+pub mod places;
 pub mod window;
 pub mod wipe;
 

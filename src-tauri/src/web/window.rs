@@ -82,6 +82,7 @@ pub fn open_labelled<R: Runtime>(
     let account = state.roster.web_account(account_id).ok_or(WebWindowError::NotFound)?;
     let start = state.roster.game(&account.game).and_then(|game| game.start()).ok_or(WebWindowError::NotFound)?;
     let window = build(app, &account, WebviewUrl::External(start), None, label)?;
+    super::places::put_back(&window, &account.id);
     if let Err(error) = state.roster.set_layout(window.label(), Some(&account.id)) {
         log::warn!("window layout: {error}");
     }
