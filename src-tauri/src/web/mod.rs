@@ -16,6 +16,7 @@
 //! ACL.
 
 pub mod comforts;
+pub mod downloads;
 #[cfg(debug_assertions)]
 pub mod e2e_hook;
 pub mod keys;

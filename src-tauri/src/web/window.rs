@@ -141,7 +141,8 @@ fn build<R: Runtime>(
         .title(state.presenter().web_title(&account.id))
         .inner_size(1024.0, 768.0)
         .min_inner_size(320.0, 300.0)
-        .data_directory(dir)
+        .data_directory(dir.clone())
+        .on_download(super::downloads::handler(app, dir))
         .visible(false)
         .on_page_load(|window, page| {
             if page.event() == PageLoadEvent::Finished {
