@@ -97,11 +97,14 @@ fn game_site() -> String {
     url
 }
 
-/// The desktop's notification service, played by the test on the session bus: every `Notify` (summary, body).
-fn notification_service() -> Option<Arc<Mutex<Vec<(String, String)>>>> {
+/// Every notification the service was asked to show: (summary, body).
+type Shown = Arc<Mutex<Vec<(String, String)>>>;
+
+/// The desktop's notification service, played by the test on the session bus.
+fn notification_service() -> Option<Shown> {
     let connection = zbus::blocking::Connection::session().ok()?;
     connection.request_name("org.freedesktop.Notifications").ok()?;
-    let shown: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let shown: Shown = Arc::default();
     let recording = shown.clone();
     std::thread::spawn(move || {
         let mut id = 0u32;
