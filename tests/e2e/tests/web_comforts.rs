@@ -288,6 +288,29 @@ async fn i13_web_accounts_get_kages_notifications_hotkeys_groups_downloads_and_p
     assert!(left.is_some(), "the staging folder is empty: {:?}", std::fs::read_dir(&staging).map(|d| d.count()));
     report("web_comforts", "a download was saved where the chooser said, fetched with the account's cookie");
 
+    // The panel: main's Settings turn its notifications off and put it in a group of its own; the panel's
+    // group buttons then offer that group.
+    app.focus("acct-1").await;
+    app.click("open-panel").await;
+    app.click("web-account-edit").await;
+    app.wait_for("web-account-notifications").await.click().await.unwrap();
+    app.fill("web-account-groups", "farm").await;
+    app.click("web-account-settings-save").await;
+    let buttons = "return [...document.querySelectorAll('[data-testid=open-group]')].map(e => e.dataset.group)";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let groups = app.client.execute(buttons, vec![]).await.unwrap_or_default();
+        if groups == json!(["farm", "raid"]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the panel's group buttons: {groups}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let games = app.invoke("web_games", json!({})).await;
+    let main_view = games[0]["accounts"].as_array().unwrap().iter().find(|a| a["id"] == main).unwrap().clone();
+    assert_eq!(main_view["settings"], json!({ "notifications": false, "groups": ["farm"] }), "{main_view}");
+    report("web_comforts", "the panel's Settings turned main's notifications off and put it in \"farm\"");
+
     // 5. Main's window is moved and resized; after a restart it comes back there.
     let id = x_window(&main_title).unwrap();
     xdotool(&["windowsize", &id.to_string(), "700", "500"]);
