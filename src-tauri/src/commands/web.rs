@@ -280,6 +280,9 @@ pub async fn forget_web_account<R: Runtime>(
 ) -> Result<Vec<WebGameView>, CommandError> {
     let account_id = args.0.account_id;
     let account = app.state::<AppState>().roster.remove_web_account(&account_id).map_err(refused)?;
+    if let Err(error) = app.state::<AppState>().roster.forget_web_place(&account_id) {
+        log::warn!("window layout: {error}");
+    }
     let result = crate::web::wipe::wipe(&app, &account_id, &account.partition).await;
     crate::accounts_changed(&app);
     wiped(&app, result)

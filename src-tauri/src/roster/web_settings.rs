@@ -38,6 +38,14 @@ impl Roster {
         files.roster.doc.web_accounts.iter().find(|a| a.id == id).cloned().ok_or(WebRosterError::NotFound)
     }
 
+    /// Forgets where web account `id`'s windows were (Forget): a forgotten account leaves no place behind, as a
+    /// Kage account's removal does.
+    pub fn forget_web_place(&self, id: &str) -> Result<(), super::RosterError> {
+        self.files().layout.change(|doc| {
+            doc.places.remove(id);
+        })
+    }
+
     /// The web accounts in `group` (every one for `None`), in the order added.
     pub fn web_members(&self, group: Option<&str>) -> Vec<WebAccount> {
         let accounts = self.web_accounts();
@@ -85,5 +93,17 @@ mod tests {
             roster.set_web_settings("nobody", WebAccountSettings::of(&alt)),
             Err(WebRosterError::NotFound)
         ));
+    }
+
+    #[test]
+    fn a_forgotten_web_account_leaves_no_remembered_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let roster = Roster::open(dir.path());
+        let place = crate::roster::Place { x: 130, y: 170, width: 700, height: 500 };
+        roster.note_place("web-1", "main-id", place);
+        roster.flush().unwrap();
+        assert_eq!(Roster::open(dir.path()).place("main-id"), Some(place));
+        roster.forget_web_place("main-id").unwrap();
+        assert_eq!(Roster::open(dir.path()).place("main-id"), None);
     }
 }
