@@ -1,6 +1,6 @@
 //! Kage's window hotkeys while a web game's page has the keyboard (issue 19, item 5): Ctrl+1..9 (the Nth
 //! account's window), Ctrl+Tab and Ctrl+Shift+Tab (the next and previous account window) and Ctrl+Shift+A
-//! (Kage's own window, where the accounts panel is).
+//! (the accounts panel, in Kage's own window, which comes forward).
 //!
 //! Kage's own page catches these in its keydown handler; a game's page is not Kage's and runs no Kage code, so
 //! on WebKitGTK they are caught on the webview's GTK widget, before WebKit hands the key to the page. The page
@@ -44,6 +44,9 @@ pub fn hotkey(key: Key, ctrl: bool, shift: bool, alt: bool) -> Option<Hotkey> {
     }
 }
 
+/// Run in Kage's own window for Ctrl+Shift+A: the page's listener opens the accounts panel.
+const SHOW_PANEL: &str = "document.dispatchEvent(new Event('kage:show-panel'))";
+
 /// Does `hotkey`, pressed in window `label`.
 fn act<R: Runtime>(app: &AppHandle<R>, label: &str, hotkey: Hotkey) {
     match hotkey {
@@ -66,6 +69,11 @@ fn act<R: Runtime>(app: &AppHandle<R>, label: &str, hotkey: Hotkey) {
                 Some(window) => {
                     let _ = window.unminimize();
                     let _ = window.set_focus();
+                    // Kage's own page opens its panel on this event (`ui/src/main.ts`); nothing of an account
+                    // travels with it, and no other window's page hears it.
+                    if let Err(error) = window.eval(SHOW_PANEL) {
+                        log::info!("Ctrl+Shift+A in a web window: {error}");
+                    }
                 }
                 None => log::info!("Ctrl+Shift+A in a web window: no Kage window is open"),
             }

@@ -263,6 +263,14 @@ async fn i13_web_accounts_get_kages_notifications_hotkeys_groups_downloads_and_p
     let back = until(Duration::from_secs(5), || x11::focused_title().filter(|t| *t == main_title)).await;
     assert!(back.is_some(), "Ctrl+Shift+Tab in alt's game did not focus main: {:?}", x11::focused_title());
     report("web_comforts", &format!("keys main's page saw: {keys}; Ctrl+2 and Ctrl+Shift+Tab moved the focus"));
+    // Ctrl+Shift+A in main's game: Kage's own window comes forward with its accounts panel open.
+    xdotool(&["key", "ctrl+shift+a"]);
+    let kage_focused =
+        until(Duration::from_secs(5), || x11::focused_title().filter(|t| *t != main_title && *t != alt_title)).await;
+    assert!(kage_focused.is_some(), "Ctrl+Shift+A left the focus on {:?}", x11::focused_title());
+    app.focus("acct-1").await;
+    app.wait_for("accounts-panel").await;
+    app.click("panel-close").await;
 
     // 4. A download asks where to save and is saved there, fetched with main's own cookie; nothing is left in
     // the staging folder.
