@@ -48,6 +48,7 @@ fn main() {
         "save_web_sign_in",
         "remove_web_sign_in",
         "fill_web_sign_in",
+        "set_web_account_settings",
     ];
     // The end-to-end tests' hook (src/web/e2e_hook.rs) is compiled into debug builds only, and so is its
     // permission: a release build's ACL does not know the command.

@@ -190,6 +190,8 @@ mod tests {
             alias: alias.map(str::to_owned),
             proxy: None,
             sign_in_origin: None,
+            notifications: true,
+            groups: Vec::new(),
         };
         let (main, alt) = (web("naruto", Some("Main")), web("sasuke", None));
         let accounts = vec![main.clone(), alt.clone()];

@@ -78,12 +78,17 @@ pub fn run() {
         cli::start::Next::Exit(exit) => exit.finish(),
         cli::start::Next::Start(target) => target,
     };
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First, so a second launch is handed over here before anything else starts (its arguments too).
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| cli::arrived::handle(app, argv)))
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(app_log::plugin())
-        .plugin(tauri_plugin_notification::init())
+        .plugin(app_log::plugin());
+    // Only where Kage shows notifications through it (see `notify`): the plugin puts a `Notification` of its own,
+    // which asks it over IPC, into every webview, and a web game's page (which has no IPC, I13) would then get
+    // none. Where the freedesktop service shows them, the page keeps WebKit's own, which `web::notices` answers.
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    let app = builder
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())

@@ -15,8 +15,8 @@ struct Declaration {
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
     use crate::commands::{
-        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web, web_sign_in,
-        windows,
+        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web,
+        web_settings, web_sign_in, windows,
     };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
@@ -92,6 +92,8 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<web_sign_in::WebSignInView>(cfg),
         decl::<web_sign_in::SaveWebSignInArgs>(cfg),
         decl::<web_sign_in::WebSignInArgs>(cfg),
+        decl::<crate::roster::WebAccountSettings>(cfg),
+        decl::<web_settings::WebAccountSettingsArgs>(cfg),
     ]
 }
 

@@ -119,8 +119,8 @@ pub fn entries(state: &AppState) -> Vec<TrayEntry> {
     if roster.is_empty() && web_accounts.is_empty() {
         entries.push(TrayEntry { label: "No saved accounts yet".to_owned(), action: None });
     }
-    // Open all and groups are about Kage-protocol accounts for now.
-    if !roster.is_empty() {
+    // Open all and groups hold web games' accounts too.
+    if !roster.is_empty() || !web_accounts.is_empty() {
         entries.push(TrayEntry { label: "Open all".to_owned(), action: Some(TrayAction::OpenAll) });
         entries.extend(state.roster.groups().into_iter().map(|group| TrayEntry {
             label: format!("Open group “{group}”"),
@@ -221,8 +221,8 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
                 log::warn!("open a web account from the tray: {error}");
             }
         }
-        TrayAction::OpenAll => open_members(app, &state, None),
-        TrayAction::OpenGroup(group) => open_members(app, &state, Some(&group)),
+        TrayAction::OpenAll => open_members(app, None),
+        TrayAction::OpenGroup(group) => open_members(app, Some(&group)),
         TrayAction::ShowAll => {
             // Taken first: windows the restore opens show themselves once their page has loaded.
             let open = crate::windows::in_order(app);
@@ -240,9 +240,8 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
     }
 }
 
-fn open_members<R: Runtime>(app: &AppHandle<R>, state: &AppState, group: Option<&str>) {
-    let launches = launcher::members(state, group).into_iter().map(Launch::bring);
-    launcher::enqueue(app, launches.collect());
+fn open_members<R: Runtime>(app: &AppHandle<R>, group: Option<&str>) {
+    crate::group_launch::open_members(app, group);
 }
 
 fn bring_forward<R: Runtime>(window: &tauri::WebviewWindow<R>) {

@@ -190,7 +190,7 @@ pub(crate) fn show<R: Runtime>(window: &WebviewWindow<R>) {
 
 /// Puts `window` at a remembered place if that place is on a monitor connected now; otherwise it stays where the
 /// desktop put it. Places are outer position and inner size, as [`note_place`] records them.
-fn put_at<R: Runtime>(window: &WebviewWindow<R>, place: Place) {
+pub(crate) fn put_at<R: Runtime>(window: &WebviewWindow<R>, place: Place) {
     let screens: Vec<Area> = window.available_monitors().unwrap_or_default().iter().map(screen_of).collect();
     if !placement::is_on_screen(place, &screens) {
         return;
@@ -199,12 +199,22 @@ fn put_at<R: Runtime>(window: &WebviewWindow<R>, place: Place) {
     let _ = window.set_size(PhysicalSize::new(place.width, place.height));
 }
 
-/// Remembers where a window pinned to an account is (it moved or was resized), for that account's next window,
-/// whichever label it gets. Not while minimised (some desktops report a far-off position then) or maximised:
+/// The id of the account `label` shows: its pin's, or the web account's (web windows are remembered too).
+fn account_shown(state: &AppState, label: &str) -> Option<String> {
+    state
+        .core
+        .windows
+        .pin_of(&WindowLabel::new(label))
+        .map(|pin| pin.account.id().to_owned())
+        .or_else(|| state.web.account_of(label))
+}
+
+/// Remembers where a window pinned to an account (or a web account's window) is (it moved or was resized), for
+/// that account's next window, whichever label it gets. Not while minimised (some desktops report a far-off position then) or maximised:
 /// the place to come back to is the one the player gave the window.
 pub fn note_place<R: Runtime>(window: &Window<R>) {
     let state = window.state::<AppState>();
-    let Some(pin) = state.core.windows.pin_of(&WindowLabel::new(window.label())) else {
+    let Some(account) = account_shown(&state, window.label()) else {
         return;
     };
     if window.is_minimized().unwrap_or(true) || window.is_maximized().unwrap_or(true) {
@@ -218,7 +228,7 @@ pub fn note_place<R: Runtime>(window: &Window<R>) {
         return;
     }
     let place = Place { x: position.x, y: position.y, width: size.width, height: size.height };
-    state.roster.note_place(window.label(), pin.account.id(), place);
+    state.roster.note_place(window.label(), &account, place);
 }
 
 /// Writes the places noted since the last write; a failure only loses where windows were.
@@ -265,9 +275,9 @@ fn put_in_cell<R: Runtime>(window: &WebviewWindow<R>, cell: Area) -> tauri::Resu
     window.set_size(size)?;
     // Noted here rather than from the move events, which arrive later than the caller's flush.
     let state = window.state::<AppState>();
-    if let Some(pin) = state.core.windows.pin_of(&label_of(window)) {
+    if let Some(account) = account_shown(&state, window.label()) {
         let place = Place { x: cell.x, y: cell.y, width: size.width, height: size.height };
-        state.roster.note_place(window.label(), pin.account.id(), place);
+        state.roster.note_place(window.label(), &account, place);
     }
     Ok(())
 }

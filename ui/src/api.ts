@@ -3,7 +3,7 @@
 // implicit (Tauri attaches the window's label); the page never names an account to act for, except when the
 // player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template } from "./generated/contract";
+import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template, WebAccountSettings } from "./generated/contract";
 
 export type * from "./generated/contract";
 
@@ -88,4 +88,6 @@ export const api = {
     call("save_web_sign_in", { accountId, origin, username, password }),
   removeWebSignIn: (accountId: string) => call("remove_web_sign_in", { accountId }),
   fillWebSignIn: (accountId: string) => call("fill_web_sign_in", { accountId }),
+  setWebAccountSettings: (accountId: string, settings: WebAccountSettings) =>
+    call("set_web_account_settings", { accountId, settings }),
 };

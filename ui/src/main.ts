@@ -127,6 +127,9 @@ export function showPanel(): void {
 
 // Hotkeys, in every account window: Ctrl+N new window, Ctrl+1..9 the Nth saved account, Ctrl+Tab and
 // Ctrl+Shift+Tab the next and previous account window, Ctrl+Shift+A the accounts panel.
+// Ctrl+Shift+A pressed in a web game's window: the shell brings this window forward and asks for the panel.
+document.addEventListener("kage:show-panel", () => showPanel());
+
 document.addEventListener("keydown", (event) => {
   if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
   const key = event.key.toLowerCase();

@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod settings;
 pub mod web;
 pub mod web_sign_in;
+pub mod web_settings;
 pub mod windows;
 
 // The app's commands, once: the handler serves these, and the page's contract (`crate::contract`) declares
@@ -69,4 +70,5 @@ crate::contract::commands! {
     web_sign_in::save_web_sign_in<R>(web_sign_in::SaveWebSignInArgs) -> web_sign_in::WebSignInView;
     web_sign_in::remove_web_sign_in<R>(web_sign_in::WebSignInArgs) -> web_sign_in::WebSignInView;
     web_sign_in::fill_web_sign_in<R>(web_sign_in::WebSignInArgs) -> String;
+    web_settings::set_web_account_settings<R>(web_settings::WebAccountSettingsArgs) -> Vec<web::WebGameView>;
 }

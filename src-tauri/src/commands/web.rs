@@ -47,6 +47,8 @@ pub struct WebAccountView {
     pub proxy_hidden: bool,
     /// The site origin of the sign-in saved for it in the keychain, if any (the panel offers "Fill sign-in").
     pub sign_in_origin: Option<String>,
+    /// Whether the notifications its game's page raises are shown, and the launch groups it is in.
+    pub settings: crate::roster::WebAccountSettings,
 }
 
 #[derive(Deserialize, TS)]
@@ -108,7 +110,7 @@ pub struct WebAccountArgs {
     pub account_id: String,
 }
 
-fn refused(error: WebRosterError) -> CommandError {
+pub(crate) fn refused(error: WebRosterError) -> CommandError {
     match error {
         WebRosterError::Invalid(sentence) => CommandError::invalid(sentence),
         WebRosterError::NotFound => CommandError::new(ErrorCode::NotFound, error.to_string()),
@@ -145,6 +147,7 @@ pub(crate) fn web_list(state: &AppState) -> Vec<WebGameView> {
                     proxy: if presenter.streamer() { None } else { account.proxy.clone() },
                     proxy_hidden: presenter.streamer(),
                     sign_in_origin: account.sign_in_origin.clone(),
+                    settings: crate::roster::WebAccountSettings::of(account),
                 })
                 .collect(),
             id: game.id,
@@ -296,6 +299,9 @@ pub async fn forget_web_account<R: Runtime>(
         log::info!("no saved sign-in to delete for a forgotten web account: {error}");
     }
     let account = app.state::<AppState>().roster.remove_web_account(&account_id).map_err(refused)?;
+    if let Err(error) = app.state::<AppState>().roster.forget_web_place(&account_id) {
+        log::warn!("window layout: {error}");
+    }
     let result = crate::web::wipe::wipe(&app, &account_id, &account.partition).await;
     crate::accounts_changed(&app);
     wiped(&app, result)

@@ -58,36 +58,32 @@ pub async fn open_accounts<R: Runtime>(app: AppHandle<R>, args: Args<OpenAccount
     let Args(OpenAccountsArgs { group }) = args;
     let state = app.state::<AppState>();
     let members = launcher::members(&state, group.as_deref());
-    if members.is_empty() {
+    if members.is_empty() && state.roster.web_members(group.as_deref()).is_empty() {
         return Err(CommandError::new(ErrorCode::NotFound, "There are no saved accounts to open there."));
     }
-    let count = match group {
-        // Placed by the group's template once open, if it has one.
-        Some(group) => crate::group_launch::open(&app, &group),
-        None => {
-            let count = members.len();
-            launcher::enqueue(&app, members.into_iter().map(Launch::bring).collect());
-            count
-        }
-    };
-    Ok(count)
+    // Web games' accounts too; a group is placed by its template once open, if it has one.
+    Ok(crate::group_launch::open_members(&app, group.as_deref()))
 }
 
 /// Ctrl+1..9: brings the window of the Nth saved account (1-based) forward, opening one if it has none. Web
 /// games' accounts are numbered after the others, in the order they were added.
 #[tauri::command]
 pub async fn focus_account<R: Runtime>(app: AppHandle<R>, args: Args<FocusAccountArgs>) -> Result<(), CommandError> {
-    let Args(FocusAccountArgs { position }) = args;
+    focus_position(&app, args.0.position)
+}
+
+/// What Ctrl+1..9 does, from Kage's page or (see `web::keys`) a web game's page.
+pub fn focus_position<R: Runtime>(app: &AppHandle<R>, position: usize) -> Result<(), CommandError> {
     let state = app.state::<AppState>();
     let missing = || CommandError::new(ErrorCode::NotFound, format!("There is no saved account number {position}."));
     let index = position.checked_sub(1).ok_or_else(missing)?;
     let saved = state.roster.list();
     if let Some(entry) = saved.get(index) {
-        launcher::enqueue(&app, vec![Launch::bring(entry.clone())]);
+        launcher::enqueue(app, vec![Launch::bring(entry.clone())]);
         return Ok(());
     }
     let web = state.roster.web_accounts().into_iter().nth(index - saved.len()).ok_or_else(missing)?;
-    crate::web::window::bring_or_open(&app, &web.id)
+    crate::web::window::bring_or_open(app, &web.id)
         .map(drop)
         .map_err(|error| CommandError::new(ErrorCode::Window, error.to_string()))
 }

@@ -67,8 +67,24 @@ fn transfer_received<R: Runtime>(app: &AppHandle<R>, account: &AccountKey, from:
 /// freedesktop notification service on Linux and the BSDs), with the service's activation token so a desktop
 /// that prevents focus stealing raises it (see [`freedesktop`]). Elsewhere it is shown by
 /// tauri-plugin-notification.
-#[cfg(all(unix, not(target_os = "macos")))]
 fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, account: AccountKey) {
+    show_then(app, notice, move |app, _token| {
+        let window = crate::windows::window_of(app, &account)?;
+        #[cfg(all(unix, not(target_os = "macos")))]
+        raise(&window, _token);
+        Some(window)
+    });
+}
+
+/// Shows `notice`; a click on it (where the desktop reports clicks) runs `window` on the main thread with the
+/// click's activation token, and the window it answers is raised with that token. Web accounts' notifications
+/// (see `web::notices`) come this way too.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn show_then<R, F>(app: &tauri::AppHandle<R>, notice: Notice, window: F)
+where
+    R: Runtime,
+    F: FnOnce(&tauri::AppHandle<R>, Option<&str>) -> Option<tauri::WebviewWindow<R>> + Send + 'static,
+{
     let app = app.clone();
     // The service answers a click or a close on D-Bus; waiting for it blocks, so off the async runtime. The
     // thread ends when the notification is clicked, dismissed or expires.
@@ -79,9 +95,7 @@ fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, account: AccountK
             Ok(freedesktop::Ending::Clicked { activation_token }) => {
                 let raising = app.clone();
                 let _ = app.run_on_main_thread(move || {
-                    if let Some(window) = crate::windows::window_of(&raising, &account) {
-                        raise(&window, activation_token.as_deref());
-                    }
+                    window(&raising, activation_token.as_deref());
                 });
             }
             Ok(freedesktop::Ending::Closed) => {}
@@ -111,7 +125,11 @@ pub fn raise<R: Runtime>(window: &tauri::WebviewWindow<R>, activation_token: Opt
 }
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-fn show<R: Runtime>(app: &tauri::AppHandle<R>, notice: Notice, _account: AccountKey) {
+pub fn show_then<R, F>(app: &tauri::AppHandle<R>, notice: Notice, _window: F)
+where
+    R: Runtime,
+    F: FnOnce(&tauri::AppHandle<R>, Option<&str>) -> Option<tauri::WebviewWindow<R>> + Send + 'static,
+{
     if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
         log::warn!("could not show a notification: {error}");
     }

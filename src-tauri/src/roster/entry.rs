@@ -82,21 +82,28 @@ impl AccountSettings {
         if hex.is_none() {
             return Err("A colour is written like #3f8efc.".to_owned());
         }
-        let mut groups: Vec<String> = Vec::new();
-        for group in self.groups.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
-            if group.chars().count() > MAX_NAME || group.chars().any(char::is_control) {
-                return Err(format!("A group name is at most {MAX_NAME} characters, on one line."));
-            }
-            if !groups.iter().any(|g| g.eq_ignore_ascii_case(group)) {
-                groups.push(group.to_owned());
-            }
-        }
-        if groups.len() > MAX_GROUPS {
-            return Err(format!("An account can be in at most {MAX_GROUPS} groups."));
-        }
+        let groups = checked_groups(&self.groups)?;
         let proxy = self.proxy.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
         Ok(Self { alias, colour, notifications: self.notifications, groups, proxy })
     }
+}
+
+/// The launch groups the player typed for an account (a Kage account's or a web account's): trimmed, each once
+/// (case aside), at most [`MAX_GROUPS`]; `Err` is a sentence for the player.
+pub(super) fn checked_groups(typed: &[String]) -> Result<Vec<String>, String> {
+    let mut groups: Vec<String> = Vec::new();
+    for group in typed.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+        if group.chars().count() > MAX_NAME || group.chars().any(char::is_control) {
+            return Err(format!("A group name is at most {MAX_NAME} characters, on one line."));
+        }
+        if !groups.iter().any(|g| g.eq_ignore_ascii_case(group)) {
+            groups.push(group.to_owned());
+        }
+    }
+    if groups.len() > MAX_GROUPS {
+        return Err(format!("An account can be in at most {MAX_GROUPS} groups."));
+    }
+    Ok(groups)
 }
 
 pub(super) const MAX_NAME: usize = 32;

@@ -19,6 +19,7 @@ mod templates;
 mod tests;
 mod web;
 mod web_export;
+mod web_settings;
 #[cfg(test)]
 mod web_tests;
 
@@ -37,6 +38,7 @@ pub use layout::Place;
 pub use peek::{PeekError, read_only};
 pub use web::{Game, GameKind, WebAccount, WebRosterError, is_opaque_id, opaque_id, web_proxy};
 pub use web_export::{CheckedWeb, checked_web};
+pub use web_settings::WebAccountSettings;
 
 const ROSTER_FILE: &str = "roster.json";
 const LAYOUT_FILE: &str = "windows.json";
@@ -135,8 +137,12 @@ impl Roster {
     /// Every group name, in the order first met in the roster.
     pub fn groups(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for entry in self.files().roster.doc.accounts.iter() {
-            for group in &entry.groups {
+        let files = self.files();
+        let doc = &files.roster.doc;
+        // Web accounts are in groups with Kage accounts (issue 19, item 5).
+        let all = doc.accounts.iter().map(|e| &e.groups).chain(doc.web_accounts.iter().map(|a| &a.groups));
+        for groups in all {
+            for group in groups {
                 if !names.contains(group) {
                     names.push(group.clone());
                 }

@@ -63,6 +63,17 @@ pub struct WebAccount {
     /// exported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_origin: Option<String>,
+    /// Whether the notifications the game's page raises are shown (by Kage, naming the account); on unless the
+    /// player turned them off, like a Kage account's.
+    #[serde(default = "yes")]
+    pub notifications: bool,
+    /// The launch groups this account is in, with Kage accounts' ("Open group" opens them together).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A web account's proxy as the player typed it: `http://` or `socks5://`, a host and a port, no credentials
@@ -278,6 +289,8 @@ impl Roster {
             alias: None,
             proxy: None,
             sign_in_origin: None,
+            notifications: true,
+            groups: Vec::new(),
         };
         let added = account.clone();
         files.roster.change(|doc| doc.web_accounts.push(added))?;

@@ -8,6 +8,8 @@
 //!   directory.
 //! - [`sign_in`]: a saved site sign-in (OS keychain) filled into the account's page when the player asks, on
 //!   the saved origin only.
+//! - [`comforts`]: what Kage adds to every web window beside its partition (its page's notifications, shown as
+//!   Kage's: [`notices`]; Kage's hotkeys while the page has the keyboard: [`keys`]).
 //! - `e2e_hook` (debug builds only, and only with `KAGE_E2E_WEB_HOOK=1`): runs a script in a web window for the
 //!   end-to-end tests, which WebDriver cannot reach (WebKitGTK automates one context, Kage's own).
 //!
@@ -15,10 +17,16 @@
 //! (`web-<random>`) match no capability either, so every command the page could invoke is refused by Tauri's
 //! ACL.
 
+pub mod comforts;
+pub mod downloads;
 #[cfg(debug_assertions)]
 pub mod e2e_hook;
+pub mod keys;
+pub mod launch;
+pub mod notices;
 pub mod partition;
 pub mod sign_in;
+pub mod places;
 pub mod window;
 pub mod wipe;
 

@@ -205,14 +205,11 @@ fn on_key<R: Runtime>(app: AppHandle<R>, label: String) {
             Ok(filled) => log::info!("a web sign-in was filled ({filled:?}) at the player's request"),
             Err(error) => {
                 log::info!("a web sign-in fill did nothing: {error}");
-                use tauri_plugin_notification::NotificationExt;
-                let title = app
-                    .state::<AppState>()
-                    .presenter()
-                    .web_title(&app.state::<AppState>().web.account_of(&label).unwrap_or_default());
-                if let Err(error) = app.notification().builder().title(title).body(error.to_string()).show() {
-                    log::warn!("could not show a notification: {error}");
-                }
+                let state = app.state::<AppState>();
+                let title = state.presenter().web_title(&state.web.account_of(&label).unwrap_or_default());
+                let notice = crate::notify::Notice { title, body: error.to_string() };
+                // Kage's own notification path (on Linux the freedesktop service; the plugin is not there).
+                crate::notify::show_then(&app, notice, move |app, _token| app.get_webview_window(&label));
             }
         }
     });

@@ -82,6 +82,7 @@ pub fn open_labelled<R: Runtime>(
     let account = state.roster.web_account(account_id).ok_or(WebWindowError::NotFound)?;
     let start = state.roster.game(&account.game).and_then(|game| game.start()).ok_or(WebWindowError::NotFound)?;
     let window = build(app, &account, WebviewUrl::External(start), None, label)?;
+    super::places::put_back(&window, &account.id);
     if let Err(error) = state.roster.set_layout(window.label(), Some(&account.id)) {
         log::warn!("window layout: {error}");
     }
@@ -140,7 +141,8 @@ fn build<R: Runtime>(
         .title(state.presenter().web_title(&account.id))
         .inner_size(1024.0, 768.0)
         .min_inner_size(320.0, 300.0)
-        .data_directory(dir)
+        .data_directory(dir.clone())
+        .on_download(super::downloads::handler(app, dir))
         .visible(false)
         .on_page_load(|window, page| {
             if page.event() == PageLoadEvent::Finished {
@@ -159,6 +161,7 @@ fn build<R: Runtime>(
     let window = builder.build()?;
     state.web.opened(&label, &account.id, &account.partition);
     super::sign_in::listen_for_key(&window);
+    super::comforts::attach(&window, &account.id);
     crate::windows::show_if_never_loaded(&window);
     Ok(window)
 }

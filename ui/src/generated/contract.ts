@@ -338,6 +338,9 @@ proxyHidden: boolean,
  * The site origin of the sign-in saved for it in the keychain, if any (the panel offers "Fill sign-in").
  */
 signInOrigin: string | null, };
+ * Whether the notifications its game's page raises are shown, and the launch groups it is in.
+ */
+settings: WebAccountSettings, };
 
 export type AddWebGameArgs = { startUrl: string, name: string | null, };
 
@@ -391,6 +394,11 @@ keychainProblem: string | null, };
 export type SaveWebSignInArgs = { accountId: string, origin: string, username: string, password: string, };
 
 export type WebSignInArgs = { accountId: string, };
+ * A web account's notifications switch and launch groups, as the panel sends them.
+ */
+export type WebAccountSettings = { notifications: boolean, groups: Array<string>, };
+
+export type WebAccountSettingsArgs = { accountId: string, settings: WebAccountSettings, };
 
 /** Every command the page may call: its arguments (`null`: none) and its answer. */
 export type Commands = {
@@ -441,4 +449,5 @@ export type Commands = {
   save_web_sign_in: { args: SaveWebSignInArgs; result: WebSignInView };
   remove_web_sign_in: { args: WebSignInArgs; result: WebSignInView };
   fill_web_sign_in: { args: WebSignInArgs; result: string };
+  set_web_account_settings: { args: WebAccountSettingsArgs; result: Array<WebGameView> };
 };

@@ -3,6 +3,7 @@
 // (names already follow streamer mode).
 import { api, errorMessage, type WebAccountView, type WebGameView, type WebSignInView } from "../api";
 import { busy, h, initial } from "../dom";
+import { comfortFields } from "./panel-web-comforts";
 
 type Say = (text: string | null, warn?: boolean) => void;
 
@@ -142,6 +143,7 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
       }),
     ),
   );
+  const comforts = comfortFields(account, attempt, say);
   const form = h(
     "form",
     { class: "settings", hidden: true },
@@ -150,6 +152,7 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
     h("div", { class: "row" }, save),
     h("label", {}, "Proxy", proxyInput),
     h("div", { class: "row" }, saveProxy),
+    comforts.element,
   );
   edit.addEventListener("click", () => {
     const opening = form.hidden;
@@ -157,6 +160,7 @@ function accountItem(account: WebAccountView, attempt: (action: () => Promise<We
       nameInput.value = account.ownName ?? "";
       aliasInput.value = account.alias ?? "";
       proxyInput.value = account.proxy ?? "";
+      comforts.fill();
     }
     form.hidden = !opening;
     edit.setAttribute("aria-expanded", String(opening));

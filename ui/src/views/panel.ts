@@ -1,11 +1,12 @@
 // The accounts panel, reachable from every window: each saved account with its state and settings, launch
 // groups, tiling, streamer mode, and moving accounts to another computer. It shows what the shell sends (names
 // already follow streamer mode) and keeps nothing of its own.
-import { api, errorMessage, type Prefs, type SavedAccount } from "../api";
+import { api, errorMessage, type GroupTemplate, type Prefs, type SavedAccount } from "../api";
 import { busy, h } from "../dom";
 import { accountRow, type AccountRow } from "./panel-row";
 import { groupControls } from "./panel-group";
 import { webGamesSection } from "./panel-web";
+import { GROUPS_CHANGED } from "./panel-web-comforts";
 
 /** Opens the panel over the window's content; `onClose` runs when it is dismissed. */
 export function openPanel(onClose: () => void): void {
@@ -55,7 +56,12 @@ export function openPanel(onClose: () => void): void {
         rows.delete(id);
       }
     }
-    const names = [...new Set(accounts.flatMap((a) => a.groups))];
+    repaintGroups();
+  };
+  // Groups hold web accounts too: the shell's list of groups (with their templates) is the one to show.
+  const repaintGroups = () => void api.groupTemplates().then(paintGroups, () => undefined);
+  const paintGroups = (templates: GroupTemplate[]) => {
+    const names = templates.map((t) => t.group);
     if (names.join("\n") === groupNames) return;
     groupNames = names.join("\n");
     const openAll = h("button", { testid: "open-all", class: "primary small" }, "Open all");
@@ -64,9 +70,7 @@ export function openPanel(onClose: () => void): void {
     );
     const controls = names.map((name) => ({ name, ...groupControls(name, { say, attempt, count: countAccounts }) }));
     groups.replaceChildren(openAll, ...controls.map((c) => c.element));
-    void api.groupTemplates().then((templates) => {
-      for (const { group, template } of templates) controls.find((c) => c.name === group)?.setTemplate(template);
-    }, () => undefined);
+    for (const { group, template } of templates) controls.find((c) => c.name === group)?.setTemplate(template);
   };
 
   // Preferences: streamer mode first, it is the one a player reaches for in a hurry.
@@ -101,6 +105,7 @@ export function openPanel(onClose: () => void): void {
   }
 
   const web = webGamesSection(say);
+  web.element.addEventListener(GROUPS_CHANGED, repaintGroups);
 
   const tile = h("button", { testid: "tile-windows", class: "small" }, "Tile windows");
   tile.addEventListener("click", () => busy(tile, () => attempt(async () => say(`Tiled ${await api.tileWindows()} window(s).`))));
