@@ -44,6 +44,10 @@ fn main() {
         "open_web_account",
         "sign_out_web_account",
         "forget_web_account",
+        "open_overview",
+        "overview_tiles",
+        "overview_activate",
+        "overview_reorder",
     ];
     // The end-to-end tests' hook (src/web/e2e_hook.rs) is compiled into debug builds only, and so is its
     // permission: a release build's ACL does not know the command.

@@ -15,7 +15,8 @@ struct Declaration {
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
     use crate::commands::{
-        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web, windows,
+        SavedAccount, WindowState, accounts, actions, launching, moving, overview, profile, sessions, settings, web,
+        windows,
     };
     use crate::error::{CommandError, ErrorCode};
     use crate::sink::{AccountUpdate, PageUpdate};
@@ -88,6 +89,15 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<web::WebAccountProxyArgs>(cfg),
         decl::<web::OpenWebAccountArgs>(cfg),
         decl::<web::WebAccountArgs>(cfg),
+        decl::<crate::overview::TileState>(cfg),
+        decl::<crate::overview::TileKind>(cfg),
+        decl::<crate::overview::Tile>(cfg),
+        decl::<crate::overview::OverviewOptions>(cfg),
+        decl::<crate::overview::OverviewSnapshot>(cfg),
+        decl::<crate::overview::OverviewMessage>(cfg),
+        decl::<overview::OverviewTilesArgs>(cfg),
+        decl::<overview::OverviewActivateArgs>(cfg),
+        decl::<overview::OverviewReorderArgs>(cfg),
     ]
 }
 

@@ -3,7 +3,7 @@
 // implicit (Tauri attaches the window's label); the page never names an account to act for, except when the
 // player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template } from "./generated/contract";
+import type { AccountSettings, AccountUpdate, CommandError, Commands, OverviewMessage, Prefs, Stat, Template } from "./generated/contract";
 
 export type * from "./generated/contract";
 
@@ -82,4 +82,13 @@ export const api = {
   openWebAccount: (accountId: string, newWindow: boolean) => call("open_web_account", { accountId, newWindow }),
   signOutWebAccount: (accountId: string) => call("sign_out_web_account", { accountId }),
   forgetWebAccount: (accountId: string) => call("forget_web_account", { accountId }),
+  openOverview: () => call("open_overview"),
+  // The overview window's own commands (its capability only): its tiles and their updates on its own channel.
+  overviewTiles: (onUpdate: (message: OverviewMessage) => void) => {
+    const channel = new Channel<OverviewMessage>();
+    channel.onmessage = onUpdate;
+    return call("overview_tiles", { onUpdate: channel });
+  },
+  overviewActivate: (key: string) => call("overview_activate", { key }),
+  overviewReorder: (keys: string[]) => call("overview_reorder", { keys }),
 };

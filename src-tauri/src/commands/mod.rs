@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod actions;
 pub mod launching;
 pub mod moving;
+pub mod overview;
 pub mod profile;
 pub mod sessions;
 pub mod settings;
@@ -64,4 +65,8 @@ crate::contract::commands! {
     web::open_web_account<R>(web::OpenWebAccountArgs) -> Vec<web::WebGameView>;
     web::sign_out_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
     web::forget_web_account<R>(web::WebAccountArgs) -> Vec<web::WebGameView>;
+    overview::open_overview<R>() -> ();
+    overview::overview_tiles<R>(overview::OverviewTilesArgs) -> crate::overview::OverviewSnapshot;
+    overview::overview_activate<R>(overview::OverviewActivateArgs) -> ();
+    overview::overview_reorder<R>(overview::OverviewReorderArgs) -> ();
 }

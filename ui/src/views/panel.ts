@@ -77,6 +77,8 @@ export function openPanel(onClose: () => void): void {
   const nextKey = h("input", { testid: "shortcut-next", "aria-label": "Next account shortcut" });
   const previousKey = h("input", { testid: "shortcut-previous", "aria-label": "Previous account shortcut" });
   const keepInTray = h("input", { type: "checkbox", testid: "keep-in-tray" });
+  const clickThrough = h("input", { type: "checkbox", testid: "overview-click-through" });
+  const opacity = h("input", { type: "number", min: "30", max: "100", step: "5", testid: "overview-opacity", "aria-label": "Overview opacity in percent" });
   const savePrefs = async () => {
     if (!prefs) return;
     const next: Prefs = {
@@ -87,6 +89,8 @@ export function openPanel(onClose: () => void): void {
       shortcutNext: nextKey.value,
       shortcutPrevious: previousKey.value,
       keepInTray: keepInTray.checked,
+      overviewClickThrough: clickThrough.checked,
+      overviewOpacity: Math.round(Number(opacity.value || "100")),
     };
     await attempt(async () => {
       const applied = await api.setPrefs(next);
@@ -96,7 +100,7 @@ export function openPanel(onClose: () => void): void {
       render(await api.savedAccounts());
     });
   };
-  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray]) {
+  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray, clickThrough, opacity]) {
     input.addEventListener("change", () => void savePrefs());
   }
 
@@ -104,6 +108,9 @@ export function openPanel(onClose: () => void): void {
 
   const tile = h("button", { testid: "tile-windows", class: "small" }, "Tile windows");
   tile.addEventListener("click", () => busy(tile, () => attempt(async () => say(`Tiled ${await api.tileWindows()} window(s).`))));
+
+  const overview = h("button", { testid: "open-overview", class: "small" }, "Overview  Ctrl+Shift+O");
+  overview.addEventListener("click", () => busy(overview, () => attempt(() => api.openOverview())));
 
   const element = h(
     "div",
@@ -115,7 +122,7 @@ export function openPanel(onClose: () => void): void {
       message,
       groups,
       list,
-      h("div", { class: "row wrap" }, tile),
+      h("div", { class: "row wrap" }, tile, overview),
       web.element,
       h(
         "section",
@@ -127,6 +134,8 @@ export function openPanel(onClose: () => void): void {
         h("label", { class: "check" }, globalKeys, " Global shortcuts to cycle accounts from any program"),
         h("div", { class: "row" }, nextKey, previousKey),
         h("label", { class: "check" }, keepInTray, " Keep Kage in the tray when its last window closes (notifications keep coming)"),
+        h("label", { class: "check" }, clickThrough, " Overview lets clicks through (turn off here to click its tiles again)"),
+        h("label", { class: "inline" }, "Overview opacity, % ", opacity),
       ),
       transferSection(say, attempt, async () => render(await api.savedAccounts())),
     ),
@@ -167,6 +176,8 @@ export function openPanel(onClose: () => void): void {
     nextKey.value = current.shortcutNext;
     previousKey.value = current.shortcutPrevious;
     keepInTray.checked = current.keepInTray;
+    clickThrough.checked = current.overviewClickThrough;
+    opacity.value = String(current.overviewOpacity);
     render(accounts);
   });
 }
