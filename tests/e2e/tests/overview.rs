@@ -97,6 +97,13 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     assert_eq!((&shown[0]["name"], &shown[1]["name"]), (&json!("main"), &json!("alt")));
     assert_eq!(tile(&shown, main)["ryo"], main_ryo.to_string());
     assert_eq!(tile(&shown, alt)["ryo"], alt_ryo.to_string());
+    // Side by side for the picture (no window manager under Xvfb: every window opens at 0, 0): main, alt, then
+    // the overview, raised.
+    for (label, x, width, height) in [(alt_label.as_str(), 470, 460, 720), ("overview", 940, 260, 340)] {
+        app.focus(label).await;
+        app.client.set_window_rect(x, 0, width, height).await.expect("place the window");
+    }
+    app.focus("overview").await;
     // The overview's page may not call an account window's commands.
     let refused = app.invoke("window_state", json!({})).await;
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("not allowed")), "{refused}");
@@ -109,6 +116,7 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     let sent = app.invoke("transfer", json!({ "to": "alt", "amount": 25 })).await;
     assert_eq!(sent["profile"]["ryo"], main_ryo - 25, "{sent}");
     app.focus("overview").await;
+    assert!(x11::focus(OVERVIEW_TITLE), "the overview is not on the display: {:?}", x11::visible_titles());
     let after = tiles_until(&app, "alt's new balance and a flash", |t| {
         let alt_tile = tile(t, alt);
         alt_tile["ryo"] == (alt_ryo + 25).to_string() && alt_tile["flashes"].as_i64() >= Some(1)
