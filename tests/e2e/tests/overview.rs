@@ -119,7 +119,7 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     assert!(x11::focus(OVERVIEW_TITLE), "the overview is not on the display: {:?}", x11::visible_titles());
     let after = tiles_until(&app, "alt's new balance and a flash", |t| {
         let alt_tile = tile(t, alt);
-        alt_tile["ryo"] == (alt_ryo + 25).to_string() && alt_tile["flashes"].as_i64() >= Some(1)
+        alt_tile["ryo"].as_str() == Some((alt_ryo + 25).to_string().as_str()) && alt_tile["flashes"].as_i64() >= Some(1)
     })
     .await;
     let updated_in = sent_at.elapsed();
