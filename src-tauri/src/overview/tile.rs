@@ -193,6 +193,26 @@ mod tests {
     }
 
     #[test]
+    fn a_web_accounts_tile_is_open_or_closed_with_no_numbers_and_streamer_mode_hides_its_name() {
+        let game = crate::roster::Game::web(Some("Ninja Web"), "https://ninja.example/").unwrap();
+        let account = WebAccount {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            game: game.id.clone(),
+            name: "naruto-web".into(),
+            partition: "fedcba9876543210fedcba9876543210".into(),
+            colour: "#2bb673".into(),
+            alias: None,
+            proxy: None,
+        };
+        let streaming = Presenter::new(true, false, Vec::new()).with_web(vec![account.clone()], vec![game]);
+        let tile = web_tile(&streaming, 3, &account, OPEN);
+        assert_eq!((tile.kind, tile.state, tile.ryo, tile.level), (TileKind::Web, TileState::Open, None, None));
+        assert!(!tile.name.contains("naruto"), "{tile:?}");
+        let closed = web_tile(&streaming, 3, &account, TileInput { has_window: false, ..OPEN });
+        assert_eq!(closed.state, TileState::Closed);
+    }
+
+    #[test]
     fn in_streamer_mode_a_tile_names_no_username_and_can_hide_ryo() {
         let (main, plain) = (entry("u-main", Some("Main")), entry("u-sasuke", None));
         let presenter = Presenter::new(true, true, vec![main.clone(), plain.clone()]);

@@ -2,8 +2,9 @@
 //! keychain: main and alt signed in, the overview opened from main's window shows each account's state and
 //! ryo; a transfer main -> alt updates alt's tile and flashes it (and counts it unread, alt's window not having
 //! the focus) while main's tile shows main's numbers only; a click on alt's tile gives alt's window the X focus;
-//! `kage overview` from a shell opens it in the running Kage; and at a small size (240 x 300) every tile still
-//! fits the window's width.
+//! at a small size (240 x 300) every tile still fits the window's width; a reorder makes alt Ctrl+1 (`kage
+//! list` prints it first); click-through set in the panel reaches the overview; and `kage overview` from a shell
+//! opens it in the running Kage.
 //!
 //! The X input focus is read from the X server itself (as launch.rs does), never through WebDriver.
 
@@ -148,7 +149,30 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
         tiles_until(&app, "tiles fitting 240 px", |t| t.len() == 2 && t.iter().all(|t| t["fits"] == true)).await;
     assert_eq!(small.len(), 2);
 
-    // 5. Closed, then `kage overview` from a shell opens it again in the running Kage.
+    // 5. A drag reorders (the page calls this on a drop): alt becomes Ctrl+1, in the overview and the roster.
+    let moved = app.invoke("overview_reorder", json!({ "keys": [alt, main] })).await;
+    assert!(moved.is_null(), "overview_reorder: {moved}");
+    let reordered = tiles_until(&app, "alt first", |t| t.len() == 2 && t[0]["key"] == alt).await;
+    assert_eq!(reordered[1]["key"], main);
+    let listed = run_kage(home.path(), &["list"], WITHIN);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "alt\nmain", "{listed:?}");
+
+    // 6. Click-through, set in main's panel preferences, reaches the overview's page.
+    app.focus("acct-1").await;
+    let mut prefs = app.invoke("prefs", json!({})).await;
+    prefs["overviewClickThrough"] = json!(true);
+    prefs["overviewOpacity"] = json!(80);
+    let applied = app.invoke("set_prefs", json!({ "prefs": prefs })).await;
+    assert_eq!(applied["prefs"]["overviewClickThrough"], true, "{applied}");
+    app.focus("overview").await;
+    let script = "return document.body.dataset.clickThrough || ''";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.client.execute(script, vec![]).await.unwrap() != json!("true") {
+        assert!(Instant::now() < deadline, "the overview never heard click-through was on");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // 7. Closed, then `kage overview` from a shell opens it again in the running Kage.
     x11::close_until_gone(OVERVIEW_TITLE, Duration::from_secs(10)).await;
     let ran = run_kage(home.path(), &["overview"], WITHIN);
     assert!(ran.status.success(), "kage overview: {ran:?}");
