@@ -31,6 +31,10 @@ pub fn bring_or_open<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWin
         .on_page_load(|window, page| {
             if page.event() == PageLoadEvent::Finished {
                 crate::windows::show(&window);
+                // Once shown: GTK has no native window to take click-through or opacity before then.
+                if let Some(state) = window.try_state::<crate::state::AppState>() {
+                    apply_to(&window, super::options(&state));
+                }
             }
         })
         .on_navigation(crate::windows::is_kage_page)
@@ -41,15 +45,13 @@ pub fn bring_or_open<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWin
         let _ = window.set_size(PhysicalSize::new(place.width, place.height));
     }
     crate::windows::show_if_never_loaded(&window);
-    if let Some(state) = app.try_state::<crate::state::AppState>() {
-        apply_to(&window, super::options(&state));
-    }
     Ok(window)
 }
 
 /// Puts the options on the overview's window, if it is open.
 pub fn apply<R: Runtime>(app: &AppHandle<R>, options: OverviewOptions) {
-    if let Some(window) = app.get_webview_window(LABEL) {
+    // A window not shown yet takes them when its page has loaded.
+    if let Some(window) = app.get_webview_window(LABEL).filter(|w| w.is_visible().unwrap_or(false)) {
         apply_to(&window, options);
     }
 }

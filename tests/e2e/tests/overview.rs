@@ -177,6 +177,8 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     let ran = run_kage(home.path(), &["overview"], WITHIN);
     assert!(ran.status.success(), "kage overview: {ran:?}");
     let back = until(WITHIN, || x11::visible_titles().iter().any(|t| t == OVERVIEW_TITLE).then_some(())).await;
+    let app_log = home.path().join("data/app.kage.client/logs/Kage.log");
+    let _ = std::fs::copy(app_log, kage_e2e::artifacts_dir().join("overview-app.log"));
     assert!(back.is_some(), "kage overview did not open the overview: {:?}", x11::visible_titles());
     app.focus("overview").await;
     tiles_until(&app, "both tiles after kage overview", |t| t.len() == 2).await;
