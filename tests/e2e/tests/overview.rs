@@ -98,6 +98,9 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     assert_eq!((&shown[0]["name"], &shown[1]["name"]), (&json!("main"), &json!("alt")));
     assert_eq!(tile(&shown, main)["ryo"], main_ryo.to_string());
     assert_eq!(tile(&shown, alt)["ryo"], alt_ryo.to_string());
+    // At its default size (260 x 340) nothing overlaps, runs past the window or is cut (the layout check).
+    let found = kage_e2e::layout::problems(&app).await;
+    assert!(found.is_empty(), "the overview at its default size: {found:?}");
     // Side by side for the picture (no window manager under Xvfb: every window opens at 0, 0): main, alt, then
     // the overview, raised.
     for (label, x, width, height) in [(alt_label.as_str(), 470, 460, 720), ("overview", 940, 260, 340)] {
@@ -148,6 +151,9 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     let small =
         tiles_until(&app, "tiles fitting 240 px", |t| t.len() == 2 && t.iter().all(|t| t["fits"] == true)).await;
     assert_eq!(small.len(), 2);
+    let found = kage_e2e::layout::problems(&app).await;
+    assert!(found.is_empty(), "the overview at 240 x 300: {found:?}");
+    x11::screenshot("overview-small");
 
     // 5. A drag reorders (the page calls this on a drop): alt becomes Ctrl+1, in the overview and the roster.
     let moved = app.invoke("overview_reorder", json!({ "keys": [alt, main] })).await;
