@@ -3,8 +3,8 @@
 //! ryo; a transfer main -> alt updates alt's tile and flashes it (and counts it unread, alt's window not having
 //! the focus) while main's tile shows main's numbers only; a click on alt's tile gives alt's window the X focus;
 //! at a small size (240 x 300) every tile still fits the window's width; a reorder makes alt Ctrl+1 (`kage
-//! list` prints it first); click-through set in the panel reaches the overview; and `kage overview` from a shell
-//! opens it in the running Kage.
+//! list` prints it first); click-through set in the panel reaches the overview; `kage overview` from a shell
+//! opens it in the running Kage, and with none running starts Kage with it.
 //!
 //! The X input focus is read from the X server itself (as launch.rs does), never through WebDriver.
 
@@ -189,6 +189,17 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     app.focus("overview").await;
     tiles_until(&app, "both tiles after kage overview", |t| t.len() == 2).await;
 
+    // 8. No Kage running: `kage overview` starts one, which puts back the last run's windows and opens the
+    // overview.
+    let pid = app.pid().expect("the app runs");
     app.quit().await;
+    assert!(!kage_e2e::is_running(pid), "the first Kage is still running");
+    let log = kage_e2e::artifacts_dir().join("overview-cold-start.log");
+    let mut cold = kage_e2e::spawn_app_with(home.path(), &log, &["overview"], &env);
+    let opened = until(WITHIN, || x11::visible_titles().iter().any(|t| t == OVERVIEW_TITLE).then_some(())).await;
+    let seen = x11::visible_titles();
+    let _ = cold.kill();
+    let _ = cold.wait();
+    assert!(opened.is_some(), "a cold kage overview did not show the overview: {seen:?}");
     clear_keychain_entries(ids.iter().map(String::as_str));
 }
