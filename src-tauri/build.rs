@@ -49,6 +49,10 @@ fn main() {
         "remove_web_sign_in",
         "fill_web_sign_in",
         "set_web_account_settings",
+        "open_overview",
+        "overview_tiles",
+        "overview_activate",
+        "overview_reorder",
     ];
     // The end-to-end tests' hook (src/web/e2e_hook.rs) is compiled into debug builds only, and so is its
     // permission: a release build's ACL does not know the command.

@@ -1,7 +1,7 @@
 import { defineConfig } from "vite";
 
 // Relative asset paths: the app serves dist/ from its own origin, with a strict CSP (no inline scripts).
-// bare.html is the measurement baseline (a static page, see docs/benchmarks.md); index.html is the app.
+// bare.html is the measurement baseline (a static page, see docs/benchmarks.md); index.html is the app, overview.html the overview window.
 export default defineConfig({
   base: "./",
   clearScreen: false,
@@ -9,6 +9,6 @@ export default defineConfig({
     outDir: "dist",
     target: "es2021",
     sourcemap: false,
-    rollupOptions: { input: { main: "index.html", bare: "bare.html" } },
+    rollupOptions: { input: { main: "index.html", overview: "overview.html", bare: "bare.html" } },
   },
 });

@@ -15,6 +15,7 @@ pub mod group_launch;
 pub mod launcher;
 pub mod moving;
 pub mod notify;
+pub mod overview;
 pub mod page_types;
 pub mod placement;
 pub mod prefs;
@@ -45,6 +46,8 @@ pub fn accounts_changed<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     windows::retitle_all(app);
     tray::refresh(app);
     app.state::<AppState>().display_changed();
+    overview::options_changed(app);
+    overview::push(app, None);
 }
 
 /// The command line after the program's name; a word that is not valid Unicode is read with stand-ins for its
@@ -96,7 +99,7 @@ pub fn run() {
         .setup(move |app| {
             let handle = app.handle().clone();
             let data_dir = handle.path().app_data_dir()?;
-            let options = StartOptions::from_env(data_dir);
+            let options = StartOptions::from_env(data_dir.clone());
             let state = tauri::async_runtime::block_on(AppState::start(options))?;
             log::info!(
                 "Kage talking to {} ({})",
@@ -106,6 +109,9 @@ pub fn run() {
             state.restore_saved();
             // Desktop notifications: one listener hears each account's events once, whatever its windows.
             state.core.events.listen(std::sync::Arc::new(notify::Notifier { app: handle.clone() }));
+            // The overview's tallies hear every account too, whether or not the overview is open.
+            state.core.events.listen(std::sync::Arc::new(overview::Listener { app: handle.clone() }));
+            app.manage(overview::Overview::new(&data_dir));
             app.manage(state);
             #[cfg(debug_assertions)]
             web::e2e_hook::install(&handle)?;
@@ -122,8 +128,12 @@ pub fn run() {
                 };
             launcher::restore_then(&handle, then)?;
             cli::arrived::follow_links(&handle);
+            if asked == Some(cli::Target::Overview) {
+                cli::arrived::open_overview(&handle);
+            }
             tray::install(&handle);
             statuses::follow(&handle);
+            overview::follow(&handle);
             // Kage works without its global shortcuts: one another program holds is reported, not fatal.
             if let Err(notice) = shortcuts::apply(&handle) {
                 log::warn!("{notice}");
@@ -146,21 +156,35 @@ pub fn run() {
         .on_window_event(|window, event| {
             if let WindowEvent::Moved(_) | WindowEvent::Resized(_) = event {
                 windows::note_place(window);
+                overview::window::note_place(window);
+            }
+            if let WindowEvent::Focused(true) = event {
+                overview::focused(window.app_handle(), window.label());
             }
             if let WindowEvent::CloseRequested { .. } = event {
                 let app = window.app_handle();
                 windows::save_places(app);
-                // Closing the last window quits: its place in the layout is kept for the next start.
-                if app.webview_windows().len() > 1
-                    && let Err(error) = app.state::<AppState>().roster.remove_from_layout(window.label())
-                {
+                overview::window::save_place(app);
+                // Closing the last window quits: its place in the layout is kept for the next start. The overview
+                // is no account window: it neither counts here nor keeps Kage open once the last one closes.
+                let others: Vec<String> =
+                    app.webview_windows().into_keys().filter(|label| label != window.label()).collect();
+                let last = others.iter().all(|label| label == overview::LABEL);
+                if !last && let Err(error) = app.state::<AppState>().roster.remove_from_layout(window.label()) {
                     log::warn!("closing {}: {error}", window.label());
+                }
+                if last
+                    && window.label() != overview::LABEL
+                    && let Some(overview) = app.get_webview_window(overview::LABEL)
+                {
+                    let _ = overview.close();
                 }
             }
             if let WindowEvent::Destroyed = event {
                 let state = window.app_handle().state::<AppState>();
                 state.core.close(&kage_core::WindowLabel::new(window.label()));
                 state.web.closed(window.label());
+                overview::push(window.app_handle(), None);
             }
         })
         .build(context)
@@ -174,6 +198,7 @@ pub fn run() {
         RunEvent::Exit => {
             log::info!("Kage exiting");
             windows::save_places(app);
+            overview::window::save_place(app);
             tauri::async_runtime::block_on(app.state::<AppState>().shutdown());
         }
         _ => {}

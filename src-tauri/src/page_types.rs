@@ -15,7 +15,7 @@ struct Declaration {
 /// The types the page's contract declares.
 fn declarations(cfg: &Config) -> Vec<Declaration> {
     use crate::commands::{
-        SavedAccount, WindowState, accounts, actions, launching, moving, profile, sessions, settings, web,
+        SavedAccount, WindowState, accounts, actions, launching, moving, overview, profile, sessions, settings, web,
         web_settings, web_sign_in, windows,
     };
     use crate::error::{CommandError, ErrorCode};
@@ -94,6 +94,15 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         decl::<web_sign_in::WebSignInArgs>(cfg),
         decl::<crate::roster::WebAccountSettings>(cfg),
         decl::<web_settings::WebAccountSettingsArgs>(cfg),
+        decl::<crate::overview::TileState>(cfg),
+        decl::<crate::overview::TileKind>(cfg),
+        decl::<crate::overview::Tile>(cfg),
+        decl::<crate::overview::OverviewOptions>(cfg),
+        decl::<crate::overview::OverviewSnapshot>(cfg),
+        decl::<crate::overview::OverviewMessage>(cfg),
+        decl::<overview::OverviewTilesArgs>(cfg),
+        decl::<overview::OverviewActivateArgs>(cfg),
+        decl::<overview::OverviewReorderArgs>(cfg),
     ]
 }
 

@@ -30,6 +30,10 @@ pub struct Prefs {
     /// Closing the last window leaves Kage running in the tray (its notifications keep coming). Off by default:
     /// some desktops (GNOME without an AppIndicator extension) show no tray, and the app would run unseen.
     pub keep_in_tray: bool,
+    /// The overview lets clicks through to the window under it (for players who keep it over the game).
+    pub overview_click_through: bool,
+    /// The overview window's opacity, in percent (30..100).
+    pub overview_opacity: u8,
 }
 
 impl Default for Prefs {
@@ -42,6 +46,8 @@ impl Default for Prefs {
             shortcut_next: "CmdOrCtrl+Alt+PageDown".to_owned(),
             shortcut_previous: "CmdOrCtrl+Alt+PageUp".to_owned(),
             keep_in_tray: false,
+            overview_click_through: false,
+            overview_opacity: 100,
         }
     }
 }
@@ -55,6 +61,9 @@ impl Prefs {
     pub fn validated(mut self) -> Result<Self, String> {
         if self.stagger_ms > MAX_STAGGER_MS {
             return Err(format!("The pause between windows is at most {} s.", MAX_STAGGER_MS / 1000));
+        }
+        if !(30..=100).contains(&self.overview_opacity) {
+            return Err("The overview's opacity is between 30 % and 100 %.".to_owned());
         }
         self.shortcut_next = self.shortcut_next.trim().to_owned();
         self.shortcut_previous = self.shortcut_previous.trim().to_owned();

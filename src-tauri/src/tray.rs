@@ -29,6 +29,8 @@ pub enum TrayAction {
     OpenGroup(String),
     ShowAll,
     Tile,
+    /// The overview window.
+    Overview,
     Quit,
 }
 
@@ -42,6 +44,7 @@ impl TrayAction {
             Self::OpenGroup(group) => format!("group:{group}"),
             Self::ShowAll => "show-all".to_owned(),
             Self::Tile => "tile".to_owned(),
+            Self::Overview => "overview".to_owned(),
             Self::Quit => "quit".to_owned(),
         }
     }
@@ -60,6 +63,7 @@ impl TrayAction {
             "open-all" => Some(Self::OpenAll),
             "show-all" => Some(Self::ShowAll),
             "tile" => Some(Self::Tile),
+            "overview" => Some(Self::Overview),
             "quit" => Some(Self::Quit),
             _ => None,
         }
@@ -85,7 +89,7 @@ impl TrayEntry {
         match self.action {
             None | Some(TrayAction::Account(_) | TrayAction::WebAccount(_)) => 0,
             Some(TrayAction::OpenAll | TrayAction::OpenGroup(_)) => 1,
-            Some(TrayAction::ShowAll | TrayAction::Tile) => 2,
+            Some(TrayAction::ShowAll | TrayAction::Tile | TrayAction::Overview) => 2,
             Some(TrayAction::Quit) => 3,
         }
     }
@@ -130,6 +134,7 @@ pub fn entries(state: &AppState) -> Vec<TrayEntry> {
     entries.extend([
         TrayEntry { label: "Show all windows".to_owned(), action: Some(TrayAction::ShowAll) },
         TrayEntry { label: "Tile windows".to_owned(), action: Some(TrayAction::Tile) },
+        TrayEntry { label: "Overview".to_owned(), action: Some(TrayAction::Overview) },
         TrayEntry { label: "Quit Kage".to_owned(), action: Some(TrayAction::Quit) },
     ]);
     entries
@@ -236,6 +241,7 @@ fn act<R: Runtime>(app: &AppHandle<R>, action: TrayAction) {
                 log::warn!("tile windows from the tray: {error}");
             }
         }
+        TrayAction::Overview => crate::cli::arrived::open_overview(app),
         TrayAction::Quit => app.exit(0),
     }
 }
@@ -340,6 +346,7 @@ mod tests {
                 "Open group “Raid”",
                 "Show all windows",
                 "Tile windows",
+                "Overview",
                 "Quit Kage",
             ]
         );
@@ -355,7 +362,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = AppState::for_tests(dir.path()).await;
         let entries = entries(&state);
-        assert_eq!(labels(&entries), ["No saved accounts yet", "Show all windows", "Tile windows", "Quit Kage"]);
+        assert_eq!(
+            labels(&entries),
+            ["No saved accounts yet", "Show all windows", "Tile windows", "Overview", "Quit Kage"]
+        );
         assert_eq!(entries[0].action, None);
     }
 
@@ -368,6 +378,7 @@ mod tests {
             TrayAction::OpenGroup("Farm: east".into()),
             TrayAction::ShowAll,
             TrayAction::Tile,
+            TrayAction::Overview,
             TrayAction::Quit,
         ];
         for action in actions {

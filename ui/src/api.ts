@@ -3,7 +3,17 @@
 // implicit (Tauri attaches the window's label); the page never names an account to act for, except when the
 // player picks a saved one.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import type { AccountSettings, AccountUpdate, CommandError, Commands, Prefs, Stat, Template, WebAccountSettings } from "./generated/contract";
+import type {
+  AccountSettings,
+  AccountUpdate,
+  CommandError,
+  Commands,
+  OverviewMessage,
+  Prefs,
+  Stat,
+  Template,
+  WebAccountSettings,
+} from "./generated/contract";
 
 export type * from "./generated/contract";
 
@@ -90,4 +100,13 @@ export const api = {
   fillWebSignIn: (accountId: string) => call("fill_web_sign_in", { accountId }),
   setWebAccountSettings: (accountId: string, settings: WebAccountSettings) =>
     call("set_web_account_settings", { accountId, settings }),
+  openOverview: () => call("open_overview"),
+  // The overview window's own commands (its capability only): its tiles and their updates on its own channel.
+  overviewTiles: (onUpdate: (message: OverviewMessage) => void) => {
+    const channel = new Channel<OverviewMessage>();
+    channel.onmessage = onUpdate;
+    return call("overview_tiles", { onUpdate: channel });
+  },
+  overviewActivate: (key: string) => call("overview_activate", { key }),
+  overviewReorder: (keys: string[]) => call("overview_reorder", { keys }),
 };

@@ -125,11 +125,11 @@ export function showPanel(): void {
   openPanel(() => void repaint());
 }
 
-// Hotkeys, in every account window: Ctrl+N new window, Ctrl+1..9 the Nth saved account, Ctrl+Tab and
-// Ctrl+Shift+Tab the next and previous account window, Ctrl+Shift+A the accounts panel.
 // Ctrl+Shift+A pressed in a web game's window: the shell brings this window forward and asks for the panel.
 document.addEventListener("kage:show-panel", () => showPanel());
 
+// Hotkeys, in every account window: Ctrl+N new window, Ctrl+1..9 the Nth saved account, Ctrl+Tab and
+// Ctrl+Shift+Tab the next and previous account window, Ctrl+Shift+A the accounts panel, Ctrl+Shift+O the overview.
 document.addEventListener("keydown", (event) => {
   if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
   const key = event.key.toLowerCase();
@@ -141,6 +141,7 @@ document.addEventListener("keydown", (event) => {
   else if (/^[1-9]$/.test(event.key) && !event.shiftKey) act(() => api.focusAccount(Number(event.key)));
   else if (key === "tab") act(() => api.cycleWindows(!event.shiftKey));
   else if (key === "a" && event.shiftKey) act(async () => showPanel());
+  else if (key === "o" && event.shiftKey) act(() => api.openOverview());
 });
 
 

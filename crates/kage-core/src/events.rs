@@ -98,7 +98,7 @@ pub struct Events {
     windows: Arc<Windows>,
     config: LiveConfig,
     sinks: Mutex<HashMap<WindowLabel, Arc<dyn WindowSink>>>,
-    listener: Mutex<Option<Arc<dyn AccountListener>>>,
+    listeners: Mutex<Vec<Arc<dyn AccountListener>>>,
     streams: Mutex<HashMap<AccountKey, JoinHandle<()>>>,
     refetchers: Mutex<HashMap<WindowLabel, JoinHandle<()>>>,
     status_task: Mutex<Option<JoinHandle<()>>>,
@@ -121,7 +121,7 @@ impl Events {
             windows,
             config,
             sinks: Mutex::default(),
-            listener: Mutex::default(),
+            listeners: Mutex::default(),
             streams: Mutex::default(),
             refetchers: Mutex::default(),
             status_task: Mutex::default(),
@@ -194,17 +194,17 @@ impl Events {
         self.sync_streams();
     }
 
-    /// Sets the listener told of every account's updates once each (replacing any before it).
+    /// Adds a listener told of every account's updates once each (the desktop notifications, the overview).
     pub fn listen(&self, listener: Arc<dyn AccountListener>) {
-        *self.listener.lock().recover() = Some(listener);
+        self.listeners.lock().recover().push(listener);
     }
 
-    /// Sends `update` to every window pinned to `account` right now, and to no other; then tells the account
+    /// Sends `update` to every window pinned to `account` right now, and to no other; then tells each account
     /// listener, once, outside the pins lock (it may look at the account's windows).
     pub fn deliver(&self, account: &AccountKey, update: &WindowUpdate) {
         self.windows.for_each_window_of(account, |window| self.deliver_to(window, account, update.clone()));
-        let listener = self.listener.lock().recover().clone();
-        if let Some(listener) = listener {
+        let listeners = self.listeners.lock().recover().clone();
+        for listener in listeners {
             listener.hear(account, update);
         }
     }

@@ -20,6 +20,7 @@ pub mod locks;
 pub mod model;
 pub mod offline;
 pub mod oidc;
+pub mod overview;
 pub mod proxy;
 mod resends;
 pub mod retry_after;

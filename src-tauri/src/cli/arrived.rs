@@ -27,6 +27,8 @@ pub fn launches_for(state: &AppState, target: &Target) -> Result<Vec<Launch>, St
             let group = names::find_group(&entries, name).ok_or_else(|| names::group_not_found(name))?;
             Ok(launcher::members(state, Some(&group)).into_iter().map(Launch::bring).collect())
         }
+        // Opens no account window (see [`handle`] and `lib.rs`'s start).
+        Target::Overview => Ok(Vec::new()),
     }
 }
 
@@ -53,7 +55,8 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>) {
             Err(sentence) => log::warn!("a second start asked for what this Kage does not have: {sentence}"),
         },
         Ok(Request::Start) => bring_back(app),
-        // `list`, `overview` and `help` are answered by the second process itself, and a line it could not read
+        Ok(Request::Overview) => open_overview(app),
+        // `list` and `help` are answered by the second process itself, and a line it could not read
         // never comes here; a different version of Kage might send one anyway.
         Ok(other) => log::info!("a second start asked for {other:?}, which it answers itself"),
         Err(usage) => log::info!("a second start handed over a command line Kage cannot read: {usage}"),
@@ -108,6 +111,13 @@ async fn bring<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `kage overview`: the overview forward, or opened.
+pub fn open_overview<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(error) = crate::overview::window::bring_or_open(app) {
+        log::error!("could not open the overview: {error}");
     }
 }
 

@@ -30,13 +30,15 @@ pub enum Request {
     Help,
 }
 
-/// What `kage open` names.
+/// What a start asks to bring forward: what `kage open` names, or the overview.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// An alias, a username, or the name Kage shows (`Account 2` in streamer mode).
     Account(String),
     /// A launch group's name.
     Group(String),
+    /// The overview window (`kage overview`), which names no account.
+    Overview,
 }
 
 pub const USAGE: &str =

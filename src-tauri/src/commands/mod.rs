@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod actions;
 pub mod launching;
 pub mod moving;
+pub mod overview;
 pub mod profile;
 pub mod sessions;
 pub mod settings;
@@ -71,4 +72,8 @@ crate::contract::commands! {
     web_sign_in::remove_web_sign_in<R>(web_sign_in::WebSignInArgs) -> web_sign_in::WebSignInView;
     web_sign_in::fill_web_sign_in<R>(web_sign_in::WebSignInArgs) -> String;
     web_settings::set_web_account_settings<R>(web_settings::WebAccountSettingsArgs) -> Vec<web::WebGameView>;
+    overview::open_overview<R>() -> ();
+    overview::overview_tiles<R>(overview::OverviewTilesArgs) -> crate::overview::OverviewSnapshot;
+    overview::overview_activate<R>(overview::OverviewActivateArgs) -> ();
+    overview::overview_reorder<R>(overview::OverviewReorderArgs) -> ();
 }

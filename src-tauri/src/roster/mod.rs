@@ -151,6 +151,18 @@ impl Roster {
         names
     }
 
+    /// Puts the saved accounts, and the web games' accounts, in the order `ids` names them (the overview's
+    /// drag): Ctrl+1..9, the tray and tiling follow. An account `ids` leaves out keeps its place after those it
+    /// names; an id of no saved account is ignored.
+    pub fn reorder(&self, ids: &[String]) -> Result<(), RosterError> {
+        let rank = |id: &str| ids.iter().position(|named| named == id).unwrap_or(usize::MAX);
+        self.files().roster.change(|doc| {
+            // Stable sorts: accounts left out keep their order among themselves.
+            doc.accounts.sort_by_key(|entry| rank(&entry.id));
+            doc.web_accounts.sort_by_key(|account| rank(&account.id));
+        })
+    }
+
     pub fn remove(&self, id: &str) -> Result<(), RosterError> {
         self.files().roster.change(|doc| doc.accounts.retain(|e| e.id != id))?;
         self.files().layout.change(|doc| {

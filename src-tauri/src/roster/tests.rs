@@ -114,3 +114,16 @@ fn each_window_keeps_its_own_place_and_an_accounts_next_window_opens_at_its_last
     reopened.remove_from_layout("acct-2").unwrap();
     assert_eq!(reopened.window_place("acct-2"), None, "a closed window's place goes with it");
 }
+
+#[test]
+fn reordering_saves_the_new_order_and_keeps_accounts_left_out_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = Roster::open(dir.path());
+    for n in 0..4 {
+        roster.save(entry(n)).unwrap();
+    }
+    let id = |n: usize| entry(n).id;
+    roster.reorder(&[id(2), id(0), "not-saved".into()]).unwrap();
+    let order: Vec<String> = Roster::open(dir.path()).list().into_iter().map(|e| e.id).collect();
+    assert_eq!(order, [id(2), id(0), id(1), id(3)]);
+}

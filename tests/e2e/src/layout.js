@@ -35,7 +35,9 @@ function shown(element) {
 
 // The top layer: an open panel, else an open menu's window, else the whole page.
 const layer =
-  [...document.querySelectorAll("[data-testid=accounts-panel]")].find(shown) || document.getElementById("app");
+  [...document.querySelectorAll("[data-testid=accounts-panel]")].find(shown) ||
+  document.getElementById("app") ||
+  document.body; // the overview's page has no #app
 const menus = [...layer.querySelectorAll(".menu")].filter(shown);
 
 const interactive = "button, input, select, textarea, a[href]";

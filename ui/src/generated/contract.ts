@@ -153,7 +153,15 @@ globalShortcuts: boolean, shortcutNext: string, shortcutPrevious: string,
  * Closing the last window leaves Kage running in the tray (its notifications keep coming). Off by default:
  * some desktops (GNOME without an AppIndicator extension) show no tray, and the app would run unseen.
  */
-keepInTray: boolean, };
+keepInTray: boolean, 
+/**
+ * The overview lets clicks through to the window under it (for players who keep it over the game).
+ */
+overviewClickThrough: boolean, 
+/**
+ * The overview window's opacity, in percent (30..100).
+ */
+overviewOpacity: number, };
 
 /**
  * The preferences now in force, and what could not be applied.
@@ -399,6 +407,74 @@ export type WebSignInArgs = { accountId: string, };
 export type WebAccountSettings = { notifications: boolean, groups: Array<string>, };
 
 export type WebAccountSettingsArgs = { accountId: string, settings: WebAccountSettings, };
+ * What a tile says an account is doing.
+ */
+export type TileState = "signed_in" | "connecting" | "offline" | "needs_sign_in" | "keychain_trouble" | "rate_limited" | "hibernating" | "closed" | "open";
+
+/**
+ * Whether a tile is a Kage-protocol account or a web game's.
+ */
+export type TileKind = "kage" | "web";
+
+/**
+ * One account's tile, as the overview page shows it.
+ */
+export type Tile = { 
+/**
+ * The account's roster id (or web account id): the page replaces a tile only with an update of this key.
+ */
+key: string, kind: TileKind, 
+/**
+ * Its Ctrl+1..9 number (1 for the first saved account).
+ */
+position: number, name: string, colour: string, state: TileState, 
+/**
+ * Kage-protocol accounts, once a profile is known.
+ */
+level: number | null, 
+/**
+ * `None` also while streamer mode hides balances.
+ */
+ryo: number | null, 
+/**
+ * Notifications since one of the account's windows last had the focus.
+ */
+unread: number, };
+
+/**
+ * How the overview window looks, from the preferences.
+ */
+export type OverviewOptions = { 
+/**
+ * Clicks go through the window to what is under it (the overview cannot be clicked then).
+ */
+clickThrough: boolean, 
+/**
+ * Percent, 30..100.
+ */
+opacity: number, };
+
+/**
+ * The overview's first answer: every tile and its options.
+ */
+export type OverviewSnapshot = { tiles: Array<Tile>, options: OverviewOptions, };
+
+/**
+ * A message on the overview's channel.
+ */
+export type OverviewMessage = { "kind": "tile", key: string, tile: Tile, flash: boolean, } | { "kind": "tiles", tiles: Array<Tile>, } | { "kind": "options", options: OverviewOptions, };
+
+export type OverviewTilesArgs = { onUpdate: Channel<OverviewMessage>, };
+
+/**
+ * A tile's key, as the overview was sent it.
+ */
+export type OverviewActivateArgs = { key: string, };
+
+/**
+ * Every tile's key in the order the player dragged them into.
+ */
+export type OverviewReorderArgs = { keys: Array<string>, };
 
 /** Every command the page may call: its arguments (`null`: none) and its answer. */
 export type Commands = {
@@ -450,4 +526,8 @@ export type Commands = {
   remove_web_sign_in: { args: WebSignInArgs; result: WebSignInView };
   fill_web_sign_in: { args: WebSignInArgs; result: string };
   set_web_account_settings: { args: WebAccountSettingsArgs; result: Array<WebGameView> };
+  open_overview: { args: null; result: null };
+  overview_tiles: { args: OverviewTilesArgs; result: OverviewSnapshot };
+  overview_activate: { args: OverviewActivateArgs; result: null };
+  overview_reorder: { args: OverviewReorderArgs; result: null };
 };

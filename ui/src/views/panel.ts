@@ -81,6 +81,8 @@ export function openPanel(onClose: () => void): void {
   const nextKey = h("input", { testid: "shortcut-next", "aria-label": "Next account shortcut" });
   const previousKey = h("input", { testid: "shortcut-previous", "aria-label": "Previous account shortcut" });
   const keepInTray = h("input", { type: "checkbox", testid: "keep-in-tray" });
+  const clickThrough = h("input", { type: "checkbox", testid: "overview-click-through" });
+  const opacity = h("input", { type: "number", min: "30", max: "100", step: "5", testid: "overview-opacity", "aria-label": "Overview opacity in percent" });
   const savePrefs = async () => {
     if (!prefs) return;
     const next: Prefs = {
@@ -91,6 +93,8 @@ export function openPanel(onClose: () => void): void {
       shortcutNext: nextKey.value,
       shortcutPrevious: previousKey.value,
       keepInTray: keepInTray.checked,
+      overviewClickThrough: clickThrough.checked,
+      overviewOpacity: Math.round(Number(opacity.value || "100")),
     };
     await attempt(async () => {
       const applied = await api.setPrefs(next);
@@ -100,7 +104,7 @@ export function openPanel(onClose: () => void): void {
       render(await api.savedAccounts());
     });
   };
-  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray]) {
+  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray, clickThrough, opacity]) {
     input.addEventListener("change", () => void savePrefs());
   }
 
@@ -109,6 +113,9 @@ export function openPanel(onClose: () => void): void {
 
   const tile = h("button", { testid: "tile-windows", class: "small" }, "Tile windows");
   tile.addEventListener("click", () => busy(tile, () => attempt(async () => say(`Tiled ${await api.tileWindows()} window(s).`))));
+
+  const overview = h("button", { testid: "open-overview", class: "small" }, "Overview  Ctrl+Shift+O");
+  overview.addEventListener("click", () => busy(overview, () => attempt(() => api.openOverview())));
 
   const element = h(
     "div",
@@ -120,7 +127,7 @@ export function openPanel(onClose: () => void): void {
       message,
       groups,
       list,
-      h("div", { class: "row wrap" }, tile),
+      h("div", { class: "row wrap" }, tile, overview),
       web.element,
       h(
         "section",
@@ -132,6 +139,8 @@ export function openPanel(onClose: () => void): void {
         h("label", { class: "check" }, globalKeys, " Global shortcuts to cycle accounts from any program"),
         h("div", { class: "row" }, nextKey, previousKey),
         h("label", { class: "check" }, keepInTray, " Keep Kage in the tray when its last window closes (notifications keep coming)"),
+        h("label", { class: "check" }, clickThrough, " Overview lets clicks through (turn off here to click its tiles again)"),
+        h("label", { class: "inline" }, "Overview opacity, % ", opacity),
       ),
       transferSection(say, attempt, async () => render(await api.savedAccounts())),
     ),
@@ -172,6 +181,8 @@ export function openPanel(onClose: () => void): void {
     nextKey.value = current.shortcutNext;
     previousKey.value = current.shortcutPrevious;
     keepInTray.checked = current.keepInTray;
+    clickThrough.checked = current.overviewClickThrough;
+    opacity.value = String(current.overviewOpacity);
     render(accounts);
   });
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use kage_core::client::ClientError;
 use kage_core::events::{LiveConfig, WindowUpdate};
 use kage_core::model::Profile;
+use kage_core::overview::Board;
 use kage_core::sessions::{AccountStatus, TokenError};
 use kage_core::vault::{CredentialStore, VaultError};
 use kage_core::windows::Pin;
@@ -67,6 +68,8 @@ enum Action {
     KeychainSlow(bool),
     /// The app crashes (no clean shutdown) and starts again, reopening its windows on their accounts.
     Restart,
+    /// The player looks at the overview: every account's tile, built from the core's per-account facts.
+    Overview,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -89,6 +92,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => prop::bool::weighted(0.3).prop_map(Action::KeychainUnavailable),
         1 => prop::bool::weighted(0.2).prop_map(Action::KeychainSlow),
         1 => Just(Action::Restart),
+        2 => Just(Action::Overview),
     ]
 }
 
@@ -123,6 +127,8 @@ struct Case<'h> {
     /// Accounts each window was pinned to since the last check of its sink.
     recent_pins: Vec<HashSet<usize>>,
     sinks: Vec<Arc<RecordingSink>>,
+    /// The overview's per-account tallies, listening to the core as the shell's overview does.
+    board: Arc<Board>,
     seen_updates: Vec<usize>,
     in_flight: Vec<InFlight>,
     faults: Faults,
@@ -190,6 +196,8 @@ impl<'h> Case<'h> {
         for (window, sink) in sinks.iter().enumerate() {
             core.events.attach(&label(window), sink.clone());
         }
+        let board = Arc::new(Board::default());
+        core.events.listen(board.clone());
         h.clear_records();
         let pins = [Some(0), Some(1), Some(0)];
         Self {
@@ -201,6 +209,7 @@ impl<'h> Case<'h> {
             pins,
             recent_pins: pins.iter().map(|p| p.iter().copied().collect()).collect(),
             sinks,
+            board,
             seen_updates: vec![0; WINDOWS],
             in_flight: Vec::new(),
             faults,
@@ -242,6 +251,9 @@ impl<'h> Case<'h> {
         config.request_timeout = Duration::from_secs(3);
         config.keychain_timeout = KEYCHAIN_PATIENCE;
         self.core = Core::new(config, self.vault.clone() as Arc<dyn CredentialStore>);
+        // The overview's tallies die with the process too.
+        self.board = Arc::new(Board::default());
+        self.core.events.listen(self.board.clone());
         // As the shell does at start: every saved account is restored (loading until first used), open or not;
         // one the player signed out of stays signed out (the shell keeps that on disk).
         for (a, account) in self.accounts.iter().enumerate() {
@@ -347,12 +359,36 @@ impl<'h> Case<'h> {
             Action::KeychainUnavailable(on) => self.set_keychain(|k| k.unavailable = on),
             Action::KeychainSlow(on) => self.set_keychain(|k| k.slow = on),
             Action::Restart => self.restart().await?,
+            Action::Overview => self.overview()?,
         }
         if std::env::var_os("KAGE_MODEL_TRACE").is_some() {
             let statuses: Vec<_> = self.accounts.iter().map(|a| self.core.sessions.status(a)).collect();
             eprintln!("{action:?} -> pins {:?} statuses {statuses:?} in {:?}", self.pins, started.elapsed());
         }
         self.check().await
+    }
+
+    /// The overview's tiles, as the shell builds them: each from its own account's facts. A tile never shows
+    /// another account's profile (I3/I7 for the overview), and nothing of an account after its sign-out (I4).
+    fn overview(&self) -> Result<(), TestCaseError> {
+        for (a, account) in self.accounts.iter().enumerate() {
+            let facts = self.board.facts(&self.core.sessions, &self.core.cache, account);
+            prop_assert_eq!(&facts.account, account, "overview: a tile keyed by another account");
+            if let Some(profile) = &facts.profile {
+                prop_assert_eq!(
+                    profile.id.as_str(),
+                    account.user_id(),
+                    "overview: {}'s tile shows another account",
+                    NAMES[a]
+                );
+                prop_assert!(
+                    facts.status != AccountStatus::SignedOut,
+                    "I4: {}'s tile kept data after sign-out",
+                    NAMES[a]
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn start(&mut self, w: usize) -> Result<(), TestCaseError> {
