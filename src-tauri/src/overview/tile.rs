@@ -203,6 +203,9 @@ mod tests {
             colour: "#2bb673".into(),
             alias: None,
             proxy: None,
+            sign_in_origin: None,
+            notifications: true,
+            groups: Vec::new(),
         };
         let streaming = Presenter::new(true, false, Vec::new()).with_web(vec![account.clone()], vec![game]);
         let tile = web_tile(&streaming, 3, &account, OPEN);

@@ -116,6 +116,7 @@ mod tests {
             colour: "#3f8efc".into(),
             alias: alias.map(str::to_owned),
             proxy: None,
+            sign_in_origin: None,
             notifications,
             groups: Vec::new(),
         }

@@ -345,7 +345,8 @@ proxyHidden: boolean,
 /**
  * The site origin of the sign-in saved for it in the keychain, if any (the panel offers "Fill sign-in").
  */
-signInOrigin: string | null, };
+signInOrigin: string | null, 
+/**
  * Whether the notifications its game's page raises are shown, and the launch groups it is in.
  */
 settings: WebAccountSettings, };
@@ -402,11 +403,15 @@ keychainProblem: string | null, };
 export type SaveWebSignInArgs = { accountId: string, origin: string, username: string, password: string, };
 
 export type WebSignInArgs = { accountId: string, };
+
+/**
  * A web account's notifications switch and launch groups, as the panel sends them.
  */
 export type WebAccountSettings = { notifications: boolean, groups: Array<string>, };
 
 export type WebAccountSettingsArgs = { accountId: string, settings: WebAccountSettings, };
+
+/**
  * What a tile says an account is doing.
  */
 export type TileState = "signed_in" | "connecting" | "offline" | "needs_sign_in" | "keychain_trouble" | "rate_limited" | "hibernating" | "closed" | "open";
