@@ -88,6 +88,7 @@ pub fn open<R: Runtime>(
         .on_navigation(is_kage_page)
         .on_new_window(|_, _| tauri::webview::NewWindowResponse::Deny)
         .build()?;
+    crate::hibernation::use_document_viewer_cache(&window);
     if let Some(place) = place {
         put_at(&window, place);
     }
@@ -164,6 +165,7 @@ pub fn cycle<R: Runtime>(app: &AppHandle<R>, from: Option<&str>, forward: bool) 
         (None, _) => 0,
     };
     let window = &windows[next];
+    crate::hibernation::wake(window);
     let _ = window.unminimize();
     let _ = window.set_focus();
 }

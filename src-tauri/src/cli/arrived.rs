@@ -77,6 +77,7 @@ async fn bring<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
     let deadline = Instant::now() + SHOWN_WITHIN;
     while Instant::now() < deadline {
         if let Some(window) = crate::windows::window_of(app, &account).filter(|w| w.is_visible().unwrap_or(false)) {
+            crate::hibernation::wake(&window);
             let _ = window.unminimize();
             let _ = window.set_focus();
             return;

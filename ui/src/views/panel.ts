@@ -77,6 +77,10 @@ export function openPanel(onClose: () => void): void {
   const nextKey = h("input", { testid: "shortcut-next", "aria-label": "Next account shortcut" });
   const previousKey = h("input", { testid: "shortcut-previous", "aria-label": "Previous account shortcut" });
   const keepInTray = h("input", { type: "checkbox", testid: "keep-in-tray" });
+  // Hibernation: minutes here; the shell keeps seconds (0 is never).
+  const hibernateAfter = h("input", { type: "number", min: "0", max: "1440", step: "1", testid: "hibernate-after", "aria-label": "Minutes before a hidden window hibernates" });
+  const hibernateUnfocused = h("input", { type: "checkbox", testid: "hibernate-unfocused" });
+  const liveCap = h("input", { type: "number", min: "0", max: "99", step: "1", testid: "live-window-cap", "aria-label": "Most account windows kept awake" });
   const savePrefs = async () => {
     if (!prefs) return;
     const next: Prefs = {
@@ -87,6 +91,9 @@ export function openPanel(onClose: () => void): void {
       shortcutNext: nextKey.value,
       shortcutPrevious: previousKey.value,
       keepInTray: keepInTray.checked,
+      hibernateAfterSecs: Math.round(Number(hibernateAfter.value || "0") * 60),
+      hibernateUnfocused: hibernateUnfocused.checked,
+      liveWindowCap: Math.max(0, Math.round(Number(liveCap.value || "0"))),
     };
     await attempt(async () => {
       const applied = await api.setPrefs(next);
@@ -96,7 +103,7 @@ export function openPanel(onClose: () => void): void {
       render(await api.savedAccounts());
     });
   };
-  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray]) {
+  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray, hibernateAfter, hibernateUnfocused, liveCap]) {
     input.addEventListener("change", () => void savePrefs());
   }
 
@@ -127,6 +134,9 @@ export function openPanel(onClose: () => void): void {
         h("label", { class: "check" }, globalKeys, " Global shortcuts to cycle accounts from any program"),
         h("div", { class: "row" }, nextKey, previousKey),
         h("label", { class: "check" }, keepInTray, " Keep Kage in the tray when its last window closes (notifications keep coming)"),
+        h("label", { class: "inline" }, "Hibernate a hidden or minimised window after (minutes, 0 never) ", hibernateAfter),
+        h("label", { class: "check" }, hibernateUnfocused, " Also hibernate windows shown without the focus"),
+        h("label", { class: "inline" }, "Keep at most this many windows awake (0 no limit) ", liveCap),
       ),
       transferSection(say, attempt, async () => render(await api.savedAccounts())),
     ),
@@ -167,6 +177,9 @@ export function openPanel(onClose: () => void): void {
     nextKey.value = current.shortcutNext;
     previousKey.value = current.shortcutPrevious;
     keepInTray.checked = current.keepInTray;
+    hibernateAfter.value = String(current.hibernateAfterSecs / 60);
+    hibernateUnfocused.checked = current.hibernateUnfocused;
+    liveCap.value = String(current.liveWindowCap);
     render(accounts);
   });
 }

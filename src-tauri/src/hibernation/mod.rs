@@ -1,0 +1,162 @@
+//! Hibernation (issue 22, item 2): an account window out of the player's sight for a while gives up its web
+//! process, and gets its page back the moment it is shown again.
+//!
+//! Technique (measured, see docs/design.md and docs/benchmarks.md): WebKitGTK's `terminate_web_process` on the
+//! window's view, then `reload` on waking. The window itself stays: its label, its place, its pin in the core,
+//! the launcher's and the layout's bookkeeping are untouched, so a hibernated window is an open window for
+//! every other part of Kage (restart restore included). Everything the page would show lives in the core
+//! (session, event stream, cache), so the account stays signed in and its cache current while asleep; the page
+//! that comes back paints from that cache, as a restored window does at start.
+//!
+//! While a window is asleep its update channel reports the page gone (see `sink.rs`), so the core drops it and
+//! sends nothing into a dead view; the reloaded page asks for a new one. Notifications and the tray hear the
+//! core directly and never depended on the page.
+//!
+//! Only windows of Kage-protocol accounts hibernate: a sign-in window would lose what the player typed, and a
+//! web game's page holds the game's own state (a running game, its sockets), which a reload loses even though
+//! its partition's cookies survive on disk.
+
+pub mod idle;
+mod webview;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use kage_core::locks::Recover;
+use kage_core::{AccountKey, WindowLabel};
+use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
+
+use crate::prefs::Prefs;
+use crate::state::AppState;
+use idle::{Change, IdleBook, Policy, Seen};
+
+pub use webview::use_document_viewer_cache;
+
+/// How often windows are looked at. The delay is counted from the first look that saw a window out of sight.
+const TICK: Duration = Duration::from_millis(500);
+
+/// The registry: managed by the app on its own, beside `AppState`.
+#[derive(Default)]
+pub struct Hibernation {
+    book: Mutex<IdleBook>,
+}
+
+impl Hibernation {
+    fn book(&self) -> MutexGuard<'_, IdleBook> {
+        self.book.lock().recover()
+    }
+
+    /// Whether window `label` has given up its web process.
+    pub fn is_asleep(&self, label: &str) -> bool {
+        self.book().is_asleep(label)
+    }
+}
+
+/// The policy the player's preferences ask for.
+pub fn policy_of(prefs: &Prefs) -> Policy {
+    Policy {
+        after: (prefs.hibernate_after_secs > 0).then(|| Duration::from_secs(prefs.hibernate_after_secs)),
+        unfocused: prefs.hibernate_unfocused,
+        cap: (prefs.live_window_cap > 0).then_some(prefs.live_window_cap as usize),
+    }
+}
+
+/// True when `account` has an account window and every one of them is asleep (for the overview's tiles).
+pub fn is_hibernating<R: Runtime>(app: &AppHandle<R>, account: &AccountKey) -> bool {
+    let (Some(hibernation), Some(state)) = (app.try_state::<Hibernation>(), app.try_state::<AppState>()) else {
+        return false;
+    };
+    let labels = state.core.windows.windows_of(account);
+    !labels.is_empty() && labels.iter().all(|label| hibernation.is_asleep(label.as_str()))
+}
+
+/// Whether the window `label`'s page is asleep (false where no registry is managed, as in unit tests).
+pub fn is_asleep<R: Runtime>(app: &AppHandle<R>, label: &str) -> bool {
+    app.try_state::<Hibernation>().is_some_and(|hibernation| hibernation.is_asleep(label))
+}
+
+/// Starts the ticker that puts windows to sleep and wakes those shown again behind Kage's back (the desktop's
+/// own taskbar). Kage's own ways of showing a window call [`wake`] first, without waiting for a tick.
+pub fn follow<R: Runtime>(app: &AppHandle<R>) {
+    if !webview::CAN_HIBERNATE {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tick.tick().await;
+            look(&app);
+        }
+    });
+}
+
+/// Kage-protocol account windows: pinned to an account, not a web account's.
+fn candidates<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
+    let state = app.state::<AppState>();
+    app.webview_windows()
+        .into_iter()
+        .filter(|(label, _)| label.starts_with(crate::windows::LABEL_PREFIX) && state.web.account_of(label).is_none())
+        .filter(|(label, _)| state.core.windows.pin_of(&WindowLabel::new(label)).is_some())
+        .map(|(_, window)| window)
+        .collect()
+}
+
+/// One tick: how each window looks (asked of the windows before the registry is locked, since the answers come
+/// from the main thread, which may be waking a window), then who sleeps and who wakes.
+fn look<R: Runtime>(app: &AppHandle<R>) {
+    let policy = policy_of(&app.state::<AppState>().prefs.get());
+    let seen: Vec<(WebviewWindow<R>, Seen)> = candidates(app)
+        .into_iter()
+        .map(|window| {
+            let seen = Seen {
+                visible: window.is_visible().unwrap_or(true),
+                minimized: window.is_minimized().unwrap_or(false),
+                focused: window.is_focused().unwrap_or(false),
+            };
+            (window, seen)
+        })
+        .collect();
+    let hibernation = app.state::<Hibernation>();
+    let now = Instant::now();
+    let (woken, due) = {
+        let mut book = hibernation.book();
+        book.keep_only(&seen.iter().map(|(window, _)| window.label().to_owned()).collect::<Vec<_>>());
+        let woken: Vec<&WebviewWindow<R>> = seen
+            .iter()
+            .filter(|(window, look)| book.observe(window.label(), *look, &policy, now) == Some(Change::Wake))
+            .map(|(window, _)| window)
+            .collect();
+        (woken, book.due(&policy, now))
+    };
+    for window in woken {
+        wake(window);
+    }
+    for label in due {
+        if let Some((window, _)) = seen.iter().find(|(window, _)| window.label() == label) {
+            put_to_sleep(&hibernation, window);
+        }
+    }
+}
+
+fn put_to_sleep<R: Runtime>(hibernation: &Hibernation, window: &WebviewWindow<R>) {
+    hibernation.book().mark_asleep(window.label());
+    log::info!("{} hibernates: its web process is ended until it is shown again", window.label());
+    if let Err(error) = webview::end_web_process(window) {
+        log::warn!("{} could not hibernate: {error}", window.label());
+        hibernation.book().mark_awake(window.label());
+    }
+}
+
+/// Gives an asleep window its page back (a new web process loading Kage's page, which paints from the core's
+/// cache); nothing for a window that is awake. Called before a window is shown or focused.
+pub fn wake<R: Runtime>(window: &WebviewWindow<R>) {
+    let Some(hibernation) = window.try_state::<Hibernation>() else { return };
+    if !hibernation.book().mark_awake(window.label()) {
+        return;
+    }
+    log::info!("{} wakes: its page loads again from the cache", window.label());
+    if let Err(error) = webview::reload(window) {
+        log::warn!("{} could not wake: {error}", window.label());
+    }
+}
