@@ -16,6 +16,8 @@
 //! web game's page holds the game's own state (a running game, its sockets), which a reload loses even though
 //! its partition's cookies survive on disk.
 
+#[cfg(all(debug_assertions, target_os = "linux"))]
+mod e2e_watch;
 pub mod idle;
 mod webview;
 
@@ -156,7 +158,11 @@ pub fn wake<R: Runtime>(window: &WebviewWindow<R>) {
         return;
     }
     log::info!("{} wakes: its page loads again from the cache", window.label());
+    #[cfg(all(debug_assertions, target_os = "linux"))]
+    e2e_watch::before_reload(window);
     if let Err(error) = webview::reload(window) {
         log::warn!("{} could not wake: {error}", window.label());
     }
+    #[cfg(all(debug_assertions, target_os = "linux"))]
+    e2e_watch::report_later(window);
 }
