@@ -144,7 +144,9 @@ pub fn run() {
                 windows::note_place(window);
             }
             // However the window got the focus (a click on it, the desktop's taskbar), its page comes back.
-            if let (WindowEvent::Focused(true), Some(window)) = (event, window.app_handle().get_webview_window(window.label())) {
+            if let (WindowEvent::Focused(true), Some(window)) =
+                (event, window.app_handle().get_webview_window(window.label()))
+            {
                 hibernation::wake(&window);
             }
             if let WindowEvent::CloseRequested { .. } = event {

@@ -42,8 +42,8 @@ pub fn before_reload<R: Runtime>(window: &WebviewWindow<R>) {
         return;
     }
     let _ = window.with_webview(|webview| {
-        use webkit2gtk::{UserContentInjectedFrames, UserContentManagerExt, UserScript, UserScriptInjectionTime};
         use webkit2gtk::WebViewExt;
+        use webkit2gtk::{UserContentInjectedFrames, UserContentManagerExt, UserScript, UserScriptInjectionTime};
         if let Some(manager) = webview.inner().user_content_manager() {
             let script = UserScript::new(
                 RECORDER,

@@ -146,21 +146,34 @@ async fn main() {
     stop(child);
 
     let verdict = |kib: u64, goal_mb: f64| if kib as f64 * 1.024 / MB <= goal_mb { "met" } else { "NOT met" };
-    line(&format!("memory ({} build, {} cores, Xvfb), PSS of the whole process tree:", profile(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())));
+    line(&format!(
+        "memory ({} build, {} cores, Xvfb), PSS of the whole process tree:",
+        profile(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    ));
     line(&format!("  bare window x1: {} kB ({}, {} web processes)", bare_pss[0].0, mb(bare_pss[0].0), bare_pss[0].1));
     line(&format!("  bare window x10: {} kB ({}, {} web processes)", bare_pss[1].0, mb(bare_pss[1].0), bare_pss[1].1));
     line(&format!(
         "  Kage, ten account windows shown: {} kB ({}, {} web processes; {:.2}x the ten bare windows; goal <= 700 MB: {})",
-        ten.0, mb(ten.0), ten.1, ten.0 as f64 / bare_pss[1].0 as f64, verdict(ten.0, 700.0)
+        ten.0,
+        mb(ten.0),
+        ten.1,
+        ten.0 as f64 / bare_pss[1].0 as f64,
+        verdict(ten.0, 700.0)
     ));
     line(&format!(
         "  Kage, {minimised} of ten minimised and hibernated: {} kB ({}, {} web processes; {:.2}x the ten bare windows; goal <= 450 MB: {})",
-        seven.0, mb(seven.0), seven.1, seven.0 as f64 / bare_pss[1].0 as f64, verdict(seven.0, 450.0)
+        seven.0,
+        mb(seven.0),
+        seven.1,
+        seven.0 as f64 / bare_pss[1].0 as f64,
+        verdict(seven.0, 450.0)
     ));
     line(&format!(
         "  Kage, ten shown, WebKit's default cache model: {} kB ({}, {} web processes)",
-        ten_browser.0, mb(ten_browser.0), ten_browser.1
+        ten_browser.0,
+        mb(ten_browser.0),
+        ten_browser.1
     ));
     drop(server);
     kage_e2e::clear_keychain_entries(ids.iter().map(String::as_str));

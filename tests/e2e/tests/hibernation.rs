@@ -50,7 +50,8 @@ fn authorized(port: u16, method: &str, path: &str, token: &str, body: &Value) ->
 
 fn wake_record(home: &Path) -> Option<Value> {
     let log = std::fs::read_to_string(home.join("data/app.kage.client/logs/Kage.log")).ok()?;
-    let json = log.lines().rev().find_map(|l| l.split_once("e2e wake watch acct-2: ").map(|(_, json)| json.to_owned()))?;
+    let json =
+        log.lines().rev().find_map(|l| l.split_once("e2e wake watch acct-2: ").map(|(_, json)| json.to_owned()))?;
     serde_json::from_str(&json).ok()
 }
 
@@ -88,7 +89,12 @@ async fn a_minimised_window_hibernates_keeps_its_account_current_and_comes_back_
             .then_some(())
     })
     .await;
-    assert!(both.is_some(), "main's and alt's windows: {:?}, {} web processes", x11::visible_titles(), web_processes(pid));
+    assert!(
+        both.is_some(),
+        "main's and alt's windows: {:?}, {} web processes",
+        x11::visible_titles(),
+        web_processes(pid)
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(web_processes(pid), 2, "windows in sight hibernated");
 
@@ -100,13 +106,19 @@ async fn a_minimised_window_hibernates_keeps_its_account_current_and_comes_back_
     line(&format!("hibernated {} ms after being minimised (delay 2 000 ms)", minimised_at.elapsed().as_millis()));
 
     // main sends alt 25 ryo (from outside Kage) while alt sleeps: the event must not wake alt's page.
-    let (status, session) = kage_e2e::http_json(server.port, "POST", "/v1/sessions", &json!({
-        "username": "main", "password": "main-password" }))
+    let (status, session) = kage_e2e::http_json(
+        server.port,
+        "POST",
+        "/v1/sessions",
+        &json!({
+        "username": "main", "password": "main-password" }),
+    )
     .expect("kage-server answers");
     assert_eq!(status, 201, "sign-in: {session}");
     let token: Value = serde_json::from_str(&session).unwrap();
     let token = token["access_token"].as_str().unwrap().to_owned();
-    let (status, sent) = authorized(server.port, "POST", "/v1/transfers", &token, &json!({ "to": "alt", "amount": 25 }));
+    let (status, sent) =
+        authorized(server.port, "POST", "/v1/transfers", &token, &json!({ "to": "alt", "amount": 25 }));
     assert_eq!(status, 200, "transfer: {sent}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(web_processes(pid), 1, "the transfer woke alt's web process");
