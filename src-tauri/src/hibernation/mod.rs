@@ -18,6 +18,7 @@
 
 #[cfg(all(debug_assertions, target_os = "linux"))]
 mod e2e_watch;
+pub mod groups;
 pub mod idle;
 mod webview;
 
@@ -30,9 +31,29 @@ use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
 
 use crate::prefs::Prefs;
 use crate::state::AppState;
+use groups::Groups;
 use idle::{Change, IdleBook, Policy, Seen};
 
-pub use webview::use_document_viewer_cache;
+pub use webview::{RelatedView, use_document_viewer_cache};
+
+/// A Kage-protocol account window about to be made: an awake window whose web process it may share (a group
+/// with room, see `groups.rs`), and that window's view. `None`: a process of its own.
+pub fn related_view_for<R: Runtime>(app: &AppHandle<R>) -> Option<(String, RelatedView)> {
+    let hibernation = app.try_state::<Hibernation>()?;
+    let anchor = {
+        let book = hibernation.book();
+        hibernation.groups().anchor(|label| book.is_asleep(label))
+    }?;
+    let window = app.get_webview_window(&anchor)?;
+    Some((anchor, webview::view_of(&window)?))
+}
+
+/// The window `label` was made, sharing `anchor`'s web process or with one of its own.
+pub fn joined<R: Runtime>(app: &AppHandle<R>, label: &str, anchor: Option<&str>) {
+    if let Some(hibernation) = app.try_state::<Hibernation>() {
+        hibernation.groups().join(label, anchor);
+    }
+}
 
 /// How often windows are looked at. The delay is counted from the first look that saw a window out of sight.
 const TICK: Duration = Duration::from_millis(500);
@@ -41,11 +62,17 @@ const TICK: Duration = Duration::from_millis(500);
 #[derive(Default)]
 pub struct Hibernation {
     book: Mutex<IdleBook>,
+    /// Locked after `book` when both are held.
+    groups: Mutex<Groups>,
 }
 
 impl Hibernation {
     fn book(&self) -> MutexGuard<'_, IdleBook> {
         self.book.lock().recover()
+    }
+
+    fn groups(&self) -> MutexGuard<'_, Groups> {
+        self.groups.lock().recover()
     }
 
     /// Whether window `label` has given up its web process.
@@ -123,13 +150,18 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
     let now = Instant::now();
     let (woken, due) = {
         let mut book = hibernation.book();
-        book.keep_only(&seen.iter().map(|(window, _)| window.label().to_owned()).collect::<Vec<_>>());
+        let labels: Vec<String> = seen.iter().map(|(window, _)| window.label().to_owned()).collect();
+        book.keep_only(&labels);
         let woken: Vec<&WebviewWindow<R>> = seen
             .iter()
             .filter(|(window, look)| book.observe(window.label(), *look, &policy, now) == Some(Change::Wake))
             .map(|(window, _)| window)
             .collect();
-        (woken, book.due(&policy, now))
+        let due = book.due(&policy, now);
+        let mut groups = hibernation.groups();
+        groups.keep_only(&labels);
+        // A shared process ends only with every window in it out of sight (or asleep already).
+        (woken, groups.whole(&due, |label| book.is_asleep(label)))
     };
     for window in woken {
         wake(window);
@@ -163,6 +195,8 @@ pub fn wake<R: Runtime>(window: &WebviewWindow<R>) {
     if let Err(error) = webview::reload(window) {
         log::warn!("{} could not wake: {error}", window.label());
     }
+    // Loaded again, the page has a web process of its own.
+    hibernation.groups().alone(window.label());
     #[cfg(all(debug_assertions, target_os = "linux"))]
     e2e_watch::report_later(window);
 }

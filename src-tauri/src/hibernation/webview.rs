@@ -3,6 +3,37 @@
 
 use tauri::{Runtime, WebviewWindow};
 
+/// A window's WebKit view, handed from the main thread to the thread making a new window that shares its web
+/// process (Tauri's `with_related_view`, which passes it back to the main thread to build the window).
+#[cfg(target_os = "linux")]
+pub struct RelatedView(pub webkit2gtk::WebView);
+
+// SAFETY: the view is only taken (a reference count, which GObject keeps atomically) on the main thread, carried
+// across, and used by wry on the main thread; no method of it is called on another thread.
+#[cfg(target_os = "linux")]
+unsafe impl Send for RelatedView {}
+
+#[cfg(not(target_os = "linux"))]
+pub struct RelatedView;
+
+/// `window`'s view, asked of the main thread. `None` when called on the main thread itself (the answer would
+/// come only after this returns: a command or the tray making a window gives it a process of its own) or when the
+/// main thread does not answer within a second.
+#[cfg(target_os = "linux")]
+pub fn view_of<R: Runtime>(window: &WebviewWindow<R>) -> Option<RelatedView> {
+    if gtk::glib::MainContext::default().is_owner() {
+        return None;
+    }
+    let (sent, view) = std::sync::mpsc::channel();
+    window.with_webview(move |webview| drop(sent.send(RelatedView(webview.inner())))).ok()?;
+    view.recv_timeout(std::time::Duration::from_secs(1)).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn view_of<R: Runtime>(_window: &WebviewWindow<R>) -> Option<RelatedView> {
+    None
+}
+
 /// Whether this platform can end a window's web process and bring it back.
 pub const CAN_HIBERNATE: bool = cfg!(target_os = "linux");
 
