@@ -122,6 +122,7 @@ pub async fn run<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
             // An account already on screen is brought forward, not opened twice, and costs no pause.
             Purpose::Bring => match crate::windows::window_of(app, &account) {
                 Some(window) => {
+                    crate::hibernation::wake(&window);
                     let _ = window.unminimize();
                     let _ = window.set_focus();
                     continue;

@@ -12,6 +12,7 @@ pub mod durable;
 pub mod error;
 pub mod file_choice;
 pub mod group_launch;
+pub mod hibernation;
 pub mod launcher;
 pub mod moving;
 pub mod notify;
@@ -116,6 +117,7 @@ pub fn run() {
             #[cfg(debug_assertions)]
             web::e2e_hook::install(&handle)?;
             app.manage(launcher::Launcher::default());
+            app.manage(hibernation::Hibernation::default());
             // Started as `kage open ...`: the last run's windows, then what was asked for.
             let then =
                 match asked.as_ref().map(|target| cli::arrived::launches_for(&handle.state::<AppState>(), target)) {
@@ -134,6 +136,7 @@ pub fn run() {
             tray::install(&handle);
             statuses::follow(&handle);
             overview::follow(&handle);
+            hibernation::follow(&handle);
             // Kage works without its global shortcuts: one another program holds is reported, not fatal.
             if let Err(notice) = shortcuts::apply(&handle) {
                 log::warn!("{notice}");
@@ -160,6 +163,12 @@ pub fn run() {
             }
             if let WindowEvent::Focused(true) = event {
                 overview::focused(window.app_handle(), window.label());
+            }
+            // However the window got the focus (a click on it, the desktop's taskbar), its page comes back.
+            if let (WindowEvent::Focused(true), Some(window)) =
+                (event, window.app_handle().get_webview_window(window.label()))
+            {
+                hibernation::wake(&window);
             }
             if let WindowEvent::CloseRequested { .. } = event {
                 let app = window.app_handle();

@@ -13,6 +13,8 @@ use kage_core::locks::Recover;
 const PREFS_FILE: &str = "prefs.json";
 /// Longest pause "Open all" may be set to between two windows.
 const MAX_STAGGER_MS: u64 = 30_000;
+/// Longest hibernation delay: a day (0 turns hibernation off).
+const MAX_HIBERNATE_SECS: u64 = 24 * 60 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", default)]
@@ -34,6 +36,14 @@ pub struct Prefs {
     pub overview_click_through: bool,
     /// The overview window's opacity, in percent (30..100).
     pub overview_opacity: u8,
+    /// An account window hidden or minimised this many seconds gives up its web process until it is shown
+    /// again (the settings page offers minutes; tests use seconds). 0: never.
+    pub hibernate_after_secs: u64,
+    /// Also hibernate a window that is shown but has not had the focus for that long.
+    pub hibernate_unfocused: bool,
+    /// At most this many account windows keep their web process; beyond it, windows out of sight hibernate at
+    /// once, longest out of sight first. 0: no cap.
+    pub live_window_cap: u32,
 }
 
 impl Default for Prefs {
@@ -48,6 +58,9 @@ impl Default for Prefs {
             keep_in_tray: false,
             overview_click_through: false,
             overview_opacity: 100,
+            hibernate_after_secs: 10 * 60,
+            hibernate_unfocused: false,
+            live_window_cap: 0,
         }
     }
 }
@@ -64,6 +77,9 @@ impl Prefs {
         }
         if !(30..=100).contains(&self.overview_opacity) {
             return Err("The overview's opacity is between 30 % and 100 %.".to_owned());
+        }
+        if self.hibernate_after_secs > MAX_HIBERNATE_SECS {
+            return Err("Windows hibernate after at most a day (or never: 0).".to_owned());
         }
         self.shortcut_next = self.shortcut_next.trim().to_owned();
         self.shortcut_previous = self.shortcut_previous.trim().to_owned();
@@ -145,5 +161,13 @@ mod tests {
         assert!(too_slow.contains("at most 30 s"), "{too_slow}");
         let no_key = Prefs { global_shortcuts: true, shortcut_next: " ".into(), ..Prefs::default() };
         assert!(no_key.validated().is_err());
+        let too_late = Prefs { hibernate_after_secs: 2 * 24 * 60 * 60, ..Prefs::default() }.validated();
+        assert!(too_late.unwrap_err().contains("at most a day"));
+    }
+
+    #[test]
+    fn hidden_and_minimised_windows_hibernate_by_default_after_ten_minutes() {
+        let prefs = Prefs::default();
+        assert_eq!((prefs.hibernate_after_secs, prefs.hibernate_unfocused, prefs.live_window_cap), (600, false, 0));
     }
 }

@@ -56,6 +56,11 @@ pub struct ChannelSink<R: Runtime> {
 
 impl<R: Runtime> WindowSink for ChannelSink<R> {
     fn send(&self, account: &AccountKey, update: WindowUpdate) -> bool {
+        // A hibernating window has no page to hear it: the core drops this channel, and the page, once woken,
+        // asks for a new one (and paints the cache, which the core kept current meanwhile).
+        if crate::hibernation::is_asleep(self.window.app_handle(), self.window.label()) {
+            return false;
+        }
         let state = self.window.state::<AppState>();
         let update = for_page(&state, &self.window.state::<Launcher>(), account, update);
         self.channel.send(AccountUpdate { account: account.id().to_owned(), update }).is_ok()

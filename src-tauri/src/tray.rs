@@ -251,6 +251,7 @@ fn open_members<R: Runtime>(app: &AppHandle<R>, group: Option<&str>) {
 }
 
 fn bring_forward<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+    crate::hibernation::wake(window);
     let _ = window.unminimize();
     let _ = window.show();
     let _ = window.set_focus();

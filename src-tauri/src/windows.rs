@@ -68,7 +68,10 @@ pub fn open<R: Runtime>(
     // Where this very window was (a restart), else where the account's window was last.
     let place =
         state.roster.window_place(&label).or_else(|| account.and_then(|account| state.roster.place(account.id())));
-    let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::App("index.html".into()))
+    // A saved account's window may share a web process with a few others (docs/design.md, "Related views"); a
+    // sign-in window gets its own.
+    let related = account.and_then(|_| crate::hibernation::related_view_for(app));
+    let builder = WebviewWindowBuilder::new(app, &label, WebviewUrl::App("index.html".into()))
         .title("Kage")
         .inner_size(460.0, 720.0)
         // Small enough for "Tile windows" to fit nine on a laptop screen; the page scrolls below this.
@@ -86,8 +89,19 @@ pub fn open<R: Runtime>(
         })
         // Kage's own page only: a web game's page never loads in a window that holds Kage's commands (I13).
         .on_navigation(is_kage_page)
-        .on_new_window(|_, _| tauri::webview::NewWindowResponse::Deny)
-        .build()?;
+        .on_new_window(|_, _| tauri::webview::NewWindowResponse::Deny);
+    #[cfg(target_os = "linux")]
+    let (builder, anchor) = match related {
+        Some((anchor, view)) => (builder.with_related_view(view.0), Some(anchor)),
+        None => (builder, None),
+    };
+    #[cfg(not(target_os = "linux"))]
+    let anchor: Option<String> = related.map(|(anchor, _)| anchor).filter(|_| false);
+    let window = builder.build()?;
+    if account.is_some() {
+        crate::hibernation::joined(app, &label, anchor.as_deref());
+    }
+    crate::hibernation::use_document_viewer_cache(&window);
     if let Some(place) = place {
         put_at(&window, place);
     }
@@ -164,6 +178,7 @@ pub fn cycle<R: Runtime>(app: &AppHandle<R>, from: Option<&str>, forward: bool) 
         (None, _) => 0,
     };
     let window = &windows[next];
+    crate::hibernation::wake(window);
     let _ = window.unminimize();
     let _ = window.set_focus();
 }

@@ -70,10 +70,11 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, argv: Vec<String>) {
 pub fn follow_links<R: Runtime>(app: &AppHandle<R>) {
     use tauri_plugin_deep_link::DeepLinkExt;
     let Some(links) = app.try_state::<tauri_plugin_deep_link::DeepLink<R>>() else { return };
-    if cfg!(target_os = "linux") && std::env::var_os("APPIMAGE").is_some() {
-        if let Err(error) = links.register(super::link::SCHEME) {
-            log::warn!("could not register kage:// links for this AppImage: {error}");
-        }
+    if cfg!(target_os = "linux")
+        && std::env::var_os("APPIMAGE").is_some()
+        && let Err(error) = links.register(super::link::SCHEME)
+    {
+        log::warn!("could not register kage:// links for this AppImage: {error}");
     }
     if cfg!(target_os = "macos") {
         let handle = app.clone();
@@ -106,6 +107,7 @@ async fn bring<R: Runtime>(app: &AppHandle<R>, launches: Vec<Launch>) {
     let deadline = Instant::now() + SHOWN_WITHIN;
     while Instant::now() < deadline {
         if let Some(window) = crate::windows::window_of(app, &account).filter(|w| w.is_visible().unwrap_or(false)) {
+            crate::hibernation::wake(&window);
             let _ = window.unminimize();
             let _ = window.set_focus();
             return;

@@ -17,8 +17,8 @@ pub mod profile;
 pub mod sessions;
 pub mod settings;
 pub mod web;
-pub mod web_sign_in;
 pub mod web_settings;
+pub mod web_sign_in;
 pub mod windows;
 
 // The app's commands, once: the handler serves these, and the page's contract (`crate::contract`) declares

@@ -69,6 +69,7 @@ pub async fn overview_activate<R: Runtime>(
         let account = state.saved_account(&entry)?;
         match crate::windows::window_of(app, &account) {
             Some(window) => {
+                crate::hibernation::wake(&window);
                 let _ = window.unminimize();
                 let _ = window.show();
                 let _ = window.set_focus();

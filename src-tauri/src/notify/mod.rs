@@ -112,6 +112,7 @@ where
 #[cfg(all(unix, not(target_os = "macos")))]
 pub fn raise<R: Runtime>(window: &tauri::WebviewWindow<R>, activation_token: Option<&str>) {
     use gtk::prelude::GtkWindowExt;
+    crate::hibernation::wake(window);
     let _ = window.unminimize();
     match (activation_token, window.gtk_window()) {
         (Some(token), Ok(gtk_window)) => {

@@ -96,8 +96,15 @@ impl Overview {
 }
 
 /// Every tile now, in the hotkeys' order: the saved accounts, then web games' accounts. Each tile is built
-/// from its own account's facts only.
-pub fn tiles(state: &AppState, launcher: &Launcher, overview: &Overview, windows: &[String]) -> Vec<Tile> {
+/// from its own account's facts only. `asleep` says whether a window's page has given up its web process
+/// (hibernation); an account is hibernating when it has windows and all of them are.
+pub fn tiles(
+    state: &AppState,
+    launcher: &Launcher,
+    overview: &Overview,
+    windows: &[String],
+    asleep: &dyn Fn(&str) -> bool,
+) -> Vec<Tile> {
     let presenter = state.presenter();
     let entries = state.roster.list();
     let mut tiles: Vec<Tile> = entries
@@ -107,15 +114,21 @@ pub fn tiles(state: &AppState, launcher: &Launcher, overview: &Overview, windows
             let account = entry.account();
             let facts =
                 account.as_ref().map(|account| overview.board.facts(&state.core.sessions, &state.core.cache, account));
-            let has_window = account.as_ref().is_some_and(|account| {
-                state.core.windows.windows_of(account).iter().any(|label| windows.iter().any(|w| w == label.as_str()))
+            let open: Vec<String> = account.as_ref().map_or_else(Vec::new, |account| {
+                state
+                    .core
+                    .windows
+                    .windows_of(account)
+                    .iter()
+                    .map(|label| label.as_str().to_owned())
+                    .filter(|label| windows.contains(label))
+                    .collect()
             });
             let input = TileInput {
                 status: Some(facts.as_ref().map_or(kage_core::sessions::AccountStatus::SignedOut, |f| f.status)),
-                has_window,
+                has_window: !open.is_empty(),
                 rate_limited: launcher.waiting_notice(&entry.id).is_some(),
-                // Item 2 (hibernation) supplies this; until then no window hibernates.
-                hibernating: false,
+                hibernating: all_asleep(&open, asleep),
             };
             match facts {
                 Some(facts) => tile::kage_tile(&presenter, index + 1, entry, &facts, input),
@@ -126,11 +139,22 @@ pub fn tiles(state: &AppState, launcher: &Launcher, overview: &Overview, windows
         .collect();
     let web = state.roster.web_accounts();
     tiles.extend(web.iter().enumerate().map(|(index, account)| {
-        let has_window = state.web.windows_of(&account.id).iter().any(|label| windows.contains(label));
-        let input = TileInput { status: None, has_window, rate_limited: false, hibernating: false };
+        let open: Vec<String> =
+            state.web.windows_of(&account.id).into_iter().filter(|label| windows.contains(label)).collect();
+        let input = TileInput {
+            status: None,
+            has_window: !open.is_empty(),
+            rate_limited: false,
+            hibernating: all_asleep(&open, asleep),
+        };
         tile::web_tile(&presenter, entries.len() + index + 1, account, input)
     }));
     tiles
+}
+
+/// True when an account has open windows and every one of them is asleep.
+fn all_asleep(open: &[String], asleep: &dyn Fn(&str) -> bool) -> bool {
+    !open.is_empty() && open.iter().all(|label| asleep(label))
 }
 
 /// Facts for an entry that names no account Kage can use: nothing known.
@@ -158,7 +182,9 @@ fn open_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<String> {
 pub fn subscribe<R: Runtime>(app: &AppHandle<R>, channel: Channel<OverviewMessage>) -> OverviewSnapshot {
     let state = app.state::<AppState>();
     let overview = app.state::<Overview>();
-    let tiles = tiles(&state, &app.state::<Launcher>(), &overview, &open_labels(app));
+    let tiles = tiles(&state, &app.state::<Launcher>(), &overview, &open_labels(app), &|label| {
+        crate::hibernation::is_asleep(app, label)
+    });
     overview.subscribe(channel, tiles.clone());
     OverviewSnapshot { tiles, options: options(&state) }
 }
@@ -174,7 +200,8 @@ pub fn push<R: Runtime>(app: &AppHandle<R>, flash: Option<&str>) {
     if !overview.is_watched() {
         return;
     }
-    let now = tiles(&state, &launcher, &overview, &open_labels(app));
+    let now =
+        tiles(&state, &launcher, &overview, &open_labels(app), &|label| crate::hibernation::is_asleep(app, label));
     let mut subscriber = overview.subscriber.lock().recover();
     let Some(watching) = subscriber.as_mut() else { return };
     let same_accounts =

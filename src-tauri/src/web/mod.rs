@@ -25,8 +25,8 @@ pub mod keys;
 pub mod launch;
 pub mod notices;
 pub mod partition;
-pub mod sign_in;
 pub mod places;
+pub mod sign_in;
 pub mod window;
 pub mod wipe;
 

@@ -24,7 +24,10 @@ use kage_e2e::{
 };
 use serde_json::{Value, json};
 
-const ACCOUNTS: usize = 8;
+/// Eight by default; `KAGE_BENCH_ACCOUNTS=10` for issue 22's ten (`scripts/measure-memory`).
+fn accounts() -> usize {
+    std::env::var("KAGE_BENCH_ACCOUNTS").ok().and_then(|n| n.parse().ok()).unwrap_or(8)
+}
 const RUNS: usize = 3;
 const PORT: u16 = 4490;
 const PASSWORD: &str = "open-all-password";
@@ -32,8 +35,10 @@ const TARGET: Duration = Duration::from_secs(4);
 /// How long the new windows are left alone to load and settle before they are read (paint times, memory).
 const SETTLE: Duration = Duration::from_secs(10);
 
+/// The build measured: release unless `KAGE_BENCH_PROFILE` says otherwise (`debug`).
 fn release(name: &str) -> PathBuf {
-    target_dir().join("release").join(name)
+    let profile = std::env::var("KAGE_BENCH_PROFILE").unwrap_or_else(|_| "release".to_owned());
+    target_dir().join(profile).join(name)
 }
 
 fn player(n: usize) -> String {
@@ -61,7 +66,7 @@ const LOOK: &str = "const q = id => document.querySelector(`[data-testid='${id}'
 /// cached; sets the pause between windows to 0. Returns the saved accounts' ids.
 async fn prepare(kage: &Path, home: &Path, env: &[(&str, &str)]) -> Vec<String> {
     let app = App::launch_binary(kage, home, PORT, env).await;
-    let players: Vec<String> = (1..=ACCOUNTS).map(player).collect();
+    let players: Vec<String> = (1..=accounts()).map(player).collect();
     let logins: Vec<(&str, &str)> = players.iter().map(|name| (name.as_str(), PASSWORD)).collect();
     let ids = sign_in_each(&app, &logins).await;
     let mut prefs = app.invoke("prefs", json!({})).await;
@@ -103,18 +108,18 @@ async fn run(kage: &Path, home: &Path, env: &[(&str, &str)]) -> Run {
     let before: BTreeSet<u32> = x11::shown_windows().into_iter().map(|(id, _)| id).collect();
     let asked = Instant::now();
     let asked_ms = epoch_ms();
-    let watch = std::thread::spawn(move || x11::appearances(&before, ACCOUNTS, asked));
+    let watch = std::thread::spawn(move || x11::appearances(&before, accounts(), asked));
     let queued = app.invoke("open_accounts", json!({ "group": null })).await;
-    assert_eq!(queued, json!(ACCOUNTS), "open_accounts: {queued}");
+    assert_eq!(queued, json!(accounts()), "open_accounts: {queued}");
     // The pages are left alone while they load (a WebDriver call into a loading page waits for it, and takes
     // CPU from the others): their paint times come from their own clocks, read afterwards.
     let shown: Vec<Duration> = watch.join().expect("the display watch").into_iter().map(|(at, _)| at).collect();
-    assert_eq!(shown.len(), ACCOUNTS, "windows shown on the display");
+    assert_eq!(shown.len(), accounts(), "windows shown on the display");
     tokio::time::sleep(SETTLE.saturating_sub(asked.elapsed())).await;
     // By handle (as a string: handles have no hash): the label, the name shown, the page's paint time, and the
     // page's navigation start, document loaded and DOM ready (ms since the epoch).
     let mut painted: HashMap<String, (String, String, Option<f64>, Value)> = HashMap::new();
-    while painted.len() < ACCOUNTS {
+    while painted.len() < accounts() {
         assert!(asked.elapsed() < Duration::from_secs(60), "only {} windows painted: {painted:?}", painted.len());
         for handle in app.client.windows().await.unwrap() {
             let key = String::from(handle.clone());
@@ -131,7 +136,7 @@ async fn run(kage: &Path, home: &Path, env: &[(&str, &str)]) -> Run {
         }
     }
     let names: BTreeSet<&str> = painted.values().map(|(_, name, _, _)| name.as_str()).collect();
-    let expected: Vec<String> = (1..=ACCOUNTS).map(player).collect();
+    let expected: Vec<String> = (1..=accounts()).map(player).collect();
     assert_eq!(names, expected.iter().map(String::as_str).collect(), "each account in its own window: {painted:?}");
     let since_asked = |at: f64| Duration::from_secs_f64((at - asked_ms).max(0.0) / 1e3);
     let mut by_paint: Vec<_> = painted.values().collect();
@@ -179,7 +184,7 @@ async fn main() {
         "kage-server-open-all",
         false,
     );
-    for n in 1..=ACCOUNTS {
+    for n in 1..=accounts() {
         server.sign_up(&player(n), PASSWORD);
     }
     let url = server.url();
@@ -190,7 +195,7 @@ async fn main() {
     let (mut shown_all, mut painted_all, mut per_window) = (Vec::new(), Vec::new(), Vec::new());
     for n in 1..=RUNS {
         let run = run(&kage, home.path(), &env).await;
-        let extra = run.pss_all.saturating_sub(run.pss_one) / ACCOUNTS as u64;
+        let extra = run.pss_all.saturating_sub(run.pss_one) / accounts() as u64;
         let last_shown = *run.shown.last().unwrap();
         // The latest paint (a window without a paint entry, shown as "?", does not count: say so when it happens).
         let last_painted = run.painted.iter().flatten().max().copied().expect("paint times");
@@ -200,7 +205,7 @@ async fn main() {
             run.painted.iter().map(|d| d.map_or("?".to_owned(), ms)).collect::<Vec<_>>(),
             run.pss_one,
             run.pss_all,
-            ACCOUNTS + 1,
+            accounts() + 1,
             run.processes,
         ));
         line(&format!("open_all run {n}, each window (ms after open_accounts): {}", run.stages.join("; ")));
@@ -216,9 +221,10 @@ async fn main() {
     let (shown, painted) = (median(shown_all), median(painted_all));
     let verdict = if painted <= TARGET { "met" } else { "NOT met" };
     line(&format!(
-        "open_all: {ACCOUNTS} saved accounts, stagger 0, {} cores, Xvfb, median of {RUNS}: all windows shown {} ms, \
+        "open_all: {} saved accounts, stagger 0, {} cores, Xvfb, median of {RUNS}: all windows shown {} ms, \
          every profile painted {} ms after open_accounts (target <= {} ms: {verdict}); {} kB PSS per extra \
          account window",
+        accounts(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         ms(shown),
         ms(painted),

@@ -116,3 +116,14 @@ pub fn stop_leftover_apps(binary: &Path) {
         }
     }
 }
+
+/// How many WebKit web processes (one per awake account window) run below `root`.
+pub fn web_processes(root: u32) -> usize {
+    descendants(root)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| exe.file_name().is_some_and(|name| name == "WebKitWebProcess"))
+        })
+        .count()
+}

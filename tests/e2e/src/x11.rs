@@ -163,3 +163,12 @@ pub fn close(title: &str) -> bool {
     let message = ClientMessageEvent::new(32, window, protocols, [delete, x11rb::CURRENT_TIME, 0, 0, 0]);
     display.conn.send_event(false, window, EventMask::NO_EVENT, message).is_ok() && display.conn.flush().is_ok()
 }
+
+/// Unmaps the window titled `title` behind the app's back, which GTK reads as the window being minimised (with
+/// no window manager under Xvfb to minimise it; GDK takes an unmap it did not ask for as iconified when no
+/// manager supports `_NET_WM_STATE_HIDDEN`). False when no such window is shown.
+pub fn minimise(title: &str) -> bool {
+    let Some(display) = Display::open() else { return false };
+    let Some((window, _)) = display.shown().into_iter().find(|(_, t)| t == title) else { return false };
+    display.conn.unmap_window(window).is_ok() && display.conn.flush().is_ok()
+}

@@ -161,7 +161,21 @@ overviewClickThrough: boolean,
 /**
  * The overview window's opacity, in percent (30..100).
  */
-overviewOpacity: number, };
+overviewOpacity: number, 
+/**
+ * An account window hidden or minimised this many seconds gives up its web process until it is shown
+ * again (the settings page offers minutes; tests use seconds). 0: never.
+ */
+hibernateAfterSecs: number, 
+/**
+ * Also hibernate a window that is shown but has not had the focus for that long.
+ */
+hibernateUnfocused: boolean, 
+/**
+ * At most this many account windows keep their web process; beyond it, windows out of sight hibernate at
+ * once, longest out of sight first. 0: no cap.
+ */
+liveWindowCap: number, };
 
 /**
  * The preferences now in force, and what could not be applied.

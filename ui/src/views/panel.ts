@@ -83,6 +83,10 @@ export function openPanel(onClose: () => void): void {
   const keepInTray = h("input", { type: "checkbox", testid: "keep-in-tray" });
   const clickThrough = h("input", { type: "checkbox", testid: "overview-click-through" });
   const opacity = h("input", { type: "number", min: "30", max: "100", step: "5", testid: "overview-opacity", "aria-label": "Overview opacity in percent" });
+  // Hibernation: minutes here; the shell keeps seconds (0 is never).
+  const hibernateAfter = h("input", { type: "number", min: "0", max: "1440", step: "1", testid: "hibernate-after", "aria-label": "Minutes before a hidden window hibernates" });
+  const hibernateUnfocused = h("input", { type: "checkbox", testid: "hibernate-unfocused" });
+  const liveCap = h("input", { type: "number", min: "0", max: "99", step: "1", testid: "live-window-cap", "aria-label": "Most account windows kept awake" });
   const savePrefs = async () => {
     if (!prefs) return;
     const next: Prefs = {
@@ -95,6 +99,9 @@ export function openPanel(onClose: () => void): void {
       keepInTray: keepInTray.checked,
       overviewClickThrough: clickThrough.checked,
       overviewOpacity: Math.round(Number(opacity.value || "100")),
+      hibernateAfterSecs: Math.round(Number(hibernateAfter.value || "0") * 60),
+      hibernateUnfocused: hibernateUnfocused.checked,
+      liveWindowCap: Math.max(0, Math.round(Number(liveCap.value || "0"))),
     };
     await attempt(async () => {
       const applied = await api.setPrefs(next);
@@ -104,7 +111,7 @@ export function openPanel(onClose: () => void): void {
       render(await api.savedAccounts());
     });
   };
-  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray, clickThrough, opacity]) {
+  for (const input of [streamer, hideBalances, stagger, globalKeys, nextKey, previousKey, keepInTray, clickThrough, opacity, hibernateAfter, hibernateUnfocused, liveCap]) {
     input.addEventListener("change", () => void savePrefs());
   }
 
@@ -141,6 +148,9 @@ export function openPanel(onClose: () => void): void {
         h("label", { class: "check" }, keepInTray, " Keep Kage in the tray when its last window closes (notifications keep coming)"),
         h("label", { class: "check" }, clickThrough, " Overview lets clicks through (turn off here to click its tiles again)"),
         h("label", { class: "inline" }, "Overview opacity, % ", opacity),
+        h("label", { class: "inline" }, "Hibernate a hidden or minimised window after (minutes, 0 never) ", hibernateAfter),
+        h("label", { class: "check" }, hibernateUnfocused, " Also hibernate windows shown without the focus"),
+        h("label", { class: "inline" }, "Keep at most this many windows awake (0 no limit) ", liveCap),
       ),
       transferSection(say, attempt, async () => render(await api.savedAccounts())),
     ),
@@ -183,6 +193,9 @@ export function openPanel(onClose: () => void): void {
     keepInTray.checked = current.keepInTray;
     clickThrough.checked = current.overviewClickThrough;
     opacity.value = String(current.overviewOpacity);
+    hibernateAfter.value = String(current.hibernateAfterSecs / 60);
+    hibernateUnfocused.checked = current.hibernateUnfocused;
+    liveCap.value = String(current.liveWindowCap);
     render(accounts);
   });
 }

@@ -1,0 +1,193 @@
+//! Hibernation (issue 22, item 2): an account window out of the player's sight for a while gives up its web
+//! process, and gets its page back the moment it is shown again.
+//!
+//! Technique (measured, see docs/design.md and docs/benchmarks.md): WebKitGTK's `terminate_web_process` on the
+//! window's view, then `reload` on waking. The window itself stays: its label, its place, its pin in the core,
+//! the launcher's and the layout's bookkeeping are untouched, so a hibernated window is an open window for
+//! every other part of Kage (restart restore included). Everything the page would show lives in the core
+//! (session, event stream, cache), so the account stays signed in and its cache current while asleep; the page
+//! that comes back paints from that cache, as a restored window does at start.
+//!
+//! While a window is asleep its update channel reports the page gone (see `sink.rs`), so the core drops it and
+//! sends nothing into a dead view; the reloaded page asks for a new one. Notifications and the tray hear the
+//! core directly and never depended on the page.
+//!
+//! Only windows of Kage-protocol accounts hibernate: a sign-in window would lose what the player typed, and a
+//! web game's page holds the game's own state (a running game, its sockets), which a reload loses even though
+//! its partition's cookies survive on disk.
+
+#[cfg(all(debug_assertions, target_os = "linux"))]
+mod e2e_watch;
+pub mod groups;
+pub mod idle;
+mod webview;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use kage_core::WindowLabel;
+use kage_core::locks::Recover;
+use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
+
+use crate::prefs::Prefs;
+use crate::state::AppState;
+use groups::Groups;
+use idle::{Change, IdleBook, Policy, Seen};
+
+pub use webview::{RelatedView, use_document_viewer_cache};
+
+/// A Kage-protocol account window about to be made: an awake window whose web process it may share (a group
+/// with room, see `groups.rs`), and that window's view. `None`: a process of its own.
+pub fn related_view_for<R: Runtime>(app: &AppHandle<R>) -> Option<(String, RelatedView)> {
+    let hibernation = app.try_state::<Hibernation>()?;
+    let anchor = {
+        let book = hibernation.book();
+        hibernation.groups().anchor(|label| book.is_asleep(label))
+    }?;
+    let window = app.get_webview_window(&anchor)?;
+    Some((anchor, webview::view_of(&window)?))
+}
+
+/// The window `label` was made, sharing `anchor`'s web process or with one of its own.
+pub fn joined<R: Runtime>(app: &AppHandle<R>, label: &str, anchor: Option<&str>) {
+    if let Some(hibernation) = app.try_state::<Hibernation>() {
+        hibernation.groups().join(label, anchor);
+    }
+}
+
+/// How often windows are looked at. The delay is counted from the first look that saw a window out of sight.
+const TICK: Duration = Duration::from_millis(500);
+
+/// The registry: managed by the app on its own, beside `AppState`.
+#[derive(Default)]
+pub struct Hibernation {
+    book: Mutex<IdleBook>,
+    /// Locked after `book` when both are held.
+    groups: Mutex<Groups>,
+}
+
+impl Hibernation {
+    fn book(&self) -> MutexGuard<'_, IdleBook> {
+        self.book.lock().recover()
+    }
+
+    fn groups(&self) -> MutexGuard<'_, Groups> {
+        self.groups.lock().recover()
+    }
+
+    /// Whether window `label` has given up its web process.
+    pub fn is_asleep(&self, label: &str) -> bool {
+        self.book().is_asleep(label)
+    }
+}
+
+/// The policy the player's preferences ask for.
+pub fn policy_of(prefs: &Prefs) -> Policy {
+    Policy {
+        after: (prefs.hibernate_after_secs > 0).then(|| Duration::from_secs(prefs.hibernate_after_secs)),
+        unfocused: prefs.hibernate_unfocused,
+        cap: (prefs.live_window_cap > 0).then_some(prefs.live_window_cap as usize),
+    }
+}
+
+/// Whether the window `label`'s page is asleep (false where no registry is managed, as in unit tests).
+pub fn is_asleep<R: Runtime>(app: &AppHandle<R>, label: &str) -> bool {
+    app.try_state::<Hibernation>().is_some_and(|hibernation| hibernation.is_asleep(label))
+}
+
+/// Starts the ticker that puts windows to sleep and wakes those shown again behind Kage's back (the desktop's
+/// own taskbar). Kage's own ways of showing a window call [`wake`] first, without waiting for a tick.
+pub fn follow<R: Runtime>(app: &AppHandle<R>) {
+    if !webview::CAN_HIBERNATE {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tick.tick().await;
+            look(&app);
+        }
+    });
+}
+
+/// Kage-protocol account windows: pinned to an account, not a web account's.
+fn candidates<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
+    let state = app.state::<AppState>();
+    app.webview_windows()
+        .into_iter()
+        .filter(|(label, _)| label.starts_with(crate::windows::LABEL_PREFIX) && state.web.account_of(label).is_none())
+        .filter(|(label, _)| state.core.windows.pin_of(&WindowLabel::new(label)).is_some())
+        .map(|(_, window)| window)
+        .collect()
+}
+
+/// One tick: how each window looks (asked of the windows before the registry is locked, since the answers come
+/// from the main thread, which may be waking a window), then who sleeps and who wakes.
+fn look<R: Runtime>(app: &AppHandle<R>) {
+    let policy = policy_of(&app.state::<AppState>().prefs.get());
+    let seen: Vec<(WebviewWindow<R>, Seen)> = candidates(app)
+        .into_iter()
+        .map(|window| {
+            let seen = Seen {
+                visible: window.is_visible().unwrap_or(true),
+                minimized: window.is_minimized().unwrap_or(false),
+                focused: window.is_focused().unwrap_or(false),
+            };
+            (window, seen)
+        })
+        .collect();
+    let hibernation = app.state::<Hibernation>();
+    let now = Instant::now();
+    let (woken, due) = {
+        let mut book = hibernation.book();
+        let labels: Vec<String> = seen.iter().map(|(window, _)| window.label().to_owned()).collect();
+        book.keep_only(&labels);
+        let woken: Vec<&WebviewWindow<R>> = seen
+            .iter()
+            .filter(|(window, look)| book.observe(window.label(), *look, &policy, now) == Some(Change::Wake))
+            .map(|(window, _)| window)
+            .collect();
+        let due = book.due(&policy, now);
+        let mut groups = hibernation.groups();
+        groups.keep_only(&labels);
+        // A shared process ends only with every window in it out of sight (or asleep already).
+        (woken, groups.whole(&due, |label| book.is_asleep(label)))
+    };
+    for window in woken {
+        wake(window);
+    }
+    for label in due {
+        if let Some((window, _)) = seen.iter().find(|(window, _)| window.label() == label) {
+            put_to_sleep(&hibernation, window);
+        }
+    }
+}
+
+fn put_to_sleep<R: Runtime>(hibernation: &Hibernation, window: &WebviewWindow<R>) {
+    hibernation.book().mark_asleep(window.label());
+    log::info!("{} hibernates: its web process is ended until it is shown again", window.label());
+    if let Err(error) = webview::end_web_process(window) {
+        log::warn!("{} could not hibernate: {error}", window.label());
+        hibernation.book().mark_awake(window.label());
+    }
+}
+
+/// Gives an asleep window its page back (a new web process loading Kage's page, which paints from the core's
+/// cache); nothing for a window that is awake. Called before a window is shown or focused.
+pub fn wake<R: Runtime>(window: &WebviewWindow<R>) {
+    let Some(hibernation) = window.try_state::<Hibernation>() else { return };
+    if !hibernation.book().mark_awake(window.label()) {
+        return;
+    }
+    log::info!("{} wakes: its page loads again from the cache", window.label());
+    #[cfg(all(debug_assertions, target_os = "linux"))]
+    e2e_watch::before_reload(window);
+    if let Err(error) = webview::reload(window) {
+        log::warn!("{} could not wake: {error}", window.label());
+    }
+    // Loaded again, the page has a web process of its own.
+    hibernation.groups().alone(window.label());
+    #[cfg(all(debug_assertions, target_os = "linux"))]
+    e2e_watch::report_later(window);
+}

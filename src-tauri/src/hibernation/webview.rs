@@ -1,0 +1,82 @@
+//! The WebKit side of hibernation and of cheaper windows: ending a view's web process, loading its page again,
+//! and the web context's cache model. Linux only (WebKitGTK); elsewhere windows never hibernate.
+
+use tauri::{Runtime, WebviewWindow};
+
+/// A window's WebKit view, handed from the main thread to the thread making a new window that shares its web
+/// process (Tauri's `with_related_view`, which passes it back to the main thread to build the window).
+#[cfg(target_os = "linux")]
+pub struct RelatedView(pub webkit2gtk::WebView);
+
+// SAFETY: the view is only taken (a reference count, which GObject keeps atomically) on the main thread, carried
+// across, and used by wry on the main thread; no method of it is called on another thread.
+#[cfg(target_os = "linux")]
+unsafe impl Send for RelatedView {}
+
+#[cfg(not(target_os = "linux"))]
+pub struct RelatedView;
+
+/// `window`'s view, asked of the main thread. `None` when called on the main thread itself (the answer would
+/// come only after this returns: a command or the tray making a window gives it a process of its own) or when the
+/// main thread does not answer within a second.
+#[cfg(target_os = "linux")]
+pub fn view_of<R: Runtime>(window: &WebviewWindow<R>) -> Option<RelatedView> {
+    if gtk::glib::MainContext::default().is_owner() {
+        return None;
+    }
+    let (sent, view) = std::sync::mpsc::channel();
+    window.with_webview(move |webview| drop(sent.send(RelatedView(webview.inner())))).ok()?;
+    view.recv_timeout(std::time::Duration::from_secs(1)).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn view_of<R: Runtime>(_window: &WebviewWindow<R>) -> Option<RelatedView> {
+    None
+}
+
+/// Whether this platform can end a window's web process and bring it back.
+pub const CAN_HIBERNATE: bool = cfg!(target_os = "linux");
+
+#[cfg(target_os = "linux")]
+pub fn end_web_process<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
+    use webkit2gtk::WebViewExt;
+    window.with_webview(|webview| webview.inner().terminate_web_process())
+}
+
+#[cfg(target_os = "linux")]
+pub fn reload<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
+    use webkit2gtk::WebViewExt;
+    window.with_webview(|webview| webview.inner().reload())
+}
+
+/// Kage's own page is one document with no back/forward history worth caching and no media: WebKit's
+/// "document viewer" cache model keeps the smallest memory and page caches (measured in docs/benchmarks.md).
+/// Set on the view's web context, which every account window shares (web games' partitions have their own
+/// contexts and keep WebKit's default). `KAGE_WEBKIT_CACHE_MODEL=browser` keeps WebKit's default, for the bench.
+#[cfg(target_os = "linux")]
+pub fn use_document_viewer_cache<R: Runtime>(window: &WebviewWindow<R>) {
+    use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
+    if std::env::var("KAGE_WEBKIT_CACHE_MODEL").is_ok_and(|model| model == "browser") {
+        return;
+    }
+    let _ = window.with_webview(|webview| {
+        if let Some(context) = webview.inner().context()
+            && context.cache_model() != CacheModel::DocumentViewer
+        {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+    });
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn end_web_process<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn reload<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn use_document_viewer_cache<R: Runtime>(_window: &WebviewWindow<R>) {}
