@@ -13,6 +13,7 @@ pub mod error;
 pub mod file_choice;
 pub mod group_launch;
 pub mod hibernation;
+pub mod labels;
 pub mod launcher;
 pub mod moving;
 pub mod notify;

@@ -13,7 +13,7 @@ use crate::placement::{self, Area};
 use crate::roster::Place;
 use crate::state::AppState;
 
-pub const LABEL_PREFIX: &str = "acct-";
+pub use crate::labels::LABEL_PREFIX;
 
 pub fn label_of<R: Runtime>(window: &WebviewWindow<R>) -> WindowLabel {
     WindowLabel::new(window.label())

@@ -116,7 +116,7 @@ fn candidates<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
     let state = app.state::<AppState>();
     app.webview_windows()
         .into_iter()
-        .filter(|(label, _)| label.starts_with(crate::windows::LABEL_PREFIX) && state.web.account_of(label).is_none())
+        .filter(|(label, _)| label.starts_with(crate::labels::LABEL_PREFIX) && state.web.account_of(label).is_none())
         .filter(|(label, _)| state.core.windows.pin_of(&WindowLabel::new(label)).is_some())
         .map(|(_, window)| window)
         .collect()
