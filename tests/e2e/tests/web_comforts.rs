@@ -144,7 +144,7 @@ fn x_window(title: &str) -> Option<u32> {
 }
 
 fn xdotool(args: &[&str]) -> String {
-    let out = Command::new("xdotool").args(args).output().expect("xdotool");
+    let out = Command::new("xdotool").args(args).output().expect("xdotool, which scripts/setup installs");
     assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

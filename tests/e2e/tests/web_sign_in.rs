@@ -51,7 +51,12 @@ fn press_fill_key(title: &str) -> bool {
         return false;
     }
     std::thread::sleep(Duration::from_millis(500));
-    Command::new("xdotool").args(["key", "--clearmodifiers", "ctrl+shift+l"]).status().is_ok_and(|s| s.success())
+    // Without xdotool the key would never be tried and the panel's fill would stand in unseen: not a skip.
+    Command::new("xdotool")
+        .args(["key", "--clearmodifiers", "ctrl+shift+l"])
+        .status()
+        .expect("xdotool, which scripts/setup installs")
+        .success()
 }
 
 /// Web sign-ins gnome-keyring holds for Kage: the account ids they are filed under.
