@@ -115,6 +115,9 @@ pub fn run() {
             state.core.events.listen(std::sync::Arc::new(overview::Listener { app: handle.clone() }));
             app.manage(overview::Overview::new(&data_dir));
             app.manage(state);
+            // WKWebView's stores of forgotten web accounts (Linux and Windows sweep directories in `start`).
+            #[cfg(target_os = "macos")]
+            tauri::async_runtime::spawn(web::store::sweep(handle.clone()));
             #[cfg(debug_assertions)]
             web::e2e_hook::install(&handle)?;
             app.manage(launcher::Launcher::default());

@@ -257,7 +257,9 @@ pub async fn open_web_account<R: Runtime>(
     };
     opened.map_err(|error| match error {
         crate::web::window::WebWindowError::NotFound => CommandError::new(ErrorCode::NotFound, error.to_string()),
-        crate::web::window::WebWindowError::Proxy(_) => CommandError::new(ErrorCode::Refused, error.to_string()),
+        crate::web::window::WebWindowError::Proxy(_) | crate::web::window::WebWindowError::SharedStore => {
+            CommandError::new(ErrorCode::Refused, error.to_string())
+        }
         _ => CommandError::new(ErrorCode::Window, error.to_string()),
     })?;
     Ok(web_list(&app.state::<AppState>()))

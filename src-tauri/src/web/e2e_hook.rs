@@ -73,39 +73,11 @@ pub async fn e2e_web_eval<R: Runtime>(app: AppHandle<R>, args: Args<EvalArgs>) -
     let (done, answer) = tokio::sync::oneshot::channel::<Result<String, String>>();
     let body = format!("return JSON.stringify(await (async () => {{ {script} }})());");
     target
-        .with_webview(move |webview| run(webview, &body, done))
+        .with_webview(move |webview| super::script::run(webview, &body, done))
         .map_err(|error| CommandError::new(ErrorCode::Window, error.to_string()))?;
     match tokio::time::timeout(Duration::from_secs(20), answer).await {
         Ok(Ok(Ok(json))) => Ok(json),
         Ok(Ok(Err(error))) => Err(CommandError::new(ErrorCode::BadAnswer, error)),
         _ => Err(CommandError::new(ErrorCode::TimedOut, "the script did not answer")),
     }
-}
-
-#[cfg(target_os = "linux")]
-fn run(
-    webview: tauri::webview::PlatformWebview,
-    body: &str,
-    done: tokio::sync::oneshot::Sender<Result<String, String>>,
-) {
-    use webkit2gtk::WebViewExt;
-    webview.inner().call_async_javascript_function(
-        body,
-        None,
-        None,
-        None,
-        None::<&webkit2gtk::gio::Cancellable>,
-        move |result| {
-            let _ = done.send(result.map(|value| value.to_string()).map_err(|error| error.to_string()));
-        },
-    );
-}
-
-#[cfg(not(target_os = "linux"))]
-fn run(
-    _webview: tauri::webview::PlatformWebview,
-    _body: &str,
-    done: tokio::sync::oneshot::Sender<Result<String, String>>,
-) {
-    let _ = done.send(Err("the test hook runs on Linux only".to_owned()));
 }

@@ -4,6 +4,8 @@
 //!   `0700`), spelled by one function, and the start-up sweep of orphans.
 //! - [`window`]: opening an account's windows with its partition fixed at creation, the navigation rule (only
 //!   http(s) of the game's allowed origins; never Kage's own page) and popups kept in the account.
+//! - [`store`]: which web data store a partition is on each system (macOS: a store identifier, or one
+//!   account only in an old Mac's single store).
 //! - [`wipe`]: Sign out and Forget: close the account's windows, clear WebKit's data manager, delete the
 //!   directory.
 //! - [`sign_in`]: a saved site sign-in (OS keychain) filled into the account's page when the player asks, on
@@ -26,7 +28,9 @@ pub mod launch;
 pub mod notices;
 pub mod partition;
 pub mod places;
+pub mod script;
 pub mod sign_in;
+pub mod store;
 pub mod window;
 pub mod wipe;
 

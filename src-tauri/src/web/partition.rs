@@ -26,6 +26,11 @@ impl Partitions {
         Self { root: data_dir.join(PARTITIONS_DIR) }
     }
 
+    /// The directory that holds every partition (and, on a macOS before 14, the shared store's claim).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The directory of partition `id`; `None` for anything that is not an opaque id (it would name another
     /// path, `..` for one).
     pub fn dir(&self, id: &str) -> Option<PathBuf> {

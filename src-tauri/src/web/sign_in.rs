@@ -179,7 +179,7 @@ return user ? "filled" : "filled-password";"#,
 async fn run<R: Runtime>(window: &WebviewWindow<R>, script: SecretString) -> Result<String, FillError> {
     let (done, answer) = tokio::sync::oneshot::channel::<Result<String, String>>();
     window
-        .with_webview(move |webview| platform::run(webview, script, done))
+        .with_webview(move |webview| super::script::run(webview, script.expose_secret(), done))
         .map_err(|error| FillError::Page(error.to_string()))?;
     match tokio::time::timeout(PAGE_WAIT, answer).await {
         Ok(Ok(Ok(answer))) => Ok(answer),
@@ -217,26 +217,7 @@ fn on_key<R: Runtime>(app: AppHandle<R>, label: String) {
 
 #[cfg(target_os = "linux")]
 mod platform {
-    use kage_core::{ExposeSecret, SecretString};
     use tauri::{AppHandle, Runtime};
-    use webkit2gtk::WebViewExt;
-
-    pub(super) fn run(
-        webview: tauri::webview::PlatformWebview,
-        script: SecretString,
-        done: tokio::sync::oneshot::Sender<Result<String, String>>,
-    ) {
-        webview.inner().call_async_javascript_function(
-            script.expose_secret(),
-            None,
-            None,
-            None,
-            None::<&webkit2gtk::gio::Cancellable>,
-            move |result| {
-                let _ = done.send(result.map(|value| value.to_string()).map_err(|error| error.to_string()));
-            },
-        );
-    }
 
     pub(super) fn listen<R: Runtime>(webview: tauri::webview::PlatformWebview, app: AppHandle<R>, label: String) {
         use gtk::gdk::ModifierType;
@@ -255,16 +236,7 @@ mod platform {
 
 #[cfg(not(target_os = "linux"))]
 mod platform {
-    use kage_core::SecretString;
     use tauri::{AppHandle, Runtime};
-
-    pub(super) fn run(
-        _webview: tauri::webview::PlatformWebview,
-        _script: SecretString,
-        done: tokio::sync::oneshot::Sender<Result<String, String>>,
-    ) {
-        let _ = done.send(Err("filling a saved sign-in works on Linux only for now".to_owned()));
-    }
 
     pub(super) fn listen<R: Runtime>(_webview: tauri::webview::PlatformWebview, _app: AppHandle<R>, _label: String) {}
 }

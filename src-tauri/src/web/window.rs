@@ -53,6 +53,10 @@ pub enum WebWindowError {
     Proxy(String),
     #[error("Could not open a window: {0}.")]
     Window(#[from] tauri::Error),
+    /// A macOS before 14 has one web data store, and another web account holds it (`web/store.rs`).
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+    #[error("{}", super::store::SHARED_STORE_TAKEN)]
+    SharedStore,
 }
 
 /// Brings `account_id`'s window forward, or opens one when it has none.
@@ -154,6 +158,11 @@ fn build<R: Runtime>(
     if let Some(features) = features {
         builder = builder.window_features(features);
     }
+    // WKWebView ignores `data_directory`: the partition's own store, or an old Mac's one store for one account.
+    #[cfg(target_os = "macos")]
+    {
+        builder = macos_store(builder, &state.web.partitions, &account.partition)?;
+    }
     // WebKitGTK sets it on the partition's data manager: every window of the account goes through it.
     if let Some(proxy) = proxy {
         builder = builder.proxy_url(proxy);
@@ -164,6 +173,30 @@ fn build<R: Runtime>(
     super::comforts::attach(&window, &account.id);
     crate::windows::show_if_never_loaded(&window);
     Ok(window)
+}
+
+/// macOS: gives the window partition `partition`'s own data store (macOS 14+), or lets it into an older Mac's
+/// one store only when no other web account holds it (the claim is written before the window exists).
+#[cfg(target_os = "macos")]
+fn macos_store<'a, R: Runtime>(
+    builder: WebviewWindowBuilder<'a, R, AppHandle<R>>,
+    partitions: &super::Partitions,
+    partition: &str,
+) -> Result<WebviewWindowBuilder<'a, R, AppHandle<R>>, WebWindowError> {
+    use super::store::{self, SharedStore};
+    if store::has_stores_per_partition() {
+        let identifier = store::store_identifier(partition).ok_or(WebWindowError::NotFound)?;
+        return Ok(builder.data_store_identifier(identifier));
+    }
+    let holder = store::read_holder(partitions.root()).map_err(WebWindowError::Partition)?;
+    match store::shared_store(holder.as_deref(), partition) {
+        SharedStore::Held => Ok(builder),
+        SharedStore::Claim => {
+            store::claim(partitions.root(), partition).map_err(WebWindowError::Partition)?;
+            Ok(builder)
+        }
+        SharedStore::Taken => Err(WebWindowError::SharedStore),
+    }
 }
 
 /// The game of web account `account_id`, as saved now (the player may have added an origin since the window

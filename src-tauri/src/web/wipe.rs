@@ -50,6 +50,11 @@ pub async fn wipe<R: Runtime>(app: &AppHandle<R>, account_id: &str, partition: &
     if let Err(error) = state.web.partitions.delete(partition) {
         problem.get_or_insert(format!("Kage could not delete this account's web data folder: {error}"));
     }
+    // WKWebView keeps a partition's data in a store of its own (or an old Mac's one store), not the directory.
+    #[cfg(target_os = "macos")]
+    if let Err(error) = super::store::wipe(app, &state.web.partitions, partition).await {
+        problem.get_or_insert(error);
+    }
     match problem {
         Some(problem) => Err(format!("{problem}. Kage deletes what is left at its next start.")),
         None => Ok(()),
