@@ -135,6 +135,23 @@ pub fn focus(title: &str) -> bool {
     raised.is_ok() && focused.is_ok() && display.conn.flush().is_ok()
 }
 
+/// `title` when the window that has the X focus has that title.
+pub fn focused(title: &str) -> Option<String> {
+    focused_title().filter(|t| t == title)
+}
+
+/// Gives `title` the X keyboard focus ([`focus`]) and waits until the X server reports it, asking up to three
+/// times: a window being painted can overtake the request. Panics when it never does.
+pub async fn focus_and_wait(title: &str) {
+    for _ in 0..3 {
+        assert!(focus(title), "no window titled {title:?}: {:?}", visible_titles());
+        if crate::until(Duration::from_secs(3), || focused(title)).await.is_some() {
+            return;
+        }
+    }
+    panic!("the X server did not report {title:?} focused: {:?}", focused_title());
+}
+
 /// Closes the window titled `title` as a player would ([`close`]), asking again every 2 s while it is still
 /// shown: a request that comes while GTK is still setting the window up can go unanswered. Returns how many
 /// requests it took; panics when the window is still there after `within`.

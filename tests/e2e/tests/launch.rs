@@ -20,21 +20,6 @@ use serde_json::json;
 const DRIVER_PORT: u16 = 4620;
 const WITHIN: Duration = Duration::from_secs(30);
 
-fn focused(title: &str) -> Option<String> {
-    x11::focused_title().filter(|t| t == title)
-}
-
-/// Gives `title` the X focus (asked up to three times: a window being painted can overtake the request).
-async fn focus_x(title: &str) {
-    for _ in 0..3 {
-        assert!(x11::focus(title), "no window titled {title:?}: {:?}", x11::visible_titles());
-        if until(Duration::from_secs(3), || focused(title)).await.is_some() {
-            return;
-        }
-    }
-    panic!("the X server did not report {title:?} focused: {:?}", x11::focused_title());
-}
-
 async fn labels(app: &App) -> BTreeSet<String> {
     app.windows().await.into_keys().collect()
 }
@@ -67,20 +52,20 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
 
     // 1. alt has a window, main has the focus: `kage open alt` moves the focus to alt's window, opening nothing.
     let before = labels(&app).await;
-    focus_x(main_title).await;
+    x11::focus_and_wait(main_title).await;
     let opened = run_kage(home.path(), &["open", "alt"], WITHIN);
     assert!(opened.status.success(), "kage open alt: {opened:?}");
-    let after = until(Duration::from_secs(10), || focused(alt_title)).await;
+    let after = until(Duration::from_secs(10), || x11::focused(alt_title)).await;
     assert!(after.is_some(), "kage open alt did not focus alt's window: the X focus is on {:?}", x11::focused_title());
     assert_eq!(labels(&app).await, before, "no window opened or closed");
     assert_eq!(app.pid(), Some(pid), "the same Kage");
 
     // 1b. The same as a clicked `kage://` link (the system runs `kage <link>`): the focus moves to alt's window;
     // a link asking for anything else is refused with a sentence and changes nothing.
-    focus_x(main_title).await;
+    x11::focus_and_wait(main_title).await;
     let linked = run_kage(home.path(), &["kage://open/alt"], WITHIN);
     assert!(linked.status.success(), "kage kage://open/alt: {linked:?}");
-    let after = until(Duration::from_secs(10), || focused(alt_title)).await;
+    let after = until(Duration::from_secs(10), || x11::focused(alt_title)).await;
     assert!(after.is_some(), "the kage://open/alt link did not focus alt's window: {:?}", x11::focused_title());
     let refused = run_kage(home.path(), &["kage://forget/alt"], WITHIN);
     assert_eq!(refused.status.code(), Some(2), "{refused:?}");
@@ -92,7 +77,7 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
 
     // 2. alt's window closed: `kage open alt` opens a window pinned to alt in the running Kage, and focuses it.
     x11::close_until_gone(alt_title, Duration::from_secs(10)).await;
-    focus_x(main_title).await;
+    x11::focus_and_wait(main_title).await;
     let before = labels(&app).await;
     let opened = run_kage(home.path(), &["open", "alt"], WITHIN);
     assert!(opened.status.success(), "kage open alt: {opened:?}");
@@ -106,7 +91,7 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(new_label.starts_with("acct-"), "{new_label}");
-    let focus = until(Duration::from_secs(15), || focused(alt_title)).await;
+    let focus = until(Duration::from_secs(15), || x11::focused(alt_title)).await;
     assert!(focus.is_some(), "alt's new window did not get the focus: {:?}", x11::focused_title());
     app.focus(&new_label).await;
     app.wait_text("profile-username", |t| t == "alt").await;
@@ -155,11 +140,11 @@ async fn kage_open_from_a_shell_focuses_or_opens_that_accounts_window_in_the_run
         let without_path = entry.replace(&binary.display().to_string(), "");
         assert!(!without_path.contains(secret), "{secret} in the shortcut: {entry}");
     }
-    focus_x("Account 1 · Kage").await;
+    x11::focus_and_wait("Account 1 · Kage").await;
     let args: Vec<&str> = exec.split(' ').skip(1).collect();
     let ran = run_kage(home.path(), &args, WITHIN);
     assert!(ran.status.success(), "the shortcut's command: {ran:?}");
-    let focus = until(Duration::from_secs(10), || focused("Scout · Kage")).await;
+    let focus = until(Duration::from_secs(10), || x11::focused("Scout · Kage")).await;
     assert!(focus.is_some(), "the shortcut did not focus alt's window: {:?}", x11::focused_title());
 
     // 7. A group opened from the shell, in its template: main large on the left, alt beside it, no overlap, all

@@ -19,20 +19,6 @@ const DRIVER_PORT: u16 = 4660;
 const WITHIN: Duration = Duration::from_secs(30);
 const OVERVIEW_TITLE: &str = "Kage overview";
 
-fn focused(title: &str) -> Option<String> {
-    x11::focused_title().filter(|t| t == title)
-}
-
-async fn focus_x(title: &str) {
-    for _ in 0..3 {
-        assert!(x11::focus(title), "no window titled {title:?}: {:?}", x11::visible_titles());
-        if until(Duration::from_secs(3), || focused(title)).await.is_some() {
-            return;
-        }
-    }
-    panic!("the X server did not report {title:?} focused: {:?}", x11::focused_title());
-}
-
 /// The overview's tiles as its page shows them: key, state, ryo, unread count, how often it flashed, and
 /// whether the tile fits inside the window's width.
 async fn tiles(app: &App) -> Vec<Value> {
@@ -114,7 +100,7 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
 
     // 2. main sends alt 25 ryo while main's window has the focus: alt's tile shows alt's new balance, flashes and
     // counts one unread; main's tile shows main's balance and nothing unread.
-    focus_x("main · Kage").await;
+    x11::focus_and_wait("main · Kage").await;
     app.focus("acct-1").await;
     let sent_at = Instant::now();
     let sent = app.invoke("transfer", json!({ "to": "alt", "amount": 25 })).await;
@@ -138,11 +124,11 @@ async fn the_overview_shows_each_accounts_own_state_and_ryo_and_a_click_focuses_
     x11::screenshot("overview-after-transfer");
 
     // 3. A click on alt's tile gives alt's window the X focus (and alt's unread count goes back to none).
-    focus_x("main · Kage").await;
+    x11::focus_and_wait("main · Kage").await;
     app.focus("overview").await;
     let css = format!("[data-testid='overview-tile'][data-key='{alt}']");
     app.client.find(fantoccini::Locator::Css(&css)).await.expect("alt's tile").click().await.expect("click");
-    let focus = until(Duration::from_secs(10), || focused("alt · Kage")).await;
+    let focus = until(Duration::from_secs(10), || x11::focused("alt · Kage")).await;
     assert!(focus.is_some(), "a click on alt's tile did not focus alt's window: {:?}", x11::focused_title());
     tiles_until(&app, "alt's unread count cleared", |t| tile(t, alt)["unread"] == "").await;
 

@@ -164,17 +164,6 @@ fn geometry(title: &str) -> Option<(i32, i32, u32, u32)> {
     Some((x.parse().ok()?, y.parse().ok()?, w.parse().ok()?, h.parse().ok()?))
 }
 
-/// Gives `title` the X keyboard focus (there is no window manager under Xvfb), asking up to three times.
-async fn focus_x(title: &str) {
-    for _ in 0..3 {
-        assert!(x11::focus(title), "no window titled {title:?}: {:?}", x11::visible_titles());
-        if until(Duration::from_secs(3), || x11::focused_title().filter(|t| t == title)).await.is_some() {
-            return;
-        }
-    }
-    panic!("the X server did not report {title:?} focused: {:?}", x11::focused_title());
-}
-
 fn data_dir(home: &Path) -> std::path::PathBuf {
     home.join("data/app.kage.client")
 }
@@ -254,7 +243,7 @@ async fn i13_web_accounts_get_kages_notifications_hotkeys_groups_downloads_and_p
     // 3. Ctrl+2 while main's game page has the keyboard: alt's window (the second account) gets the focus, and
     // the page never saw the key; a plain key goes to the page.
     let (main_title, alt_title) = (title("main"), title("alt"));
-    focus_x(&main_title).await;
+    x11::focus_and_wait(&main_title).await;
     xdotool(&["key", "x"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pressed = Instant::now();

@@ -35,6 +35,24 @@ async fn cost(app: &App, kage: &Path, step: &str) -> String {
     format!("cost: {step}: {} MiB PSS, {network} network process(es)", pss / 1024)
 }
 
+/// When a restored web window started and painted, counted from the launch (the WebDriver session request, as
+/// for the Kage-protocol windows' launch figure in docs/benchmarks.md): from the page's own clock
+/// (`performance.timeOrigin` and its first contentful paint), so the polling here adds nothing to them.
+async fn restored_paint(app: &App, account: &str, launched: std::time::SystemTime) -> String {
+    let script = r#"const paint = performance.getEntriesByType("paint").find((e) => e.name === "first-contentful-paint");
+        return { origin: performance.timeOrigin, paint: paint ? paint.startTime : null };"#;
+    let times = eval(app, account, 0, script).await;
+    let launched = launched.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0;
+    let origin = times["origin"].as_f64().expect("the page's time origin");
+    let paint = times["paint"]
+        .as_f64()
+        .map_or("no paint entry".to_owned(), |paint| format!("{:.0} ms", origin + paint - launched));
+    format!(
+        "cost: launch to main's restored web window: its page started {:.0} ms after the launch, first paint {paint}",
+        origin - launched
+    )
+}
+
 #[tokio::test]
 async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_restart_and_forget_wipes_alt() {
     if !enabled() {
@@ -182,6 +200,7 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     std::fs::write(orphan.join("cookies"), "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\t__session\torphaned").unwrap();
 
     // Restart: both partitions persisted, both still signed in without a sign-in.
+    let launched = std::time::SystemTime::now();
     let app = App::launch_binary(&kage, home.path(), DRIVER_PORT, &env).await;
     app.focus("acct-1").await;
     assert!(!orphan.exists(), "the orphan partition was deleted at start");
@@ -192,6 +211,7 @@ async fn i13_main_and_alt_in_two_web_partitions_never_see_each_other_across_a_re
     let popup = eval(&app, &main, 1, "return 1;").await;
     assert!(popup.get("hook_error").is_some(), "main has one window after the restart: {popup}");
     wait_player(&app, &main, 0, "main").await;
+    report("web_games", &restored_paint(&app, &main, launched).await);
     wait_player(&app, &alt, 0, "alt").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(shown(&app, &main, 0).await["seen"], "main");
