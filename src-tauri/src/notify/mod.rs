@@ -131,6 +131,7 @@ where
     R: Runtime,
     F: FnOnce(&tauri::AppHandle<R>, Option<&str>) -> Option<tauri::WebviewWindow<R>> + Send + 'static,
 {
+    use tauri_plugin_notification::NotificationExt;
     if let Err(error) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
         log::warn!("could not show a notification: {error}");
     }

@@ -290,3 +290,17 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::all_asleep;
+
+    #[test]
+    fn an_account_is_hibernating_only_when_it_has_windows_and_every_one_sleeps() {
+        let asleep = |label: &str| label != "acct-2";
+        assert!(!all_asleep(&[], &asleep), "no window: closed, not hibernating");
+        assert!(all_asleep(&["acct-1".to_owned()], &asleep));
+        assert!(all_asleep(&["acct-1".to_owned(), "acct-3".to_owned()], &asleep));
+        assert!(!all_asleep(&["acct-1".to_owned(), "acct-2".to_owned()], &asleep), "one window still awake");
+    }
+}

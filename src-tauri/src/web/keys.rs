@@ -6,7 +6,7 @@
 //! on WebKitGTK they are caught on the webview's GTK widget, before WebKit hands the key to the page. The page
 //! never sees these; every other key goes to the game untouched.
 
-use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
+use tauri::{Runtime, WebviewWindow};
 
 /// A key as GTK reports it, reduced to what the hotkeys look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +45,12 @@ pub fn hotkey(key: Key, ctrl: bool, shift: bool, alt: bool) -> Option<Hotkey> {
 }
 
 /// Run in Kage's own window for Ctrl+Shift+A: the page's listener opens the accounts panel.
+#[cfg(target_os = "linux")]
 const SHOW_PANEL: &str = "document.dispatchEvent(new Event('kage:show-panel'))";
 
 /// Does `hotkey`, pressed in window `label`.
-fn act<R: Runtime>(app: &AppHandle<R>, label: &str, hotkey: Hotkey) {
+#[cfg(target_os = "linux")]
+fn act<R: Runtime>(app: &tauri::AppHandle<R>, label: &str, hotkey: Hotkey) {
     match hotkey {
         Hotkey::Account(position) => {
             let app = app.clone();
@@ -87,6 +89,7 @@ pub fn attach<R: Runtime>(window: &WebviewWindow<R>) {
     use gtk::gdk::{ModifierType, keys::constants};
     use gtk::glib::Propagation;
     use gtk::prelude::WidgetExt;
+    use tauri::Manager;
     let (app, label) = (window.app_handle().clone(), window.label().to_owned());
     let attached = window.with_webview(move |webview| {
         webview.inner().connect_key_press_event(move |_, event| {

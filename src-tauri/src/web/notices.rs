@@ -11,11 +11,15 @@
 //! In streamer mode the page's own words are not shown: Kage cannot know whether the game put the account's
 //! name (or another player's) in them.
 
-use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
+use tauri::{Runtime, WebviewWindow};
+// Only the WebKitGTK path reads the page's notifications.
+#[cfg(target_os = "linux")]
+use tauri::{AppHandle, Manager};
 
 use crate::display::Presenter;
 use crate::notify::Notice;
 use crate::roster::WebAccount;
+#[cfg(target_os = "linux")]
 use crate::state::AppState;
 
 /// The longest page text Kage passes on (a page could send a novel).
@@ -49,11 +53,13 @@ pub fn web_notice(
 }
 
 /// Whether web account `account_id`'s notifications are on now (`false` once it is forgotten).
+#[cfg(target_os = "linux")]
 fn notifications_on<R: Runtime>(app: &AppHandle<R>, account_id: &str) -> bool {
     app.try_state::<AppState>().and_then(|state| state.roster.web_account(account_id)).is_some_and(|a| a.notifications)
 }
 
 /// Shows what the page of `label` (a window of `account_id`) raised, if its notifications are on.
+#[cfg(target_os = "linux")]
 fn raised<R: Runtime>(app: &AppHandle<R>, account_id: &str, label: &str, page_title: &str, page_body: &str) {
     let Some(state) = app.try_state::<AppState>() else { return };
     let Some(account) = state.roster.web_account(account_id) else { return };

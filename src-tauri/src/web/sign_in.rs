@@ -199,6 +199,7 @@ pub fn listen_for_key<R: Runtime>(window: &WebviewWindow<R>) {
 
 /// The key's fill: its answer goes to the log and, when it did not fill, to the player as a notification
 /// (the page is the site's: Kage has nowhere else in that window to say it).
+#[cfg(target_os = "linux")]
 fn on_key<R: Runtime>(app: AppHandle<R>, label: String) {
     tauri::async_runtime::spawn(async move {
         match fill(&app, &label).await {

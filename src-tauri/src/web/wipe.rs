@@ -8,15 +8,14 @@
 //! path is never given to a window again (Tauri keeps a partition's WebKit context until the app exits; a new
 //! window on that path would get the wiped context back).
 
-use std::time::Duration;
-
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 use super::new_label;
 use crate::state::AppState;
 
 /// How long WebKit may take to clear a partition before Kage deletes its directory anyway.
-const CLEAR_WAIT: Duration = Duration::from_secs(10);
+#[cfg(target_os = "linux")]
+const CLEAR_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Wipes partition `partition`, which belonged to web account `account_id` and which the roster no longer
 /// names: clears it, closes the account's windows, deletes its directory. `Err`: a sentence for the player
