@@ -10,7 +10,8 @@
 //!   released only after a wipe has cleared the store. A claim whose account was forgotten by a run that stopped
 //!   first is cleared and released at the next start.
 //!
-//! The macOS paths are written against Tauri 2.11's API and never compiled or run here (docs/web-games.md).
+//! The macOS paths compile for macOS (`cargo check --target aarch64-apple-darwin`, docs/testing.md) and have
+//! never run: there is no Mac here (docs/web-games.md).
 
 // Most of this is called only from macOS code; on the other systems the unit tests are its only callers.
 #![cfg_attr(not(target_os = "macos"), allow(dead_code))]
