@@ -248,12 +248,15 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     ));
     assert_eq!(mapped.len(), PLAYERS.len(), "windows shown on the display: {mapped:?}");
     // The queue opens a window, waits for its session, then pauses: windows are at least the pause apart. They
-    // show on the display a little after they are opened, not always equally late (up to ~100 ms here), so each
-    // gap gets some slack and the whole span little.
+    // show on the display once their page has loaded, which is not equally quick for all: since related views
+    // (issue 22) the first shows 110-130 ms later after its opening than the next two (gaps of 380-396 and
+    // 507-512 ms in five runs of 2026-12-04; most likely the start of the web process the others then share).
+    // Each gap gets some slack and the whole span that much; without the pause the gaps are well under 350 ms.
     let stagger = Duration::from_millis(STAGGER_MS);
     let span: Duration = gaps.iter().sum();
     assert!(gaps.iter().all(|gap| *gap >= stagger * 7 / 10), "windows not paced {stagger:?} apart: {gaps:?}");
-    assert!(span >= stagger * 9 / 10 * gaps.len() as u32, "windows not paced {stagger:?} apart: {gaps:?}");
+    let asked = (stagger * gaps.len() as u32).saturating_sub(Duration::from_millis(150));
+    assert!(span >= asked, "windows not paced {stagger:?} apart: {gaps:?} (together {span:?}, at least {asked:?})");
 
     // 2. Ctrl+2 in the third player's window: the second saved account's window gets the focus.
     let (second, third) = (&window_of[PLAYERS[1]], &window_of[PLAYERS[2]]);
