@@ -102,6 +102,7 @@ pub fn open<R: Runtime>(
         crate::hibernation::joined(app, &label, anchor.as_deref());
     }
     crate::hibernation::use_document_viewer_cache(&window);
+    crate::hibernation::watch_process(&window);
     if let Some(place) = place {
         put_at(&window, place);
     }

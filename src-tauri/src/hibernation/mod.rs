@@ -157,20 +157,61 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
     for window in woken {
         wake(window);
     }
-    for label in due {
-        if let Some((window, _)) = seen.iter().find(|(window, _)| window.label() == label) {
-            put_to_sleep(&hibernation, window);
-        }
+    let sleeping: Vec<&WebviewWindow<R>> = due
+        .iter()
+        .filter_map(|label| seen.iter().find(|(window, _)| window.label() == label))
+        .map(|(w, _)| w)
+        .collect();
+    // All of them asleep before any process ends: the ended process's other windows must not take it for a
+    // crash and load their page again (`watch_process`).
+    for window in &sleeping {
+        hibernation.book().mark_asleep(window.label());
+    }
+    for window in sleeping {
+        put_to_sleep(&hibernation, window);
     }
 }
 
+/// Ends `window`'s web process; it is marked asleep already.
 fn put_to_sleep<R: Runtime>(hibernation: &Hibernation, window: &WebviewWindow<R>) {
-    hibernation.book().mark_asleep(window.label());
     log::info!("{} hibernates: its web process is ended until it is shown again", window.label());
     if let Err(error) = webview::end_web_process(window) {
         log::warn!("{} could not hibernate: {error}", window.label());
         hibernation.book().mark_awake(window.label());
     }
+}
+
+/// Watches `window`'s web process: when it ends while the window is awake (WebKit gave it a process that another
+/// window's hibernation ended, or the process crashed), the page loads again at once, from the core's cache,
+/// instead of leaving the player a blank window. Which process a related view runs in is WebKit's choice, and
+/// the groups here are only Kage's model of it (docs/benchmarks.md).
+pub fn watch_process<R: Runtime>(window: &WebviewWindow<R>) {
+    let watched = window.clone();
+    webview::on_process_ended(window, move || {
+        // Off the main thread: asking a window how it looks is answered by the main thread.
+        let watched = watched.clone();
+        tauri::async_runtime::spawn(async move { process_ended(&watched) });
+    });
+}
+
+/// `window`'s web process is gone. Asleep: as Kage wanted. Out of sight: it is now asleep in effect, so it
+/// loads again when it is shown (the way a hibernated window does). In sight: it loads again now.
+fn process_ended<R: Runtime>(window: &WebviewWindow<R>) {
+    let Some(hibernation) = window.try_state::<Hibernation>() else { return };
+    let label = window.label();
+    if hibernation.is_asleep(label) {
+        return;
+    }
+    let in_sight = window.is_visible().unwrap_or(false) && !window.is_minimized().unwrap_or(true);
+    if !in_sight {
+        hibernation.book().mark_asleep(label);
+        return;
+    }
+    log::warn!("{label}'s web process ended while it was shown: its page loads again");
+    if let Err(error) = webview::reload(window) {
+        log::warn!("{label} could not load again: {error}");
+    }
+    hibernation.groups().alone(label);
 }
 
 /// Gives an asleep window its page back (a new web process loading Kage's page, which paints from the core's

@@ -43,6 +43,16 @@ pub fn end_web_process<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<(
     window.with_webview(|webview| webview.inner().terminate_web_process())
 }
 
+/// Calls `ended` whenever `window`'s web process ends (a crash, or a process another window's hibernation
+/// ended): WebKit then shows nothing in it until its page is loaded again.
+#[cfg(target_os = "linux")]
+pub fn on_process_ended<R: Runtime>(window: &WebviewWindow<R>, ended: impl Fn() + Send + 'static) {
+    use webkit2gtk::WebViewExt;
+    let _ = window.with_webview(move |webview| {
+        webview.inner().connect_web_process_terminated(move |_, _reason| ended());
+    });
+}
+
 #[cfg(target_os = "linux")]
 pub fn reload<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
     use webkit2gtk::WebViewExt;
@@ -72,6 +82,9 @@ pub fn use_document_viewer_cache<R: Runtime>(window: &WebviewWindow<R>) {
 pub fn end_web_process<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {
     Ok(())
 }
+
+#[cfg(not(target_os = "linux"))]
+pub fn on_process_ended<R: Runtime>(_window: &WebviewWindow<R>, _ended: impl Fn() + Send + 'static) {}
 
 #[cfg(not(target_os = "linux"))]
 pub fn reload<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {

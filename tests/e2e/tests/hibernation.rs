@@ -31,6 +31,17 @@ fn line(text: &str) {
     report("hibernation", text);
 }
 
+/// The WebKit web processes under Kage's process `root`.
+fn web_process_pids(root: u32) -> Vec<u32> {
+    kage_e2e::descendants(root)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| exe.file_name().is_some_and(|name| name == "WebKitWebProcess"))
+        })
+        .collect()
+}
+
 /// One request to the server with main's bearer token (the test's own player, not through Kage).
 fn authorized(port: u16, method: &str, path: &str, token: &str, body: &Value) -> (u16, String) {
     let body = body.to_string();
@@ -161,6 +172,22 @@ async fn a_minimised_window_hibernates_keeps_its_account_current_and_comes_back_
     assert!(x11::visible_titles().iter().any(|t| t == ALT_TITLE), "alt's window is shown again");
 
     server.freeze(false);
+
+    // Alt's window, shown and awake, loses its web process (a crash; or a process WebKit also gave a window
+    // whose group hibernated, since the groups are only Kage's model of WebKit's choice): its page loads
+    // again in a new one rather than leaving the player a blank window.
+    let lost = web_process_pids(pid);
+    assert_eq!(lost.len(), 1, "alt's window alone has a web process: {lost:?}");
+    let killed = Instant::now();
+    kill9(lost[0]);
+    let back = until(Duration::from_secs(10), || {
+        let now = web_process_pids(pid);
+        (now.len() == 1 && now[0] != lost[0]).then_some(())
+    })
+    .await;
+    assert!(back.is_some(), "alt's shown window was left without a web process: {:?}", web_process_pids(pid));
+    line(&format!("alt's web process killed while shown: a new one ran {} ms later", killed.elapsed().as_millis()));
+
     kill9(pid);
     wait_gone(pid, Duration::from_secs(10));
     let _ = kage.wait();
