@@ -153,22 +153,16 @@ async fn main() {
     ));
     line(&format!("  bare window x1: {} kB ({}, {} web processes)", bare_pss[0].0, mb(bare_pss[0].0), bare_pss[0].1));
     line(&format!("  bare window x10: {} kB ({}, {} web processes)", bare_pss[1].0, mb(bare_pss[1].0), bare_pss[1].1));
-    line(&format!(
-        "  Kage, ten account windows shown: {} kB ({}, {} web processes; {:.2}x the ten bare windows; goal <= 700 MB: {})",
-        ten.0,
-        mb(ten.0),
-        ten.1,
-        ten.0 as f64 / bare_pss[1].0 as f64,
-        verdict(ten.0, 700.0)
-    ));
-    line(&format!(
-        "  Kage, {minimised} of ten minimised and hibernated: {} kB ({}, {} web processes; {:.2}x the ten bare windows; goal <= 450 MB: {})",
-        seven.0,
-        mb(seven.0),
-        seven.1,
-        seven.0 as f64 / bare_pss[1].0 as f64,
-        verdict(seven.0, 450.0)
-    ));
+    let against = |what: &str, (kib, processes): (u64, usize), goal_mb: f64| {
+        format!(
+            "  Kage, {what}: {kib} kB ({}, {processes} web processes; {:.2}x the ten bare windows; goal <= {goal_mb} MB: {})",
+            mb(kib),
+            kib as f64 / bare_pss[1].0 as f64,
+            verdict(kib, goal_mb)
+        )
+    };
+    line(&against("ten account windows shown", ten, 700.0));
+    line(&against(&format!("{minimised} of ten minimised and hibernated"), seven, 450.0));
     line(&format!(
         "  Kage, ten shown, WebKit's default cache model: {} kB ({}, {} web processes)",
         ten_browser.0,
