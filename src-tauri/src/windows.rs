@@ -95,8 +95,9 @@ pub fn open<R: Runtime>(
         Some((anchor, view)) => (builder.with_related_view(view.0), Some(anchor)),
         None => (builder, None),
     };
+    // Always `None` there: no view is handed out off Linux (`hibernation::webview::view_of`).
     #[cfg(not(target_os = "linux"))]
-    let anchor: Option<String> = related.map(|(anchor, _)| anchor).filter(|_| false);
+    let anchor = related.map(|(anchor, _)| anchor);
     let window = builder.build()?;
     if account.is_some() {
         crate::hibernation::joined(app, &label, anchor.as_deref());

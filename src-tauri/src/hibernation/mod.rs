@@ -164,8 +164,11 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
         .collect();
     // All of them asleep before any process ends: the ended process's other windows must not take it for a
     // crash and load their page again (`watch_process`).
-    for window in &sleeping {
-        hibernation.book().mark_asleep(window.label());
+    {
+        let mut book = hibernation.book();
+        for window in &sleeping {
+            book.mark_asleep(window.label());
+        }
     }
     for window in sleeping {
         put_to_sleep(&hibernation, window);

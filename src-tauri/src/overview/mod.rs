@@ -152,6 +152,11 @@ pub fn tiles(
     tiles
 }
 
+/// [`tiles`] for the app's windows as they are now.
+fn tiles_now<R: Runtime>(app: &AppHandle<R>, state: &AppState, launcher: &Launcher, overview: &Overview) -> Vec<Tile> {
+    tiles(state, launcher, overview, &open_labels(app), &|label| crate::hibernation::is_asleep(app, label))
+}
+
 /// True when an account has open windows and every one of them is asleep.
 fn all_asleep(open: &[String], asleep: &dyn Fn(&str) -> bool) -> bool {
     !open.is_empty() && open.iter().all(|label| asleep(label))
@@ -182,9 +187,7 @@ fn open_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<String> {
 pub fn subscribe<R: Runtime>(app: &AppHandle<R>, channel: Channel<OverviewMessage>) -> OverviewSnapshot {
     let state = app.state::<AppState>();
     let overview = app.state::<Overview>();
-    let tiles = tiles(&state, &app.state::<Launcher>(), &overview, &open_labels(app), &|label| {
-        crate::hibernation::is_asleep(app, label)
-    });
+    let tiles = tiles_now(app, &state, &app.state::<Launcher>(), &overview);
     overview.subscribe(channel, tiles.clone());
     OverviewSnapshot { tiles, options: options(&state) }
 }
@@ -200,8 +203,7 @@ pub fn push<R: Runtime>(app: &AppHandle<R>, flash: Option<&str>) {
     if !overview.is_watched() {
         return;
     }
-    let now =
-        tiles(&state, &launcher, &overview, &open_labels(app), &|label| crate::hibernation::is_asleep(app, label));
+    let now = tiles_now(app, &state, &launcher, &overview);
     let mut subscriber = overview.subscriber.lock().recover();
     let Some(watching) = subscriber.as_mut() else { return };
     let same_accounts =

@@ -27,7 +27,9 @@ pub async fn wipe<R: Runtime>(app: &AppHandle<R>, account_id: &str, partition: &
     // A blank, hidden window of the partition to clear it through: no page of the game runs in it, so nothing
     // writes a cookie back between the clear and the close.
     let mut problem = None;
-    if state.web.was_used(partition) {
+    // On macOS the helper would reach the default store, not the partition's: `store::wipe` below removes the
+    // partition's store (or clears an old Mac's one store) itself.
+    if cfg!(not(target_os = "macos")) && state.web.was_used(partition) {
         match reach(app, partition) {
             Ok(helper) => {
                 for window in &windows {
