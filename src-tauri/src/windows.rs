@@ -83,7 +83,8 @@ pub fn open<R: Runtime>(
         // idle); hidden windows are not drawn, so their pages load side by side.
         .visible(false)
         .on_page_load(|window, page| {
-            if page.event() == PageLoadEvent::Finished {
+            // The asleep page loads in a window out of sight, which must stay so (hibernation).
+            if page.event() == PageLoadEvent::Finished && !crate::hibernation::is_asleep_page(page.url()) {
                 show(&window);
             }
         })

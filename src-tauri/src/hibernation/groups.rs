@@ -10,13 +10,33 @@ use std::collections::{HashMap, HashSet};
 /// sooner (every member must be out of sight); larger ones save more while all are shown (docs/benchmarks.md).
 pub const GROUP_SIZE: usize = 3;
 
-#[derive(Debug, Default)]
+/// The group size: [`GROUP_SIZE`], or `KAGE_WINDOWS_PER_WEB_PROCESS` (1 to 20) for the memory bench's comparisons.
+fn group_size() -> usize {
+    std::env::var("KAGE_WINDOWS_PER_WEB_PROCESS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=20).contains(n))
+        .unwrap_or(GROUP_SIZE)
+}
+
+#[derive(Debug)]
 pub struct Groups {
     group_of: HashMap<String, u64>,
     next: u64,
+    size: usize,
+}
+
+impl Default for Groups {
+    fn default() -> Self {
+        Self::of_size(group_size())
+    }
 }
 
 impl Groups {
+    pub fn of_size(size: usize) -> Self {
+        Self { group_of: HashMap::new(), next: 0, size }
+    }
+
     /// `label` was made as a related view of `anchor` (its process), or with a process of its own.
     pub fn join(&mut self, label: &str, anchor: Option<&str>) {
         let group = match anchor.and_then(|anchor| self.group_of.get(anchor)) {
@@ -63,7 +83,7 @@ impl Groups {
         }
         let mut open: Vec<(u64, Vec<&String>)> = sizes
             .into_iter()
-            .filter(|(_, members)| members.len() < GROUP_SIZE && members.iter().all(|label| !asleep(label)))
+            .filter(|(_, members)| members.len() < self.size && members.iter().all(|label| !asleep(label)))
             .collect();
         open.sort();
         open.into_iter().next().and_then(|(_, members)| members.into_iter().min().cloned())
@@ -86,7 +106,7 @@ mod tests {
 
     #[test]
     fn new_windows_share_a_process_in_groups_of_at_most_the_group_size() {
-        let mut groups = Groups::default();
+        let mut groups = Groups::of_size(GROUP_SIZE);
         let awake = |_: &str| false;
         for n in 1..=7 {
             let anchor = groups.anchor(awake);
@@ -99,7 +119,7 @@ mod tests {
 
     #[test]
     fn no_window_joins_a_group_with_a_sleeping_member() {
-        let mut groups = Groups::default();
+        let mut groups = Groups::of_size(GROUP_SIZE);
         groups.join("acct-1", None);
         groups.join("acct-2", Some("acct-1"));
         assert_eq!(groups.anchor(|label| label == "acct-2"), None);
@@ -108,7 +128,7 @@ mod tests {
 
     #[test]
     fn a_group_hibernates_only_when_every_member_is_due_or_asleep() {
-        let mut groups = Groups::default();
+        let mut groups = Groups::of_size(GROUP_SIZE);
         groups.join("acct-1", None);
         groups.join("acct-2", Some("acct-1"));
         groups.join("acct-3", None);
@@ -119,7 +139,7 @@ mod tests {
 
     #[test]
     fn a_window_loaded_again_has_a_process_of_its_own_and_a_closed_one_is_forgotten() {
-        let mut groups = Groups::default();
+        let mut groups = Groups::of_size(GROUP_SIZE);
         groups.join("acct-1", None);
         groups.join("acct-2", Some("acct-1"));
         groups.alone("acct-2");

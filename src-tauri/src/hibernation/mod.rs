@@ -22,6 +22,7 @@ pub mod groups;
 pub mod idle;
 mod webview;
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,7 @@ use crate::state::AppState;
 use groups::Groups;
 use idle::{Change, IdleBook, Policy, Seen};
 
-pub use webview::{RelatedView, use_document_viewer_cache};
+pub use webview::{RelatedView, is_asleep_page, use_document_viewer_cache};
 
 /// A Kage-protocol account window about to be made: an awake window whose web process it may share (a group
 /// with room, see `groups.rs`), and that window's view. `None`: a process of its own.
@@ -51,6 +52,10 @@ pub fn related_view_for<R: Runtime>(app: &AppHandle<R>) -> Option<(String, Relat
 /// The window `label` was made, sharing `anchor`'s web process or with one of its own.
 pub fn joined<R: Runtime>(app: &AppHandle<R>, label: &str, anchor: Option<&str>) {
     if let Some(hibernation) = app.try_state::<Hibernation>() {
+        match anchor {
+            Some(anchor) => log::info!("{label} is made as a related view of {anchor}, to share its web process"),
+            None => log::info!("{label} is made with a web process of its own"),
+        }
         hibernation.groups().join(label, anchor);
     }
 }
@@ -64,6 +69,9 @@ pub struct Hibernation {
     book: Mutex<IdleBook>,
     /// Locked after `book` when both are held.
     groups: Mutex<Groups>,
+    /// The page each window that gave up only its page left, to load again when it wakes. Never locked with the
+    /// others.
+    left: Mutex<HashMap<String, tauri::Url>>,
 }
 
 impl Hibernation {
@@ -73,6 +81,10 @@ impl Hibernation {
 
     fn groups(&self) -> MutexGuard<'_, Groups> {
         self.groups.lock().recover()
+    }
+
+    fn left(&self) -> MutexGuard<'_, HashMap<String, tauri::Url>> {
+        self.left.lock().recover()
     }
 
     /// Whether window `label` has given up its web process.
@@ -139,7 +151,7 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
         .collect();
     let hibernation = app.state::<Hibernation>();
     let now = Instant::now();
-    let (woken, due) = {
+    let (woken, due, ending) = {
         let mut book = hibernation.book();
         let labels: Vec<String> = seen.iter().map(|(window, _)| window.label().to_owned()).collect();
         book.keep_only(&labels);
@@ -151,8 +163,10 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
         let due = book.due(&policy, now);
         let mut groups = hibernation.groups();
         groups.keep_only(&labels);
-        // A shared process ends only with every window in it out of sight (or asleep already).
-        (woken, groups.whole(&due, |label| book.is_asleep(label)))
+        // A shared process ends only with every window in it out of sight (or asleep already); until then a due
+        // window only gives up its page.
+        let ending = groups.whole(&due, |label| book.is_asleep(label));
+        (woken, due, ending)
     };
     for window in woken {
         wake(window);
@@ -171,14 +185,26 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
         }
     }
     for window in sleeping {
-        put_to_sleep(&hibernation, window);
+        let ends = ending.iter().any(|label| label == window.label());
+        put_to_sleep(&hibernation, window, ends);
     }
 }
 
-/// Ends `window`'s web process; it is marked asleep already.
-fn put_to_sleep<R: Runtime>(hibernation: &Hibernation, window: &WebviewWindow<R>) {
-    log::info!("{} hibernates: its web process is ended until it is shown again", window.label());
-    if let Err(error) = webview::end_web_process(window) {
+/// Ends `window`'s web process (`ends`: every window sharing it is asleep or going to sleep), or else gives up
+/// only its page, for the empty asleep page, in the process the rest of its group still uses. It is marked
+/// asleep already.
+fn put_to_sleep<R: Runtime>(hibernation: &Hibernation, window: &WebviewWindow<R>, ends: bool) {
+    let done = if ends {
+        log::info!("{} hibernates: its web process is ended until it is shown again", window.label());
+        webview::end_web_process(window)
+    } else {
+        log::info!(
+            "{} hibernates: its page is unloaded; the web process it shares stays for the others",
+            window.label()
+        );
+        webview::unload(window).map(|page| drop(hibernation.left().insert(window.label().to_owned(), page)))
+    };
+    if let Err(error) = done {
         log::warn!("{} could not hibernate: {error}", window.label());
         hibernation.book().mark_awake(window.label());
     }
@@ -199,9 +225,13 @@ pub fn watch_process<R: Runtime>(window: &WebviewWindow<R>) {
 
 /// `window`'s web process is gone. Asleep: as Kage wanted. Out of sight: it is now asleep in effect, so it
 /// loads again when it is shown (the way a hibernated window does). In sight: it loads again now.
+///
+/// Whichever it was, the window's next page runs in a process of its own: WebKit starts a new one for a view whose
+/// process ended, whatever view it was made related to.
 fn process_ended<R: Runtime>(window: &WebviewWindow<R>) {
     let Some(hibernation) = window.try_state::<Hibernation>() else { return };
     let label = window.label();
+    hibernation.groups().alone(label);
     if hibernation.is_asleep(label) {
         return;
     }
@@ -211,10 +241,9 @@ fn process_ended<R: Runtime>(window: &WebviewWindow<R>) {
         return;
     }
     log::warn!("{label}'s web process ended while it was shown: its page loads again");
-    if let Err(error) = webview::reload(window) {
+    if let Err(error) = webview::load_page_again(window, None) {
         log::warn!("{label} could not load again: {error}");
     }
-    hibernation.groups().alone(label);
 }
 
 /// Gives an asleep window its page back (a new web process loading Kage's page, which paints from the core's
@@ -227,11 +256,12 @@ pub fn wake<R: Runtime>(window: &WebviewWindow<R>) {
     log::info!("{} wakes: its page loads again from the cache", window.label());
     #[cfg(all(debug_assertions, target_os = "linux"))]
     e2e_watch::before_reload(window);
-    if let Err(error) = webview::reload(window) {
+    // In the process it still shares with its group if only its page was given up; in a new one of its own if
+    // its process ended (`process_ended` took it out of its group then).
+    let left = hibernation.left().remove(window.label());
+    if let Err(error) = webview::load_page_again(window, left) {
         log::warn!("{} could not wake: {error}", window.label());
     }
-    // Loaded again, the page has a web process of its own.
-    hibernation.groups().alone(window.label());
     #[cfg(all(debug_assertions, target_os = "linux"))]
     e2e_watch::report_later(window);
 }

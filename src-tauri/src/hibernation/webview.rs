@@ -53,8 +53,35 @@ pub fn on_process_ended<R: Runtime>(window: &WebviewWindow<R>, ended: impl Fn() 
     });
 }
 
+/// The empty page (`ui/asleep.html`) an asleep window holds while its web process still serves the awake windows
+/// of its group: of Kage's own origin, so WebKit keeps the navigation in that process, and the page it replaces,
+/// with everything its scripts held, is freed (the document viewer cache model keeps no back/forward cache).
+const ASLEEP_PAGE: &str = "asleep.html";
+
+/// Whether `url` is the page an asleep window holds.
+pub fn is_asleep_page(url: &tauri::Url) -> bool {
+    url.path_segments().and_then(|mut segments| segments.next_back()) == Some(ASLEEP_PAGE)
+}
+
+/// Gives up `window`'s page for the asleep page; its web process lives on. Returns the page it left, to come
+/// back to (once the process ended too, the view no longer says where it was).
+pub fn unload<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<tauri::Url> {
+    let page = window.url()?;
+    window.navigate(page.join(ASLEEP_PAGE).map_err(tauri::Error::InvalidUrl)?)?;
+    Ok(page)
+}
+
+/// Kage's page again: `left`, the page [`unload`] left (a navigation, in the same process if it lives, else in a
+/// new one), or else the page shown when the process ended under it, loaded again (in a new process).
+pub fn load_page_again<R: Runtime>(window: &WebviewWindow<R>, left: Option<tauri::Url>) -> tauri::Result<()> {
+    match left {
+        Some(page) => window.navigate(page),
+        None => reload(window),
+    }
+}
+
 #[cfg(target_os = "linux")]
-pub fn reload<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
+fn reload<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
     use webkit2gtk::WebViewExt;
     window.with_webview(|webview| webview.inner().reload())
 }
@@ -87,7 +114,7 @@ pub fn end_web_process<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<
 pub fn on_process_ended<R: Runtime>(_window: &WebviewWindow<R>, _ended: impl Fn() + Send + 'static) {}
 
 #[cfg(not(target_os = "linux"))]
-pub fn reload<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {
+fn reload<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {
     Ok(())
 }
 

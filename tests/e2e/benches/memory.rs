@@ -8,7 +8,9 @@
 //! - Kage restoring ten account windows, each on its own saved account, all shown;
 //! - the same run, after seven of them were minimised and hibernated (2 s delay set for the bench);
 //! - Kage's ten windows again with WebKit's default cache model (`KAGE_WEBKIT_CACHE_MODEL=browser`), for the
-//!   cache model's share.
+//!   cache model's share;
+//! - Kage's ten windows again with other group sizes (`KAGE_WINDOWS_PER_WEB_PROCESS`), from
+//!   `KAGE_BENCH_GROUP_SIZES` (comma-separated; `1` by default: a web process per window, sharing's share).
 //!
 //! Goals (issue 22): ten visible at most 700 MB, seven of ten hibernated at most 450 MB. "Open all" of ten is
 //! `open_all` with `KAGE_BENCH_ACCOUNTS=10`, run by the same script. `KAGE_BENCH_PROFILE=debug` measures the
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use kage_e2e::{App, GameServer, enabled, free_port, pss_kib_of_tree, report, sign_in_each, target_dir, x11};
+use kage_e2e::{App, GameServer, enabled, free_port, pss_of_tree, report, sign_in_each, target_dir, x11};
 use serde_json::json;
 
 const ACCOUNTS: usize = 10;
@@ -78,14 +80,35 @@ fn stop(mut child: Child) {
     std::thread::sleep(Duration::from_secs(2));
 }
 
-fn web_processes_of(binary: &Path) -> usize {
-    let binary = binary.canonicalize().unwrap();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<u32>().ok())
-        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
-        .map_or(0, kage_e2e::web_processes)
+/// Keeps what Kage logged in the run just stopped (which windows hibernated, unloaded, or lost a process they
+/// shared) as `target/e2e/memory-<run>.log`, and starts the next run's log afresh.
+fn keep_log(home: &Path, run: &str) {
+    let log = home.join("data/app.kage.client/logs/Kage.log");
+    let _ = std::fs::copy(&log, kage_e2e::artifacts_dir().join(format!("memory-{run}.log")));
+    let _ = std::fs::remove_file(&log);
+}
+
+/// What `binary`'s process tree costs now, and each process's share of it (where the memory goes).
+struct Sample {
+    kib: u64,
+    web_processes: usize,
+    parts: String,
+}
+
+fn sample(binary: &Path) -> Sample {
+    let tree = pss_of_tree(binary);
+    let web: Vec<String> =
+        tree.iter().filter(|process| process.name == "WebKitWebProcess").map(|process| mb(process.pss_kib)).collect();
+    let others: Vec<String> = tree
+        .iter()
+        .filter(|process| process.name != "WebKitWebProcess")
+        .map(|process| format!("{} {}", process.name, mb(process.pss_kib)))
+        .collect();
+    Sample {
+        kib: tree.iter().map(|process| process.pss_kib).sum(),
+        web_processes: web.len(),
+        parts: format!("    {}; web processes: {}", others.join(", "), web.join(", ")),
+    }
 }
 
 /// Ten windows restored, each on its account.
@@ -117,33 +140,48 @@ async fn main() {
     let env = [("KAGE_SERVER_URL", url.as_str())];
     let home = tempfile::tempdir().unwrap();
     let ids = prepare(&kage, home.path(), &env).await;
+    keep_log(home.path(), "prepare");
 
     let bare_home = tempfile::tempdir().unwrap();
     let mut bare_pss = Vec::new();
     for windows in ["1", "10"] {
         let child = start(&bare, bare_home.path(), &[("BARE_WINDOWS", windows)]);
         std::thread::sleep(SETTLE);
-        bare_pss.push((pss_kib_of_tree(&bare), web_processes_of(&bare)));
+        bare_pss.push(sample(&bare));
         stop(child);
     }
 
     restore_ten(home.path(), &ids);
     let child = start(&kage, home.path(), &env);
     std::thread::sleep(SETTLE);
-    let ten = (pss_kib_of_tree(&kage), web_processes_of(&kage));
+    let ten = sample(&kage);
     let mut minimised = 0;
     for n in (ACCOUNTS - HIBERNATED + 1)..=ACCOUNTS {
         minimised += usize::from(x11::minimise(&format!("{} · Kage", player(n))));
     }
     std::thread::sleep(SETTLE);
-    let seven = (pss_kib_of_tree(&kage), web_processes_of(&kage));
+    let seven = sample(&kage);
     stop(child);
+    keep_log(home.path(), "ten-then-seven-hibernated");
 
     let browser_env = [("KAGE_SERVER_URL", url.as_str()), ("KAGE_WEBKIT_CACHE_MODEL", "browser")];
     let child = start(&kage, home.path(), &browser_env);
     std::thread::sleep(SETTLE);
-    let ten_browser = (pss_kib_of_tree(&kage), web_processes_of(&kage));
+    let ten_browser = sample(&kage);
     stop(child);
+    keep_log(home.path(), "browser-cache-model");
+
+    // Other group sizes, for the share of sharing (1: a web process per window) and to choose the default by.
+    let sizes = std::env::var("KAGE_BENCH_GROUP_SIZES").unwrap_or_else(|_| "1".to_owned());
+    let mut by_size = Vec::new();
+    for size in sizes.split(',').map(str::trim).filter(|size| !size.is_empty()) {
+        let sized_env = [("KAGE_SERVER_URL", url.as_str()), ("KAGE_WINDOWS_PER_WEB_PROCESS", size)];
+        let child = start(&kage, home.path(), &sized_env);
+        std::thread::sleep(SETTLE);
+        by_size.push((size.to_owned(), sample(&kage)));
+        stop(child);
+        keep_log(home.path(), &format!("groups-of-{size}"));
+    }
 
     let verdict = |kib: u64, goal_mb: f64| if kib as f64 * 1.024 / MB <= goal_mb { "met" } else { "NOT met" };
     line(&format!(
@@ -151,24 +189,33 @@ async fn main() {
         profile(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     ));
-    line(&format!("  bare window x1: {} kB ({}, {} web processes)", bare_pss[0].0, mb(bare_pss[0].0), bare_pss[0].1));
-    line(&format!("  bare window x10: {} kB ({}, {} web processes)", bare_pss[1].0, mb(bare_pss[1].0), bare_pss[1].1));
-    let against = |what: &str, (kib, processes): (u64, usize), goal_mb: f64| {
-        format!(
-            "  Kage, {what}: {kib} kB ({}, {processes} web processes; {:.2}x the ten bare windows; goal <= {goal_mb} MB: {})",
-            mb(kib),
-            kib as f64 / bare_pss[1].0 as f64,
-            verdict(kib, goal_mb)
-        )
+    for (windows, bare) in ["x1", "x10"].iter().zip(&bare_pss) {
+        line(&format!(
+            "  bare window {windows}: {} kB ({}, {} web processes)",
+            bare.kib,
+            mb(bare.kib),
+            bare.web_processes
+        ));
+        line(&bare.parts);
+    }
+    let ten_bare = bare_pss[1].kib as f64;
+    let against = |what: &str, sample: &Sample, goal_mb: Option<f64>| {
+        let goal = goal_mb.map_or(String::new(), |goal| format!("; goal <= {goal} MB: {}", verdict(sample.kib, goal)));
+        line(&format!(
+            "  Kage, {what}: {} kB ({}, {} web processes; {:.2}x the ten bare windows{goal})",
+            sample.kib,
+            mb(sample.kib),
+            sample.web_processes,
+            sample.kib as f64 / ten_bare,
+        ));
+        line(&sample.parts);
     };
-    line(&against("ten account windows shown", ten, 700.0));
-    line(&against(&format!("{minimised} of ten minimised and hibernated"), seven, 450.0));
-    line(&format!(
-        "  Kage, ten shown, WebKit's default cache model: {} kB ({}, {} web processes)",
-        ten_browser.0,
-        mb(ten_browser.0),
-        ten_browser.1
-    ));
+    against("ten account windows shown", &ten, Some(700.0));
+    against(&format!("{minimised} of ten minimised and hibernated"), &seven, Some(450.0));
+    against("ten shown, WebKit's default cache model", &ten_browser, None);
+    for (size, sample) in &by_size {
+        against(&format!("ten shown, at most {size} windows per web process"), sample, None);
+    }
     drop(server);
     kage_e2e::clear_keychain_entries(ids.iter().map(String::as_str));
 }

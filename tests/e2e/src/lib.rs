@@ -14,7 +14,10 @@ mod processes;
 pub mod web;
 pub mod x11;
 
-pub use processes::{descendants, is_running, kill9, pss_kib_of_tree, stop_leftover_apps, wait_gone, web_processes};
+pub use processes::{
+    ProcessPss, descendants, is_running, kill9, pss_kib_of_tree, pss_of_tree, stop_leftover_apps, wait_gone,
+    web_processes,
+};
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

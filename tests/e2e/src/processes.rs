@@ -59,6 +59,20 @@ pub fn wait_gone(pid: u32, limit: Duration) {
 /// Proportional set size (kB) of every process whose executable is `binary`, and of all their descendants
 /// (WebKit's web and network processes): what the app costs in memory, shared pages split fairly.
 pub fn pss_kib_of_tree(binary: &Path) -> u64 {
+    pss_of_tree(binary).iter().map(|process| process.pss_kib).sum()
+}
+
+/// One process of an app's tree and its proportional set size.
+#[derive(Debug, Clone)]
+pub struct ProcessPss {
+    pub pid: u32,
+    /// The executable's file name: the app's, `WebKitWebProcess`, `WebKitNetworkProcess`.
+    pub name: String,
+    pub pss_kib: u64,
+}
+
+/// Each process of `binary`'s tree (see [`pss_kib_of_tree`]), the app's own first.
+pub fn pss_of_tree(binary: &Path) -> Vec<ProcessPss> {
     let binary = binary.canonicalize().expect("binary path");
     let mut parents = Vec::new();
     let mut roots = Vec::new();
@@ -84,15 +98,18 @@ pub fn pss_kib_of_tree(binary: &Path) -> u64 {
             }
         }
     }
-    tree.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
-        .filter_map(|rollup| {
-            rollup
+    tree.into_iter()
+        .filter_map(|pid| {
+            let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+            let pss_kib = rollup
                 .lines()
                 .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())?;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+            let name = exe.file_name()?.to_string_lossy().into_owned();
+            Some(ProcessPss { pid, name, pss_kib })
         })
-        .sum()
+        .collect()
 }
 
 /// Kills every process running `binary` that belongs to this run (its environment carries this run's

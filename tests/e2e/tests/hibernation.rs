@@ -155,7 +155,11 @@ async fn a_minimised_window_hibernates_keeps_its_account_current_and_comes_back_
     let command_took = asked.elapsed();
     assert!(opened.status.success(), "kage open alt: {opened:?}");
     let awake = until(Duration::from_secs(10), || (web_processes(pid) == 1).then_some(())).await;
-    assert!(awake.is_some(), "alt's window got no web process back");
+    if awake.is_none() {
+        let log = std::fs::read_to_string(home.path().join("data/app.kage.client/logs/Kage.log")).unwrap_or_default();
+        let log: Vec<&str> = log.lines().filter(|line| line.contains("hibernat") || line.contains("wake")).collect();
+        panic!("alt's window got no web process back ({} web processes); the log says: {log:#?}", web_processes(pid));
+    }
     let record = until(Duration::from_secs(20), || wake_record(home.path())).await;
     let record = record.expect("the wake watch's record in Kage.log");
     let paint = record["firstRyoEpochMs"].as_f64().zip(record["wokeAtEpochMs"].as_f64()).map(|(at, woke)| at - woke);
