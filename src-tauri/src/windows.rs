@@ -70,7 +70,7 @@ pub fn open<R: Runtime>(
         state.roster.window_place(&label).or_else(|| account.and_then(|account| state.roster.place(account.id())));
     // A saved account's window may share a web process with a few others (docs/design.md, "Related views"); a
     // sign-in window gets its own.
-    let related = account.and_then(|_| crate::hibernation::related_view_for(app));
+    let related = account.and_then(|_| crate::hibernation::related_view_for(app, &label));
     let builder = WebviewWindowBuilder::new(app, &label, WebviewUrl::App("index.html".into()))
         .title("Kage")
         .inner_size(460.0, 720.0)
@@ -99,11 +99,11 @@ pub fn open<R: Runtime>(
     // Always `None` there: no view is handed out off Linux (`hibernation::webview::view_of`).
     #[cfg(not(target_os = "linux"))]
     let anchor = related.map(|(anchor, _)| anchor);
-    let window = builder.build()?;
+    let window = builder.build().inspect_err(|_| crate::hibernation::not_made(app, &label))?;
     if account.is_some() {
-        crate::hibernation::joined(app, &label, anchor.as_deref());
+        crate::hibernation::made(app, &label, anchor.as_deref());
     }
-    crate::hibernation::use_document_viewer_cache(&window);
+    crate::hibernation::for_kage_page(&window);
     crate::hibernation::watch_process(&window);
     if let Some(place) = place {
         put_at(&window, place);

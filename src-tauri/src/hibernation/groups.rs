@@ -22,6 +22,9 @@ fn group_size() -> usize {
 #[derive(Debug)]
 pub struct Groups {
     group_of: HashMap<String, u64>,
+    /// Windows given a seat in a group and still being made: they count against their group's size (windows are
+    /// made side by side, as "Open all" and a restart do) but no window is made related to them yet.
+    being_made: HashSet<String>,
     next: u64,
     size: usize,
 }
@@ -34,7 +37,22 @@ impl Default for Groups {
 
 impl Groups {
     pub fn of_size(size: usize) -> Self {
-        Self { group_of: HashMap::new(), next: 0, size }
+        Self { group_of: HashMap::new(), being_made: HashSet::new(), next: 0, size }
+    }
+
+    /// A seat for the window `label` about to be made: in the group of the returned anchor, whose process it is to
+    /// share, or in a group of its own (`None`). Taken before the window is built, under the same lock as the
+    /// choice, so windows made side by side cannot all pick the same group's last seat.
+    pub fn reserve(&mut self, label: &str, asleep: impl Fn(&str) -> bool) -> Option<String> {
+        let anchor = self.anchor(asleep);
+        self.join(label, anchor.as_deref());
+        self.being_made.insert(label.to_owned());
+        anchor
+    }
+
+    /// The window `label` exists now: pruned with the others once it is gone.
+    pub fn made(&mut self, label: &str) {
+        self.being_made.remove(label);
     }
 
     /// `label` was made as a related view of `anchor` (its process), or with a process of its own.
@@ -59,11 +77,13 @@ impl Groups {
 
     pub fn forget(&mut self, label: &str) {
         self.group_of.remove(label);
+        self.being_made.remove(label);
     }
 
-    /// Forgets windows that are gone.
+    /// Forgets windows that are gone (not those being made).
     pub fn keep_only(&mut self, labels: &[String]) {
-        self.group_of.retain(|label, _| labels.contains(label));
+        let being_made = &self.being_made;
+        self.group_of.retain(|label, _| labels.contains(label) || being_made.contains(label));
     }
 
     /// Every window sharing `label`'s process, `label` included.
@@ -75,7 +95,8 @@ impl Groups {
         members
     }
 
-    /// A window whose process a new window may share: a group with room, every member awake.
+    /// A window whose process a new window may share: a group with room, every member awake, and of its members
+    /// one that exists already.
     pub fn anchor(&self, asleep: impl Fn(&str) -> bool) -> Option<String> {
         let mut sizes: HashMap<u64, Vec<&String>> = HashMap::new();
         for (label, group) in &self.group_of {
@@ -86,7 +107,9 @@ impl Groups {
             .filter(|(_, members)| members.len() < self.size && members.iter().all(|label| !asleep(label)))
             .collect();
         open.sort();
-        open.into_iter().next().and_then(|(_, members)| members.into_iter().min().cloned())
+        open.into_iter()
+            .find_map(|(_, members)| members.into_iter().filter(|label| !self.being_made.contains(*label)).min())
+            .cloned()
     }
 
     /// Of the windows `due` to hibernate, those whose whole group is due or asleep already: the rest wait for
@@ -115,6 +138,25 @@ mod tests {
         assert_eq!(groups.members("acct-1"), ["acct-1", "acct-2", "acct-3"]);
         assert_eq!(groups.members("acct-4"), ["acct-4", "acct-5", "acct-6"]);
         assert_eq!(groups.members("acct-7"), ["acct-7"]);
+    }
+
+    #[test]
+    fn windows_made_side_by_side_take_their_seats_before_they_exist_and_are_kept_until_made() {
+        let mut groups = Groups::of_size(GROUP_SIZE);
+        assert_eq!(groups.reserve("acct-1", |_| false), None);
+        groups.made("acct-1");
+        // acct-2 and acct-3 are being made at once (no `made` yet): both count against acct-1's group, and a
+        // tick pruning closed windows in between keeps them.
+        assert_eq!(groups.reserve("acct-2", |_| false).as_deref(), Some("acct-1"));
+        assert_eq!(groups.reserve("acct-3", |_| false).as_deref(), Some("acct-1"));
+        groups.keep_only(&["acct-1".to_owned()]);
+        assert_eq!(groups.members("acct-1"), ["acct-1", "acct-2", "acct-3"]);
+        // The group is full: acct-4 gets a process of its own, and nobody is made related to a window not made.
+        assert_eq!(groups.reserve("acct-4", |_| false), None);
+        assert_eq!(groups.reserve("acct-5", |_| false), None, "related to acct-4, still being made");
+        groups.made("acct-2");
+        groups.keep_only(&["acct-1".to_owned()]);
+        assert_eq!(groups.members("acct-1"), ["acct-1", "acct-3"], "acct-2, made and gone, is forgotten");
     }
 
     #[test]

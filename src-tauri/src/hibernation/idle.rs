@@ -44,6 +44,8 @@ struct Entry {
 pub enum Change {
     /// The window is asleep and in sight again: give it its page back.
     Wake,
+    /// The window has just gone out of sight: its delay starts now.
+    OutOfSight,
 }
 
 #[derive(Debug, Default)]
@@ -56,8 +58,9 @@ impl IdleBook {
     pub fn observe(&mut self, label: &str, seen: Seen, policy: &Policy, now: Instant) -> Option<Change> {
         let entry = self.windows.entry(label.to_owned()).or_insert(Entry { out_since: None, asleep: false });
         if seen.out_of_sight(policy) {
+            let newly = entry.out_since.is_none() && !entry.asleep;
             entry.out_since.get_or_insert(now);
-            return None;
+            return newly.then_some(Change::OutOfSight);
         }
         entry.out_since = None;
         entry.asleep.then_some(Change::Wake)

@@ -35,28 +35,47 @@ use crate::state::AppState;
 use groups::Groups;
 use idle::{Change, IdleBook, Policy, Seen};
 
-pub use webview::{RelatedView, is_asleep_page, use_document_viewer_cache};
+pub use webview::{RelatedView, for_kage_page, is_asleep_page};
 
-/// A Kage-protocol account window about to be made: an awake window whose web process it may share (a group
-/// with room, see `groups.rs`), and that window's view. `None`: a process of its own.
-pub fn related_view_for<R: Runtime>(app: &AppHandle<R>) -> Option<(String, RelatedView)> {
+/// The Kage-protocol account window `label` about to be made: an awake window whose web process it may share (a
+/// group with room, see `groups.rs`), and that window's view. `None`: a process of its own. Its seat in the group
+/// is taken now; [`made`] says the window exists, [`not_made`] that its build failed.
+pub fn related_view_for<R: Runtime>(app: &AppHandle<R>, label: &str) -> Option<(String, RelatedView)> {
     let hibernation = app.try_state::<Hibernation>()?;
     let anchor = {
         let book = hibernation.book();
-        hibernation.groups().anchor(|label| book.is_asleep(label))
+        hibernation.groups().reserve(label, |label| book.is_asleep(label))
     }?;
-    let window = app.get_webview_window(&anchor)?;
-    Some((anchor, webview::view_of(&window)?))
+    let related = app.get_webview_window(&anchor).and_then(|window| webview::view_of(&window));
+    match related {
+        Some(view) => Some((anchor, view)),
+        None => {
+            // Its view could not be had here (asked on the main thread): a process of its own after all.
+            hibernation.groups().alone(label);
+            None
+        }
+    }
 }
 
 /// The window `label` was made, sharing `anchor`'s web process or with one of its own.
-pub fn joined<R: Runtime>(app: &AppHandle<R>, label: &str, anchor: Option<&str>) {
+pub fn made<R: Runtime>(app: &AppHandle<R>, label: &str, anchor: Option<&str>) {
     if let Some(hibernation) = app.try_state::<Hibernation>() {
         match anchor {
             Some(anchor) => log::info!("{label} is made as a related view of {anchor}, to share its web process"),
             None => log::info!("{label} is made with a web process of its own"),
         }
-        hibernation.groups().join(label, anchor);
+        let mut groups = hibernation.groups();
+        if anchor.is_none() {
+            groups.alone(label);
+        }
+        groups.made(label);
+    }
+}
+
+/// The window `label` could not be made: its seat is given back.
+pub fn not_made<R: Runtime>(app: &AppHandle<R>, label: &str) {
+    if let Some(hibernation) = app.try_state::<Hibernation>() {
+        hibernation.groups().forget(label);
     }
 }
 
@@ -118,7 +137,12 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
         let mut tick = tokio::time::interval(TICK);
         loop {
             tick.tick().await;
+            let started = Instant::now();
             look(&app);
+            // A look asks the main thread how each window looks: a slow one means the main thread was busy.
+            if started.elapsed() > Duration::from_secs(1) {
+                log::warn!("hibernation: a look at the windows took {} ms", started.elapsed().as_millis());
+            }
         }
     });
 }
@@ -151,23 +175,32 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
         .collect();
     let hibernation = app.state::<Hibernation>();
     let now = Instant::now();
+    // Groups forget only windows that are gone: one made a moment ago may not be pinned to its account yet.
+    let existing: Vec<String> = app.webview_windows().into_keys().collect();
     let (woken, due, ending) = {
         let mut book = hibernation.book();
         let labels: Vec<String> = seen.iter().map(|(window, _)| window.label().to_owned()).collect();
         book.keep_only(&labels);
-        let woken: Vec<&WebviewWindow<R>> = seen
-            .iter()
-            .filter(|(window, look)| book.observe(window.label(), *look, &policy, now) == Some(Change::Wake))
-            .map(|(window, _)| window)
-            .collect();
+        let mut woken: Vec<&WebviewWindow<R>> = Vec::new();
+        for (window, look) in &seen {
+            match book.observe(window.label(), *look, &policy, now) {
+                Some(Change::Wake) => woken.push(window),
+                Some(Change::OutOfSight) if policy.after.is_some() || policy.cap.is_some() => {
+                    log::info!("{} is out of sight: it may hibernate from now on", window.label())
+                }
+                _ => {}
+            }
+        }
         let due = book.due(&policy, now);
         let mut groups = hibernation.groups();
-        groups.keep_only(&labels);
+        groups.keep_only(&existing);
         // A shared process ends only with every window in it out of sight (or asleep already); until then a due
         // window only gives up its page.
         let ending = groups.whole(&due, |label| book.is_asleep(label));
         (woken, due, ending)
     };
+    // A window closed while asleep has no page to come back to.
+    hibernation.left().retain(|label, _| seen.iter().any(|(window, _)| window.label() == label));
     for window in woken {
         wake(window);
     }

@@ -86,21 +86,35 @@ fn reload<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
     window.with_webview(|webview| webview.inner().reload())
 }
 
-/// Kage's own page is one document with no back/forward history worth caching and no media: WebKit's
-/// "document viewer" cache model keeps the smallest memory and page caches (measured in docs/benchmarks.md).
-/// Set on the view's web context, which every account window shares (web games' partitions have their own
-/// contexts and keep WebKit's default). `KAGE_WEBKIT_CACHE_MODEL=browser` keeps WebKit's default, for the bench.
+/// WebKit's settings for a view showing Kage's own page (account windows and the overview; never a web game's,
+/// whose partitions have their own contexts and settings and keep WebKit's defaults), both measured in
+/// docs/benchmarks.md:
+///
+/// - the "document viewer" cache model: the page is one document with no back/forward history worth caching and
+///   no media, so the smallest memory and page caches. Set on the view's web context, which every Kage window
+///   shares. `KAGE_WEBKIT_CACHE_MODEL=browser` keeps WebKit's default, for the bench.
+/// - no accelerated compositing: a page of text, a few buttons and a spinner gains nothing from GPU layers, and
+///   each composited page cost about 45 MB more in its web process (ten windows: 338 MB against 805 MB, same
+///   run). A related view shares its anchor's settings, so a group has one policy. `KAGE_WEBKIT_COMPOSITING=on`
+///   keeps WebKit's default, for the bench.
 #[cfg(target_os = "linux")]
-pub fn use_document_viewer_cache<R: Runtime>(window: &WebviewWindow<R>) {
-    use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
-    if std::env::var("KAGE_WEBKIT_CACHE_MODEL").is_ok_and(|model| model == "browser") {
-        return;
-    }
-    let _ = window.with_webview(|webview| {
-        if let Some(context) = webview.inner().context()
+pub fn for_kage_page<R: Runtime>(window: &WebviewWindow<R>) {
+    use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
+    let browser_cache = std::env::var("KAGE_WEBKIT_CACHE_MODEL").is_ok_and(|model| model == "browser");
+    let compositing = std::env::var("KAGE_WEBKIT_COMPOSITING").is_ok_and(|value| value == "on");
+    let _ = window.with_webview(move |webview| {
+        let view = webview.inner();
+        if let Some(context) = view.context()
+            && !browser_cache
             && context.cache_model() != CacheModel::DocumentViewer
         {
             context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = WebViewExt::settings(&view)
+            && !compositing
+            && settings.hardware_acceleration_policy() != HardwareAccelerationPolicy::Never
+        {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
     });
 }
@@ -119,4 +133,4 @@ fn reload<R: Runtime>(_window: &WebviewWindow<R>) -> tauri::Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn use_document_viewer_cache<R: Runtime>(_window: &WebviewWindow<R>) {}
+pub fn for_kage_page<R: Runtime>(_window: &WebviewWindow<R>) {}

@@ -40,6 +40,7 @@ pub fn bring_or_open<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWin
         .on_navigation(crate::windows::is_kage_page)
         .on_new_window(|_, _| tauri::webview::NewWindowResponse::Deny)
         .build()?;
+    crate::hibernation::for_kage_page(&window);
     if let Some(place) = app.state::<Overview>().place.get() {
         let _ = window.set_position(PhysicalPosition::new(place.x, place.y));
         let _ = window.set_size(PhysicalSize::new(place.width, place.height));

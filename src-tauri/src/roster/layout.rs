@@ -60,9 +60,14 @@ impl Roster {
         self.files().layout.change(|_| {})
     }
 
-    /// Window label -> account id (`None`: the window shows the sign-in screen), sorted by label.
+    /// Window label -> account id (`None`: the window shows the sign-in screen), in the windows' number order
+    /// (`acct-2` before `acct-10`): a restart makes them in that order, so windows numbered side by side share
+    /// web processes (docs/design.md, "Related views").
     pub fn layout(&self) -> Vec<(String, Option<String>)> {
-        self.files().layout.doc.windows.iter().map(|(label, id)| (label.clone(), id.clone())).collect()
+        let mut layout: Vec<(String, Option<String>)> =
+            self.files().layout.doc.windows.iter().map(|(label, id)| (label.clone(), id.clone())).collect();
+        layout.sort_by_cached_key(|(label, _)| number_order(label));
+        layout
     }
 
     pub fn set_layout(&self, label: &str, account_id: Option<&str>) -> Result<(), RosterError> {
@@ -77,4 +82,11 @@ impl Roster {
             doc.window_places.remove(label);
         })
     }
+}
+
+/// A label's place in number order: its prefix, then the number it ends with (`acct-10` after `acct-9`).
+fn number_order(label: &str) -> (String, u64, String) {
+    let digits = label.len() - label.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (prefix, number) = label.split_at(label.len() - digits);
+    (prefix.to_owned(), number.parse().unwrap_or(0), label.to_owned())
 }

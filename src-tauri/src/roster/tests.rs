@@ -82,6 +82,17 @@ fn layout_changes_are_saved_and_a_removed_window_is_gone() {
 }
 
 #[test]
+fn the_layout_comes_back_in_window_number_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = Roster::open(dir.path());
+    for label in ["acct-10", "acct-2", "web-3", "acct-1", "web-10"] {
+        roster.set_layout(label, None).unwrap();
+    }
+    let labels: Vec<String> = Roster::open(dir.path()).layout().into_iter().map(|(label, _)| label).collect();
+    assert_eq!(labels, ["acct-1", "acct-2", "acct-10", "web-3", "web-10"]);
+}
+
+#[test]
 fn a_known_account_keeps_its_colour_and_new_ones_get_a_free_colour() {
     let dir = tempfile::tempdir().unwrap();
     let roster = Roster::open(dir.path());

@@ -60,10 +60,14 @@ fn authorized(port: u16, method: &str, path: &str, token: &str, body: &Value) ->
     (status, answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default())
 }
 
-fn wake_record(home: &Path) -> Option<Value> {
-    let log = std::fs::read_to_string(home.join("data/app.kage.client/logs/Kage.log")).ok()?;
-    let json =
-        log.lines().rev().find_map(|l| l.split_once("e2e wake watch acct-2: ").map(|(_, json)| json.to_owned()))?;
+fn kage_log(home: &Path) -> String {
+    std::fs::read_to_string(home.join("data/app.kage.client/logs/Kage.log")).unwrap_or_default()
+}
+
+/// The debug build's record of what window `label`'s woken page painted first.
+fn wake_record(home: &Path, label: &str) -> Option<Value> {
+    let marker = format!("e2e wake watch {label}: ");
+    let json = kage_log(home).lines().rev().find_map(|l| l.split_once(&marker).map(|(_, json)| json.to_owned()))?;
     serde_json::from_str(&json).ok()
 }
 
@@ -118,6 +122,27 @@ async fn a_minimised_window_hibernates_keeps_its_account_current_and_comes_back_
     let main_alone = web_processes(pid);
     if shown == 1 {
         assert_eq!(main_alone, 1, "main's hibernation ended the process alt's window shows");
+        // main gave up only its page, and comes back in the process it shares with alt, painted from the cache.
+        assert!(
+            kage_log(home.path()).contains("acct-1 hibernates: its page is unloaded"),
+            "main's page was not unloaded: {}",
+            kage_log(home.path())
+        );
+        let opened = run_kage(home.path(), &["open", "main"], Duration::from_secs(20));
+        assert!(opened.status.success(), "kage open main: {opened:?}");
+        let record = until(Duration::from_secs(20), || wake_record(home.path(), "acct-1")).await;
+        let record = record.expect("the wake watch's record of main's page");
+        assert!(record["firstRyo"].as_str().and_then(digits).is_some(), "main's woken page: {record}");
+        assert_eq!(record["signin"], json!(false), "main's woken window showed the sign-in screen: {record}");
+        assert_eq!(web_processes(pid), 1, "main woke into a process other than the one it shares with alt");
+        let paint = record["firstRyoEpochMs"].as_f64().zip(record["wokeAtEpochMs"].as_f64()).map(|(a, w)| a - w);
+        line(&format!(
+            "main's unloaded page, woken in the process it shares with alt: first balance painted {} ms after \
+             the wake",
+            paint.map_or("?".to_owned(), |ms| format!("{ms:.0}"))
+        ));
+        assert!(x11::minimise(MAIN_TITLE), "minimise main's window again");
+        tokio::time::sleep(Duration::from_secs(4)).await;
     }
     // alt's too: after the delay no web process is left.
     assert!(x11::minimise(ALT_TITLE), "minimise alt's window");
@@ -156,11 +181,11 @@ async fn a_minimised_window_hibernates_keeps_its_account_current_and_comes_back_
     assert!(opened.status.success(), "kage open alt: {opened:?}");
     let awake = until(Duration::from_secs(10), || (web_processes(pid) == 1).then_some(())).await;
     if awake.is_none() {
-        let log = std::fs::read_to_string(home.path().join("data/app.kage.client/logs/Kage.log")).unwrap_or_default();
+        let log = kage_log(home.path());
         let log: Vec<&str> = log.lines().filter(|line| line.contains("hibernat") || line.contains("wake")).collect();
         panic!("alt's window got no web process back ({} web processes); the log says: {log:#?}", web_processes(pid));
     }
-    let record = until(Duration::from_secs(20), || wake_record(home.path())).await;
+    let record = until(Duration::from_secs(20), || wake_record(home.path(), "acct-2")).await;
     let record = record.expect("the wake watch's record in Kage.log");
     let paint = record["firstRyoEpochMs"].as_f64().zip(record["wokeAtEpochMs"].as_f64()).map(|(at, woke)| at - woke);
     line(&format!(
