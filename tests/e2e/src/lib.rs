@@ -312,7 +312,19 @@ impl App {
             .client
             .execute_async("const done = arguments[0]; requestAnimationFrame(() => setTimeout(done, 250));", vec![])
             .await;
-        let png = self.client.screenshot().await.expect("screenshot");
+        // WebKitWebDriver's screenshot waits for the page's next paint, and Kage's page, painted without
+        // accelerated compositing (hibernation::for_kage_page), paints only when something changes: an idle page
+        // (seen: the server frozen, nothing arriving) left the capture waiting for good. An imperceptible opacity
+        // change every frame gives it that paint.
+        let nudge = "window.__kageNudge = setInterval(() => { const s = document.documentElement.style; \
+                     s.opacity = s.opacity === '0.999' ? '1' : '0.999'; }, 16);";
+        let _ = self.client.execute(nudge, vec![]).await;
+        let png = tokio::time::timeout(Duration::from_secs(30), self.client.screenshot())
+            .await
+            .unwrap_or_else(|_| panic!("WebDriver's screenshot {name} did not answer within 30 s"))
+            .expect("screenshot");
+        let unnudge = "clearInterval(window.__kageNudge); document.documentElement.style.opacity = '';";
+        let _ = self.client.execute(unnudge, vec![]).await;
         std::fs::write(artifacts_dir().join(format!("{name}.png")), png).expect("save screenshot");
     }
 
