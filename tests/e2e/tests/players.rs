@@ -251,11 +251,16 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     // show on the display once their page has loaded, which is not equally quick for all: since related views
     // (issue 22) the first shows 110-130 ms later after its opening than the next two (gaps of 380-396 and
     // 507-512 ms in five runs of 2026-12-04; most likely the start of the web process the others then share).
-    // Each gap gets some slack and the whole span that much; without the pause the gaps are well under 350 ms.
+    // Since Kage's page paints without compositing (2026-12-07) the later windows' pages show sooner after their
+    // opening while the first still waits for its process, so the first gap is shorter still: 288-348 ms in five
+    // runs, the second 502-531 ms. (The X windows exist only from when they are shown, so the openings themselves
+    // cannot be read from the display.) The first gap gets that much slack, the others 30 %, the whole span
+    // 250 ms; without the pause the windows open back to back, well under these.
     let stagger = Duration::from_millis(STAGGER_MS);
     let span: Duration = gaps.iter().sum();
-    assert!(gaps.iter().all(|gap| *gap >= stagger * 7 / 10), "windows not paced {stagger:?} apart: {gaps:?}");
-    let asked = (stagger * gaps.len() as u32).saturating_sub(Duration::from_millis(150));
+    let least = |n: usize| if n == 0 { stagger / 2 } else { stagger * 7 / 10 };
+    assert!(gaps.iter().enumerate().all(|(n, gap)| *gap >= least(n)), "windows not paced {stagger:?} apart: {gaps:?}");
+    let asked = (stagger * gaps.len() as u32).saturating_sub(Duration::from_millis(250));
     assert!(span >= asked, "windows not paced {stagger:?} apart: {gaps:?} (together {span:?}, at least {asked:?})");
 
     // 2. Ctrl+2 in the third player's window: the second saved account's window gets the focus.
