@@ -252,7 +252,7 @@ async fn three_players_open_together_paced_switch_by_hotkey_tile_stream_and_move
     // (issue 22) the first shows 110-130 ms later after its opening than the next two (gaps of 380-396 and
     // 507-512 ms in five runs of 2026-12-04; most likely the start of the web process the others then share).
     // Since Kage's page paints without compositing (2026-12-07) the later windows' pages show sooner after their
-    // opening while the first still waits for its process, so the first gap is shorter still: 288-348 ms in five
+    // opening while the first still waits for its process, so the first gap is shorter still: 288-361 ms in six
     // runs, the second 502-531 ms. (The X windows exist only from when they are shown, so the openings themselves
     // cannot be read from the display.) The first gap gets that much slack, the others 30 %, the whole span
     // 250 ms; without the pause the windows open back to back, well under these.
