@@ -64,11 +64,8 @@ pub fn made<R: Runtime>(app: &AppHandle<R>, label: &str, anchor: Option<&str>) {
             Some(anchor) => log::info!("{label} is made as a related view of {anchor}, to share its web process"),
             None => log::info!("{label} is made with a web process of its own"),
         }
-        let mut groups = hibernation.groups();
-        if anchor.is_none() {
-            groups.alone(label);
-        }
-        groups.made(label);
+        // Without an anchor it has a group of its own already (`related_view_for`).
+        hibernation.groups().made(label);
     }
 }
 
@@ -148,13 +145,13 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Kage-protocol account windows: pinned to an account, not a web account's.
-fn candidates<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
+fn candidates<R: Runtime>(app: &AppHandle<R>, windows: &HashMap<String, WebviewWindow<R>>) -> Vec<WebviewWindow<R>> {
     let state = app.state::<AppState>();
-    app.webview_windows()
-        .into_iter()
+    windows
+        .iter()
         .filter(|(label, _)| label.starts_with(crate::labels::LABEL_PREFIX) && state.web.account_of(label).is_none())
-        .filter(|(label, _)| state.core.windows.pin_of(&WindowLabel::new(label)).is_some())
-        .map(|(_, window)| window)
+        .filter(|(label, _)| state.core.windows.pin_of(&WindowLabel::new(label.as_str())).is_some())
+        .map(|(_, window)| window.clone())
         .collect()
 }
 
@@ -162,7 +159,8 @@ fn candidates<R: Runtime>(app: &AppHandle<R>) -> Vec<WebviewWindow<R>> {
 /// from the main thread, which may be waking a window), then who sleeps and who wakes.
 fn look<R: Runtime>(app: &AppHandle<R>) {
     let policy = policy_of(&app.state::<AppState>().prefs.get());
-    let seen: Vec<(WebviewWindow<R>, Seen)> = candidates(app)
+    let windows = app.webview_windows();
+    let seen: Vec<(WebviewWindow<R>, Seen)> = candidates(app, &windows)
         .into_iter()
         .map(|window| {
             let seen = Seen {
@@ -176,7 +174,7 @@ fn look<R: Runtime>(app: &AppHandle<R>) {
     let hibernation = app.state::<Hibernation>();
     let now = Instant::now();
     // Groups forget only windows that are gone: one made a moment ago may not be pinned to its account yet.
-    let existing: Vec<String> = app.webview_windows().into_keys().collect();
+    let existing: Vec<String> = windows.into_keys().collect();
     let (woken, due, ending) = {
         let mut book = hibernation.book();
         let labels: Vec<String> = seen.iter().map(|(window, _)| window.label().to_owned()).collect();

@@ -113,6 +113,19 @@ fn sample(binary: &Path) -> Sample {
     }
 }
 
+/// Starts `binary` with `env`, samples its tree once it settled, stops it, and keeps its log as `run` if it is
+/// Kage (`home` holds its data).
+fn measure(binary: &Path, home: &Path, env: &[(&str, &str)], run: Option<&str>) -> Sample {
+    let child = start(binary, home, env);
+    std::thread::sleep(SETTLE);
+    let sampled = sample(binary);
+    stop(child);
+    if let Some(run) = run {
+        keep_log(home, run);
+    }
+    sampled
+}
+
 /// Ten windows restored, each on its account.
 fn restore_ten(home: &Path, ids: &[String]) {
     let pinned: serde_json::Map<String, serde_json::Value> =
@@ -145,7 +158,6 @@ async fn main() {
     keep_log(home.path(), "prepare");
 
     let bare_home = tempfile::tempdir().unwrap();
-    let mut bare_pss = Vec::new();
     // The third: ten bare windows with accelerated compositing off, as Kage's own page has it (for_kage_page), to
     // tell that setting's share from Kage's.
     let bare_runs: [&[(&str, &str)]; 3] = [
@@ -153,12 +165,7 @@ async fn main() {
         &[("BARE_WINDOWS", "10")],
         &[("BARE_WINDOWS", "10"), ("WEBKIT_DISABLE_COMPOSITING_MODE", "1")],
     ];
-    for bare_env in bare_runs {
-        let child = start(&bare, bare_home.path(), bare_env);
-        std::thread::sleep(SETTLE);
-        bare_pss.push(sample(&bare));
-        stop(child);
-    }
+    let bare_pss: Vec<Sample> = bare_runs.iter().map(|env| measure(&bare, bare_home.path(), env, None)).collect();
 
     restore_ten(home.path(), &ids);
     let child = start(&kage, home.path(), &env);
@@ -186,11 +193,7 @@ async fn main() {
     keep_log(home.path(), "ten-then-seven-hibernated");
 
     let browser_env = [("KAGE_SERVER_URL", url.as_str()), ("KAGE_WEBKIT_CACHE_MODEL", "browser")];
-    let child = start(&kage, home.path(), &browser_env);
-    std::thread::sleep(SETTLE);
-    let ten_browser = sample(&kage);
-    stop(child);
-    keep_log(home.path(), "browser-cache-model");
+    let ten_browser = measure(&kage, home.path(), &browser_env, Some("browser-cache-model"));
 
     // Other settings of the app, each one run of ten shown: `KAGE_BENCH_VARIANTS`, `;`-separated runs of
     // `NAME=VALUE` pairs separated by `,` (e.g. WebKit's `WEBKIT_DISABLE_COMPOSITING_MODE=1`).
@@ -199,11 +202,8 @@ async fn main() {
     for variant in variants.split(';').map(str::trim).filter(|variant| !variant.is_empty()) {
         let mut variant_env: Vec<(&str, &str)> = vec![("KAGE_SERVER_URL", url.as_str())];
         variant_env.extend(variant.split(',').filter_map(|pair| pair.trim().split_once('=')));
-        let child = start(&kage, home.path(), &variant_env);
-        std::thread::sleep(SETTLE);
-        by_variant.push((variant.to_owned(), sample(&kage)));
-        stop(child);
-        keep_log(home.path(), &format!("variant-{}", by_variant.len()));
+        let run = format!("variant-{}", by_variant.len() + 1);
+        by_variant.push((variant.to_owned(), measure(&kage, home.path(), &variant_env, Some(&run))));
     }
 
     // Other group sizes, for the share of sharing (1: a web process per window) and to choose the default by.
@@ -211,11 +211,8 @@ async fn main() {
     let mut by_size = Vec::new();
     for size in sizes.split(',').map(str::trim).filter(|size| !size.is_empty()) {
         let sized_env = [("KAGE_SERVER_URL", url.as_str()), ("KAGE_WINDOWS_PER_WEB_PROCESS", size)];
-        let child = start(&kage, home.path(), &sized_env);
-        std::thread::sleep(SETTLE);
-        by_size.push((size.to_owned(), sample(&kage)));
-        stop(child);
-        keep_log(home.path(), &format!("groups-of-{size}"));
+        let run = format!("groups-of-{size}");
+        by_size.push((size.to_owned(), measure(&kage, home.path(), &sized_env, Some(&run))));
     }
 
     let verdict = |kib: u64, goal_mb: f64| if kib as f64 * 1.024 / MB <= goal_mb { "met" } else { "NOT met" };
